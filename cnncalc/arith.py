@@ -1,0 +1,262 @@
+"""Arithmetic on values that are exact numbers or, when a width is a free symbol, sympy expressions.
+
+Numeric specs never import sympy: every helper here does plain int arithmetic unless one of
+its operands is already symbolic, and sympy is imported only by `symbol()`.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    import sympy
+
+Number = Union[int, float, Fraction]
+Value = Union[int, float, Fraction, "sympy.Expr"]
+
+_NUMERIC = (int, float, Fraction)
+_symbols: dict[str, Any] = {}
+
+
+def symbol(name: str) -> sympy.Symbol:
+    """The free symbol `name`: a positive integer (a width or a size)."""
+    found = _symbols.get(name)
+    if found is None:
+        import sympy
+
+        found = _symbols[name] = sympy.Symbol(name, positive=True, integer=True)
+    return found
+
+
+def is_number(value: object) -> bool:
+    """True for plain Python numbers (bool counts as int)."""
+    return isinstance(value, _NUMERIC)
+
+
+def is_symbolic(value: object) -> bool:
+    """True for a sympy expression that still holds free symbols."""
+    return not isinstance(value, (*_NUMERIC, str, tuple, type(None))) and bool(
+        getattr(value, "free_symbols", None)
+    )
+
+
+def normalize(value: Any) -> Any:
+    """Turn a sympy number back into int / Fraction / float; leave everything else alone."""
+    if isinstance(value, _NUMERIC) or not hasattr(value, "is_number"):
+        return value
+    if value.is_Integer:
+        return int(value)
+    if value.is_Rational:
+        return Fraction(int(value.p), int(value.q))
+    if value.is_number and value.is_real:
+        return float(value)
+    return value
+
+
+def _sympy_operand(value: Any) -> Any:
+    if isinstance(value, Fraction):
+        import sympy
+
+        return sympy.Rational(value.numerator, value.denominator)
+    return value
+
+
+def add(a: Any, b: Any) -> Any:
+    """a + b."""
+    if isinstance(a, _NUMERIC) and isinstance(b, _NUMERIC):
+        return a + b
+    return normalize(_sympy_operand(a) + _sympy_operand(b))
+
+
+def sub(a: Any, b: Any) -> Any:
+    """a - b."""
+    if isinstance(a, _NUMERIC) and isinstance(b, _NUMERIC):
+        return a - b
+    return normalize(_sympy_operand(a) - _sympy_operand(b))
+
+
+def mul(a: Any, b: Any) -> Any:
+    """a * b."""
+    if isinstance(a, _NUMERIC) and isinstance(b, _NUMERIC):
+        return a * b
+    return normalize(_sympy_operand(a) * _sympy_operand(b))
+
+
+def true_div(a: Any, b: Any) -> Any:
+    """a / b, exact: an int when it divides, a Fraction otherwise (floats stay floats)."""
+    if isinstance(a, _NUMERIC) and isinstance(b, _NUMERIC):
+        if b == 0:
+            raise ZeroDivisionError("division by zero")
+        if isinstance(a, float) or isinstance(b, float):
+            return a / b
+        q = Fraction(a) / Fraction(b)
+        return int(q) if q.denominator == 1 else q
+    return normalize(_sympy_operand(a) / _sympy_operand(b))
+
+
+def floor(a: Any) -> Any:
+    """floor(a) as an int (or a sympy floor of a symbolic value)."""
+    if isinstance(a, int):
+        return a
+    if isinstance(a, _NUMERIC):
+        return math.floor(a)
+    import sympy
+
+    return normalize(sympy.floor(a))
+
+
+def ceil(a: Any) -> Any:
+    """ceil(a) as an int (or a sympy ceiling of a symbolic value)."""
+    if isinstance(a, int):
+        return a
+    if isinstance(a, _NUMERIC):
+        return math.ceil(a)
+    import sympy
+
+    return normalize(sympy.ceiling(a))
+
+
+def floor_div(a: Any, b: Any) -> Any:
+    """floor(a / b), Python's // for numbers."""
+    if isinstance(a, int) and isinstance(b, int):
+        if b == 0:
+            raise ZeroDivisionError("division by zero")
+        return a // b
+    if isinstance(a, _NUMERIC) and isinstance(b, _NUMERIC):
+        if b == 0:
+            raise ZeroDivisionError("division by zero")
+        if isinstance(a, float) or isinstance(b, float):
+            return math.floor(a / b)
+        return math.floor(Fraction(a) / Fraction(b))
+    return floor(true_div(a, b))
+
+
+def ceil_div(a: Any, b: Any) -> Any:
+    """ceil(a / b)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return -((-a) // b)
+    return ceil(true_div(a, b))
+
+
+def mod(a: Any, b: Any) -> Any:
+    """a % b (Python's sign convention)."""
+    if isinstance(a, _NUMERIC) and isinstance(b, _NUMERIC):
+        if b == 0:
+            raise ZeroDivisionError("modulo by zero")
+        return a % b
+    import sympy
+
+    return normalize(sympy.Mod(_sympy_operand(a), _sympy_operand(b)))
+
+
+def minimum(*values: Any) -> Any:
+    """min over numbers or symbolic values."""
+    if all(isinstance(v, _NUMERIC) for v in values):
+        return min(values)
+    import sympy
+
+    return normalize(sympy.Min(*map(_sympy_operand, values)))
+
+
+def maximum(*values: Any) -> Any:
+    """max over numbers or symbolic values."""
+    if all(isinstance(v, _NUMERIC) for v in values):
+        return max(values)
+    import sympy
+
+    return normalize(sympy.Max(*map(_sympy_operand, values)))
+
+
+def product(values: Any) -> Any:
+    """The product of an iterable of values (1 for none)."""
+    result: Any = 1
+    for v in values:
+        result = mul(result, v)
+    return result
+
+
+def total(values: Any) -> Any:
+    """The sum of an iterable of values (0 for none)."""
+    result: Any = 0
+    for v in values:
+        result = add(result, v)
+    return result
+
+
+def known_true(condition: Any) -> bool | None:
+    """Decide a (possibly symbolic) comparison: True, False, or None when the symbols decide."""
+    if isinstance(condition, bool):
+        return condition
+    truth = getattr(condition, "is_true", None)
+    if condition == True:  # noqa: E712 - sympy's BooleanTrue compares equal to True
+        return True
+    if condition == False:  # noqa: E712
+        return False
+    return truth
+
+
+def is_positive(value: Any) -> bool | None:
+    """value > 0, or None when undecidable for symbols."""
+    if isinstance(value, _NUMERIC):
+        return value > 0
+    return getattr(value, "is_positive", None)
+
+
+def divides(divisor: Any, value: Any) -> bool | None:
+    """Whether divisor divides value exactly (None when undecidable)."""
+    if isinstance(divisor, int) and isinstance(value, int):
+        return divisor != 0 and value % divisor == 0
+    if isinstance(divisor, _NUMERIC) and isinstance(value, _NUMERIC):
+        return False
+    quotient = true_div(value, divisor)
+    if isinstance(quotient, int):
+        return True
+    if isinstance(quotient, _NUMERIC):
+        return False
+    return getattr(quotient, "is_integer", None)
+
+
+def equal(a: Any, b: Any) -> bool | None:
+    """a == b for numbers; for symbolic values True/False when structurally decidable, else None."""
+    if isinstance(a, _NUMERIC) and isinstance(b, _NUMERIC):
+        return a == b
+    difference = sub(a, b)
+    if isinstance(difference, _NUMERIC):
+        return difference == 0
+    import sympy
+
+    difference = sympy.expand(difference)
+    if difference == 0:
+        return True
+    nonzero = difference.is_nonzero
+    return False if nonzero else None
+
+
+def as_text(value: Any) -> str:
+    """A value as users read it: ints plainly, symbolic values as expanded sympy text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, float):
+        return repr(value)
+    if hasattr(value, "free_symbols"):
+        import sympy
+
+        return str(sympy.expand(value))
+    return str(value)
+
+
+def as_json(value: Any) -> Any:
+    """A value for JSON: ints stay ints, everything exact but non-integer becomes a string."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value
+    return as_text(value)

@@ -1,0 +1,179 @@
+"""The command line: parses options, calls the core, renders; the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EXIT_BAD_INPUT, CnncalcError, UsageError
+from .spec import Limits
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+class CnncalcGroup(click.Group):
+    """A click group that turns every core error into its message and exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CnncalcError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except RecursionError:
+            click.echo("Error: the input is nested too deeply to evaluate.", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except MemoryError:
+            click.echo("Error: the input needs more memory than is available.", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+class Binding(click.ParamType):
+    """NAME=VALUE for --set; VALUE is a number or an expression over earlier bindings."""
+
+    name = "NAME=VALUE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, Any]:
+        if isinstance(value, tuple):
+            return value
+        name, sep, text = str(value).partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier() or name.startswith("__"):
+            self.fail(f"expected NAME=VALUE (e.g. k=54), found {value!r}", param, ctx)
+        from . import expr
+
+        try:
+            bound = dict(ctx.meta.get("cnncalc.bindings", {})) if ctx else {}
+            result = expr.evaluate(expr.parse(text), bound)
+        except CnncalcError as exc:
+            self.fail(f"{name}: {exc}", param, ctx)
+        if ctx is not None:
+            ctx.meta.setdefault("cnncalc.bindings", {})[name] = result
+        return name, result
+
+
+class ShapeArg(click.ParamType):
+    """An input tensor shape: 3,224,224 or 3x224x224."""
+
+    name = "SHAPE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip().strip("[]()").replace("x", ",").replace("X", ",").replace("*", ",")
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts or len(parts) > 8 or not all(p.isdigit() and len(p) < 12 for p in parts):
+            self.fail(f"expected sizes like 3,224,224 or 3x224x224, found {value!r}", param, ctx)
+        sizes = tuple(int(p) for p in parts)
+        if any(s < 1 for s in sizes):
+            self.fail(f"sizes must be positive, found {value!r}", param, ctx)
+        return sizes
+
+
+def _common(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."),
+        click.option("--set", "-s", "bindings", type=Binding(), multiple=True, help="Bind a symbol or variable: --set k=54 (repeatable)."),
+        click.option("--explain", is_flag=True, help="Show each layer's formula with the numbers put in."),
+        click.option("--block", "-b", "blocks", multiple=True, help="Evaluate this block of the spec on its own (repeatable)."),
+        click.option("--input", "-i", "input_shape", type=ShapeArg(), help="Treat the arguments as PyTorch layer calls applied to a tensor of this shape (3,224,224 or 1x3x224x224)."),
+        click.option("--max-layers", type=click.IntRange(1), default=Limits.max_layers, show_default=True, help="Limit on layers after expansion."),
+        click.option("--max-repeat", type=click.IntRange(1), default=Limits.max_repeat, show_default=True, help="Limit on one repeat count."),
+        click.option("--max-depth", type=click.IntRange(1), default=Limits.max_depth, show_default=True, help="Limit on block nesting."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group(cls=CnncalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnncalc")
+def main() -> None:
+    """cnncalc: shapes, parameters and bottleneck widths of conv nets, from a YAML spec.
+
+    SPEC is a YAML file, '-' for standard input, or the name of a shipped model (see
+    'cnncalc zoo'). Exit status: 0 success, 1 no answer, 2 bad input.
+    """
+
+
+def _evaluate_all(
+    sources: tuple[str, ...],
+    *,
+    input_shape: tuple[int, ...] | None,
+    blocks: tuple[str, ...],
+    bindings: tuple[tuple[str, Any], ...],
+    explain: bool,
+    limits: Limits,
+) -> list[list[Any]]:
+    from .evaluate import evaluate_inline, evaluate_spec
+    from .zoo import load_spec
+
+    overrides = dict(bindings)
+    if not sources:
+        raise UsageError("give a SPEC file (or '-' for standard input), or --input SHAPE and layer calls")
+    if input_shape is not None:
+        if blocks:
+            raise UsageError("--block applies to spec files, not to inline layer calls")
+        return [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain)]]
+    stdin_text = click.get_text_stream("stdin").read() if "-" in sources else None
+    results = []
+    for source in sources:
+        spec = load_spec(source, limits, stdin_text)
+        results.append(evaluate_spec(spec, blocks=blocks, overrides=overrides, explain=explain, limits=limits))
+    return results
+
+
+@main.command()
+@click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
+@_common
+def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, max_layers: int, max_repeat: int, max_depth: int) -> None:
+    """Output shape of every layer (PyTorch's formulas exactly).
+
+    \b
+    cnncalc shape configs/resnet50.yaml
+    cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
+    """
+    from .output import write_json, write_report
+    from .render import shape_document, shape_report
+
+    limits = Limits(max_layers, max_repeat, max_depth)
+    sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
+    for evaluations in sets:
+        if fmt == "json":
+            write_json(shape_document(evaluations))
+        else:
+            write_report(shape_report(evaluations, explain=explain), fmt)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
+@_common
+def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, max_layers: int, max_repeat: int, max_depth: int) -> None:
+    """Parameters per layer and per block, with and without bias; several specs or blocks compared.
+
+    \b
+    cnncalc params configs/resnet_block_bottleneck.yaml
+    cnncalc params configs/resnet18.yaml configs/resnet50.yaml
+    """
+    from .output import write_json, write_report
+    from .render import params_document, params_report
+
+    limits = Limits(max_layers, max_repeat, max_depth)
+    sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
+    if fmt == "json":
+        write_json(params_document(sets))
+    else:
+        write_report(params_report(sets, explain=explain), fmt)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    main(prog_name="cnncalc")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

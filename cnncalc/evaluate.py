@@ -1,0 +1,517 @@
+"""The evaluator: walks a validated spec once and computes every layer's shape, params and MACs.
+
+Block templates are expanded as they are evaluated; a block instance that has been evaluated
+before with the same arguments on the same input shape reuses the earlier result (exact,
+since a block's result depends on nothing else), so repeated stages cost one evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import arith, expr
+from .errors import CnncalcError, LimitError, Position, ShapeError, SpecError
+from .layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type, lookup
+from .spec import INPUT_NAME, Arg, Block, LayerCall, Limits, Spec, is_keyword
+
+
+@dataclass(frozen=True)
+class Row:
+    """One evaluated layer."""
+
+    path: str
+    type: str
+    inputs: tuple[Shape, ...]
+    output: Shape
+    params: Any
+    bias: Any
+    buffers: Any
+    macs: Any
+    depth: int
+    group: str | None = None
+    steps: tuple[str, ...] = ()
+
+    @property
+    def input(self) -> Shape:
+        return self.inputs[0]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Totals of one block (a top-level block call with its copies, or a standalone block)."""
+
+    name: str
+    template: str
+    input: Shape
+    output: Shape
+    params: Any
+    bias: Any
+    buffers: Any
+    macs: Any
+    layers: int
+
+    @property
+    def params_no_bias(self) -> Any:
+        return arith.sub(self.params, self.bias)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A whole evaluated network (or one standalone block), with its totals."""
+
+    name: str
+    spec_name: str
+    source: str
+    input: Shape
+    output: Shape
+    rows: tuple[Row, ...]
+    groups: tuple[Group, ...]
+    params: Any
+    bias: Any
+    buffers: Any
+    macs: Any
+    batch: int
+    batch_in_shapes: bool  # False: shapes are shown without the leading batch dimension
+
+    @property
+    def params_no_bias(self) -> Any:
+        return arith.sub(self.params, self.bias)
+
+    def shown(self, shape: Shape) -> Shape:
+        """A tensor shape as users read it (the spec's batch dimension dropped)."""
+        return shape if self.batch_in_shapes else shape[1:]
+
+
+@dataclass
+class _Frame:
+    """A block instance's evaluation, cached by (block, arguments, input shape)."""
+
+    output: Shape
+    rows: list[Row]
+    params: Any
+    bias: Any
+    buffers: Any
+    macs: Any
+
+
+class Evaluator:
+    """Evaluates layer lists of one spec; holds the global environment and the block cache."""
+
+    def __init__(
+        self,
+        spec: Spec | None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        explain: bool = False,
+        limits: Limits = Limits(),
+    ) -> None:
+        self.spec = spec
+        self.explain = explain
+        self.limits = limits
+        self.layer_count = 0
+        self.cache: dict[Any, _Frame] = {}
+        self.overrides = dict(overrides or {})
+        self.globals: dict[str, Any] = dict(self.overrides)
+        if spec is not None:
+            for name, arg in spec.vars:
+                if name not in self.overrides:
+                    self.globals[name] = self.value(arg, self.globals, None, f"vars.{name}")
+
+    # -- values
+
+    def value(self, arg: Arg, env: Mapping[str, Any], param: Param | None, path: str) -> Any:
+        """Evaluate an argument as written: literals, keywords, expressions, tuples."""
+        raw = arg.raw
+        if isinstance(raw, tuple):
+            return tuple(self.value(a, env, param, path) for a in raw)
+        if isinstance(raw, str):
+            if is_keyword(raw):
+                return str(raw)
+            if param is not None and (param.kind == "str" or (param.kind == "padding" and raw in ("same", "valid"))):
+                return raw
+            try:
+                return expr.evaluate(expr.parse(raw, arg.position), env, position=arg.position, free=arith.symbol)
+            except CnncalcError as exc:
+                raise exc.located(arg.position, path) from None
+        return raw
+
+    def count(self, value: Any, what: str, arg: Arg, path: str, minimum: int) -> int:
+        """A value that must be a plain integer (repeat counts, the batch size)."""
+        if not isinstance(value, int) or isinstance(value, bool):
+            found = "a free symbol " + arith.as_text(value) if arith.is_symbolic(value) else repr(value)
+            raise SpecError(
+                f"{what} must be a number",
+                position=arg.position,
+                path=path,
+                expected="an integer",
+                found=found,
+                hint="bind the symbol with --set NAME=VALUE" if arith.is_symbolic(value) else None,
+            )
+        if value < minimum:
+            raise SpecError(f"{what} must be at least {minimum}", position=arg.position, path=path, found=str(value))
+        return value
+
+    # -- whole specs
+
+    def input_shape(self) -> Shape:
+        """The spec's input tensor shape, with the batch dimension in front."""
+        assert self.spec is not None
+        dims = []
+        for arg in self.spec.input:
+            value = self.value(arg, self.globals, None, "input")
+            if isinstance(value, bool) or not (isinstance(value, int) or arith.is_symbolic(value)):
+                raise SpecError("input sizes must be integers", position=arg.position, path="input", found=repr(value))
+            if isinstance(value, int) and value < 1:
+                raise SpecError("input sizes must be positive", position=arg.position, path="input", found=str(value))
+            dims.append(value)
+        return (self.batch(), *dims)
+
+    def batch(self) -> int:
+        assert self.spec is not None
+        if self.spec.batch is None:
+            return 1
+        value = self.value(self.spec.batch, self.globals, None, "batch")
+        return self.count(value, "batch", self.spec.batch, "batch", 1)
+
+    def model(self) -> Evaluation:
+        """Evaluate the spec's `layers:` list as one network."""
+        assert self.spec is not None and self.spec.layers is not None
+        x = self.input_shape()
+        output, rows, groups = self.run_top(self.spec.layers, x)
+        return self.finish(self.spec.name, x, output, rows, groups)
+
+    def standalone(self, block_name: str) -> Evaluation:
+        """Evaluate one block of the spec on the spec's input, unbound arguments left as symbols."""
+        assert self.spec is not None
+        block = self.spec.blocks[block_name]
+        x = self.input_shape()
+        env = dict(self.globals)
+        for name, default in block.params:
+            if name not in env:
+                env[name] = (
+                    self.value(default, env, None, f"{block.path}.args.{name}") if default is not None else arith.symbol(name)
+                )
+        self.bind_input_names(env, x)
+        frame = self.run_block_body(block, env, x, block.path, 0, None)
+        rows = tuple(frame.rows)
+        group = Group(block_name, block_name, x, frame.output, frame.params, frame.bias, frame.buffers, frame.macs, len(rows))
+        return self.finish(block_name, x, frame.output, rows, (group,))
+
+    def finish(self, name: str, x: Shape, output: Shape, rows: tuple[Row, ...], groups: tuple[Group, ...]) -> Evaluation:
+        params = arith.total(r.params for r in rows)
+        bias = arith.total(r.bias for r in rows)
+        buffers = arith.total(r.buffers for r in rows)
+        macs = arith.total(r.macs for r in rows)
+        source = self.spec.source if self.spec else "<inline>"
+        spec_name = self.spec.name if self.spec else "inline"
+        return Evaluation(name, spec_name, source, x, output, rows, groups, params, bias, buffers, macs, x[0] if x else 1, self.spec is None)
+
+    def run_top(self, calls: tuple[LayerCall, ...], x: Shape) -> tuple[Shape, tuple[Row, ...], tuple[Group, ...]]:
+        """Evaluate a top-level list; each block call there becomes a group of the totals."""
+        rows: list[Row] = []
+        groups: list[Group] = []
+
+        def on_block(call: LayerCall, path: str, x_in: Shape, frame_rows: list[Row], out: Shape) -> str:
+            group_name = call.name or f"{path} ({call.kind})"
+            groups.append(
+                Group(
+                    group_name,
+                    call.kind,
+                    x_in,
+                    out,
+                    arith.total(r.params for r in frame_rows),
+                    arith.total(r.bias for r in frame_rows),
+                    arith.total(r.buffers for r in frame_rows),
+                    arith.total(r.macs for r in frame_rows),
+                    len(frame_rows),
+                )
+            )
+            return group_name
+
+        output = self.run_list(calls, x, self.globals, "", 0, rows, on_block=on_block, local_base=None)
+        return output, tuple(rows), tuple(groups)
+
+    # -- lists, layers and blocks
+
+    def bind_input_names(self, env: dict[str, Any], x: Shape) -> None:
+        if len(x) >= 2 and "in_channels" not in env:
+            env["in_channels"] = x[1]
+
+    def run_list(
+        self,
+        calls: tuple[LayerCall, ...],
+        x: Shape,
+        env: Mapping[str, Any],
+        prefix: str,
+        depth: int,
+        rows: list[Row],
+        *,
+        on_block: Any = None,
+        local_base: str | None,
+    ) -> Shape:
+        """Evaluate a list of layer calls on input x, appending rows; returns the list's output."""
+        named: dict[str, Shape] = {INPUT_NAME: x}
+        current = x
+        for call in calls:
+            local = call.path if local_base is None else call.path[len(local_base):]
+            path = prefix + local
+            inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
+            repeat = 1
+            if call.repeat is not None:
+                value = self.value(call.repeat, env, None, f"{path} ({call.kind})")
+                repeat = self.count(value, "repeat", call.repeat, f"{path} ({call.kind})", 0)
+                if repeat > self.limits.max_repeat:
+                    raise LimitError(
+                        "repeat count too large",
+                        position=call.repeat.position,
+                        path=f"{path} ({call.kind})",
+                        expected=f"at most {self.limits.max_repeat} (raise it with --max-repeat)",
+                        found=str(repeat),
+                    )
+            for copy in range(repeat):
+                copy_path = f"{path}.{copy}" if call.repeat is not None else path
+                x_in = inputs[0]
+                if call.is_block:
+                    assert self.spec is not None
+                    if len(inputs) > 1:
+                        raise SpecError("a block takes one input", position=call.position, path=copy_path)
+                    start = len(rows)
+                    current = self.run_block_call(call, env, x_in, copy_path, depth, rows)
+                    if on_block is not None:
+                        group = on_block(call, copy_path, x_in, rows[start:], current)
+                        for i in range(start, len(rows)):
+                            r = rows[i]
+                            rows[i] = Row(r.path, r.type, r.inputs, r.output, r.params, r.bias, r.buffers, r.macs, r.depth, group, r.steps)
+                else:
+                    kind = lookup(call.kind)
+                    assert kind is not None
+                    merge_inputs = inputs
+                    if kind.inputs > 1 and len(inputs) == 1:
+                        merge_inputs = (current, inputs[0])
+                    row = self.run_layer(kind, call, env, merge_inputs, copy_path, depth)
+                    rows.append(row)
+                    self.tick(call, copy_path)
+                    current = row.output
+                inputs = (current,)
+            if repeat == 0:
+                current = inputs[0]
+            if call.name is not None:
+                named[call.name] = current
+        return current
+
+    def tick(self, call: LayerCall, path: str, amount: int = 1) -> None:
+        self.layer_count += amount
+        if self.layer_count > self.limits.max_layers:
+            raise LimitError(
+                "too many layers after expansion",
+                position=call.position,
+                path=path,
+                expected=f"at most {self.limits.max_layers} (raise it with --max-layers)",
+                found=f"more than {self.limits.max_layers}",
+            )
+
+    def layer_args(self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], path: str) -> dict[str, Any]:
+        args = {p.name: p.default for p in kind.params}
+        params = {p.name: p for p in kind.params}
+        for name, arg in call.args:
+            param = params[name]
+            try:
+                args[name] = check_arg_type(param, self.value(arg, env, param, path))
+            except CnncalcError as exc:
+                raise exc.located(arg.position, path) from None
+        for name, value in args.items():
+            if value is REQUIRED:
+                raise SpecError(
+                    f"missing argument {name!r}",
+                    position=call.position,
+                    path=path,
+                    expected=f"{kind.name}({', '.join(p.name for p in kind.params if p.default is REQUIRED)})",
+                    found="no " + name,
+                )
+        return args
+
+    def run_layer(
+        self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str, depth: int
+    ) -> Row:
+        where = f"{path} ({call.kind})"
+        args = self.layer_args(kind, call, env, where)
+        try:
+            outcome = apply(kind, args, inputs, explain=self.explain)
+        except CnncalcError as exc:
+            raise exc.located(call.position, where) from None
+        except (ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
+            raise ShapeError(f"cannot evaluate {kind.name}: {exc}", position=call.position, path=where) from None
+        return Row(path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None, outcome.steps)
+
+    def run_block_call(
+        self, call: LayerCall, env: Mapping[str, Any], x: Shape, path: str, depth: int, rows: list[Row]
+    ) -> Shape:
+        assert self.spec is not None
+        block = self.spec.blocks[call.kind]
+        where = f"{path} ({call.kind})"
+        if depth + 1 > self.limits.max_depth:
+            raise LimitError(
+                "blocks nested too deeply",
+                position=call.position,
+                path=where,
+                expected=f"at most {self.limits.max_depth} levels (raise it with --max-depth)",
+            )
+        given = dict(call.args)
+        inner: dict[str, Any] = dict(self.globals)
+        self.bind_input_names(inner, x)
+        for name, default in block.params:
+            if name in given:
+                inner[name] = self.value(given[name], env, None, where)
+            elif default is not None:
+                inner[name] = self.value(default, inner, None, f"{block.path}.args.{name}")
+            else:
+                raise SpecError(
+                    f"block {call.kind!r} needs argument {name!r}",
+                    position=call.position,
+                    path=where,
+                    expected=f"{call.kind}: {{{', '.join(n for n, d in block.params if d is None)}: ...}}",
+                    found="no " + name,
+                )
+        frame = self.run_block_body(block, inner, x, path, depth + 1, call)
+        rows.extend(frame.rows)
+        return frame.output
+
+    def run_block_body(
+        self, block: Block, env: dict[str, Any], x: Shape, path: str, depth: int, call: LayerCall | None
+    ) -> _Frame:
+        key = None
+        if not self.explain:
+            key = (block.name, tuple(env.get(name) for name, _ in block.params), x)
+            try:
+                hash(key)
+            except TypeError:
+                key = None
+        if key is not None and key in self.cache:
+            frame = self.cache[key]
+            if call is not None:
+                self.tick(call, path, len(frame.rows))
+            return _Frame(frame.output, [_moved(r, path, depth) for r in frame.rows], frame.params, frame.bias, frame.buffers, frame.macs)
+        rows: list[Row] = []
+        base = block.path
+        output = self.run_list(block.layers, x, env, path, depth, rows, local_base=base)
+        if block.residual:
+            output = self.residual(block, env, x, output, path, depth, rows, base)
+        if block.after:
+            output = self.run_list(block.after, output, env, path, depth, rows, local_base=base)
+        frame = _Frame(
+            output,
+            rows,
+            arith.total(r.params for r in rows),
+            arith.total(r.bias for r in rows),
+            arith.total(r.buffers for r in rows),
+            arith.total(r.macs for r in rows),
+        )
+        if key is not None:
+            self.cache[key] = _Frame(output, [_moved(r, "", -depth, len(path)) for r in rows], frame.params, frame.bias, frame.buffers, frame.macs)
+        return frame
+
+    def residual(
+        self, block: Block, env: dict[str, Any], x: Shape, fx: Shape, path: str, depth: int, rows: list[Row], base: str
+    ) -> Shape:
+        same = len(fx) == len(x) and all(arith.equal(a, b) is not False for a, b in zip(fx, x))
+        shortcut = x
+        if not same:
+            if not block.shortcut:
+                raise ShapeError(
+                    f"residual block {block.name!r}: F(x) and x differ in shape and there is no shortcut",
+                    position=block.position,
+                    path=path or block.path,
+                    expected=f"F(x) of shape {_text(x)} or a 'shortcut:' projection",
+                    found=f"F(x) {_text(fx)} vs x {_text(x)}",
+                    hint="add shortcut: [Conv2d: {out_channels: ..., kernel_size: 1, stride: ...}]",
+                )
+            shortcut = self.run_list(block.shortcut, x, env, path, depth, rows, local_base=base)
+            if len(shortcut) != len(fx) or any(arith.equal(a, b) is False for a, b in zip(shortcut, fx)):
+                raise ShapeError(
+                    f"residual block {block.name!r}: the shortcut's output does not match F(x)",
+                    position=block.shortcut[0].position,
+                    path=(path or block.path) + ".shortcut",
+                    expected=f"shape {_text(fx)}",
+                    found=f"shortcut gives {_text(shortcut)}",
+                )
+        rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, ("y = F(x) + shortcut(x)",) if self.explain else ()))
+        return fx
+
+
+def _moved(row: Row, prefix: str, depth_shift: int, strip: int = 0) -> Row:
+    """A cached row re-rooted: path prefix swapped and depth shifted."""
+    return Row(
+        prefix + row.path[strip:], row.type, row.inputs, row.output, row.params, row.bias, row.buffers, row.macs,
+        row.depth + depth_shift, row.group, row.steps,
+    )
+
+
+def _text(shape: Shape) -> str:
+    return "[" + ", ".join(arith.as_text(d) for d in shape) + "]"
+
+
+def evaluate_spec(
+    spec: Spec,
+    *,
+    blocks: tuple[str, ...] = (),
+    overrides: Mapping[str, Any] | None = None,
+    explain: bool = False,
+    limits: Limits = Limits(),
+) -> list[Evaluation]:
+    """Evaluate a spec: its model, or each of its blocks standalone (all, or those named)."""
+    for name in blocks:
+        if name not in spec.blocks:
+            from .spec import did_you_mean
+
+            raise SpecError(
+                f"no block named {name!r} in the spec",
+                position=spec.position,
+                expected="one of " + (", ".join(spec.blocks) or "(no blocks)"),
+                found=repr(name),
+                hint=did_you_mean(name, list(spec.blocks)),
+            )
+    results = []
+    if blocks or spec.layers is None:
+        for name in blocks or tuple(spec.blocks):
+            results.append(Evaluator(spec, overrides=overrides, explain=explain, limits=limits).standalone(name))
+    else:
+        results.append(Evaluator(spec, overrides=overrides, explain=explain, limits=limits).model())
+    return results
+
+
+def evaluate_inline(
+    calls: list[str],
+    input_shape: Shape,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    explain: bool = False,
+) -> Evaluation:
+    """Evaluate PyTorch constructor calls given on the command line on a literal tensor shape."""
+    from .spec import call_from_text
+
+    parsed = tuple(
+        call_from_text(text, Position(f"<layer {i + 1}>", 1, 1), f"layer[{i}]") for i, text in enumerate(calls)
+    )
+    for call in parsed:
+        kind = lookup(call.kind)
+        if kind is not None and kind.inputs > 1:
+            raise SpecError(f"{call.kind} needs several inputs and cannot be used inline", path=call.path)
+        known = {p.name for p in kind.params} if kind else set()
+        for name, arg in call.args:
+            if name not in known:
+                from .spec import did_you_mean
+
+                raise SpecError(
+                    f"unknown argument {name!r} for {call.kind}",
+                    position=arg.position,
+                    path=f"{call.path} ({call.kind})",
+                    expected="one of " + ", ".join(sorted(known)),
+                    found=repr(name),
+                    hint=did_you_mean(name, known),
+                )
+    evaluator = Evaluator(None, overrides=overrides, explain=explain)
+    rows: list[Row] = []
+    output = evaluator.run_list(parsed, input_shape, evaluator.globals, "", 0, rows, local_base=None)
+    return evaluator.finish("inline", input_shape, output, tuple(rows), ())

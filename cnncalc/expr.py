@@ -1,0 +1,303 @@
+"""The whitelist expression parser: spec arguments like `2*k`, `width//4`, `max(8, c//16)`.
+
+Python's own parser (`ast.parse`) turns the text into a syntax tree; nothing is compiled or
+executed. The tree is then checked node by node against a whitelist (numbers, names, strings,
++ - * / // % **, unary minus, parentheses, tuples, and the calls min, max, ceil, floor,
+int and make_divisible) and
+evaluated by this module against an environment of bound names. A name that is not bound
+becomes a free sympy symbol where the caller allows it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import arith
+from .errors import ExprError, LimitError, Position
+
+MAX_EXPRESSION_LENGTH = 2_000
+MAX_EXPRESSION_DEPTH = 60
+MAX_RESULT_BITS = 4_096
+
+def make_divisible(value: Any, divisor: Any = 8, min_value: Any = None) -> Any:
+    """torchvision's `_make_divisible`: round a width to a multiple of `divisor`, at most 10% down."""
+    if not all(arith.is_number(v) for v in (value, divisor)) or not (min_value is None or arith.is_number(min_value)):
+        raise TypeError("make_divisible() needs numbers")
+    if min_value is None:
+        min_value = divisor
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return int(rounded)
+
+
+def _truncate(value: Any) -> Any:
+    if arith.is_number(value):
+        return int(value)
+    raise TypeError("int() needs a number")
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": arith.minimum,
+    "max": arith.maximum,
+    "ceil": arith.ceil,
+    "floor": arith.floor,
+    "int": _truncate,
+    "make_divisible": make_divisible,
+}
+_ONE_ARGUMENT = {"ceil", "floor", "int"}
+
+_FORBIDDEN_NAMES = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscripts",
+    ast.Lambda: "lambdas",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.JoinedStr: "f-strings",
+    ast.FormattedValue: "f-strings",
+    ast.NamedExpr: "assignment expressions",
+    ast.IfExp: "conditional expressions",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "boolean operators",
+    ast.Starred: "starred arguments",
+    ast.Dict: "dictionaries",
+    ast.Set: "sets",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+}
+
+_BINARY = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A checked syntax tree and the text it came from."""
+
+    text: str
+    tree: ast.expr
+
+
+_cache: dict[str, Parsed] = {}
+
+
+def _error(text: str, message: str, node: ast.AST | None, position: Position | None) -> ExprError:
+    where = position
+    if position is not None and node is not None and hasattr(node, "col_offset"):
+        where = Position(position.file, position.line, position.column + node.col_offset)
+    return ExprError(f"{message} in expression {text!r}", position=where)
+
+
+def parse(text: str, position: Position | None = None) -> Parsed:
+    """Parse and whitelist-check `text`; raise ExprError naming what is not allowed."""
+    found = _cache.get(text)
+    if found is not None:
+        return found
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise LimitError(
+            "expression too long",
+            position=position,
+            expected=f"at most {MAX_EXPRESSION_LENGTH} characters",
+            found=f"{len(text)}",
+        )
+    if "\n" in text.strip() or "\r" in text:
+        raise ExprError(f"an expression must be one line, found {text!r}", position=position)
+    try:
+        module = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        offset = (exc.offset or 1) - 1
+        where = None if position is None else Position(position.file, position.line, position.column + offset)
+        raise ExprError(f"invalid expression {text!r}: {exc.msg}", position=where) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise LimitError("expression too deeply nested or too large", position=position) from None
+    _check(module.body, text, position, 0)
+    parsed = Parsed(text, module.body)
+    if len(_cache) < 100_000:
+        _cache[text] = parsed
+    return parsed
+
+
+def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> None:
+    if depth > MAX_EXPRESSION_DEPTH:
+        raise LimitError(
+            "expression too deeply nested",
+            position=position,
+            expected=f"at most {MAX_EXPRESSION_DEPTH} levels",
+        )
+    for kind, what in _FORBIDDEN_NAMES.items():
+        if isinstance(node, kind):
+            raise _error(text, f"{what} are not allowed", node, position)
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (bytes, complex)) or node.value is Ellipsis:
+            raise _error(text, f"constant {node.value!r} is not allowed", node, position)
+        return
+    if isinstance(node, ast.Name):
+        if node.id.startswith("__") or node.id.endswith("__"):
+            raise _error(text, f"name {node.id!r} is not allowed", node, position)
+        return
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINARY:
+            raise _error(text, "operator not allowed (use + - * / // % **)", node, position)
+        _check(node.left, text, position, depth + 1)
+        _check(node.right, text, position, depth + 1)
+        return
+    if isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, (ast.USub, ast.UAdd)):
+            raise _error(text, "only unary + and - are allowed", node, position)
+        _check(node.operand, text, position, depth + 1)
+        return
+    if isinstance(node, (ast.Tuple, ast.List)):
+        for element in node.elts:
+            _check(element, text, position, depth + 1)
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            raise _error(
+                text,
+                f"call of {name!r} is not allowed (allowed: {', '.join(sorted(FUNCTIONS))})",
+                node,
+                position,
+            )
+        if node.keywords:
+            raise _error(text, f"{node.func.id}() takes no keyword arguments", node, position)
+        count = len(node.args)
+        if node.func.id in _ONE_ARGUMENT and count != 1:
+            raise _error(text, f"{node.func.id}() takes exactly one argument", node, position)
+        if count == 0:
+            raise _error(text, f"{node.func.id}() needs at least one argument", node, position)
+        for arg in node.args:
+            _check(arg, text, position, depth + 1)
+        return
+    raise _error(text, f"{type(node).__name__} is not allowed", node, position)
+
+
+Lookup = Callable[[str], Any]
+
+
+def evaluate(
+    parsed: Parsed,
+    env: Mapping[str, Any],
+    *,
+    position: Position | None = None,
+    free: Lookup | None = None,
+) -> Any:
+    """Evaluate a checked tree; unbound names go to `free` (e.g. make a symbol) or are errors."""
+    try:
+        return _eval(parsed.tree, parsed.text, env, position, free)
+    except ZeroDivisionError:
+        raise ExprError(f"division by zero in expression {parsed.text!r}", position=position) from None
+    except (TypeError, OverflowError) as exc:
+        raise ExprError(f"cannot evaluate {parsed.text!r}: {exc}", position=position) from None
+
+
+def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position | None, free: Lookup | None) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id in env:
+            return env[node.id]
+        if node.id in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.id]
+        if free is not None:
+            return free(node.id)
+        raise _error(text, f"unbound name {node.id!r}", node, position)
+    if isinstance(node, ast.UnaryOp):
+        operand = _eval(node.operand, text, env, position, free)
+        _require_arith(operand, text, node, position)
+        return arith.mul(-1, operand) if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp):
+        left = _eval(node.left, text, env, position, free)
+        right = _eval(node.right, text, env, position, free)
+        _require_arith(left, text, node, position)
+        _require_arith(right, text, node, position)
+        return _binary(node, left, right, text, position)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_eval(e, text, env, position, free) for e in node.elts)
+    if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)
+        args = [_eval(a, text, env, position, free) for a in node.args]
+        for arg in args:
+            _require_arith(arg, text, node, position)
+        return FUNCTIONS[node.func.id](*args)
+    raise _error(text, f"{type(node).__name__} is not allowed", node, position)  # pragma: no cover
+
+
+def _require_arith(value: Any, text: str, node: ast.AST, position: Position | None) -> None:
+    if isinstance(value, (str, tuple)) or value is None:
+        raise _error(text, f"cannot do arithmetic on {value!r}", node, position)
+
+
+def _binary(node: ast.BinOp, left: Any, right: Any, text: str, position: Position | None) -> Any:
+    op = type(node.op)
+    if op is ast.Add:
+        return arith.add(left, right)
+    if op is ast.Sub:
+        return arith.sub(left, right)
+    if op is ast.Mult:
+        if arith.is_number(left) and arith.is_number(right):
+            _check_bits(_bits(left) + _bits(right), text, node, position)
+        return arith.mul(left, right)
+    if op is ast.Div:
+        return arith.true_div(left, right)
+    if op is ast.FloorDiv:
+        return arith.floor_div(left, right)
+    if op is ast.Mod:
+        return arith.mod(left, right)
+    # Power: bound the size of the result before computing it, so 9**9**9 fails at once.
+    if not arith.is_number(right):
+        raise _error(text, "the exponent must be a number", node, position)
+    if isinstance(right, int):
+        if isinstance(left, int) and abs(left) > 1:
+            _check_bits(abs(right) * _bits(left), text, node, position)
+        elif abs(right) > 10_000:
+            raise _error(text, "exponent too large", node, position)
+    if arith.is_number(left):
+        if isinstance(right, int) and right < 0 and isinstance(left, int):
+            return arith.true_div(1, left ** (-right))
+        return left**right
+    return arith.normalize(left**right)
+
+
+def _bits(value: Any) -> int:
+    if isinstance(value, int):
+        return max(value.bit_length(), 1)
+    if isinstance(value, float):
+        return 64
+    return max(value.numerator.bit_length(), value.denominator.bit_length(), 1)
+
+
+def _check_bits(bits: int, text: str, node: ast.AST, position: Position | None) -> None:
+    if bits > MAX_RESULT_BITS:
+        raise LimitError(
+            f"number too large in expression {text!r}",
+            position=position,
+            expected=f"results below 2**{MAX_RESULT_BITS}",
+            found=f"about 2**{bits}",
+        )
+
+
+def free_names(parsed: Parsed) -> set[str]:
+    """Names an expression refers to (excluding the whitelisted functions)."""
+    return {
+        n.id
+        for n in ast.walk(parsed.tree)
+        if isinstance(n, ast.Name) and not (n.id in FUNCTIONS and _is_called(parsed.tree, n))
+    }
+
+
+def _is_called(tree: ast.AST, name: ast.Name) -> bool:
+    return any(isinstance(c, ast.Call) and c.func is name for c in ast.walk(tree))

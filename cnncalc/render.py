@@ -1,0 +1,315 @@
+"""Rendering: evaluations -> JSON documents and neutral tables (drawn by `output.py`).
+
+The core never formats; this module never computes. Tables are plain data so that the same
+report can be drawn as a rich table, Markdown or CSV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import arith
+from .evaluate import Evaluation, Row
+from .layers import Shape
+
+MAC_NOTE = "MACs: one multiply-accumulate = 1 MAC (conv and linear layers; bias additions not counted); FLOPs = 2 x MACs."
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table of text cells; `numeric` marks right-aligned columns."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a command prints for people: tables, then an optional worked explanation."""
+
+    tables: tuple[Table, ...]
+    explanation: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def shape_text(shape: Shape) -> str:
+    """[64, 16, 16] style, symbols as text."""
+    return "[" + ", ".join(arith.as_text(d) for d in shape) + "]"
+
+
+def shape_json(shape: Shape) -> list[Any]:
+    """A shape for JSON: ints, symbolic sizes as strings."""
+    return [arith.as_json(d) for d in shape]
+
+
+def count_text(value: Any) -> str:
+    """An integer with thousands separators; symbolic counts as their expanded polynomial."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return arith.as_text(value)
+
+
+def _ratio(value: Any, base: Any) -> Any:
+    if arith.equal(base, 0) is True:
+        return None
+    if arith.is_number(value) and arith.is_number(base):
+        return float(value) / float(base)
+    return arith.true_div(value, base)
+
+
+def _percent(ratio: Any) -> str:
+    if ratio is None:
+        return "-"
+    if isinstance(ratio, float):
+        return f"{(1 - ratio) * 100:.2f}%"
+    return arith.as_text(arith.sub(1, ratio))
+
+
+def _ratio_text(ratio: Any) -> str:
+    if ratio is None:
+        return "-"
+    if isinstance(ratio, float):
+        return f"{ratio:.4f}"
+    return arith.as_text(ratio)
+
+
+# ----------------------------------------------------------------------------- shape
+
+
+def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
+    """The `shape` JSON document (DESIGN.md keys, plus `blocks` for standalone blocks)."""
+    first, last = evaluations[0], evaluations[-1]
+    document: dict[str, Any] = {
+        "name": evaluations[0].spec_name,
+        "input": shape_json(first.shown(first.input)),
+        "output": shape_json(last.shown(last.output)),
+        "layers": [_shape_row(e, r) for e in evaluations for r in e.rows],
+    }
+    if len(evaluations) > 1 or evaluations[0].groups and _standalone(evaluations[0]):
+        document["blocks"] = [
+            {
+                "name": e.name,
+                "input": shape_json(e.shown(e.input)),
+                "output": shape_json(e.shown(e.output)),
+                "layers": [_shape_row(e, r) for r in e.rows],
+            }
+            for e in evaluations
+        ]
+    return document
+
+
+def _standalone(evaluation: Evaluation) -> bool:
+    return len(evaluation.groups) == 1 and evaluation.groups[0].name == evaluation.name
+
+
+def _shape_row(e: Evaluation, row: Row) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "path": row.path,
+        "type": row.type,
+        "input": shape_json(e.shown(row.input)),
+        "output": shape_json(e.shown(row.output)),
+    }
+    if len(row.inputs) > 1:
+        item["inputs"] = [shape_json(e.shown(s)) for s in row.inputs]
+    if row.steps:
+        item["steps"] = list(row.steps)
+    return item
+
+
+def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
+    """The `shape` tables: one row per layer, input and output shapes."""
+    tables = []
+    for e in evaluations:
+        rows = tuple(
+            (_indent(r), r.type, shape_text(e.shown(r.input)), shape_text(e.shown(r.output))) for r in e.rows
+        )
+        notes = (f"output {shape_text(e.shown(e.output))}",)
+        tables.append(Table(_title(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes))
+    return Report(tuple(tables), _explanation(evaluations) if explain else ())
+
+
+def _title(e: Evaluation) -> str:
+    batch = f", batch {e.batch}" if e.batch != 1 and not e.batch_in_shapes else ""
+    return f"{e.name}: input {shape_text(e.shown(e.input))}{batch}"
+
+
+def _indent(row: Row) -> str:
+    return "  " * row.depth + row.path
+
+
+def _explanation(evaluations: list[Evaluation]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    items = []
+    for e in evaluations:
+        for r in e.rows:
+            head = f"{r.path} {r.type}: {shape_text(e.shown(r.input))} -> {shape_text(e.shown(r.output))}"
+            items.append((head, r.steps))
+    return tuple(items)
+
+
+# ----------------------------------------------------------------------------- params
+
+
+def params_document(evaluation_sets: list[list[Evaluation]]) -> dict[str, Any]:
+    """The `params` JSON: one spec's document, or {"specs": [...], "comparison": [...]}."""
+    documents = [_params_one(evals) for evals in evaluation_sets]
+    if len(documents) == 1:
+        document = documents[0]
+        if len(evaluation_sets[0]) > 1:
+            document["comparison"] = _comparison_json(evaluation_sets[0])
+        return document
+    return {"specs": documents, "comparison": _comparison_json([_merged(e) for e in evaluation_sets])}
+
+
+def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
+    total = arith.total(e.params for e in evaluations)
+    bias = arith.total(e.bias for e in evaluations)
+    buffers = arith.total(e.buffers for e in evaluations)
+    macs = arith.total(e.macs for e in evaluations)
+    batch = evaluations[0].batch
+    return {
+        "name": evaluations[0].spec_name,
+        "total": arith.as_json(total),
+        "trainable": arith.as_json(total),
+        "buffers": arith.as_json(buffers),
+        "total_no_bias": arith.as_json(arith.sub(total, bias)),
+        "bias_params": arith.as_json(bias),
+        "macs": arith.as_json(macs),
+        "flops": arith.as_json(arith.mul(2, macs)),
+        "batch": batch,
+        "output": shape_json(evaluations[-1].shown(evaluations[-1].output)),
+        "blocks": [
+            {
+                "name": g.name,
+                "template": g.template,
+                "params": arith.as_json(g.params),
+                "params_no_bias": arith.as_json(g.params_no_bias),
+                "bias_params": arith.as_json(g.bias),
+                "buffers": arith.as_json(g.buffers),
+                "macs": arith.as_json(g.macs),
+                "layers": g.layers,
+            }
+            for e in evaluations
+            for g in e.groups
+        ],
+        "layers": [
+            {
+                "path": r.path,
+                "type": r.type,
+                "output": shape_json(e.shown(r.output)),
+                "params": arith.as_json(r.params),
+                "bias_params": arith.as_json(r.bias),
+                "buffers": arith.as_json(r.buffers),
+                "macs": arith.as_json(r.macs),
+                **({"steps": list(r.steps)} if r.steps else {}),
+            }
+            for e in evaluations
+            for r in e.rows
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class _Item:
+    name: str
+    params: Any
+    bias: Any
+
+
+def _merged(evaluations: list[Evaluation]) -> _Item:
+    return _Item(
+        evaluations[0].spec_name,
+        arith.total(e.params for e in evaluations),
+        arith.total(e.bias for e in evaluations),
+    )
+
+
+def _items(things: list[Any]) -> list[_Item]:
+    return [t if isinstance(t, _Item) else _Item(t.name, t.params, t.bias) for t in things]
+
+
+def _comparison_json(things: list[Any]) -> list[dict[str, Any]]:
+    items = _items(things)
+    base = items[0]
+    result = []
+    for item in items:
+        no_bias = arith.sub(item.params, item.bias)
+        ratio = _ratio(item.params, base.params)
+        ratio_no_bias = _ratio(no_bias, arith.sub(base.params, base.bias))
+        result.append(
+            {
+                "name": item.name,
+                "params": arith.as_json(item.params),
+                "params_no_bias": arith.as_json(no_bias),
+                "ratio": arith.as_json(ratio),
+                "reduction": arith.as_json(None if ratio is None else arith.sub(1, ratio)),
+                "ratio_no_bias": arith.as_json(ratio_no_bias),
+                "reduction_no_bias": arith.as_json(None if ratio_no_bias is None else arith.sub(1, ratio_no_bias)),
+            }
+        )
+    return result
+
+
+def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> Report:
+    """The `params` tables: per layer, per block, totals, and a comparison when several."""
+    tables: list[Table] = []
+    for evaluations in evaluation_sets:
+        for e in evaluations:
+            has_buffers = any(r.buffers for r in e.rows)
+            columns = ("layer", "type", "output", "params", "bias")
+            if has_buffers:
+                columns += ("buffers",)
+            rows = []
+            for r in e.rows:
+                cells = (_indent(r), r.type, shape_text(e.shown(r.output)), count_text(r.params), count_text(r.bias))
+                rows.append(cells + ((count_text(r.buffers),) if has_buffers else ()))
+            notes = (
+                f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
+                f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
+            )
+            tables.append(Table(_title(e), columns, tuple(rows), (False, False, False, True, True, True), notes))
+            groups = [g for g in e.groups if not _standalone(e)]
+            if groups:
+                tables.append(
+                    Table(
+                        f"{e.name}: blocks",
+                        ("block", "layers", "params", "no bias", "buffers"),
+                        tuple(
+                            (g.name, str(g.layers), count_text(g.params), count_text(g.params_no_bias), count_text(g.buffers))
+                            for g in groups
+                        ),
+                        (False, True, True, True, True),
+                    )
+                )
+    things: list[Any] = (
+        [_merged(s) for s in evaluation_sets] if len(evaluation_sets) > 1 else list(evaluation_sets[0])
+    )
+    if len(things) > 1:
+        comparison = _comparison_json(things)
+        tables.append(
+            Table(
+                "comparison (against the first)",
+                ("name", "params", "no bias", "ratio", "reduction", "reduction (no bias)"),
+                tuple(
+                    (
+                        c["name"],
+                        count_text(c["params"]),
+                        count_text(c["params_no_bias"]),
+                        _ratio_text(c["ratio"]),
+                        _percent(c["ratio"]) if isinstance(c["ratio"], float) or c["ratio"] is None else arith.as_text(c["reduction"]),
+                        _percent(c["ratio_no_bias"]) if isinstance(c["ratio_no_bias"], float) or c["ratio_no_bias"] is None else arith.as_text(c["reduction_no_bias"]),
+                    )
+                    for c in comparison
+                ),
+                (False, True, True, True, True, True),
+            )
+        )
+    return Report(tuple(tables), _explanation([e for s in evaluation_sets for e in s]) if explain else ())
+
+
+def csv_rows(report: Report) -> list[list[str]]:
+    """CSV: the first table of a report (the per-layer one), one header line."""
+    table = report.tables[0]
+    return [list(table.columns), *[[c.strip().replace(",", "") if n else c.strip() for c, n in zip(row, table.numeric)] for row in table.rows]]

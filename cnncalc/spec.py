@@ -1,0 +1,677 @@
+"""Spec loading: YAML text -> a validated `Spec` of layer calls and block templates.
+
+The YAML is composed into nodes (not loaded into Python objects), which is faster and keeps
+the line and column of every node, so that every later error can point at its source. This
+module checks the structure (known layer types and argument names, `from` references,
+templates and their arguments, cycles); shapes and numbers are the evaluator's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from . import expr
+from .errors import LimitError, Position, SpecError
+from .layers import KINDS, lookup
+
+try:  # the C composer when PyYAML was built with libyaml
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+
+META_KEYS = ("name", "from", "repeat")
+TOP_KEYS = ("name", "input", "batch", "vars", "blocks", "layers", "description")
+BLOCK_KEYS = ("args", "layers", "residual", "shortcut", "after", "description")
+INPUT_NAME = "input"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits; each has a command-line flag to raise it."""
+
+    max_layers: int = 1_000_000
+    max_repeat: int = 100_000
+    max_depth: int = 50
+    max_bytes: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class Arg:
+    """An argument as written: a literal, a string (expression or keyword), or a tuple of Args."""
+
+    raw: Any
+    position: Position
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """One entry of a layer list: a layer kind or a block template, with its arguments."""
+
+    kind: str
+    args: tuple[tuple[str, Arg], ...]
+    name: str | None
+    sources: tuple[str, ...]
+    repeat: Arg | None
+    position: Position
+    path: str
+    is_block: bool
+
+
+@dataclass(frozen=True)
+class Block:
+    """A named block: a template with arguments, optionally residual with a projection shortcut."""
+
+    name: str
+    params: tuple[tuple[str, Arg | None], ...]
+    layers: tuple[LayerCall, ...]
+    residual: bool
+    shortcut: tuple[LayerCall, ...]
+    after: tuple[LayerCall, ...]
+    position: Position
+    bare: bool  # written as a plain list (no args/layers keys)
+
+    @property
+    def path(self) -> str:
+        return f"blocks.{self.name}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A whole spec file: input, variables, block templates and (optionally) a model."""
+
+    name: str
+    source: str
+    input: tuple[Arg, ...]
+    input_position: Position
+    batch: Arg | None
+    vars: tuple[tuple[str, Arg], ...]
+    blocks: dict[str, Block]
+    layers: tuple[LayerCall, ...] | None
+    position: Position
+
+
+def _pos(source: str, node: yaml.Node) -> Position:
+    mark = node.start_mark
+    return Position(source, mark.line + 1, mark.column + 1)
+
+
+def _type_name(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return f"{node.value!r}" if node.value else "an empty value"
+
+
+class _Reader:
+    """Turns composed YAML nodes into spec dataclasses, checking the structure as it goes."""
+
+    def __init__(self, source: str, limits: Limits) -> None:
+        self.source = source
+        self.limits = limits
+        self.block_nodes: dict[str, yaml.Node] = {}
+
+    def pos(self, node: yaml.Node) -> Position:
+        return _pos(self.source, node)
+
+    def error(self, node: yaml.Node, message: str, path: str | None = None, **details: Any) -> SpecError:
+        return SpecError(message, position=self.pos(node), path=path, **details)
+
+    # -- scalars and mappings
+
+    def mapping(self, node: yaml.Node, path: str, what: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, f"{what} must be a mapping", path, expected="a mapping (key: value)", found=_type_name(node))
+        seen: dict[str, yaml.Node] = {}
+        items = []
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise self.error(key, "mapping keys must be plain names", path, found=_type_name(key))
+            name = str(key.value)
+            if name in seen:
+                first = self.pos(seen[name])
+                raise self.error(key, f"duplicate key {name!r} (first at line {first.line})", path)
+            seen[name] = key
+            items.append((name, key, value))
+        return items
+
+    def scalar(self, node: yaml.Node) -> Any:
+        tag = node.tag
+        value = node.value
+        if tag == _STR:
+            return value
+        if tag == _INT:
+            return _int_scalar(value)
+        if tag == _FLOAT:
+            return _float_scalar(value)
+        if tag == _BOOL:
+            return value.lower() in ("true", "yes", "on", "y")
+        if tag == _NULL:
+            return None
+        return value
+
+    def arg(self, node: yaml.Node, path: str, depth: int = 0) -> Arg:
+        if isinstance(node, yaml.ScalarNode):
+            value = self.scalar(node)
+            if isinstance(value, str) and len(value) > expr.MAX_EXPRESSION_LENGTH:
+                raise LimitError(
+                    "argument text too long",
+                    position=self.pos(node),
+                    path=path,
+                    expected=f"at most {expr.MAX_EXPRESSION_LENGTH} characters",
+                    found=str(len(value)),
+                )
+            return Arg(value, self.pos(node))
+        if isinstance(node, yaml.SequenceNode):
+            if depth >= 1:
+                raise self.error(node, "nested lists are not allowed in an argument", path, expected="a flat list of values")
+            if len(node.value) > 64:
+                raise LimitError("argument list too long", position=self.pos(node), path=path, expected="at most 64 values", found=str(len(node.value)))
+            return Arg(tuple(self.arg(v, path, depth + 1) for v in node.value), self.pos(node))
+        raise self.error(node, "an argument must be a value or a list of values", path, found=_type_name(node))
+
+    def name(self, node: yaml.Node, path: str, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in (_STR, _INT) or not str(node.value).strip():
+            raise self.error(node, f"{what} must be a name", path, found=_type_name(node))
+        text = str(node.value)
+        if not text.replace("_", "a").replace(".", "a").replace("-", "a").isalnum():
+            raise self.error(node, f"{what} must be a name (letters, digits, _ . -)", path, found=repr(text))
+        return text
+
+    # -- layer lists
+
+    def layer_list(self, node: yaml.Node, path: str, block_names: set[str], what: str) -> tuple[LayerCall, ...]:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+            return ()
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, f"{what} must be a list of layers", path, expected="a list (- Conv2d: {...})", found=_type_name(node))
+        calls: list[LayerCall] = []
+        names: dict[str, Position] = {}
+        for index, item in enumerate(node.value):
+            call = self.layer(item, f"{path}[{index}]", block_names)
+            for source in call.sources:
+                if source != INPUT_NAME and source not in names:
+                    raise self.error(
+                        item,
+                        f"'from' names an unknown node {source!r}",
+                        f"{call.path} ({call.kind})",
+                        expected="'input' or the name of an earlier layer in the same list: "
+                        + (", ".join(sorted(names)) if names else "(none named yet)"),
+                        found=repr(source),
+                        hint="a layer can only take the output of a layer above it (no cycles)",
+                    )
+            if call.name is not None:
+                if call.name == INPUT_NAME:
+                    raise self.error(item, "'input' is reserved for the list's input", call.path)
+                names[call.name] = call.position
+            calls.append(call)
+        return tuple(calls)
+
+    def layer(self, node: yaml.Node, path: str, block_names: set[str]) -> LayerCall:
+        position = self.pos(node)
+        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+            text = node.value.strip()
+            if "(" in text:
+                return call_from_text(text, position, path, block_names)
+            return self.make_call(node, text, [], path, block_names)
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(
+                node,
+                "a layer must be a name (ReLU) or a mapping (Conv2d: {out_channels: 64})",
+                path,
+                found=_type_name(node),
+            )
+        items = self.mapping(node, path, "a layer")
+        kinds = [(k, key, v) for k, key, v in items if k not in META_KEYS]
+        meta = [(k, key, v) for k, key, v in items if k in META_KEYS]
+        if len(kinds) != 1:
+            raise self.error(
+                node,
+                "a layer mapping must have exactly one layer type as its key",
+                path,
+                expected="one of the layer types or a block name, plus optional name/from/repeat",
+                found=", ".join(repr(k) for k, _, _ in kinds) or "no layer type",
+            )
+        kind, key, body = kinds[0]
+        pairs: list[tuple[str, yaml.Node, yaml.Node]] = list(meta)
+        if isinstance(body, yaml.MappingNode):
+            pairs += self.mapping(body, path, f"the arguments of {kind}")
+        elif not (isinstance(body, yaml.ScalarNode) and body.tag == _NULL):
+            raise self.error(
+                body,
+                f"the arguments of {kind} must be a mapping",
+                path,
+                expected=f"{kind}: {{argument: value, ...}}",
+                found=_type_name(body),
+            )
+        return self.make_call(key, kind, pairs, path, block_names)
+
+    def make_call(
+        self,
+        key: yaml.Node,
+        kind: str,
+        pairs: list[tuple[str, yaml.Node, yaml.Node]],
+        path: str,
+        block_names: set[str],
+    ) -> LayerCall:
+        is_block = kind in block_names
+        if not is_block and lookup(kind) is None:
+            raise self.error(
+                key,
+                f"unknown layer type {kind!r}",
+                path,
+                expected="a PyTorch layer name or a block defined under 'blocks:'",
+                found=repr(kind),
+                hint=did_you_mean(kind, [*KINDS, *block_names]),
+            )
+        name: str | None = None
+        sources: tuple[str, ...] = ()
+        repeat: Arg | None = None
+        args: list[tuple[str, Arg]] = []
+        seen: set[str] = set()
+        for arg_name, arg_key, value in pairs:
+            if arg_name in seen:
+                raise self.error(arg_key, f"argument {arg_name!r} given twice", f"{path} ({kind})")
+            seen.add(arg_name)
+            if arg_name == "name":
+                name = self.name(value, path, "'name'")
+            elif arg_name == "from":
+                if isinstance(value, yaml.SequenceNode):
+                    sources = tuple(self.name(v, path, "each 'from' entry") for v in value.value)
+                else:
+                    sources = (self.name(value, path, "'from'"),)
+            elif arg_name == "repeat":
+                repeat = self.arg(value, path)
+            else:
+                args.append((arg_name, self.arg(value, f"{path} ({kind})")))
+        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block)
+
+    # -- blocks and the whole file
+
+    def block(self, name: str, node: yaml.Node, block_names: set[str]) -> Block:
+        path = f"blocks.{name}"
+        position = self.pos(node)
+        if isinstance(node, yaml.SequenceNode):
+            layers = self.layer_list(node, path, block_names, f"block {name!r}")
+            return Block(name, (), layers, False, (), (), position, True)
+        items = self.mapping(node, path, f"block {name!r}")
+        fields = {k: (key, v) for k, key, v in items}
+        for key_name, (key, _) in fields.items():
+            if key_name not in BLOCK_KEYS:
+                raise self.error(
+                    key,
+                    f"unknown key {key_name!r} in block {name!r}",
+                    path,
+                    expected="one of " + ", ".join(BLOCK_KEYS),
+                    found=repr(key_name),
+                    hint=did_you_mean(key_name, BLOCK_KEYS),
+                )
+        if "layers" not in fields:
+            raise self.error(node, f"block {name!r} has no 'layers'", path, expected="a 'layers:' list")
+        params: list[tuple[str, Arg | None]] = []
+        if "args" in fields:
+            for arg_name, arg_key, value in self.mapping(fields["args"][1], f"{path}.args", "a block's args"):
+                if arg_name in META_KEYS or not arg_name.isidentifier() or arg_name.startswith("__"):
+                    raise self.error(arg_key, f"{arg_name!r} cannot be a block argument", f"{path}.args", hint="name, from and repeat are reserved")
+                default = None
+                if not (isinstance(value, yaml.ScalarNode) and value.tag == _NULL):
+                    default = self.arg(value, f"{path}.args.{arg_name}")
+                params.append((arg_name, default))
+        residual = False
+        if "residual" in fields:
+            value = fields["residual"][1]
+            if not (isinstance(value, yaml.ScalarNode) and value.tag == _BOOL):
+                raise self.error(value, "'residual' must be true or false", path, found=_type_name(value))
+            residual = self.scalar(value)
+        layers = self.layer_list(fields["layers"][1], f"{path}.layers", block_names, f"block {name!r}")
+        shortcut = self.layer_list(fields["shortcut"][1], f"{path}.shortcut", block_names, "'shortcut'") if "shortcut" in fields else ()
+        after = self.layer_list(fields["after"][1], f"{path}.after", block_names, "'after'") if "after" in fields else ()
+        if shortcut and not residual:
+            raise self.error(fields["shortcut"][0], f"block {name!r} has a shortcut but is not residual", path, hint="add 'residual: true'")
+        return Block(name, tuple(params), layers, residual, shortcut, after, position, False)
+
+    def spec(self, node: yaml.Node | None, default_name: str) -> Spec:
+        if node is None:
+            raise SpecError("the spec is empty", position=Position(self.source, 1, 1), expected="a mapping with input: and layers: or blocks:")
+        items = self.mapping(node, "", "the spec")
+        fields = {k: (key, v) for k, key, v in items}
+        for key_name, (key, _) in fields.items():
+            if key_name not in TOP_KEYS:
+                raise self.error(
+                    key,
+                    f"unknown top-level key {key_name!r}",
+                    expected="one of " + ", ".join(TOP_KEYS),
+                    found=repr(key_name),
+                    hint=did_you_mean(key_name, TOP_KEYS),
+                )
+        if "input" not in fields:
+            raise self.error(node, "the spec has no 'input'", expected="input: [C, H, W]")
+        input_node = fields["input"][1]
+        if not isinstance(input_node, yaml.SequenceNode) or not input_node.value:
+            raise self.error(input_node, "'input' must be a list of sizes", "input", expected="[C, H, W], [C, L] or [C, D, H, W]", found=_type_name(input_node))
+        if len(input_node.value) > 8:
+            raise self.error(input_node, "'input' has too many dimensions", "input", expected="at most 8", found=str(len(input_node.value)))
+        inputs = tuple(self.arg(v, "input", 1) for v in input_node.value)
+        if "layers" not in fields and "blocks" not in fields:
+            raise self.error(node, "the spec has neither 'layers' nor 'blocks'", expected="a 'layers:' list and/or 'blocks:'")
+        name = default_name
+        if "name" in fields:
+            name_node = fields["name"][1]
+            if not isinstance(name_node, yaml.ScalarNode) or name_node.tag == _NULL:
+                raise self.error(name_node, "'name' must be text", "name", found=_type_name(name_node))
+            name = str(name_node.value)
+        variables: list[tuple[str, Arg]] = []
+        if "vars" in fields:
+            for var, var_key, value in self.mapping(fields["vars"][1], "vars", "'vars'"):
+                if not var.isidentifier() or var.startswith("__"):
+                    raise self.error(var_key, f"{var!r} is not a valid variable name", "vars")
+                variables.append((var, self.arg(value, f"vars.{var}")))
+        blocks: dict[str, Block] = {}
+        if "blocks" in fields:
+            block_items = self.mapping(fields["blocks"][1], "blocks", "'blocks'")
+            block_names = {k for k, _, _ in block_items}
+            for block_name, block_key, _ in block_items:
+                if lookup(block_name) is not None:
+                    raise self.error(block_key, f"block name {block_name!r} is a layer type", f"blocks.{block_name}", hint="choose another name")
+                if block_name in META_KEYS or block_name == INPUT_NAME:
+                    raise self.error(block_key, f"{block_name!r} is reserved", f"blocks.{block_name}")
+            for block_name, _, value in block_items:
+                blocks[block_name] = self.block(block_name, value, block_names)
+            _check_cycles(blocks)
+        layers = None
+        if "layers" in fields:
+            layers = self.layer_list(fields["layers"][1], "layers", set(blocks), "'layers'")
+        batch = self.arg(fields["batch"][1], "batch") if "batch" in fields else None
+        for calls in [layers or (), *(b.layers + b.shortcut + b.after for b in blocks.values())]:
+            for call in calls:
+                _check_call_args(call, blocks)
+        return Spec(name, self.source, inputs, self.pos(input_node), batch, tuple(variables), blocks, layers, self.pos(node))
+
+
+def _int_scalar(text: str) -> int:
+    cleaned = text.replace("_", "")
+    sign = -1 if cleaned.startswith("-") else 1
+    body = cleaned.lstrip("+-")
+    if body.startswith("0x"):
+        return sign * int(body[2:], 16)
+    if body.startswith("0o"):
+        return sign * int(body[2:], 8)
+    if body.startswith("0b"):
+        return sign * int(body[2:], 2)
+    if ":" in body:
+        total = 0
+        for part in body.split(":"):
+            total = total * 60 + int(part)
+        return sign * total
+    if len(body) > 1 and body.startswith("0"):
+        return sign * int(body, 8)
+    if len(body) > 4300:
+        raise SpecError("integer literal too long", expected="at most 4300 digits", found=f"{len(body)} digits")
+    return sign * int(body)
+
+
+def _float_scalar(text: str) -> float:
+    cleaned = text.replace("_", "").lower()
+    if cleaned in (".inf", "+.inf"):
+        return float("inf")
+    if cleaned == "-.inf":
+        return float("-inf")
+    if cleaned == ".nan":
+        return float("nan")
+    return float(cleaned)
+
+
+def _check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
+    if call.is_block:
+        block = blocks[call.kind]
+        known = [name for name, _ in block.params]
+        what = f"block {call.kind!r}"
+    else:
+        kind = lookup(call.kind)
+        assert kind is not None
+        known = [p.name for p in kind.params]
+        what = call.kind
+        if kind.inputs > 1 and len(call.sources) == 0:
+            raise SpecError(
+                f"{call.kind} merges two or more inputs: say which with 'from'",
+                position=call.position,
+                path=f"{call.path} ({call.kind})",
+                expected="from: [a, b] (names of earlier layers, or input)",
+                found="no 'from'",
+            )
+        if kind.inputs == 1 and len(call.sources) > 1:
+            raise SpecError(
+                f"{call.kind} takes one input",
+                position=call.position,
+                path=f"{call.path} ({call.kind})",
+                expected="from: one name",
+                found=f"from: {list(call.sources)}",
+            )
+    for name, arg in call.args:
+        if name not in known:
+            raise SpecError(
+                f"unknown argument {name!r} for {what}",
+                position=arg.position,
+                path=f"{call.path} ({call.kind})",
+                expected="one of " + (", ".join(known) if known else "(no arguments)"),
+                found=repr(name),
+                hint=did_you_mean(name, known),
+            )
+
+
+def _check_cycles(blocks: dict[str, Block]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join([*trail[trail.index(name):], name])
+            block = blocks[name]
+            raise SpecError(f"blocks call each other in a cycle: {cycle}", position=block.position, path=block.path)
+        state[name] = 1
+        block = blocks[name]
+        for call in block.layers + block.shortcut + block.after:
+            if call.is_block:
+                visit(call.kind, [*trail, name])
+        state[name] = 2
+
+    for name in blocks:
+        visit(name, [])
+
+
+def did_you_mean(word: str, candidates: Any) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None."""
+    import difflib
+
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered:
+        return f"did you mean {lowered[word.lower()]!r}? (names are case-sensitive)"
+    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+def compose(text: str, source: str) -> yaml.Node | None:
+    """Compose YAML text into nodes (safe loader only), mapping YAML errors to SpecError."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        position = Position(source, mark.line + 1, mark.column + 1) if mark else Position(source, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(f"invalid YAML: {problem}", position=position) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", position=Position(source, 1, 1)) from None
+    except RecursionError:
+        raise LimitError("YAML nested too deeply", position=Position(source, 1, 1)) from None
+
+
+def load_text(text: str, source: str = "<spec>", limits: Limits = Limits()) -> Spec:
+    """Parse and validate a spec from YAML text."""
+    if len(text) > limits.max_bytes:
+        raise LimitError("spec file too large", position=Position(source, 1, 1), expected=f"at most {limits.max_bytes} bytes", found=f"{len(text)} bytes")
+    node = compose(text, source)
+    stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0] if source not in ("-", "<stdin>") else "stdin"
+    return _Reader(source, limits).spec(node, stem)
+
+
+def load_path(path: str, limits: Limits = Limits(), stdin_text: str | None = None) -> Spec:
+    """Read and validate a spec file (`-` reads `stdin_text`), with clear errors for bad files."""
+    if path == "-":
+        return load_text(stdin_text or "", "<stdin>", limits)
+    import os
+
+    if os.path.isdir(path):
+        raise SpecError("is a directory, not a spec file", position=Position(path, 1, 1), expected="a YAML file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limits.max_bytes + 1)
+    except FileNotFoundError:
+        raise SpecError("no such file", position=Position(path, 1, 1), hint="check the path, or give a zoo name") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror}", position=Position(path, 1, 1)) from None
+    if b"\x00" in data[:8192]:
+        raise SpecError("this is a binary file, not a YAML spec", position=Position(path, 1, 1), expected="a YAML text file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            "the file is not valid UTF-8",
+            position=Position(path, line, column),
+            found=f"byte 0x{data[exc.start]:02x}",
+            expected="UTF-8 text",
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return load_text(text, path, limits)
+
+
+# ----------------------------------------------------------------------------- inline calls
+
+
+def call_from_text(text: str, position: Position, path: str, block_names: set[str] = frozenset()) -> LayerCall:  # type: ignore[assignment]
+    """A PyTorch constructor call such as `nn.Conv2d(3, 64, 7, stride=2)`, parsed safely."""
+    import ast
+
+    if len(text) > expr.MAX_EXPRESSION_LENGTH:
+        raise LimitError("layer call too long", position=position, expected=f"at most {expr.MAX_EXPRESSION_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise SpecError(f"invalid layer call {text!r}: {exc.msg}", position=position, path=path) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise LimitError("layer call too deeply nested", position=position, path=path) from None
+    if not isinstance(tree, ast.Call):
+        raise SpecError(
+            f"not a layer call: {text!r}",
+            position=position,
+            path=path,
+            expected="a PyTorch constructor call like Conv2d(3, 64, kernel_size=3)",
+        )
+    func = tree.func
+    dotted: list[str] = []
+    while isinstance(func, ast.Attribute):
+        dotted.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        raise SpecError(f"not a layer name in {text!r}", position=position, path=path)
+    dotted.append(func.id)
+    dotted.reverse()
+    if dotted[:-1] not in ([], ["nn"], ["torch", "nn"]):
+        raise SpecError(
+            f"{'.'.join(dotted)!r} is not a layer name",
+            position=position,
+            path=path,
+            expected="Name(...), nn.Name(...) or torch.nn.Name(...)",
+        )
+    kind_name = dotted[-1]
+    is_block = kind_name in block_names
+    kind = lookup(kind_name)
+    if kind is None and not is_block:
+        raise SpecError(
+            f"unknown layer type {kind_name!r}",
+            position=position,
+            path=path,
+            expected="a PyTorch layer name",
+            found=repr(kind_name),
+            hint=did_you_mean(kind_name, list(KINDS)),
+        )
+    for node in tree.args:
+        if isinstance(node, ast.Starred):
+            raise SpecError("starred arguments are not allowed", position=position, path=path)
+    names = [p.name for p in kind.params] if kind is not None else []
+    if len(tree.args) > len(names) and not is_block:
+        raise SpecError(
+            f"{kind_name} takes at most {len(names)} positional arguments",
+            position=position,
+            path=path,
+            expected=f"{kind_name}({', '.join(names)})",
+            found=f"{len(tree.args)} positional arguments",
+        )
+    if is_block and tree.args:
+        raise SpecError("block calls take keyword arguments only", position=position, path=path)
+    pairs: list[tuple[str, Arg]] = []
+    for name, node in zip(names, tree.args):
+        pairs.append((name, _arg_from_ast(node, text, position, path)))
+    for keyword in tree.keywords:
+        if keyword.arg is None:
+            raise SpecError("** arguments are not allowed", position=position, path=path)
+        if any(keyword.arg == n for n, _ in pairs):
+            raise SpecError(f"{kind_name} got multiple values for argument {keyword.arg!r}", position=position, path=path)
+        pairs.append((keyword.arg, _arg_from_ast(keyword.value, text, position, path)))
+    name: str | None = None
+    sources: tuple[str, ...] = ()
+    repeat: Arg | None = None
+    args: list[tuple[str, Arg]] = []
+    for key, arg in pairs:
+        if key == "name" and isinstance(arg.raw, str):
+            name = arg.raw
+        elif key == "from":
+            values = arg.raw if isinstance(arg.raw, tuple) else (arg,)
+            sources = tuple(str(v.raw) for v in values)
+        elif key == "repeat":
+            repeat = arg
+        else:
+            args.append((key, arg))
+    return LayerCall(kind_name, tuple(args), name, sources, repeat, position, path, is_block)
+
+
+def _arg_from_ast(node: Any, text: str, position: Position, path: str) -> Arg:
+    """An inline-call argument: literals stay literals; anything else is checked as an expression."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool, str)) or (
+        isinstance(node, ast.Constant) and node.value is None
+    ):
+        value = node.value
+        if isinstance(value, str):
+            # A quoted string is a keyword like 'same' or 'bilinear', never an expression.
+            return Arg(_Keyword(value), position)
+        return Arg(value, position)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return Arg(tuple(_arg_from_ast(e, text, position, path) for e in node.elts), position)
+    segment = ast.get_source_segment(text.strip(), node) or ast.unparse(node)
+    expr.parse(segment, position)  # whitelist check now, so errors point at the call
+    return Arg(segment, position)
+
+
+class _Keyword(str):
+    """A string argument that was quoted in an inline call: a keyword, not an expression."""
+
+
+def is_keyword(value: Any) -> bool:
+    """True for a quoted string from an inline call."""
+    return isinstance(value, _Keyword)

@@ -1,0 +1,1479 @@
+#!/usr/bin/env python3
+"""Generate cnncalc's reference data from real PyTorch.
+
+This script is NOT part of cnncalc and CI never runs it: cnncalc is torch-free.  It needs
+torch, torchvision and fvcore, which live in a separate virtual environment outside the repo:
+
+    python3 -m venv /work/torchref
+    /work/torchref/bin/pip install torch==2.14.1 torchvision==0.29.1
+    /work/torchref/bin/pip install fvcore          # 0.1.5.post20221221
+
+Usage (from the repo root):
+
+    /work/torchref/bin/python tools/torch_reference.py            # both files
+    /work/torchref/bin/python tools/torch_reference.py --only shapes
+    /work/torchref/bin/python tools/torch_reference.py --only zoo
+    /work/torchref/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
+
+It writes
+
+  tests/data/shape_cases_torch.jsonl   ~3000 single-layer cases (seeded, deterministic)
+  tests/data/torchvision_zoo.json      24 torchvision models (weights=None, eval, batch 1)
+
+Everything recorded is what torch itself did (output shapes, parameter and buffer counts,
+exception type/message and whether the exception came from the constructor or from forward);
+nothing is computed from a hand formula.  The field meanings are described in
+tests/data/README.md.  Runs in a few minutes on 2 CPUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+import warnings
+from collections import Counter
+
+import torch
+import torch.nn as nn
+
+SEED = 20250611
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(REPO, "tests", "data")
+MAX_MSG = 600
+
+
+# --------------------------------------------------------------------------------------------
+# JSON helpers
+# --------------------------------------------------------------------------------------------
+
+def jsonable(v):
+    """Tuples -> lists, torch.Size -> list, recursively; other scalars unchanged."""
+    if isinstance(v, (tuple, list, torch.Size)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: jsonable(x) for k, x in v.items()}
+    if isinstance(v, float) and (math.isinf(v) or math.isnan(v)):
+        return repr(v)
+    return v
+
+
+def _is_plain(v):
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, (tuple, list, torch.Size)):
+        return all(_is_plain(x) for x in v)
+    return False
+
+
+def module_attrs(m: nn.Module) -> dict:
+    """The module's public, plain-valued attributes as torch normalised them (e.g. a pool's
+    stride=None becomes kernel_size; a conv's kernel_size becomes a tuple)."""
+    out = {}
+    for k, v in vars(m).items():
+        if k.startswith("_") or k == "training":
+            continue
+        if _is_plain(v):
+            out[k] = jsonable(v)
+    return out
+
+
+def err_msg(e: BaseException) -> str:
+    s = str(e)
+    # drop the C++ source-location trailer some ATen errors carry
+    s = s.split("\nException raised from")[0].strip()
+    if len(s) > MAX_MSG:
+        s = s[:MAX_MSG] + "..."
+    return s
+
+
+def buffer_count(m: nn.Module) -> int:
+    return sum(b.numel() for n, b in m.named_buffers() if not n.endswith("num_batches_tracked"))
+
+
+# --------------------------------------------------------------------------------------------
+# Running one shape case
+# --------------------------------------------------------------------------------------------
+
+LAYERS_WITH_BIAS_KWARG = {
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "Linear", "LayerNorm",
+}
+
+
+def run_case(idx: int, spec: dict, gen: torch.Generator) -> dict:
+    layer, kwargs, shape = spec["layer"], spec["kwargs"], spec["input_shape"]
+    rec = {
+        "id": idx,
+        "category": spec["category"],
+        "layer": layer,
+        "kwargs": jsonable(kwargs),
+        "input_shape": jsonable(shape),
+    }
+    if spec.get("train_mode"):
+        rec["train_mode"] = True
+    if spec.get("note"):
+        rec["note"] = spec["note"]
+    cls = getattr(nn, layer)
+    caught = []
+    with warnings.catch_warnings(record=True) as wlist:
+        warnings.simplefilter("always")
+        try:
+            m = cls(**kwargs)
+        except Exception as e:  # noqa: BLE001 - we record whatever torch raises
+            rec.update(error=True, error_phase="construct", error_type=type(e).__name__,
+                       error_message=err_msg(e), output_shape=None, param_count=None,
+                       param_count_with_bias=None, param_count_without_bias=None,
+                       buffer_count=None)
+            m = None
+        if m is not None:
+            m.train(bool(spec.get("train_mode")))
+            rec["module_repr"] = repr(m)
+            rec["module_attrs"] = module_attrs(m)
+            pc = sum(p.numel() for p in m.parameters())
+            bias = getattr(m, "bias", None)
+            has_bias = isinstance(bias, torch.Tensor)
+            bias_n = bias.numel() if has_bias else 0
+            with_bias = pc
+            if not has_bias and layer in LAYERS_WITH_BIAS_KWARG:
+                kw2 = dict(kwargs)
+                kw2["bias"] = True
+                with_bias = sum(p.numel() for p in cls(**kw2).parameters())
+            rec.update(param_count=pc, param_count_with_bias=with_bias,
+                       param_count_without_bias=pc - bias_n, has_bias=has_bias,
+                       buffer_count=buffer_count(m))
+            try:
+                x = torch.randn(*shape, generator=gen)
+                with torch.no_grad():
+                    y = m(x)
+                rec["output_shape"] = list(y.shape)
+                rec["error"] = False
+            except Exception as e:  # noqa: BLE001
+                rec.update(error=True, error_phase="forward", error_type=type(e).__name__,
+                           error_message=err_msg(e), output_shape=None)
+        for w in wlist:
+            msg = str(w.message).strip().splitlines()[0][:300]
+            if msg not in caught:
+                caught.append(msg)
+    if caught:
+        rec["warnings"] = caught
+    return rec
+
+
+# --------------------------------------------------------------------------------------------
+# Case generation
+# --------------------------------------------------------------------------------------------
+
+class Cases:
+    def __init__(self, seed: int):
+        self.r = random.Random(seed)
+        self.items: list[dict] = []
+
+    def add(self, category, layer, kwargs, input_shape, note=None, train_mode=False):
+        d = {"category": category, "layer": layer, "kwargs": kwargs,
+             "input_shape": tuple(input_shape)}
+        if note:
+            d["note"] = note
+        if train_mode:
+            d["train_mode"] = True
+        self.items.append(d)
+
+    # small random helpers ------------------------------------------------------------------
+    def it(self, d, lo, hi, p_tuple=0.3):
+        """int in [lo, hi], or (with probability p_tuple) a d-tuple of such ints."""
+        r = self.r
+        if d > 1 and r.random() < p_tuple:
+            return tuple(r.randint(lo, hi) for _ in range(d))
+        return r.randint(lo, hi)
+
+    @staticmethod
+    def per_dim(v, d):
+        return tuple(v) if isinstance(v, tuple) else (v,) * d
+
+    def spatial(self, d, lo=1, big=False, mins=None):
+        r = self.r
+        hi = {1: 300, 2: 48, 3: 14}[d] if not big else {1: 600, 2: 80, 3: 20}[d]
+        out = []
+        for i in range(d):
+            m = lo if mins is None else max(lo, mins[i])
+            out.append(r.randint(min(m, hi), max(m, hi)))
+        return tuple(out)
+
+
+# ---- convolutions ------------------------------------------------------------------------
+
+def gen_conv_random(c: Cases, d: int, transposed: bool, n: int):
+    r = c.r
+    layer = ("ConvTranspose%dd" if transposed else "Conv%dd") % d
+    kmax = {1: 7, 2: 7, 3: 5}[d]
+    for _ in range(n):
+        g = r.choice([1, 1, 1, 1, 1, 2, 2, 3, 4])
+        inc = g * r.randint(1, 4)
+        outc = g * r.randint(1, 4)
+        if r.random() < 0.04:
+            inc = r.randint(1, 12)
+        if r.random() < 0.04:
+            outc = r.randint(1, 12)
+        k = c.it(d, 1, kmax)
+        s = c.it(d, 1, 3)
+        dil = 1 if r.random() < 0.6 else c.it(d, 1, 3)
+        u = r.random()
+        if not transposed and u < 0.15:
+            pad = "same"
+            if r.random() < 0.75:
+                s = 1
+        elif not transposed and u < 0.25:
+            pad = "valid"
+        elif u < 0.45 and d > 1:
+            pad = tuple(r.randint(0, 3) for _ in range(d))
+        else:
+            pad = r.randint(0, 3)
+        kw = {"in_channels": inc, "out_channels": outc, "kernel_size": k, "stride": s,
+              "padding": pad}
+        if transposed:
+            sd = [max(a, b) for a, b in zip(c.per_dim(s, d), c.per_dim(dil, d))]
+            v = r.random()
+            if v < 0.5:
+                op = 0
+            elif v < 0.9:
+                op = tuple(r.randint(0, m - 1) for m in sd) if d > 1 else r.randint(0, sd[0] - 1)
+            else:
+                op = r.randint(1, 3)
+            kw["output_padding"] = op
+        kw["groups"] = g
+        kw["bias"] = r.random() < 0.5
+        kw["dilation"] = dil
+        if not transposed and r.random() < 0.12:
+            kw["padding_mode"] = r.choice(["reflect", "circular", "replicate"])
+        eff = [dd * (kk - 1) + 1 for dd, kk in zip(c.per_dim(dil, d), c.per_dim(k, d))]
+        mins = eff if (not transposed and r.random() < 0.85) else None
+        sp = c.spatial(d, mins=mins)
+        ch = inc if r.random() > 0.03 else max(1, inc + r.choice([-1, 1]))
+        c.add("random", layer, kw, (1, ch) + sp)
+
+
+# ---- pools -------------------------------------------------------------------------------
+
+def gen_maxpool_random(c: Cases, d: int, n: int):
+    r = c.r
+    for _ in range(n):
+        k = c.it(d, 1, 5)
+        kd = c.per_dim(k, d)
+        s = None if r.random() < 0.25 else c.it(d, 1, 4)
+        if r.random() < 0.88:
+            pad = tuple(r.randint(0, kk // 2) for kk in kd) if (d > 1 and r.random() < 0.3) \
+                else r.randint(0, min(kd) // 2)
+        else:
+            pad = r.randint(1, 3)
+        dil = 1 if r.random() < 0.6 else c.it(d, 1, 3)
+        kw = {"kernel_size": k, "stride": s, "padding": pad, "dilation": dil,
+              "ceil_mode": r.random() < 0.5}
+        eff = [dd * (kk - 1) + 1 for dd, kk in zip(c.per_dim(dil, d), kd)]
+        sp = c.spatial(d, mins=eff if r.random() < 0.9 else None)
+        c.add("random", "MaxPool%dd" % d, kw, (1, r.randint(1, 4)) + sp)
+
+
+def gen_avgpool_random(c: Cases, d: int, n: int):
+    r = c.r
+    for _ in range(n):
+        k = c.it(d, 1, 6)
+        kd = c.per_dim(k, d)
+        s = None if r.random() < 0.25 else c.it(d, 1, 4)
+        if r.random() < 0.88:
+            pad = tuple(r.randint(0, kk // 2) for kk in kd) if (d > 1 and r.random() < 0.3) \
+                else r.randint(0, min(kd) // 2)
+        else:
+            pad = r.randint(1, 3)
+        kw = {"kernel_size": k, "stride": s, "padding": pad, "ceil_mode": r.random() < 0.5,
+              "count_include_pad": r.random() < 0.5}
+        if d > 1 and r.random() < 0.2:
+            kw["divisor_override"] = r.randint(1, 9)
+        sp = c.spatial(d, mins=kd if r.random() < 0.9 else None)
+        c.add("random", "AvgPool%dd" % d, kw, (1, r.randint(1, 4)) + sp)
+
+
+def gen_adaptive_random(c: Cases, kind: str, d: int, n: int):
+    r = c.r
+    for _ in range(n):
+        if d == 1:
+            os_ = r.randint(1, 9)
+        else:
+            u = r.random()
+            if u < 0.35:
+                os_ = r.randint(1, 9)
+            else:
+                os_ = tuple(None if r.random() < 0.3 else r.randint(1, 9) for _ in range(d))
+        sp = c.spatial(d) if d != 1 else (r.randint(1, 120),)
+        c.add("random", "Adaptive%sPool%dd" % (kind, d), {"output_size": os_},
+              (1, r.randint(1, 4)) + sp)
+
+
+# ---- normalisation -----------------------------------------------------------------------
+
+def gen_batchnorm_random(c: Cases, d: int, n: int):
+    r = c.r
+    for _ in range(n):
+        C = r.randint(1, 16)
+        kw = {"num_features": C}
+        if r.random() < 0.5:
+            kw["affine"] = r.random() < 0.6
+        if r.random() < 0.5:
+            kw["track_running_stats"] = r.random() < 0.6
+        if r.random() < 0.2:
+            kw["eps"] = r.choice([1e-3, 1e-5, 0.1])
+        if r.random() < 0.2:
+            kw["momentum"] = r.choice([None, 0.01, 0.3])
+        ch = C if r.random() > 0.06 else C + 1
+        if d == 1:
+            shape = (1, ch) if r.random() < 0.4 else (1, ch, r.randint(1, 50))
+        else:
+            shape = (1, ch) + c.spatial(d)
+        if r.random() < 0.04:
+            shape = shape[:-1] if len(shape) > 2 else shape + (3,)
+        c.add("random", "BatchNorm%dd" % d, kw, shape)
+
+
+def gen_groupnorm_random(c: Cases, n: int):
+    r = c.r
+    for _ in range(n):
+        g = r.randint(1, 6)
+        C = g * r.randint(1, 4) if r.random() > 0.08 else r.randint(1, 12)
+        kw = {"num_groups": g, "num_channels": C}
+        if r.random() < 0.4:
+            kw["affine"] = r.random() < 0.5
+        if r.random() < 0.2:
+            kw["eps"] = 1e-3
+        ch = C if r.random() > 0.06 else C + g
+        rank = r.randint(0, 3)
+        shape = (1, ch) + (c.spatial(rank) if rank else ())
+        c.add("random", "GroupNorm", kw, shape)
+
+
+def gen_layernorm_random(c: Cases, n: int):
+    r = c.r
+    for _ in range(n):
+        rank = r.randint(2, 4)
+        shape = (1,) + tuple(r.randint(1, 12) for _ in range(rank - 1))
+        nd = r.randint(1, rank - 1)
+        ns = list(shape[-nd:])
+        if r.random() < 0.08:
+            ns[0] += 1
+        normalized = ns[0] if (nd == 1 and r.random() < 0.5) else (
+            tuple(ns) if r.random() < 0.5 else list(ns))
+        kw = {"normalized_shape": normalized}
+        if r.random() < 0.5:
+            kw["elementwise_affine"] = r.random() < 0.6
+        if r.random() < 0.5:
+            kw["bias"] = r.random() < 0.5
+        if r.random() < 0.15:
+            kw["eps"] = 1e-6
+        c.add("random", "LayerNorm", kw, shape)
+
+
+def gen_instancenorm_random(c: Cases, d: int, n: int):
+    r = c.r
+    for _ in range(n):
+        C = r.randint(1, 8)
+        kw = {"num_features": C}
+        if r.random() < 0.5:
+            kw["affine"] = r.random() < 0.5
+        if r.random() < 0.5:
+            kw["track_running_stats"] = r.random() < 0.5
+        ch = C if r.random() > 0.1 else C + 1
+        c.add("random", "InstanceNorm%dd" % d, kw, (1, ch) + c.spatial(d))
+
+
+# ---- dense / reshape ---------------------------------------------------------------------
+
+def gen_linear_random(c: Cases, n: int):
+    r = c.r
+    for _ in range(n):
+        fin, fout = r.randint(1, 256), r.randint(1, 256)
+        kw = {"in_features": fin, "out_features": fout, "bias": r.random() < 0.6}
+        last = fin if r.random() > 0.08 else fin + r.choice([-1, 1, 3]) or 2
+        extra = tuple(r.randint(1, 6) for _ in range(r.randint(0, 2)))
+        c.add("random", "Linear", kw, (1,) + extra + (last,))
+
+
+def gen_flatten_random(c: Cases, n: int):
+    r = c.r
+    for _ in range(n):
+        rank = r.randint(2, 5)
+        shape = (1,) + tuple(r.randint(1, 6) for _ in range(rank - 1))
+        kw = {}
+        if r.random() < 0.8:
+            kw["start_dim"] = r.randint(-rank, rank - 1)
+        if r.random() < 0.6:
+            kw["end_dim"] = r.randint(-rank, rank - 1)
+        c.add("random", "Flatten", kw, shape)
+
+
+def _factor(r, v):
+    """A random factorisation of v into 1-3 factors (as a tuple)."""
+    parts = []
+    rest = v
+    for _ in range(r.randint(0, 2)):
+        divs = [q for q in range(1, rest + 1) if rest % q == 0]
+        q = r.choice(divs)
+        parts.append(q)
+        rest //= q
+    parts.append(rest)
+    r.shuffle(parts)
+    return tuple(parts)
+
+
+def gen_unflatten_random(c: Cases, n: int):
+    r = c.r
+    for _ in range(n):
+        rank = r.randint(2, 4)
+        shape = (1,) + tuple(r.choice([1, 2, 4, 6, 8, 12, 24, 30]) for _ in range(rank - 1))
+        dim = r.randint(1, rank - 1)
+        if r.random() < 0.3:
+            dim -= rank
+        parts = list(_factor(r, shape[dim]))
+        u = r.random()
+        if u < 0.2:
+            parts[r.randrange(len(parts))] = -1
+        elif u < 0.28:
+            parts[0] += 1
+        c.add("random", "Unflatten", {"dim": dim, "unflattened_size": tuple(parts)}, shape)
+
+
+# ---- elementwise / misc -------------------------------------------------------------------
+
+def rand_shape(c: Cases, rank_lo=2, rank_hi=5):
+    r = c.r
+    rank = r.randint(rank_lo, rank_hi)
+    return (1,) + tuple(r.randint(1, 10) for _ in range(rank - 1))
+
+
+def gen_dropout_random(c: Cases, n_each: int):
+    r = c.r
+    ranks = {"Dropout": (2, 5), "Dropout1d": (2, 3), "Dropout2d": (3, 4), "Dropout3d": (4, 5),
+             "AlphaDropout": (2, 5)}
+    for layer, (lo, hi) in ranks.items():
+        for _ in range(n_each):
+            kw = {}
+            if r.random() < 0.7:
+                kw["p"] = r.choice([0.0, 0.1, 0.25, 0.5, 0.9, 1.0])
+            if r.random() < 0.2:
+                kw["inplace"] = True
+            c.add("random", layer, kw, rand_shape(c, lo, hi))
+
+
+def gen_activation_random(c: Cases, n_each: int):
+    r = c.r
+    for _ in range(max(3, n_each // 2)):
+        kw = {}
+        if r.random() < 0.3:
+            kw = {"unused_arg": r.randint(1, 5)}
+        c.add("random", "Identity", kw, rand_shape(c))
+    simple = ["ReLU", "ReLU6", "SiLU", "Mish", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid"]
+    for layer in simple:
+        for _ in range(n_each):
+            kw = {"inplace": True} if (layer not in ("Sigmoid", "Tanh") and r.random() < 0.2) else {}
+            c.add("random", layer, kw, rand_shape(c))
+    for _ in range(n_each):
+        c.add("random", "LeakyReLU", {"negative_slope": r.choice([0.01, 0.1, 0.2])} if r.random() < 0.6 else {},
+              rand_shape(c))
+        c.add("random", "ELU", {"alpha": r.choice([0.5, 1.0, 2.0])} if r.random() < 0.6 else {},
+              rand_shape(c))
+        c.add("random", "GELU", {"approximate": r.choice(["none", "tanh"])} if r.random() < 0.6 else {},
+              rand_shape(c))
+        lo = r.choice([-1.0, -2.0, 0.0])
+        c.add("random", "Hardtanh", {"min_val": lo, "max_val": lo + r.choice([1.0, 2.0, 6.0])}
+              if r.random() < 0.6 else {}, rand_shape(c))
+    for _ in range(2 * n_each):
+        shape = rand_shape(c)
+        u = r.random()
+        if u < 0.4:
+            kw = {}
+        elif u < 0.85:
+            kw = {"num_parameters": shape[1]}
+        else:
+            kw = {"num_parameters": shape[1] + r.randint(1, 3)}
+        if r.random() < 0.2:
+            kw["init"] = 0.1
+        c.add("random", "PReLU", kw, shape)
+    for layer in ("Softmax", "LogSoftmax"):
+        for _ in range(2 * n_each):
+            shape = rand_shape(c)
+            rank = len(shape)
+            u = r.random()
+            if u < 0.08:
+                kw = {}
+            elif u < 0.9:
+                kw = {"dim": r.randint(-rank, rank - 1)}
+            else:
+                kw = {"dim": r.choice([rank, -rank - 1])}
+            c.add("random", layer, kw, shape)
+
+
+# ---- upsample ----------------------------------------------------------------------------
+
+MODES_BY_DIM = {1: ["nearest", "nearest-exact", "linear", "area"],
+                2: ["nearest", "nearest-exact", "bilinear", "bicubic", "area"],
+                3: ["nearest", "nearest-exact", "trilinear", "area"]}
+ALL_MODES = ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"]
+LINEAR_MODES = {"linear", "bilinear", "bicubic", "trilinear"}
+SCALES = [2, 3, 0.5, 1.5, 2.3, 0.3, 1.7, 0.75, 1.25, 2.5, 3.0, 0.25, 1.1, 1.0, 4]
+
+
+def gen_upsample_random(c: Cases, n: int):
+    r = c.r
+    for _ in range(n):
+        d = r.choice([1, 2, 2, 3])
+        hi = {1: 64, 2: 32, 3: 10}[d]
+        sp = tuple(r.randint(1, hi) for _ in range(d))
+        mode = r.choice(MODES_BY_DIM[d]) if r.random() < 0.88 else r.choice(ALL_MODES)
+        kw = {}
+        if r.random() < 0.35:
+            kw["size"] = r.randint(1, 2 * hi) if r.random() < 0.5 else tuple(
+                r.randint(1, 2 * hi) for _ in range(d))
+        else:
+            kw["scale_factor"] = r.choice(SCALES) if (d == 1 or r.random() < 0.7) else tuple(
+                r.choice(SCALES) for _ in range(d))
+        if mode != "nearest" or r.random() < 0.5:
+            kw["mode"] = mode
+        if (mode in LINEAR_MODES and r.random() < 0.6) or r.random() < 0.04:
+            kw["align_corners"] = r.random() < 0.5
+        if r.random() < 0.3:
+            kw["recompute_scale_factor"] = r.random() < 0.5
+        c.add("random", "Upsample", kw, (1, r.randint(1, 3)) + sp)
+
+
+# ---- padding / shuffles -------------------------------------------------------------------
+
+def gen_pad_random(c: Cases, n: int):
+    r = c.r
+    for d, layer in ((1, "ZeroPad1d"), (2, "ZeroPad2d"), (3, "ZeroPad3d")):
+        for _ in range(n):
+            sp = tuple(r.randint(1, {1: 40, 2: 20, 3: 8}[d]) for _ in range(d))
+            if r.random() < 0.35:
+                p = r.randint(0, 4)
+            else:
+                p = tuple(r.randint(-1 if r.random() < 0.15 else 0, 4) for _ in range(2 * d))
+            c.add("random", layer, {"padding": p}, (1, r.randint(1, 3)) + sp)
+    for _ in range(n):
+        sp = (r.randint(1, 20), r.randint(1, 20))
+        p = r.randint(0, 4) if r.random() < 0.35 else tuple(r.randint(-1, 4) for _ in range(4))
+        c.add("random", "ConstantPad2d", {"padding": p, "value": r.choice([0.0, 1.5, -3.0])},
+              (1, r.randint(1, 3)) + sp)
+    for layer in ("ReflectionPad2d", "ReplicationPad2d"):
+        for _ in range(n + 5):
+            sp = (r.randint(1, 20), r.randint(1, 20))
+            p = r.randint(0, 5) if r.random() < 0.35 else tuple(r.randint(0, 5) for _ in range(4))
+            c.add("random", layer, {"padding": p}, (1, r.randint(1, 3)) + sp)
+
+
+def gen_shuffle_random(c: Cases, n: int):
+    r = c.r
+    for _ in range(n):
+        f = r.randint(1, 4)
+        C = r.randint(1, 3) * f * f if r.random() > 0.1 else r.randint(1, 20)
+        c.add("random", "PixelShuffle", {"upscale_factor": f}, (1, C, r.randint(1, 12), r.randint(1, 12)))
+    for _ in range(n):
+        f = r.randint(1, 4)
+        H = f * r.randint(1, 8) if r.random() > 0.1 else r.randint(1, 20)
+        W = f * r.randint(1, 8) if r.random() > 0.1 else r.randint(1, 20)
+        c.add("random", "PixelUnshuffle", {"downscale_factor": f}, (1, r.randint(1, 4), H, W))
+    for _ in range(n - 5):
+        g = r.randint(1, 6)
+        C = g * r.randint(1, 4) if r.random() > 0.1 else r.randint(1, 20)
+        rank = r.choice([0, 1, 2, 2, 3])
+        c.add("random", "ChannelShuffle", {"groups": g},
+              (1, C) + tuple(r.randint(1, 8) for _ in range(rank)))
+
+
+# ---- edge cases --------------------------------------------------------------------------
+
+def pool_out(L, k, s, p, d, ceil):
+    num = L + 2 * p - d * (k - 1) - 1
+    q = -(-num // s) if ceil else num // s
+    out = q + 1
+    return out
+
+
+def gen_edges(c: Cases):
+    r = c.r
+    A = c.add
+
+    # ceil_mode: last window would start inside the right padding (torch drops it) ---------
+    pools = [("MaxPool", d) for d in (1, 2, 3)] + [("AvgPool", d) for d in (1, 2, 3)]
+    for kind, d in pools:
+        trig, plain = 0, 0
+        tries = 0
+        while (trig < 7 or plain < 3) and tries < 100000:
+            tries += 1
+            k = r.randint(2 if trig < 7 else 1, 5)
+            s = r.randint(2, 5)
+            p = r.randint(1 if trig < 7 else 0, k // 2)
+            dil = r.randint(1, 2) if kind == "MaxPool" else 1
+            L = r.randint(1, 30 if d < 3 else 12)
+            num = L + 2 * p - dil * (k - 1) - 1
+            if num < 0 or num % s == 0:
+                continue
+            ceil_raw = -(-num // s) + 1
+            triggered = (ceil_raw - 1) * s >= L + p
+            if triggered and trig < 7:
+                trig += 1
+            elif not triggered and plain < 3:
+                plain += 1
+            else:
+                continue
+            axis = r.randrange(d)
+            sp = []
+            for i in range(d):
+                sp.append(L if i == axis else r.randint(dil * (k - 1) + 1, 16))
+            kw = {"kernel_size": k, "stride": s, "padding": p}
+            if kind == "MaxPool":
+                kw["dilation"] = dil
+            kw["ceil_mode"] = True
+            note = "selected axis: dim %d; %s" % (axis + 2, "last ceil window starts in padding"
+                                                   if triggered else "last ceil window starts inside input")
+            A("edge_ceil_last_window_in_padding", "%s%dd" % (kind, d), kw, (1, 1) + tuple(sp), note=note)
+
+    # ceil_mode pairs: same config with ceil False and True --------------------------------
+    for kind, d in pools:
+        for _ in range(3):
+            k = r.randint(2, 5)
+            s = r.randint(2, 4)
+            L = r.randint(k + 1, 30)
+            while (L - k) % s == 0:
+                L += 1
+            for ceil in (False, True):
+                kw = {"kernel_size": k, "stride": s, "ceil_mode": ceil}
+                A("edge_ceil_mode_pairs", "%s%dd" % (kind, d), kw, (1, 1) + (L,) * d)
+
+    # input smaller than kernel --------------------------------------------------------------
+    for d in (1, 2, 3):
+        for pad in (0, 1, 2):
+            A("edge_input_smaller_than_kernel", "Conv%dd" % d,
+              {"in_channels": 1, "out_channels": 2, "kernel_size": 5, "padding": pad}, (1, 1) + (2,) * d)
+        A("edge_input_smaller_than_kernel", "Conv%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "dilation": 2}, (1, 1) + (4,) * d)
+        A("edge_input_smaller_than_kernel", "ConvTranspose%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 5}, (1, 1) + (2,) * d)
+        for pad in (0, 1, 2):
+            A("edge_input_smaller_than_kernel", "MaxPool%dd" % d, {"kernel_size": 5, "padding": pad},
+              (1, 1) + (2,) * d)
+            A("edge_input_smaller_than_kernel", "AvgPool%dd" % d, {"kernel_size": 5, "padding": pad},
+              (1, 1) + (2,) * d)
+        A("edge_input_smaller_than_kernel", "MaxPool%dd" % d, {"kernel_size": 3, "ceil_mode": True},
+          (1, 1) + (2,) * d)
+        A("edge_input_smaller_than_kernel", "AvgPool%dd" % d,
+          {"kernel_size": 3, "padding": 1, "ceil_mode": True}, (1, 1) + (1,) * d)
+        for kind in ("MaxPool", "AvgPool"):
+            A("edge_input_smaller_than_kernel", "%s%dd" % (kind, d), {"kernel_size": 3, "padding": 1},
+              (1, 1) + (2,) * d, note="input smaller than kernel but padded input is not")
+            A("edge_input_smaller_than_kernel", "%s%dd" % (kind, d), {"kernel_size": 3, "stride": 1, "padding": 1},
+              (1, 1) + (5,) * (d - 1) + (2,), note="only the last spatial dim is smaller than the kernel")
+
+    # pool padding > kernel/2 (and exactly k/2) ---------------------------------------------
+    for d in (1, 2, 3):
+        for k, p in ((3, 1), (3, 2), (4, 2), (4, 3), (2, 1), (1, 1), (5, 3)):
+            A("edge_pool_padding", "MaxPool%dd" % d, {"kernel_size": k, "padding": p}, (1, 1) + (9,) * d)
+            A("edge_pool_padding", "AvgPool%dd" % d, {"kernel_size": k, "padding": p}, (1, 1) + (9,) * d)
+        A("edge_pool_padding", "MaxPool%dd" % d, {"kernel_size": 2, "padding": 1, "dilation": 3},
+          (1, 1) + (9,) * d, note="effective kernel 4 but check is against kernel_size")
+        A("edge_pool_padding", "MaxPool%dd" % d, {"kernel_size": 3, "padding": 2, "dilation": 2},
+          (1, 1) + (9,) * d)
+    A("edge_pool_padding", "MaxPool2d", {"kernel_size": (3, 5), "padding": (1, 2)}, (1, 1, 9, 9))
+    A("edge_pool_padding", "MaxPool2d", {"kernel_size": (3, 5), "padding": (2, 1)}, (1, 1, 9, 9))
+    A("edge_pool_padding", "AvgPool2d", {"kernel_size": (2, 6), "padding": (1, 3)}, (1, 1, 9, 9))
+
+    # 'same' with even kernels, dilation, padding modes ------------------------------------
+    for d in (1, 2, 3):
+        for k in (2, 4, 1, 3):
+            for dil in (1, 2, 3):
+                L = r.choice([5, 6, 7, 8]) if d < 3 else r.choice([5, 6])
+                A("edge_same_even_kernel_dilation", "Conv%dd" % d,
+                  {"in_channels": 2, "out_channels": 3, "kernel_size": k, "padding": "same", "dilation": dil},
+                  (1, 2) + (L + dil * k,) * d)
+        for pm in ("reflect", "circular", "replicate"):
+            A("edge_same_even_kernel_dilation", "Conv%dd" % d,
+              {"in_channels": 1, "out_channels": 1, "kernel_size": 4, "padding": "same", "dilation": 1,
+               "padding_mode": pm}, (1, 1) + (7,) * d)
+    A("edge_same_even_kernel_dilation", "Conv2d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": (2, 3), "padding": "same", "dilation": (3, 1)},
+      (1, 1, 9, 9))
+    A("edge_same_even_kernel_dilation", "Conv2d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": 6, "padding": "same"}, (1, 1, 3, 3),
+      note="same padding larger than the input")
+
+    # 'same' with stride > 1 -> construct error; stride given as 1-tuples is fine ----------
+    for d in (1, 2, 3):
+        A("edge_same_with_stride", "Conv%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": 2, "padding": "same"}, (1, 1) + (8,) * d)
+        A("edge_same_with_stride", "Conv%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": (1,) * d, "padding": "same"},
+          (1, 1) + (8,) * d)
+    A("edge_same_with_stride", "Conv2d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": (1, 2), "padding": "same"}, (1, 1, 8, 8))
+    A("edge_same_with_stride", "Conv3d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": (1, 1, 2), "padding": "same"},
+      (1, 1, 8, 8, 8))
+
+    # 'valid' and bad padding strings ---------------------------------------------------------
+    for d in (1, 2, 3):
+        A("edge_valid", "Conv%dd" % d,
+          {"in_channels": 2, "out_channels": 2, "kernel_size": 3, "stride": 2, "padding": "valid"}, (1, 2) + (9,) * d)
+        A("edge_valid", "Conv%dd" % d,
+          {"in_channels": 2, "out_channels": 2, "kernel_size": 3, "padding": "valid", "dilation": 2},
+          (1, 2) + (4,) * d)
+        A("edge_valid", "ConvTranspose%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "valid"}, (1, 1) + (5,) * d)
+    A("edge_valid", "Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "full"},
+      (1, 1, 5, 5))
+    A("edge_valid", "Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "SAME"},
+      (1, 1, 5, 5))
+
+    # same / valid on transposed conv -------------------------------------------------------
+    for d in (1, 2, 3):
+        A("edge_same_convtranspose", "ConvTranspose%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "same"}, (1, 1) + (5,) * d)
+
+    # output_padding vs stride / dilation -----------------------------------------------------
+    for d in (1, 2, 3):
+        for s, dil, op in ((2, 1, 1), (2, 1, 2), (1, 1, 1), (1, 2, 1), (1, 3, 2), (3, 1, 2), (2, 3, 2),
+                           (2, 2, 2), (3, 2, 3), (1, 1, 0)):
+            A("edge_output_padding", "ConvTranspose%dd" % d,
+              {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": s, "dilation": dil,
+               "output_padding": op}, (1, 1) + (5,) * d)
+    A("edge_output_padding", "ConvTranspose2d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": (2, 1), "dilation": (1, 2),
+       "output_padding": (1, 1)}, (1, 1, 5, 5))
+    A("edge_output_padding", "ConvTranspose2d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": (2, 1), "output_padding": (1, 1)},
+      (1, 1, 5, 5))
+    A("edge_output_padding", "Conv2d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": 3}, (1, 1, 5, 5),
+      note="regular conv for comparison: nn.Conv2d has no output_padding kwarg")
+
+    # transposed conv with output size <= 0 ----------------------------------------------------
+    for d in (1, 2, 3):
+        for pad, L in ((3, 4), (2, 1), (4, 4), (1, 1)):
+            A("edge_convtranspose_small_output", "ConvTranspose%dd" % d,
+              {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": pad}, (1, 1) + (L,) * d)
+        for pad, L in ((3, 4), (4, 4), (2, 2)):
+            A("edge_convtranspose_small_output", "ConvTranspose%dd" % d,
+              {"in_channels": 2, "out_channels": 2, "kernel_size": 3, "padding": pad, "groups": 2},
+              (1, 2) + (L,) * d, note="grouped: may take a different kernel path than groups=1")
+        A("edge_convtranspose_small_output", "ConvTranspose%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": (3,) + (0,) * (d - 1)},
+          (1, 1) + (4,) * d, note="only the first spatial dim works out to 0")
+
+    # invalid groups ------------------------------------------------------------------------
+    for d in (1, 2, 3):
+        for layer in ("Conv%dd" % d, "ConvTranspose%dd" % d):
+            for inc, outc, g in ((3, 4, 2), (4, 3, 2), (4, 4, 0), (4, 4, -2), (4, 4, 4), (6, 4, 4), (4, 4, 8)):
+                A("edge_invalid_groups", layer,
+                  {"in_channels": inc, "out_channels": outc, "kernel_size": 3, "groups": g},
+                  (1, inc) + (6,) * d)
+
+    # in_channels / features mismatch --------------------------------------------------------
+    for d in (1, 2, 3):
+        A("edge_channel_mismatch", "Conv%dd" % d, {"in_channels": 3, "out_channels": 4, "kernel_size": 3},
+          (1, 2) + (6,) * d)
+        A("edge_channel_mismatch", "Conv%dd" % d,
+          {"in_channels": 4, "out_channels": 4, "kernel_size": 1, "groups": 2}, (1, 6) + (6,) * d)
+        A("edge_channel_mismatch", "ConvTranspose%dd" % d,
+          {"in_channels": 3, "out_channels": 4, "kernel_size": 3}, (1, 2) + (6,) * d)
+        A("edge_channel_mismatch", "BatchNorm%dd" % d, {"num_features": 3}, (1, 4) + (5,) * d)
+        A("edge_channel_mismatch", "BatchNorm%dd" % d, {"num_features": 3, "affine": False,
+                                                        "track_running_stats": False}, (1, 4) + (5,) * d)
+        for aff in (False, True):
+            A("edge_channel_mismatch", "InstanceNorm%dd" % d, {"num_features": 3, "affine": aff},
+              (1, 4) + (5,) * d)
+        A("edge_channel_mismatch", "InstanceNorm%dd" % d, {"num_features": 3, "track_running_stats": True},
+          (1, 4) + (5,) * d)
+    A("edge_channel_mismatch", "GroupNorm", {"num_groups": 2, "num_channels": 4}, (1, 6, 5, 5))
+    A("edge_channel_mismatch", "GroupNorm", {"num_groups": 2, "num_channels": 4, "affine": False}, (1, 6, 5, 5))
+    A("edge_channel_mismatch", "GroupNorm", {"num_groups": 2, "num_channels": 4, "affine": False}, (1, 5, 5, 5))
+    A("edge_channel_mismatch", "LayerNorm", {"normalized_shape": 8}, (1, 4, 6))
+    A("edge_channel_mismatch", "LayerNorm", {"normalized_shape": (4, 6)}, (1, 6, 4))
+    A("edge_channel_mismatch", "LayerNorm", {"normalized_shape": (4, 6), "elementwise_affine": False}, (1, 6, 4))
+    A("edge_channel_mismatch", "PReLU", {"num_parameters": 3}, (1, 4, 5, 5))
+    A("edge_channel_mismatch", "PReLU", {"num_parameters": 3}, (1, 3, 5, 5))
+    A("edge_channel_mismatch", "PReLU", {"num_parameters": 5}, (1, 3, 5))
+
+    # Linear in_features mismatch -------------------------------------------------------------
+    for fin, last, extra in ((10, 9, ()), (10, 11, ()), (10, 10, (3,)), (10, 5, (2,)), (1, 2, ()),
+                             (64, 32, (2, 2)), (4096, 4095, ()), (10, 1, ())):
+        A("edge_linear_mismatch", "Linear", {"in_features": fin, "out_features": 3}, (1,) + extra + (last,))
+    A("edge_linear_mismatch", "Linear", {"in_features": 12, "out_features": 3}, (1, 3, 4),
+      note="needs Flatten first: Linear only looks at the last dim")
+
+    # spatial size 1 ---------------------------------------------------------------------------
+    for d in (1, 2, 3):
+        one = (1,) * d
+        A("edge_spatial_1", "Conv%dd" % d, {"in_channels": 2, "out_channels": 3, "kernel_size": 1}, (1, 2) + one)
+        A("edge_spatial_1", "Conv%dd" % d, {"in_channels": 2, "out_channels": 3, "kernel_size": 3, "padding": 1,
+                                             "stride": 2}, (1, 2) + one)
+        A("edge_spatial_1", "Conv%dd" % d, {"in_channels": 2, "out_channels": 3, "kernel_size": 3,
+                                             "padding": "same"}, (1, 2) + one)
+        A("edge_spatial_1", "ConvTranspose%dd" % d, {"in_channels": 2, "out_channels": 3, "kernel_size": 2,
+                                                      "stride": 2}, (1, 2) + one)
+        A("edge_spatial_1", "MaxPool%dd" % d, {"kernel_size": 1}, (1, 2) + one)
+        A("edge_spatial_1", "MaxPool%dd" % d, {"kernel_size": 2, "ceil_mode": True}, (1, 2) + one)
+        A("edge_spatial_1", "MaxPool%dd" % d, {"kernel_size": 3, "stride": 2, "padding": 1}, (1, 2) + one)
+        A("edge_spatial_1", "AvgPool%dd" % d, {"kernel_size": 3, "stride": 2, "padding": 1}, (1, 2) + one)
+        A("edge_spatial_1", "AdaptiveAvgPool%dd" % d, {"output_size": 1}, (1, 2) + one)
+        A("edge_spatial_1", "AdaptiveMaxPool%dd" % d, {"output_size": 3}, (1, 2) + one)
+        A("edge_spatial_1", "BatchNorm%dd" % d, {"num_features": 2}, (1, 2) + one)
+        A("edge_spatial_1", "BatchNorm%dd" % d, {"num_features": 2, "track_running_stats": False}, (1, 2) + one)
+        A("edge_spatial_1", "InstanceNorm%dd" % d, {"num_features": 2}, (1, 2) + one)
+        A("edge_spatial_1", "InstanceNorm%dd" % d, {"num_features": 2, "track_running_stats": True}, (1, 2) + one)
+        A("edge_spatial_1", "Upsample", {"scale_factor": 2}, (1, 2) + one)
+        A("edge_spatial_1", "Upsample", {"scale_factor": 0.5}, (1, 2) + one)
+    A("edge_spatial_1", "BatchNorm1d", {"num_features": 5}, (1, 5))
+    A("edge_spatial_1", "BatchNorm1d", {"num_features": 5, "track_running_stats": False}, (1, 5))
+    A("edge_spatial_1", "GroupNorm", {"num_groups": 2, "num_channels": 4}, (1, 4, 1, 1))
+    A("edge_spatial_1", "GroupNorm", {"num_groups": 4, "num_channels": 4}, (1, 4, 1, 1))
+    A("edge_spatial_1", "ReflectionPad2d", {"padding": 1}, (1, 2, 1, 1))
+    A("edge_spatial_1", "ReplicationPad2d", {"padding": 1}, (1, 2, 1, 1))
+    A("edge_spatial_1", "ZeroPad2d", {"padding": 1}, (1, 2, 1, 1))
+    A("edge_spatial_1", "PixelUnshuffle", {"downscale_factor": 1}, (1, 2, 1, 1))
+    A("edge_spatial_1", "PixelShuffle", {"upscale_factor": 2}, (1, 4, 1, 1))
+    A("edge_spatial_1", "Upsample", {"scale_factor": 2, "mode": "bilinear", "align_corners": True}, (1, 2, 1, 1))
+    A("edge_spatial_1", "Upsample", {"size": 5, "mode": "bicubic"}, (1, 2, 1, 1))
+    A("edge_spatial_1", "Flatten", {}, (1, 2, 1, 1))
+
+    # large widths (tiny spatial sizes) ---------------------------------------------------------
+    W = 4096
+    A("edge_large", "Conv1d", {"in_channels": 2, "out_channels": 3, "kernel_size": 7, "stride": 2, "padding": 3},
+      (1, 2, W))
+    A("edge_large", "Conv1d", {"in_channels": W, "out_channels": 8, "kernel_size": 1}, (1, W, 3))
+    A("edge_large", "Conv2d", {"in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": 1}, (1, 1, 2, W))
+    A("edge_large", "Conv2d", {"in_channels": W, "out_channels": W, "kernel_size": 1, "groups": 64}, (1, W, 1, 1))
+    A("edge_large", "Conv2d", {"in_channels": W, "out_channels": W, "kernel_size": 1, "groups": W}, (1, W, 2, 2))
+    A("edge_large", "Conv2d", {"in_channels": 512, "out_channels": W, "kernel_size": 3, "padding": 1}, (1, 512, 2, 2))
+    A("edge_large", "Conv3d", {"in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": 1}, (1, 1, 1, 2, W))
+    A("edge_large", "ConvTranspose1d", {"in_channels": 2, "out_channels": 2, "kernel_size": 4, "stride": 2,
+                                        "padding": 1}, (1, 2, W))
+    A("edge_large", "ConvTranspose2d", {"in_channels": W, "out_channels": 16, "kernel_size": 2, "stride": 2},
+      (1, W, 1, 1))
+    A("edge_large", "MaxPool1d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, W + 1))
+    A("edge_large", "MaxPool2d", {"kernel_size": 2}, (1, 1, 2, W))
+    A("edge_large", "AvgPool1d", {"kernel_size": 4, "stride": 3, "ceil_mode": True}, (1, 1, W))
+    A("edge_large", "AdaptiveAvgPool1d", {"output_size": 7}, (1, 1, W))
+    A("edge_large", "AdaptiveMaxPool2d", {"output_size": (None, 5)}, (1, 1, 2, W))
+    A("edge_large", "Linear", {"in_features": W, "out_features": W}, (1, W))
+    A("edge_large", "Linear", {"in_features": W, "out_features": 1000}, (1, W))
+    A("edge_large", "Linear", {"in_features": 25088, "out_features": W}, (1, 25088))
+    A("edge_large", "BatchNorm2d", {"num_features": W}, (1, W, 1, 2))
+    A("edge_large", "BatchNorm1d", {"num_features": W}, (1, W))
+    A("edge_large", "GroupNorm", {"num_groups": 32, "num_channels": W}, (1, W, 1, 1))
+    A("edge_large", "LayerNorm", {"normalized_shape": W}, (1, 2, W))
+    A("edge_large", "InstanceNorm1d", {"num_features": W, "affine": True}, (1, W, 2))
+    A("edge_large", "PReLU", {"num_parameters": W}, (1, W, 1))
+    A("edge_large", "Upsample", {"scale_factor": 2, "mode": "linear"}, (1, 1, W))
+    A("edge_large", "Upsample", {"scale_factor": 0.3}, (1, 1, W))
+    A("edge_large", "Flatten", {}, (1, W, 1, 1))
+    A("edge_large", "PixelShuffle", {"upscale_factor": 64}, (1, W, 1, 1))
+    A("edge_large", "ChannelShuffle", {"groups": 64}, (1, W, 1, 1))
+    A("edge_large", "ZeroPad1d", {"padding": (1, 2)}, (1, 1, W))
+
+    # padding_mode reflect / circular / replicate --------------------------------------------
+    for d in (1, 2, 3):
+        for pm in ("reflect", "circular", "replicate"):
+            for pad, L in ((1, 1), (1, 2), (2, 2), (2, 3), (3, 2), (4, 2)):
+                A("edge_padding_mode", "Conv%dd" % d,
+                  {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": pad, "padding_mode": pm},
+                  (1, 1) + (L,) * d)
+        A("edge_padding_mode", "ConvTranspose%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": 1, "padding_mode": "reflect"},
+          (1, 1) + (5,) * d)
+        A("edge_padding_mode", "Conv%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": 1, "padding_mode": "mirror"},
+          (1, 1) + (5,) * d)
+        A("edge_padding_mode", "Conv%dd" % d,
+          {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": 1, "padding_mode": "zeros"},
+          (1, 1) + (5,) * d)
+    A("edge_padding_mode", "Conv2d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": (0, 2), "padding_mode": "reflect"},
+      (1, 1, 1, 3))
+    A("edge_padding_mode", "Conv2d",
+      {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": (2, 0), "padding_mode": "circular"},
+      (1, 1, 2, 3))
+
+    # Flatten / Unflatten invalid dims -----------------------------------------------------------
+    for kw, shape in (({"start_dim": 4}, (1, 2, 3, 4)), ({"start_dim": 3}, (1, 2, 3, 4)),
+                      ({"end_dim": 4}, (1, 2, 3, 4)), ({"start_dim": -5}, (1, 2, 3, 4)),
+                      ({"start_dim": -4}, (1, 2, 3, 4)), ({"start_dim": 2, "end_dim": 1}, (1, 2, 3, 4)),
+                      ({"start_dim": -1, "end_dim": 1}, (1, 2, 3, 4)), ({"start_dim": 1, "end_dim": -3}, (1, 2, 3, 4)),
+                      ({"start_dim": 1, "end_dim": -4}, (1, 2, 3, 4)), ({"start_dim": 0, "end_dim": -1}, (1, 2, 3, 4)),
+                      ({"start_dim": 2}, (1, 5)), ({"start_dim": 1}, (1, 5)), ({"start_dim": 0}, (1,)),
+                      ({"start_dim": 1}, (1,)), ({"start_dim": -1, "end_dim": -1}, (1, 3, 4)),
+                      ({"start_dim": 1, "end_dim": 2}, (1, 0, 4)), ({"start_dim": 1.0}, (1, 2, 3))):
+        A("edge_flatten", "Flatten", kw, shape)
+    for kw, shape in (({"dim": 1, "unflattened_size": (2, -1)}, (1, 12)),
+                      ({"dim": 1, "unflattened_size": (-1, -1)}, (1, 12)),
+                      ({"dim": 1, "unflattened_size": (5, -1)}, (1, 12)),
+                      ({"dim": 1, "unflattened_size": (2, 5)}, (1, 12)),
+                      ({"dim": -1, "unflattened_size": (3, 4)}, (1, 2, 12)),
+                      ({"dim": 3, "unflattened_size": (3, 4)}, (1, 2, 12)),
+                      ({"dim": 1, "unflattened_size": (12,)}, (1, 12)),
+                      ({"dim": 1, "unflattened_size": ()}, (1, 12)),
+                      ({"dim": 1, "unflattened_size": [2, 2, 3]}, (1, 12)),
+                      ({"dim": 1, "unflattened_size": 12}, (1, 12)),
+                      ({"dim": 1, "unflattened_size": (0, -1)}, (1, 0))):
+        A("edge_flatten", "Unflatten", kw, shape)
+
+    # Upsample fractional scales: floor of the float product ----------------------------------
+    frac_scales = [1.5, 0.5, 2.3, 0.3, 1.7, 0.75, 1 / 3, 2 / 3, 0.1, 1.1, 2.9, 0.7, 1.15, 0.57, 3.3, 0.29]
+    modes2d = ["nearest", "nearest-exact", "bilinear", "bicubic", "area"]
+    for s in frac_scales:
+        # sizes where size*s in binary floating point lands just below an integer
+        near = [n for n in range(1, 201) if n * s < round(n * s) and round(n * s) - n * s < 1e-9]
+        for n in [1, 3, 7, 10, 13] + near[:3]:
+            A("edge_upsample_fractional", "Upsample", {"scale_factor": s}, (1, 1, n),
+              note="size*scale = %r" % (n * s))
+        n2 = near[0] if near else 11
+        for mode in r.sample(modes2d, 2):
+            for rc in (None, True, False):
+                kw = {"scale_factor": s, "mode": mode}
+                if rc is not None:
+                    kw["recompute_scale_factor"] = rc
+                A("edge_upsample_fractional", "Upsample", kw, (1, 1, n2, 9),
+                  note="H*scale = %r" % (n2 * s))
+    for s in ((1.5, 2.3), (0.5, 2), (1.15, 0.57)):
+        A("edge_upsample_fractional", "Upsample", {"scale_factor": s, "mode": "bilinear"}, (1, 1, 100, 100))
+    A("edge_upsample_fractional", "Upsample", {"scale_factor": (1.5, 2.3, 0.3), "mode": "trilinear"},
+      (1, 1, 7, 10, 13))
+
+    # Upsample invalid combinations -----------------------------------------------------------
+    up_bad = [
+        ({"scale_factor": 2, "mode": "bilinear"}, (1, 1, 8)),
+        ({"scale_factor": 2, "mode": "linear"}, (1, 1, 8, 8)),
+        ({"scale_factor": 2, "mode": "trilinear"}, (1, 1, 8, 8)),
+        ({"scale_factor": 2, "mode": "bicubic"}, (1, 1, 4, 4, 4)),
+        ({"scale_factor": 2, "mode": "bilinear"}, (1, 1, 4, 4, 4)),
+        ({"scale_factor": 2, "mode": "nearest", "align_corners": True}, (1, 1, 8, 8)),
+        ({"scale_factor": 2, "mode": "nearest", "align_corners": False}, (1, 1, 8, 8)),
+        ({"scale_factor": 2, "mode": "area", "align_corners": False}, (1, 1, 8, 8)),
+        ({"size": 4, "scale_factor": 2}, (1, 1, 8, 8)),
+        ({}, (1, 1, 8, 8)),
+        ({"size": (4, 5, 6)}, (1, 1, 8, 8)),
+        ({"scale_factor": (2, 3, 4)}, (1, 1, 8, 8)),
+        ({"size": 0}, (1, 1, 8, 8)),
+        ({"scale_factor": 0.1}, (1, 1, 8, 8)),
+        ({"scale_factor": 0}, (1, 1, 8, 8)),
+        ({"scale_factor": -2}, (1, 1, 8, 8)),
+        ({"size": 4, "recompute_scale_factor": True}, (1, 1, 8, 8)),
+        ({"scale_factor": 2, "mode": "lanczos"}, (1, 1, 8, 8)),
+        ({"scale_factor": 2, "mode": "foo"}, (1, 1, 8, 8)),
+        ({"scale_factor": 2}, (1, 8)),
+        ({"scale_factor": 2, "mode": "bilinear", "align_corners": True}, (1, 1, 3, 5)),
+        ({"size": (5, 7), "mode": "bicubic", "align_corners": True}, (1, 1, 3, 5)),
+        ({"size": (None, 7)}, (1, 1, 3, 5)),
+    ]
+    for kw, shape in up_bad:
+        A("edge_upsample_invalid", "Upsample", kw, shape)
+
+    # adaptive pools: None entries, output > input, 0, bad lengths --------------------------
+    for kind in ("Avg", "Max"):
+        for d in (1, 2, 3):
+            lay = "Adaptive%sPool%dd" % (kind, d)
+            sp = (5,) * d
+            A("edge_adaptive", lay, {"output_size": None}, (1, 2) + sp)
+            A("edge_adaptive", lay, {"output_size": 9}, (1, 2) + sp, note="output larger than input")
+            A("edge_adaptive", lay, {"output_size": 0}, (1, 2) + sp)
+            A("edge_adaptive", lay, {"output_size": (3,) * (d + 1)}, (1, 2) + sp)
+            if d > 1:
+                A("edge_adaptive", lay, {"output_size": (None,) * d}, (1, 2) + (4, 6, 7)[:d])
+                A("edge_adaptive", lay, {"output_size": (None,) + (2,) * (d - 1)}, (1, 2) + (4, 6, 7)[:d])
+                A("edge_adaptive", lay, {"output_size": (2,) * (d - 1) + (None,)}, (1, 2) + (4, 6, 7)[:d])
+                A("edge_adaptive", lay, {"output_size": (3,)}, (1, 2) + sp)
+            A("edge_adaptive", lay, {"output_size": 3}, (1, 2) + (0,) * d)
+            A("edge_adaptive", lay, {"output_size": -1}, (1, 2) + sp)
+
+    # normalisation edge cases ----------------------------------------------------------------
+    A("edge_norm", "GroupNorm", {"num_groups": 3, "num_channels": 4}, (1, 4, 5))
+    A("edge_norm", "GroupNorm", {"num_groups": 0, "num_channels": 4}, (1, 4, 5))
+    A("edge_norm", "GroupNorm", {"num_groups": 4, "num_channels": 4}, (1, 4))
+    A("edge_norm", "GroupNorm", {"num_groups": 2, "num_channels": 4}, (1, 4))
+    A("edge_norm", "GroupNorm", {"num_groups": 2, "num_channels": 4}, (4,))
+    for d, bad in ((1, (1, 3, 4, 4)), (2, (1, 3, 4)), (2, (1, 3, 4, 4, 4)), (3, (1, 3, 4, 4)), (1, (1,))):
+        A("edge_norm", "BatchNorm%dd" % d, {"num_features": 3}, bad)
+    for d, bad in ((1, (1, 3, 4, 4)), (2, (1, 3, 4)), (2, (1, 3, 4, 4, 4)), (3, (1, 3, 4, 4))):
+        A("edge_norm", "InstanceNorm%dd" % d, {"num_features": 3}, bad)
+    A("edge_norm", "BatchNorm1d", {"num_features": 3, "affine": False, "track_running_stats": False}, (1, 3, 1))
+    A("edge_norm", "BatchNorm2d", {"num_features": 3, "affine": False, "track_running_stats": False}, (1, 3, 1, 2))
+    A("edge_norm", "BatchNorm2d", {"num_features": 0}, (1, 0, 2, 2))
+    A("edge_norm", "LayerNorm", {"normalized_shape": (2, 3, 4)}, (1, 2, 3, 4))
+    A("edge_norm", "LayerNorm", {"normalized_shape": (1, 2, 3, 4)}, (1, 2, 3, 4))
+    A("edge_norm", "LayerNorm", {"normalized_shape": (2, 3, 4, 5)}, (1, 2, 3, 4))
+    A("edge_norm", "LayerNorm", {"normalized_shape": 4, "elementwise_affine": False, "bias": True}, (1, 3, 4))
+    A("edge_norm", "LayerNorm", {"normalized_shape": 4, "elementwise_affine": True, "bias": False}, (1, 3, 4))
+    A("edge_norm", "LayerNorm", {"normalized_shape": []}, (1, 3, 4))
+    A("edge_norm", "InstanceNorm2d", {"num_features": 3, "affine": True, "track_running_stats": True}, (1, 3, 4, 4))
+
+    # train mode (everything else is recorded in eval mode) ------------------------------------
+    for d in (1, 2, 3):
+        A("edge_train_mode", "BatchNorm%dd" % d, {"num_features": 3}, (1, 3) + (1,) * d, train_mode=True)
+        A("edge_train_mode", "BatchNorm%dd" % d, {"num_features": 3}, (1, 3) + (2,) * d, train_mode=True)
+        A("edge_train_mode", "InstanceNorm%dd" % d, {"num_features": 3, "track_running_stats": True},
+          (1, 3) + (1,) * d, train_mode=True)
+    A("edge_train_mode", "BatchNorm1d", {"num_features": 3}, (1, 3), train_mode=True)
+    A("edge_train_mode", "BatchNorm1d", {"num_features": 3}, (2, 3), train_mode=True,
+      note="batch 2 (deliberately not 1)")
+    A("edge_train_mode", "Dropout2d", {"p": 0.5}, (1, 3, 4, 4), train_mode=True)
+    A("edge_train_mode", "AlphaDropout", {"p": 0.5}, (1, 3, 4, 4), train_mode=True)
+    A("edge_train_mode", "GroupNorm", {"num_groups": 3, "num_channels": 3}, (1, 3, 1, 1), train_mode=True)
+
+    # padding layers ----------------------------------------------------------------------------
+    for layer, kw, shape in (
+            ("ZeroPad2d", {"padding": -1}, (1, 1, 4, 4)),
+            ("ZeroPad2d", {"padding": -2}, (1, 1, 4, 4)),
+            ("ZeroPad2d", {"padding": -3}, (1, 1, 4, 4)),
+            ("ZeroPad2d", {"padding": (-2, -2, 0, 0)}, (1, 1, 4, 4)),
+            ("ZeroPad2d", {"padding": (1, 2)}, (1, 1, 4, 4)),
+            ("ZeroPad2d", {"padding": (1, 2, 3)}, (1, 1, 4, 4)),
+            ("ZeroPad1d", {"padding": (3, -1)}, (1, 1, 4)),
+            ("ZeroPad1d", {"padding": 2}, (1, 1, 4, 4)),
+            ("ZeroPad3d", {"padding": (1, 0, 0, 2, 3, -1)}, (1, 1, 4, 4, 4)),
+            ("ZeroPad3d", {"padding": 1}, (1, 1, 4, 4)),
+            ("ConstantPad2d", {"padding": (-1, -1, 2, 2), "value": 0.5}, (1, 1, 3, 3)),
+            ("ConstantPad2d", {"padding": 2, "value": 1}, (1, 1, 3, 3)),
+            ("ReflectionPad2d", {"padding": 3}, (1, 1, 3, 4)),
+            ("ReflectionPad2d", {"padding": 3}, (1, 1, 4, 4)),
+            ("ReflectionPad2d", {"padding": (3, 0, 0, 0)}, (1, 1, 4, 3)),
+            ("ReflectionPad2d", {"padding": (0, 0, 3, 0)}, (1, 1, 3, 8)),
+            ("ReflectionPad2d", {"padding": -1}, (1, 1, 4, 4)),
+            ("ReflectionPad2d", {"padding": 1}, (1, 1, 4)),
+            ("ReplicationPad2d", {"padding": 10}, (1, 1, 1, 2)),
+            ("ReplicationPad2d", {"padding": -1}, (1, 1, 4, 4)),
+            ("ReplicationPad2d", {"padding": 1}, (1, 1, 4)),
+            ("ReplicationPad2d", {"padding": (1, 2, 3)}, (1, 1, 4, 4))):
+        A("edge_pad", layer, kw, shape)
+
+    # pixel / channel shuffle ------------------------------------------------------------------
+    for layer, kw, shape in (
+            ("PixelShuffle", {"upscale_factor": 2}, (1, 6, 3, 3)),
+            ("PixelShuffle", {"upscale_factor": 3}, (1, 9, 2, 3)),
+            ("PixelShuffle", {"upscale_factor": 0}, (1, 4, 2, 2)),
+            ("PixelShuffle", {"upscale_factor": 2}, (1, 4, 2)),
+            ("PixelShuffle", {"upscale_factor": 2}, (1, 1, 4, 2, 2)),
+            ("PixelUnshuffle", {"downscale_factor": 2}, (1, 1, 5, 4)),
+            ("PixelUnshuffle", {"downscale_factor": 2}, (1, 1, 4, 5)),
+            ("PixelUnshuffle", {"downscale_factor": 3}, (1, 2, 6, 9)),
+            ("PixelUnshuffle", {"downscale_factor": 0}, (1, 2, 6, 9)),
+            ("PixelUnshuffle", {"downscale_factor": 2}, (1, 4, 4)),
+            ("ChannelShuffle", {"groups": 3}, (1, 4, 2, 2)),
+            ("ChannelShuffle", {"groups": 1}, (1, 4, 2, 2)),
+            ("ChannelShuffle", {"groups": 4}, (1, 4, 2, 2)),
+            ("ChannelShuffle", {"groups": 0}, (1, 4, 2, 2)),
+            ("ChannelShuffle", {"groups": 2}, (1, 4)),
+            ("ChannelShuffle", {"groups": 2}, (1, 4, 3))):
+        A("edge_shuffle", layer, kw, shape)
+
+    # Softmax dim ---------------------------------------------------------------------------------
+    for layer in ("Softmax", "LogSoftmax"):
+        for shape in ((1, 5), (1, 3, 4), (1, 3, 4, 5), (1, 2, 3, 4, 5)):
+            A("edge_softmax_dim", layer, {}, shape, note="dim=None: implicit dim choice")
+            A("edge_softmax_dim", layer, {"dim": len(shape)}, shape)
+            A("edge_softmax_dim", layer, {"dim": -len(shape)}, shape)
+
+    # activation / dropout parameters --------------------------------------------------------
+    for layer, kw, shape in (
+            ("Hardtanh", {"min_val": 1.0, "max_val": -1.0}, (1, 4)),
+            ("Hardtanh", {"min_val": 1.0, "max_val": 1.0}, (1, 4)),
+            ("GELU", {"approximate": "fast"}, (1, 4)),
+            ("PReLU", {"num_parameters": 0}, (1, 4)),
+            ("PReLU", {"num_parameters": 4}, (1, 4)),
+            ("PReLU", {"num_parameters": 4}, (1, 3, 4)),
+            ("PReLU", {"num_parameters": 3}, (1, 3, 4)),
+            ("PReLU", {"num_parameters": 1}, (1,)),
+            ("PReLU", {"num_parameters": 2}, (1,)),
+            ("Dropout", {"p": 1.5}, (1, 4)),
+            ("Dropout", {"p": -0.1}, (1, 4)),
+            ("AlphaDropout", {"p": 2.0}, (1, 4)),
+            ("Dropout1d", {"p": 0.5}, (1, 3, 4, 4)),
+            ("Dropout1d", {"p": 0.5}, (1, 3)),
+            ("Dropout2d", {"p": 0.5}, (1, 3, 4)),
+            ("Dropout2d", {"p": 0.5}, (1, 3, 4, 4, 4)),
+            ("Dropout2d", {"p": 0.5}, (1, 3)),
+            ("Dropout3d", {"p": 0.5}, (1, 3, 4, 4)),
+            ("Dropout3d", {"p": 0.5}, (1, 3, 4, 4, 4, 4)),
+            ("LeakyReLU", {"negative_slope": -0.5}, (1, 4)),
+            ("ELU", {"alpha": -1.0}, (1, 4)),
+            ("Identity", {"in_features": 3}, (1, 5))):
+        A("edge_activation_params", layer, kw, shape)
+
+    # zero / negative kernel and stride ------------------------------------------------------
+    for d in (1, 2):
+        for layer, kw in (("Conv%dd" % d, {"in_channels": 1, "out_channels": 1, "kernel_size": 0}),
+                          ("Conv%dd" % d, {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "stride": 0}),
+                          ("Conv%dd" % d, {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": -1}),
+                          ("Conv%dd" % d, {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "dilation": 0}),
+                          ("ConvTranspose%dd" % d, {"in_channels": 1, "out_channels": 1, "kernel_size": 3,
+                                                    "stride": 0}),
+                          ("MaxPool%dd" % d, {"kernel_size": 0}),
+                          ("MaxPool%dd" % d, {"kernel_size": 2, "stride": 0}),
+                          ("MaxPool%dd" % d, {"kernel_size": 2, "dilation": 0}),
+                          ("AvgPool%dd" % d, {"kernel_size": 0}),
+                          ("AvgPool%dd" % d, {"kernel_size": 2, "stride": 0}),
+                          ("AvgPool%dd" % d, {"kernel_size": 2, "padding": -1}),
+                          ("Conv%dd" % d, {"in_channels": 0, "out_channels": 1, "kernel_size": 1}),
+                          ("Conv%dd" % d, {"in_channels": 1, "out_channels": 0, "kernel_size": 1})):
+            A("edge_zero_kernel", layer, kw, (1, 1) + (6,) * d)
+    A("edge_zero_kernel", "Linear", {"in_features": 0, "out_features": 3}, (1, 0))
+    A("edge_zero_kernel", "Linear", {"in_features": 3, "out_features": 0}, (1, 3))
+    A("edge_zero_kernel", "AvgPool2d", {"kernel_size": 2, "divisor_override": 0}, (1, 1, 4, 4))
+
+    # unbatched inputs ------------------------------------------------------------------------
+    U = "unbatched"
+    A(U, "Conv1d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}, (3, 10))
+    A(U, "Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3, "padding": 1}, (3, 8, 8))
+    A(U, "Conv3d", {"in_channels": 2, "out_channels": 4, "kernel_size": 3}, (2, 5, 6, 7))
+    A(U, "Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3, "padding": "same",
+                    "padding_mode": "reflect"}, (3, 8, 8))
+    A(U, "Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}, (8, 8),
+      note="2-D input to Conv2d")
+    A(U, "ConvTranspose1d", {"in_channels": 3, "out_channels": 2, "kernel_size": 3, "stride": 2}, (3, 10))
+    A(U, "ConvTranspose2d", {"in_channels": 3, "out_channels": 2, "kernel_size": 4, "stride": 2, "padding": 1},
+      (3, 5, 5))
+    A(U, "ConvTranspose3d", {"in_channels": 3, "out_channels": 2, "kernel_size": 2, "stride": 2}, (3, 2, 3, 4))
+    A(U, "MaxPool1d", {"kernel_size": 2}, (3, 9))
+    A(U, "MaxPool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (3, 10, 10))
+    A(U, "MaxPool3d", {"kernel_size": 2}, (2, 4, 5, 6))
+    A(U, "AvgPool1d", {"kernel_size": 3}, (3, 9))
+    A(U, "AvgPool2d", {"kernel_size": 2}, (3, 9, 9))
+    A(U, "AvgPool3d", {"kernel_size": 2}, (2, 4, 5, 6))
+    A(U, "AdaptiveAvgPool1d", {"output_size": 4}, (3, 9))
+    A(U, "AdaptiveAvgPool2d", {"output_size": (2, None)}, (3, 9, 7))
+    A(U, "AdaptiveAvgPool3d", {"output_size": 2}, (3, 5, 6, 7))
+    A(U, "AdaptiveMaxPool1d", {"output_size": 4}, (3, 9))
+    A(U, "AdaptiveMaxPool2d", {"output_size": 1}, (3, 9, 7))
+    A(U, "AdaptiveMaxPool3d", {"output_size": (1, None, 2)}, (3, 5, 6, 7))
+    A(U, "Linear", {"in_features": 10, "out_features": 4}, (10,))
+    A(U, "Linear", {"in_features": 10, "out_features": 4}, (3, 10))
+    A(U, "Flatten", {}, (3, 4, 5))
+    A(U, "Flatten", {}, (3,))
+    A(U, "Flatten", {"start_dim": 0}, (3, 4, 5))
+    A(U, "Unflatten", {"dim": 0, "unflattened_size": (2, 3)}, (6,))
+    A(U, "InstanceNorm1d", {"num_features": 3}, (3, 10))
+    A(U, "InstanceNorm2d", {"num_features": 3, "affine": True}, (3, 5, 5))
+    A(U, "InstanceNorm3d", {"num_features": 3}, (3, 4, 4, 4))
+    A(U, "BatchNorm1d", {"num_features": 3}, (3,))
+    A(U, "BatchNorm2d", {"num_features": 3}, (3, 5, 5))
+    A(U, "GroupNorm", {"num_groups": 1, "num_channels": 3}, (3, 5, 5))
+    A(U, "LayerNorm", {"normalized_shape": 5}, (3, 5))
+    A(U, "LayerNorm", {"normalized_shape": 5}, (5,))
+    A(U, "PReLU", {"num_parameters": 3}, (3, 5, 5))
+    A(U, "PReLU", {"num_parameters": 5}, (5,))
+    A(U, "Softmax", {}, (4,))
+    A(U, "Softmax", {}, (3, 4, 5))
+    A(U, "LogSoftmax", {}, (3, 4))
+    A(U, "ReLU", {}, (3, 4))
+    A(U, "Dropout1d", {"p": 0.5}, (3, 4))
+    A(U, "Dropout2d", {"p": 0.5}, (3, 4, 4))
+    A(U, "Dropout3d", {"p": 0.5}, (3, 4, 4, 4))
+    A(U, "Upsample", {"scale_factor": 2}, (3, 4, 4), note="3-D input is taken as batched 1-D")
+    A(U, "Upsample", {"scale_factor": 2, "mode": "bilinear"}, (3, 4, 4))
+    A(U, "ZeroPad2d", {"padding": 1}, (3, 4, 4))
+    A(U, "ZeroPad1d", {"padding": 1}, (3, 4))
+    A(U, "ZeroPad3d", {"padding": 1}, (3, 4, 4, 4))
+    A(U, "ReflectionPad2d", {"padding": 1}, (3, 4, 4))
+    A(U, "ReplicationPad2d", {"padding": 1}, (3, 4, 4))
+    A(U, "ConstantPad2d", {"padding": 1, "value": 0.0}, (4, 4))
+    A(U, "PixelShuffle", {"upscale_factor": 2}, (4, 3, 3))
+    A(U, "PixelUnshuffle", {"downscale_factor": 2}, (1, 4, 4))
+    A(U, "ChannelShuffle", {"groups": 2}, (4, 3, 3))
+
+
+def build_cases(seed: int) -> list[dict]:
+    c = Cases(seed)
+    for d, n in ((1, 110), (2, 160), (3, 70)):
+        gen_conv_random(c, d, False, n)
+    for d, n in ((1, 70), (2, 100), (3, 50)):
+        gen_conv_random(c, d, True, n)
+    for d, n in ((1, 60), (2, 100), (3, 50)):
+        gen_maxpool_random(c, d, n)
+    for d, n in ((1, 50), (2, 80), (3, 40)):
+        gen_avgpool_random(c, d, n)
+    for kind in ("Avg", "Max"):
+        for d, n in ((1, 20), (2, 30), (3, 20)):
+            gen_adaptive_random(c, kind, d, n)
+    for d, n in ((1, 30), (2, 30), (3, 20)):
+        gen_batchnorm_random(c, d, n)
+    gen_groupnorm_random(c, 40)
+    gen_layernorm_random(c, 50)
+    for d, n in ((1, 25), (2, 30), (3, 20)):
+        gen_instancenorm_random(c, d, n)
+    gen_linear_random(c, 60)
+    gen_flatten_random(c, 50)
+    gen_unflatten_random(c, 30)
+    gen_dropout_random(c, 10)
+    gen_activation_random(c, 10)
+    gen_upsample_random(c, 150)
+    gen_pad_random(c, 20)
+    gen_shuffle_random(c, 25)
+    gen_edges(c)
+    return c.items
+
+
+def make_shapes(path: str, seed: int) -> list[dict]:
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    specs = build_cases(seed)
+    t0 = time.time()
+    recs = []
+    for i, spec in enumerate(specs):
+        recs.append(run_case(i, spec, gen))
+    with open(path, "w") as f:
+        for rec in recs:
+            f.write(json.dumps(rec) + "\n")
+    print("wrote %s: %d cases in %.1fs" % (path, len(recs), time.time() - t0), file=sys.stderr)
+    return recs
+
+
+# --------------------------------------------------------------------------------------------
+# torchvision zoo
+# --------------------------------------------------------------------------------------------
+
+ZOO = [
+    ("alexnet", "torchvision.models.alexnet(weights=None)", 224, {}),
+    ("vgg11", "torchvision.models.vgg11(weights=None)", 224, {}),
+    ("vgg16", "torchvision.models.vgg16(weights=None)", 224, {}),
+    ("vgg16_bn", "torchvision.models.vgg16_bn(weights=None)", 224, {}),
+    ("resnet18", "torchvision.models.resnet18(weights=None)", 224, {}),
+    ("resnet34", "torchvision.models.resnet34(weights=None)", 224, {}),
+    ("resnet50", "torchvision.models.resnet50(weights=None)", 224, {}),
+    ("resnet101", "torchvision.models.resnet101(weights=None)", 224, {}),
+    ("resnet152", "torchvision.models.resnet152(weights=None)", 224, {}),
+    ("resnext50_32x4d", "torchvision.models.resnext50_32x4d(weights=None)", 224, {}),
+    ("wide_resnet50_2", "torchvision.models.wide_resnet50_2(weights=None)", 224, {}),
+    ("mobilenet_v2", "torchvision.models.mobilenet_v2(weights=None)", 224, {}),
+    ("mobilenet_v3_small", "torchvision.models.mobilenet_v3_small(weights=None)", 224, {}),
+    ("mobilenet_v3_large", "torchvision.models.mobilenet_v3_large(weights=None)", 224, {}),
+    ("densenet121", "torchvision.models.densenet121(weights=None)", 224, {}),
+    ("squeezenet1_0", "torchvision.models.squeezenet1_0(weights=None)", 224, {}),
+    ("squeezenet1_1", "torchvision.models.squeezenet1_1(weights=None)", 224, {}),
+    ("shufflenet_v2_x1_0", "torchvision.models.shufflenet_v2_x1_0(weights=None)", 224, {}),
+    ("googlenet", "torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)", 224,
+     {"aux_logits": False, "init_weights": False}),
+    ("inception_v3", "torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False)", 299,
+     {"aux_logits": False, "init_weights": False}),
+    ("efficientnet_b0", "torchvision.models.efficientnet_b0(weights=None)", 224, {}),
+    ("mnasnet1_0", "torchvision.models.mnasnet1_0(weights=None)", 224, {}),
+    ("regnet_y_400mf", "torchvision.models.regnet_y_400mf(weights=None)", 224, {}),
+    ("convnext_tiny", "torchvision.models.convnext_tiny(weights=None)", 224, {}),
+]
+
+
+def _shape_of(v):
+    if isinstance(v, torch.Tensor):
+        return list(v.shape)
+    if isinstance(v, (tuple, list)):
+        return [_shape_of(x) for x in v]
+    return None
+
+
+def leaf_hparams(m: nn.Module) -> dict:
+    h = module_attrs(m)
+    if "bias" in dict(m.named_parameters(recurse=False)) or hasattr(m, "bias"):
+        b = getattr(m, "bias", None)
+        if b is None or isinstance(b, torch.Tensor):
+            h["bias"] = isinstance(b, torch.Tensor)
+    return h
+
+
+def analyse_model(name: str, ctor: str, res: int, extra: dict) -> dict:
+    import torchvision
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from torch.nn.modules.conv import _ConvNd
+    from fvcore.nn import FlopCountAnalysis
+
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None, **extra).eval()
+    x = torch.randn(1, 3, res, res, generator=torch.Generator().manual_seed(0))
+
+    params = dict(model.named_parameters())
+    owner_class = {}
+    for mname, mod in model.named_modules():
+        for pname, p in mod.named_parameters(recurse=False):
+            owner_class[(mname + "." if mname else "") + pname] = type(mod).__name__
+    by_owner = Counter()
+    for pn, p in params.items():
+        by_owner[owner_class[pn]] += p.numel()
+
+    bn = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    convs = [m for m in model.modules() if isinstance(m, _ConvNd)]
+    lins = [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+    def psum(mods, attr=None):
+        tot = 0
+        for m in mods:
+            for pn, p in m.named_parameters(recurse=False):
+                if attr is None or pn == attr:
+                    tot += p.numel()
+        return tot
+
+    bufs = dict(model.named_buffers())
+    rec = {
+        "constructor": ctor,
+        "input_shape": [1, 3, res, res],
+        "output_shape": None,
+        "total_params": sum(p.numel() for p in params.values()),
+        "trainable_params": sum(p.numel() for p in params.values() if p.requires_grad),
+        "bias_params": sum(p.numel() for n, p in params.items() if n.endswith("bias")),
+        "bn_params": psum(bn),
+        "bn_buffer_elements": sum(m.running_mean.numel() + m.running_var.numel() for m in bn
+                                  if m.running_mean is not None),
+        "bn_layers": len(bn),
+        "conv_params": psum(convs),
+        "conv_bias_params": psum(convs, "bias"),
+        "conv_layers": len(convs),
+        "linear_params": psum(lins),
+        "linear_bias_params": psum(lins, "bias"),
+        "linear_layers": len(lins),
+        "params_by_owner_class": dict(sorted(by_owner.items())),
+        "buffers": sum(b.numel() for n, b in bufs.items() if not n.endswith("num_batches_tracked")),
+        "num_batches_tracked": sum(1 for n in bufs if n.endswith("num_batches_tracked")),
+    }
+
+    # leaves in forward call order -------------------------------------------------------------
+    names = {m: n for n, m in model.named_modules()}
+    leaves = []
+    calls = Counter()
+
+    def hook(mod, inp, out):
+        n = names[mod]
+        entry = {"name": n, "class": type(mod).__name__, "call": calls[n],
+                 "input_shapes": [_shape_of(a) for a in inp if isinstance(a, torch.Tensor)],
+                 "output_shape": _shape_of(out),
+                 "params": sum(p.numel() for p in mod.parameters(recurse=False)),
+                 "hparams": leaf_hparams(mod)}
+        calls[n] += 1
+        leaves.append(entry)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if len(list(m.children())) == 0]
+    with torch.no_grad():
+        y = model(x)
+    for h in handles:
+        h.remove()
+    rec["output_shape"] = _shape_of(y)
+
+    # fvcore ---------------------------------------------------------------------------------
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fca = FlopCountAnalysis(model, x)
+        fca.unsupported_ops_warnings(False)
+        fca.uncalled_modules_warnings(False)
+        fca.tracer_warnings("none")
+        by_op = dict(sorted(fca.by_operator().items()))
+        by_mod = fca.by_module()
+        total = fca.total()
+    rec["fvcore_by_operator"] = {k: int(v) for k, v in by_op.items()}
+    rec["fvcore_total"] = int(total)
+    leaf_names = {e["name"] for e in leaves}
+    rec["fvcore_by_leaf_module"] = {n: int(by_mod[n]) for n in sorted(leaf_names, key=lambda s: s)
+                                    if by_mod.get(n, 0)}
+
+    # conv2d list in the same shape as torchvision_public.json ---------------------------------
+    conv2d = []
+    for e in leaves:
+        if e["class"] != "Conv2d":
+            continue
+        h = e["hparams"]
+        conv2d.append({"name": e["name"], "in_channels": h["in_channels"], "out_channels": h["out_channels"],
+                       "kernel_size": h["kernel_size"], "stride": h["stride"], "padding": h["padding"],
+                       "dilation": h["dilation"], "groups": h["groups"], "bias": h["bias"],
+                       "input_hw": e["input_shapes"][0][2:], "output_hw": e["output_shape"][2:],
+                       "params": e["params"], "fvcore_flops": int(by_mod.get(e["name"], 0))})
+    rec["conv2d"] = conv2d
+    rec["leaves"] = leaves
+    return rec
+
+
+def make_zoo(path: str, only: list[str] | None = None) -> dict:
+    import torchvision
+    from importlib.metadata import version
+    out = {"_about": {
+        "source": "torchvision %s with torch %s (weights=None, eval mode, torch.manual_seed(0)), fvcore %s; "
+                  "input 1x3x224x224 (inception_v3: 1x3x299x299)"
+                  % (torchvision.__version__, torch.__version__, version("fvcore")),
+        "shapes": "all shapes include the batch dimension (batch 1)",
+        "bias_params": "parameters whose name ends in 'bias' (BatchNorm/LayerNorm biases included)",
+        "buffers": "sum of numel over named_buffers() excluding num_batches_tracked; num_batches_tracked "
+                   "is the number of those (one-element) buffers",
+        "fvcore_by_operator": "fvcore FlopCountAnalysis per operator (unsupported-op warnings silenced); fvcore "
+                              "counts one multiply-accumulate as one 'flop', so 'conv', 'linear', 'matmul', "
+                              "'einsum' entries are MAC counts",
+        "fvcore_by_leaf_module": "fvcore count per leaf module (summed over all its calls), non-zero only",
+        "leaves": "every leaf module (no children) in forward call order via forward hooks; a module called "
+                  "twice appears twice (call = 0,1,...). input_shapes lists the tensor positional inputs; "
+                  "params is the module's own parameter count; hparams are the module's public plain-valued "
+                  "attributes plus bias=True/False where the module has a bias slot. Functional ops "
+                  "(torch.flatten, F.relu, F.adaptive_avg_pool2d, +, cat, channel_shuffle, ...) are not "
+                  "modules and so do not appear",
+        "conv2d": "every Conv2d call in forward order: hyper-parameters, input/output spatial size, params, "
+                  "and fvcore's MACs for it (same layout as torchvision_public.json)",
+    }}
+    for name, ctor, res, extra in ZOO:
+        if only and name not in only:
+            continue
+        t0 = time.time()
+        out[name] = analyse_model(name, ctor, res, extra)
+        print("%-20s %12d params  %.1fs" % (name, out[name]["total_params"], time.time() - t0), file=sys.stderr)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=None, separators=(",", ":"))
+        f.write("\n")
+    return out
+
+
+def check_public(path: str) -> int:
+    """Replay a shape-case file (e.g. shape_cases_public.jsonl) and count disagreements in
+    output_shape / error / error_phase / error_type / param counts with this torch."""
+    gen = torch.Generator().manual_seed(0)
+    bad = 0
+    n = 0
+    with open(path) as f:
+        for line in f:
+            old = json.loads(line)
+            spec = dict(old)
+            spec["kwargs"] = {k: tuple(v) if isinstance(v, list) else v for k, v in old["kwargs"].items()}
+            new = run_case(old["id"], spec, gen)
+            n += 1
+            keys = ["output_shape", "error", "error_phase", "error_type", "param_count",
+                    "param_count_with_bias", "param_count_without_bias"]
+            diff = [k for k in keys if old.get(k) != new.get(k)]
+            if diff:
+                bad += 1
+                print("MISMATCH id=%s %s: old=%s new=%s" % (old["id"], diff, [old.get(k) for k in diff],
+                                                            [new.get(k) for k in diff]), file=sys.stderr)
+    print("replayed %d cases from %s: %d disagree" % (n, path, bad), file=sys.stderr)
+    return bad
+
+
+def main(argv=None):
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        # torch formats some error messages from Python sets; pin hashing so output is byte-stable
+        os.environ["PYTHONHASHSEED"] = "0"
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["shapes", "zoo"], help="generate just one of the two files")
+    ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
+    ap.add_argument("--check-public", metavar="JSONL",
+                    help="only replay an existing shape-case file against this torch and report disagreements")
+    a = ap.parse_args(argv)
+    if a.check_public:
+        sys.exit(1 if check_public(a.check_public) else 0)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    os.makedirs(a.out_dir, exist_ok=True)
+    if a.only in (None, "shapes"):
+        make_shapes(os.path.join(a.out_dir, "shape_cases_torch.jsonl"), a.seed)
+    if a.only in (None, "zoo"):
+        make_zoo(os.path.join(a.out_dir, "torchvision_zoo.json"), a.models)
+
+
+if __name__ == "__main__":
+    main()
