@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, CnncalcError, UsageError
+from .errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError
 from .spec import Limits
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -168,6 +168,48 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
         write_json(params_document(sets))
     else:
         write_report(params_report(sets, explain=explain), fmt)
+
+
+@main.command()
+@click.argument("topic", type=click.Choice(["bn", "softmax-ce"]))
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "latex", "markdown", "json"]), default="text", show_default=True, help="Output format.")
+@click.option("--check", is_flag=True, help="Check every derived gradient against central finite differences in high precision.")
+@click.option("--explain", is_flag=True, help="Write out the reasoning between the steps.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the random check points.")
+def derive(topic: str, fmt: str, check: bool, explain: bool, seed: int) -> None:
+    """Derive and check gradients: batch norm (bn) or softmax + cross-entropy (softmax-ce).
+
+    \b
+    cnncalc derive bn --check
+    cnncalc derive softmax-ce --format latex
+    """
+    from .derive import derive as run_derivation
+    from .derive import render as render_derivation
+
+    derivation = run_derivation(topic, check=check, seed=seed, explain=explain)
+    click.echo(render_derivation(derivation, fmt), nl=False)
+    if check and not all(c.ok for c in derivation.checks):
+        raise NoAnswerError("a derived gradient disagrees with finite differences")
+
+
+@main.command()
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+def zoo(fmt: str) -> None:
+    """List the shipped model specs with their totals; use a name wherever a SPEC is expected.
+
+    \b
+    cnncalc zoo
+    cnncalc params resnet50
+    """
+    from .output import write_json, write_report
+    from .render import zoo_document, zoo_report
+    from .zoo import zoo_entries
+
+    entries = zoo_entries()
+    if fmt == "json":
+        write_json(zoo_document(entries))
+    else:
+        write_report(zoo_report(entries), fmt)
 
 
 def run() -> None:

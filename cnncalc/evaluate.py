@@ -32,6 +32,7 @@ class Row:
     depth: int
     group: str | None = None
     steps: tuple[str, ...] = ()
+    args: tuple[tuple[str, Any], ...] = ()  # the layer's evaluated arguments (kernel_size, stride, ...)
 
     @property
     def input(self) -> Shape:
@@ -283,7 +284,7 @@ class Evaluator:
                         group = on_block(call, copy_path, x_in, rows[start:], current)
                         for i in range(start, len(rows)):
                             r = rows[i]
-                            rows[i] = Row(r.path, r.type, r.inputs, r.output, r.params, r.bias, r.buffers, r.macs, r.depth, group, r.steps)
+                            rows[i] = Row(r.path, r.type, r.inputs, r.output, r.params, r.bias, r.buffers, r.macs, r.depth, group, r.steps, r.args)
                 else:
                     kind = lookup(call.kind)
                     assert kind is not None
@@ -343,7 +344,10 @@ class Evaluator:
             raise exc.located(call.position, where) from None
         except (ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
             raise ShapeError(f"cannot evaluate {kind.name}: {exc}", position=call.position, path=where) from None
-        return Row(path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None, outcome.steps)
+        return Row(
+            path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None,
+            outcome.steps, tuple(args.items()),
+        )
 
     def run_block_call(
         self, call: LayerCall, env: Mapping[str, Any], x: Shape, path: str, depth: int, rows: list[Row]
@@ -416,6 +420,8 @@ class Evaluator:
         self, block: Block, env: dict[str, Any], x: Shape, fx: Shape, path: str, depth: int, rows: list[Row], base: str
     ) -> Shape:
         same = len(fx) == len(x) and all(arith.equal(a, b) is not False for a, b in zip(fx, x))
+        if not same and block.residual == "auto":
+            return fx
         shortcut = x
         if not same:
             if not block.shortcut:
@@ -444,7 +450,7 @@ def _moved(row: Row, prefix: str, depth_shift: int, strip: int = 0) -> Row:
     """A cached row re-rooted: path prefix swapped and depth shifted."""
     return Row(
         prefix + row.path[strip:], row.type, row.inputs, row.output, row.params, row.bias, row.buffers, row.macs,
-        row.depth + depth_shift, row.group, row.steps,
+        row.depth + depth_shift, row.group, row.steps, row.args,
     )
 
 

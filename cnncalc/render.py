@@ -25,6 +25,7 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[bool, ...]
     notes: tuple[str, ...] = ()
+    kind: str = "layers"  # "layers" tables are the per-layer ones that CSV concatenates
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> 
                             for g in groups
                         ),
                         (False, True, True, True, True),
+                        kind="blocks",
                     )
                 )
     things: list[Any] = (
@@ -304,12 +306,74 @@ def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> 
                     for c in comparison
                 ),
                 (False, True, True, True, True, True),
+                kind="comparison",
             )
         )
     return Report(tuple(tables), _explanation([e for s in evaluation_sets for e in s]) if explain else ())
 
 
 def csv_rows(report: Report) -> list[list[str]]:
-    """CSV: the first table of a report (the per-layer one), one header line."""
-    table = report.tables[0]
-    return [list(table.columns), *[[c.strip().replace(",", "") if n else c.strip() for c, n in zip(row, table.numeric)] for row in table.rows]]
+    """CSV: every per-layer table of a report in one sheet, numbers without separators."""
+    tables = [t for t in report.tables if t.kind == "layers"] or list(report.tables[:1])
+    columns: list[str] = []
+    numeric: dict[str, bool] = {}
+    for table in tables:
+        for column, is_number in zip(table.columns, table.numeric):
+            if column not in columns:
+                columns.append(column)
+                numeric[column] = is_number
+    rows = [columns]
+    for table in tables:
+        for row in table.rows:
+            cells = dict(zip(table.columns, row))
+            rows.append(
+                [
+                    cells.get(c, "").strip().replace(",", "") if numeric[c] else cells.get(c, "").strip()
+                    for c in columns
+                ]
+            )
+    return rows
+
+
+# ----------------------------------------------------------------------------- zoo
+
+
+def zoo_document(entries: list[Any]) -> list[dict[str, Any]]:
+    """`cnncalc zoo --format json`: one object per shipped spec."""
+    return [
+        {
+            "name": e.name,
+            "title": e.title,
+            "input": shape_json(e.input),
+            "output": shape_json(e.output),
+            "params": arith.as_json(e.params),
+            "buffers": arith.as_json(e.buffers),
+            "macs": arith.as_json(e.macs),
+            "standalone_blocks": e.blocks,
+        }
+        for e in entries
+    ]
+
+
+def zoo_report(entries: list[Any]) -> Report:
+    """`cnncalc zoo` as a table; blocks-only specs show their block count instead of totals."""
+    rows = tuple(
+        (
+            e.name,
+            shape_text(e.input),
+            shape_text(e.output),
+            count_text(e.params) if e.params is not None else f"({e.blocks} blocks)",
+            count_text(e.macs) if e.macs is not None else "-",
+        )
+        for e in entries
+    )
+    return Report(
+        (
+            Table(
+                "shipped specs (use the name as SPEC: cnncalc params resnet50)",
+                ("name", "input", "output", "params", "MACs"),
+                rows,
+                (False, False, False, True, True),
+            ),
+        )
+    )

@@ -73,7 +73,7 @@ class Block:
     name: str
     params: tuple[tuple[str, Arg | None], ...]
     layers: tuple[LayerCall, ...]
-    residual: bool
+    residual: bool | str  # True, False or "auto" (residual only where F(x) has x's shape)
     shortcut: tuple[LayerCall, ...]
     after: tuple[LayerCall, ...]
     position: Position
@@ -329,14 +329,24 @@ class _Reader:
         residual = False
         if "residual" in fields:
             value = fields["residual"][1]
-            if not (isinstance(value, yaml.ScalarNode) and value.tag == _BOOL):
-                raise self.error(value, "'residual' must be true or false", path, found=_type_name(value))
-            residual = self.scalar(value)
+            if isinstance(value, yaml.ScalarNode) and value.tag == _STR and value.value == "auto":
+                residual = "auto"  # add x only where F(x) keeps x's shape (torchvision's use_res_connect)
+            elif not (isinstance(value, yaml.ScalarNode) and value.tag == _BOOL):
+                raise self.error(value, "'residual' must be true, false or auto", path, found=_type_name(value))
+            else:
+                residual = self.scalar(value)
         layers = self.layer_list(fields["layers"][1], f"{path}.layers", block_names, f"block {name!r}")
         shortcut = self.layer_list(fields["shortcut"][1], f"{path}.shortcut", block_names, "'shortcut'") if "shortcut" in fields else ()
         after = self.layer_list(fields["after"][1], f"{path}.after", block_names, "'after'") if "after" in fields else ()
         if shortcut and not residual:
             raise self.error(fields["shortcut"][0], f"block {name!r} has a shortcut but is not residual", path, hint="add 'residual: true'")
+        if shortcut and residual == "auto":
+            raise self.error(
+                fields["shortcut"][0],
+                f"block {name!r} has a shortcut but 'residual: auto' never uses one",
+                path,
+                hint="use 'residual: true' with a shortcut, or drop the shortcut",
+            )
         return Block(name, tuple(params), layers, residual, shortcut, after, position, False)
 
     def spec(self, node: yaml.Node | None, default_name: str) -> Spec:

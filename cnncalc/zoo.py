@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Any
 
 from .spec import Limits, Spec, load_path
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """A shipped spec, evaluated: its name, file, input, output and totals."""
+
+    name: str
+    path: str
+    title: str
+    input: tuple[Any, ...]
+    output: tuple[Any, ...]
+    params: Any
+    buffers: Any
+    macs: Any
+    blocks: int
 
 
 def zoo_dirs() -> list[str]:
@@ -33,3 +50,28 @@ def resolve(source: str) -> str:
 def load_spec(source: str, limits: Limits = Limits(), stdin_text: str | None = None) -> Spec:
     """Load a spec given as a path, '-' or a zoo name."""
     return load_path(resolve(source), limits, stdin_text)
+
+
+def zoo_entries() -> list[ZooEntry]:
+    """Every shipped spec, evaluated (a blocks-only spec counts its blocks' rows together)."""
+    from .evaluate import evaluate_spec
+
+    entries = []
+    for name, path in zoo_names().items():
+        spec = load_path(path)
+        evaluations = evaluate_spec(spec)
+        first, last = evaluations[0], evaluations[-1]
+        entries.append(
+            ZooEntry(
+                name,
+                path,
+                spec.name,
+                first.shown(first.input),
+                last.shown(last.output),
+                first.params if len(evaluations) == 1 else None,
+                first.buffers if len(evaluations) == 1 else None,
+                first.macs if len(evaluations) == 1 else None,
+                len(evaluations) if spec.layers is None else 0,
+            )
+        )
+    return entries

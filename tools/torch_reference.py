@@ -1370,8 +1370,10 @@ def analyse_model(name: str, ctor: str, res: int, extra: dict) -> dict:
         by_op = dict(sorted(fca.by_operator().items()))
         by_mod = fca.by_module()
         total = fca.total()
+        unsupported = dict(sorted(fca.unsupported_ops().items()))
     rec["fvcore_by_operator"] = {k: int(v) for k, v in by_op.items()}
     rec["fvcore_total"] = int(total)
+    rec["fvcore_unsupported_ops"] = {k: int(v) for k, v in unsupported.items()}
     leaf_names = {e["name"] for e in leaves}
     rec["fvcore_by_leaf_module"] = {n: int(by_mod[n]) for n in sorted(leaf_names, key=lambda s: s)
                                     if by_mod.get(n, 0)}
@@ -1406,6 +1408,8 @@ def make_zoo(path: str, only: list[str] | None = None) -> dict:
         "fvcore_by_operator": "fvcore FlopCountAnalysis per operator (unsupported-op warnings silenced); fvcore "
                               "counts one multiply-accumulate as one 'flop', so 'conv', 'linear', 'matmul', "
                               "'einsum' entries are MAC counts",
+        "fvcore_unsupported_ops": "ops fvcore saw in the trace but does not count (op name -> number of "
+                                  "occurrences); they contribute 0 to fvcore_total",
         "fvcore_by_leaf_module": "fvcore count per leaf module (summed over all its calls), non-zero only",
         "leaves": "every leaf module (no children) in forward call order via forward hooks; a module called "
                   "twice appears twice (call = 0,1,...). input_shapes lists the tensor positional inputs; "
