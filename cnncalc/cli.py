@@ -74,6 +74,38 @@ class ShapeArg(click.ParamType):
         return sizes
 
 
+class ReduceArg(click.ParamType):
+    """A reduction band for --reduce: 0.5-0.6, 50-60%, 50%-60%, or one value meaning "at least"."""
+
+    name = "BAND"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        from .band import parse_reduce
+
+        try:
+            return parse_reduce(value)
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class RangeArg(click.ParamType):
+    """A width range for --range: k=1..256, k=8.. or 1..256 (every symbol)."""
+
+    name = "NAME=A..B"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        from .band import parse_range
+
+        try:
+            return parse_range(value)
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."),
@@ -210,6 +242,70 @@ def zoo(fmt: str) -> None:
         write_json(zoo_document(entries))
     else:
         write_report(zoo_report(entries), fmt)
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--reduce", "-r", "band", type=ReduceArg(), required=True, help="Reduction band against the baseline: 0.5-0.6, 50-60%, 50%-60%, or one value (at least).")
+@click.option("--baseline", metavar="NAME", help="The baseline block (default: the one block without free symbols).")
+@click.option("--candidate", metavar="NAME", help="The candidate block (default: the one block with free symbols).")
+@click.option("--bias", type=click.Choice(["both", "on", "off"]), default="both", show_default=True, help="Count params with bias (on), without (off), or both side by side.")
+@click.option("--metric", type=click.Choice(["params", "macs"]), default="params", show_default=True, help="Reduce parameters or multiply-accumulates.")
+@click.option("--range", "ranges", type=RangeArg(), multiple=True, help="Integer bounds of a width: k=1..256 (repeatable; A..B for every symbol).")
+@click.option("--multiple-of", type=click.IntRange(1), default=1, show_default=True, help="Only widths that are multiples of N (8 for hardware-friendly widths).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="List at most N widths or combinations (default: all widths of one symbol, 50 combinations).")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@click.option("--set", "-s", "bindings", type=Binding(), multiple=True, help="Bind a symbol or variable: --set k1=16 (repeatable).")
+@click.option("--explain", is_flag=True, help="Write the solution out step by step, like a worked answer.")
+@click.option("--max-layers", type=click.IntRange(1), default=Limits.max_layers, show_default=True, help="Limit on layers after expansion.")
+@click.option("--max-repeat", type=click.IntRange(1), default=Limits.max_repeat, show_default=True, help="Limit on one repeat count.")
+@click.option("--max-depth", type=click.IntRange(1), default=Limits.max_depth, show_default=True, help="Limit on block nesting.")
+def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None, bias: str, metric: str, ranges: Any, multiple_of: int, limit: int | None, fmt: str, bindings: Any, explain: bool, max_layers: int, max_repeat: int, max_depth: int) -> None:
+    """Solve for the free width(s) of a candidate block that cut the baseline block's count by a band.
+
+    Exit status 1 when no integer width fits the band.
+
+    \b
+    cnncalc bottleneck configs/resnet_block_bottleneck.yaml --reduce 0.5-0.6
+    cnncalc bottleneck configs/resnet_block_bottleneck.yaml --reduce 50-60% --explain
+    cnncalc bottleneck configs/bottleneck_two_widths.yaml --reduce 0.5-0.6 --multiple-of 8
+    """
+    from .evaluate import evaluate_spec
+    from .output import write_json, write_report
+    from .render_bottleneck import bottleneck_document, bottleneck_explanation, bottleneck_report
+    from .solve import choose, no_answer, solve_bottleneck
+    from .zoo import load_spec
+
+    if metric == "macs" and bias != "both":
+        raise UsageError("--bias applies to --metric params only (MACs count no bias additions)")
+    if baseline is not None and baseline == candidate:
+        raise UsageError("the baseline and the candidate must be different blocks", found=repr(baseline))
+    bounds: dict[str | None, tuple[int, int | None]] = {}
+    for name, lo, hi in ranges:
+        if name in bounds:
+            raise UsageError(f"--range given twice for {name or 'every symbol'}")
+        bounds[name] = (lo, hi)
+    limits = Limits(max_layers, max_repeat, max_depth)
+    stdin_text = click.get_text_stream("stdin").read() if spec == "-" else None
+    loaded = load_spec(spec, limits, stdin_text)
+    if not loaded.blocks:
+        raise UsageError(
+            "the spec has no blocks to compare",
+            expected="a spec with a baseline block and a candidate block under 'blocks:'",
+            found=f"{spec} without blocks",
+        )
+    names = (baseline, candidate) if baseline and candidate else tuple(loaded.blocks)
+    evaluations = evaluate_spec(loaded, blocks=names, overrides=dict(bindings), explain=explain, limits=limits)
+    base, cand = choose(evaluations, metric, baseline, candidate)
+    biases = {"both": (False, True), "on": (True,), "off": (False,)}[bias]
+    result = solve_bottleneck(base, cand, band, metric=metric, biases=biases, ranges=bounds, multiple_of=multiple_of, limit=limit)
+    explanation = bottleneck_explanation(result, base, cand) if explain else ()
+    if fmt == "json":
+        write_json(bottleneck_document(result, explanation))
+    else:
+        write_report(bottleneck_report(result, explanation), fmt)
+    if result.empty:
+        raise no_answer(result)
 
 
 def run() -> None:

@@ -26,7 +26,6 @@ import random
 import textwrap
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Callable, Iterable, Mapping, Sequence, Union
 
@@ -140,6 +139,13 @@ class Derivation:
         """True when every check passed (vacuously true without checks)."""
         return all(c.ok for c in self.checks)
 
+    @property
+    def max_abs_error(self) -> str | None:
+        """The largest error over all checks ("nan" if any is NaN), or None without checks."""
+        if not self.checks:
+            return None
+        return _merge("all", self.checks, 0).max_abs_error
+
 
 # ---------------------------------------------------------------------------
 # Printing
@@ -179,32 +185,105 @@ class _Pretty(PrettyPrinter):
     def _print_Indexed(self, e: sp.Indexed) -> prettyForm:
         return self._print(sp.Symbol(_indexed_name(e)))
 
+    def _print_KroneckerDelta(self, e: sp.KroneckerDelta) -> prettyForm:
+        if self._use_unicode:
+            return super()._print_KroneckerDelta(e)
+        return prettyForm(f"delta_{e.args[0]}{e.args[1]}")
+
 
 class _Str(StrPrinter):
+    printmethod = "_cnncalc_str"  # bypass Indexed._sympystr (x[j]): print x_j
+
     def _print_Indexed(self, e: sp.Indexed) -> str:
         return _indexed_name(e)
 
+    def _print__Label(self, e: "_Label") -> str:
+        return e._spell[e.name][0]
 
-class _Latex(LatexPrinter):
-    pass
+    def _print_KroneckerDelta(self, e: sp.KroneckerDelta) -> str:
+        return f"delta_{e.args[0]}{e.args[1]}"
+
+    def _print_Equality(self, e: sp.Eq) -> str:
+        return f"{self._print(e.lhs)} = {self._print(e.rhs)}"
+
+    def _print_MatrixBase(self, e: sp.MatrixBase) -> str:
+        if e.cols == 1:
+            return "(" + ", ".join(self._print(a) for a in e) + ")^T"
+        return "[" + "; ".join(", ".join(self._print(a) for a in e.row(r)) for r in range(e.rows)) + "]"
+
+    _print_ImmutableDenseMatrix = _print_MatrixBase
+    _print_MutableDenseMatrix = _print_MatrixBase
+
+    def _print_Sum(self, e: sp.Sum) -> str:
+        body = self._print(e.function)
+        if not (e.function.is_Atom or isinstance(e.function, sp.Indexed)):
+            body = f"({body})"
+        for var, lo, hi in reversed(e.limits):
+            body = f"sum_{{{var}={self._print(lo)}..{self._print(hi)}}} {body}"
+        return body
 
 
 def _tex(e: sp.Basic) -> str:
-    return _Latex().doprint(e)
+    return LatexPrinter({"order": "none"}).doprint(e)
 
 
 def _txt(e: sp.Basic) -> str:
-    return _Str().doprint(e)
+    return _Str({"order": "none"}).doprint(e)
 
 
-def _pretty_chain(parts: Sequence[sp.Basic], use_unicode: bool) -> str:
-    printer = _Pretty({"use_unicode": use_unicode, "wrap_line": False})
+def _term_key(term: sp.Basic) -> tuple[int, int, int, int]:
+    """Textbook order of a sum's terms: positive before negative, constants and
+    the additive epsilon/beta last among the positive ones, then simpler first."""
+    negative = term.could_extract_minus_sign()
+    trailing = (not negative) and (term.is_number or bool(term.atoms(sp.Symbol) & {BN.eps, BN.beta}))
+    return (int(negative), int(trailing), int(sp.count_ops(term)), len(str(term)))
+
+
+def _display(e: sp.Basic) -> sp.Basic:
+    """Rebuild ``e`` (unevaluated) with each sum's terms in textbook order."""
+    if isinstance(e, sp.MatrixBase):
+        return sp.ImmutableMatrix(e.rows, e.cols, [_display(a) for a in e])
+    if not isinstance(e, sp.Basic) or e.is_Atom or isinstance(e, (sp.Indexed, sp.IndexedBase)):
+        return e
+    args = [_display(a) for a in e.args]
+    if e.is_Add:
+        if not e.is_commutative:  # a chain of labels, already written in order
+            return sp.Add(*args, evaluate=False)
+        return sp.Add(*sorted(args, key=_term_key), evaluate=False)
+    if e.is_Mul:  # coefficient, size m or n, plain factors, (sums in brackets), then sigma-sums last
+        sizes = (BN.m, SOFTMAX.n)
+
+        def rank(a: sp.Basic) -> tuple[bool, bool, bool, bool]:
+            is_sum = isinstance(a, sp.Sum)
+            return (not a.is_number, a not in sizes, a.is_Add or is_sum, is_sum)
+
+        c_part = sorted((a for a in args if a.is_commutative), key=rank)
+        return sp.Mul(*c_part, *(a for a in args if not a.is_commutative), evaluate=False)
+    if args == list(e.args):
+        return e
+    if e.is_Pow or e.is_Relational:
+        return e.func(*args, evaluate=False)
+    return e.func(*args)
+
+
+_MAX_WIDTH = 100
+
+
+def _pretty_chain(parts: Sequence[sp.Basic], use_unicode: bool, max_width: int = _MAX_WIDTH) -> str:
+    """Draw ``parts[0] = parts[1] = ...``; one '= part' per row when too wide."""
+    printer = _Pretty({"use_unicode": use_unicode, "wrap_line": False, "order": "none"})
     flag = pretty_use_unicode(use_unicode)
     try:
-        out = printer._print(parts[0])
-        for p in parts[1:]:
-            out = prettyForm(*out.right(" = ", printer._print(p)))
-        return out.render(wrap_line=False)
+        forms = [printer._print(p) for p in parts]
+        out = forms[0]
+        for form in forms[1:]:
+            out = prettyForm(*out.right(" = ", form))
+        if out.width() <= max_width or len(forms) <= 2:
+            return out.render(wrap_line=False)
+        rows = [prettyForm(*forms[0].right(" = ", forms[1]))]
+        pad = " " * forms[0].width()
+        rows += [prettyForm(*prettyForm(pad).right(" = ", form)) for form in forms[2:]]
+        return "\n".join(r.render(wrap_line=False) for r in rows)
     finally:
         pretty_use_unicode(flag)
 
@@ -232,7 +311,8 @@ def _md_escape(s: str) -> str:
 
 
 def _step(section: str, title: str, parts: Sequence[sp.Basic], prose: Sequence[Fragment] = ()) -> Step:
-    parts = tuple(parts)
+    parts = tuple(_display(p) for p in parts)
+    prose = tuple(f if isinstance(f, str) else _display(f) for f in prose)
     return Step(
         section=section,
         title=title,
@@ -304,26 +384,30 @@ def _is_zero(e: sp.Expr, *, rational: bool = False) -> bool:
     return sp.cancel(sp.together(e)) == 0
 
 
-def _instantiate(
+def _instantiator(
     formula: sp.Expr,
     size_sym: sp.Symbol,
     size: int,
-    indices: Mapping[sp.Symbol, int],
     bases: Mapping[sp.IndexedBase, Sequence[sp.Expr]],
     scalars: Mapping[sp.Symbol, sp.Expr],
-) -> sp.Expr:
-    """Turn a general-size formula into one over concrete symbols.
+) -> Callable[[Mapping[sp.Symbol, int]], sp.Expr]:
+    """Prepare a general-size formula for concrete indices at a concrete size.
 
-    Sets the size and free indices, evaluates the Sums, and replaces
-    ``base[k]`` by ``bases[base][k-1]`` and each scalar node by its expression.
+    The size is set and the Sums are evaluated once; the returned function
+    takes values for the free indices ({i: 2, k: 3}) and replaces ``base[k]`` by
+    ``bases[base][k-1]`` and each scalar node by its expression.
     """
-    e = formula.xreplace({size_sym: sp.Integer(size), **{k: sp.Integer(v) for k, v in indices.items()}})
-    e = e.doit()
-    e = e.replace(
-        lambda a: isinstance(a, sp.Indexed) and a.base in bases,
-        lambda a: bases[a.base][int(a.indices[0]) - 1],
-    )
-    return e.xreplace(dict(scalars))
+    sized = formula.xreplace({size_sym: sp.Integer(size)}).doit()
+    table: dict[sp.Basic, sp.Expr] = {base[q]: vals[q - 1] for base, vals in bases.items() for q in range(1, size + 1)}
+    table.update(scalars)
+
+    def at(indices: Mapping[sp.Symbol, int] = MappingProxyType({})) -> sp.Expr:
+        e = sized.xreplace({sym: sp.Integer(v) for sym, v in indices.items()}) if indices else sized
+        if e.has(sp.Sum, sp.Piecewise):
+            e = e.doit()
+        return e.xreplace(table)
+
+    return at
 
 
 # ---------------------------------------------------------------------------
@@ -419,53 +503,75 @@ def _to_mpf(v: Number | sp.Rational) -> mpmath.mpf:
     return mpmath.mpf(v)
 
 
-def _mp_eval(e: sp.Basic, env: Mapping[sp.Basic, mpmath.mpf], memo: dict[sp.Basic, mpmath.mpf]) -> mpmath.mpf:
-    """Evaluate a sympy tree with mpmath at the current precision (no codegen)."""
-    if e in env:
-        return env[e]
-    if e in memo:
-        return memo[e]
-    if isinstance(e, sp.Rational):
-        r = _to_mpf(e)
-    elif isinstance(e, sp.Add):
-        r = mpmath.fsum(_mp_eval(a, env, memo) for a in e.args)
-    elif isinstance(e, sp.Mul):
-        r = mpmath.mpf(1)
-        for a in e.args:
-            r *= _mp_eval(a, env, memo)
-    elif isinstance(e, sp.Pow):
-        b = _mp_eval(e.base, env, memo)
-        ex = e.exp
-        if isinstance(ex, sp.Integer):
-            r = b ** int(ex)
-        elif ex == sp.S.Half:
-            r = mpmath.sqrt(b)
-        else:
-            r = mpmath.power(b, _mp_eval(ex, env, memo))
-    elif isinstance(e, sp.exp):
-        r = mpmath.exp(_mp_eval(e.args[0], env, memo))
-    elif isinstance(e, sp.log):
-        r = mpmath.log(_mp_eval(e.args[0], env, memo))
-    else:
-        raise TypeError(f"cannot evaluate {type(e).__name__}: {_txt(e)}")
-    memo[e] = r
-    return r
-
-
 Binding = tuple[sp.Symbol, sp.Expr]
+_Compiled = Callable[[list], "mpmath.mpf"]
 
 
-def _env(
-    fixed: Mapping[sp.Symbol, Number],
+def _compile(e: sp.Basic, slots: Mapping[sp.Basic, int]) -> _Compiled:
+    """Turn a sympy tree into nested closures over a value list (no code generation)."""
+    if e in slots:
+        k = slots[e]
+        return lambda v: v[k]
+    if e.is_Rational:
+        p, q = int(e.p), int(e.q)
+        return (lambda v: mpmath.mpf(p)) if q == 1 else (lambda v: mpmath.mpf(p) / q)
+    if e.is_Add:
+        terms = [_compile(a, slots) for a in e.args]
+        return lambda v: mpmath.fsum([t(v) for t in terms])
+    if e.is_Mul:
+        first, *rest = [_compile(a, slots) for a in e.args]
+
+        def mul(v: list) -> mpmath.mpf:
+            r = first(v)
+            for fn in rest:
+                r = r * fn(v)
+            return r
+
+        return mul
+    if e.is_Pow:
+        base, ex = _compile(e.base, slots), e.exp
+        if ex.is_Integer:
+            n = int(ex)
+            return lambda v: base(v) ** n
+        if ex == sp.S.Half:
+            return lambda v: mpmath.sqrt(base(v))
+        power = _compile(ex, slots)
+        return lambda v: mpmath.power(base(v), power(v))
+    if isinstance(e, (sp.exp, sp.log)):
+        arg, fn = _compile(e.args[0], slots), (mpmath.exp if isinstance(e, sp.exp) else mpmath.log)
+        return lambda v: fn(arg(v))
+    raise TypeError(f"cannot evaluate {type(e).__name__}: {_txt(e)}")
+
+
+def _program(
+    exprs: Sequence[sp.Expr],
     variables: Sequence[sp.Symbol],
-    point: Sequence[mpmath.mpf],
+    values: Mapping[sp.Symbol, Number],
     bindings: Sequence[Binding],
-) -> dict[sp.Basic, mpmath.mpf]:
-    env: dict[sp.Basic, mpmath.mpf] = {s: _to_mpf(v) for s, v in fixed.items()}
-    env.update(zip(variables, point))
-    for sym, definition in bindings:  # graph nodes, parents first
-        env[sym] = _mp_eval(definition, env, {})
-    return env
+) -> Callable[[Sequence[mpmath.mpf]], list[mpmath.mpf]]:
+    """Compile ``exprs`` into point -> values; bindings are evaluated first, in order."""
+    fixed_syms, raw = tuple(values), tuple(values.values())
+    order = (*variables, *fixed_syms, *(sym for sym, _ in bindings))
+    if len(set(order)) != len(order):
+        raise ValueError("a symbol is both a variable, a fixed value or a node")
+    slots: dict[sp.Basic, int] = {s: k for k, s in enumerate((*variables, *fixed_syms))}
+    steps: list[_Compiled] = []
+    for sym, definition in bindings:
+        steps.append(_compile(definition, slots))
+        slots[sym] = len(slots)
+    outs = [_compile(e, slots) for e in exprs]
+    converted: dict[int, list[mpmath.mpf]] = {}
+
+    def run(point: Sequence[mpmath.mpf]) -> list[mpmath.mpf]:
+        prec = mpmath.mp.prec
+        if prec not in converted:
+            converted[prec] = [_to_mpf(x) for x in raw]
+        vals = [_to_mpf(x) for x in point] + converted[prec]
+        for step in steps:
+            vals.append(step(vals))
+        return [out(vals) for out in outs]
+
+    return run
 
 
 def numeric(
@@ -478,28 +584,18 @@ def numeric(
 
     ``variables`` take the point's coordinates, ``values`` fix the other
     symbols, and ``bindings`` ``(node, definition)`` are evaluated in order
-    first (so graph nodes are recomputed at every perturbed point).
-    Evaluation walks the sympy tree with mpmath at the caller's precision.
+    first, so graph nodes are recomputed at every perturbed point.  The
+    sympy tree is turned into plain closures evaluated with mpmath at the
+    caller's precision.
     """
-    fixed, variables, bindings = dict(values or {}), tuple(variables), tuple(bindings)
-
-    def f(point: Sequence[mpmath.mpf]) -> mpmath.mpf:
-        return _mp_eval(expr, _env(fixed, variables, point, bindings), {})
-
-    return f
+    run = _program((expr,), tuple(variables), dict(values or {}), tuple(bindings))
+    return lambda point: run(point)[0]
 
 
 def _numeric_vector(
     exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], values: Mapping[sp.Symbol, Number], bindings: Sequence[Binding]
 ) -> VectorFn:
-    fixed, variables, bindings = dict(values), tuple(variables), tuple(bindings)
-
-    def grad(point: Sequence[mpmath.mpf]) -> list[mpmath.mpf]:
-        env = _env(fixed, variables, point, bindings)
-        memo: dict[sp.Basic, mpmath.mpf] = {}
-        return [_mp_eval(e, env, memo) for e in exprs]
-
-    return grad
+    return _program(tuple(exprs), tuple(variables), dict(values), tuple(bindings))
 
 
 def check_gradient(
@@ -531,8 +627,8 @@ def check_gradient(
                 up[k] += step
                 down[k] -= step
                 err = abs((f(up) - f(down)) / (2 * step) - gp[k])
-                if not err <= worst:  # also lets NaN through
-                    worst = err
+                if not mpmath.isnan(worst) and (mpmath.isnan(err) or err > worst):
+                    worst = err  # a NaN, once seen, is kept
         ok = bool(worst < tol)
         text = mpmath.nstr(worst, 2) if worst else "0.0"
     return CheckResult(name=name, max_abs_error=text, points=len(points), ok=ok, tolerance=f"{tol:.0e}")
@@ -622,9 +718,10 @@ def _bn_cases(target: str, formula: sp.Expr, m: int) -> list[_Case]:
         nodes += [(XH[k], (X[k] - MU) / sp.sqrt(VAR + S.eps)) for k in range(m)]
         return tuple(nodes)
 
+    prepared = _instantiator(formula, S.m, m, {S.x: X, S.g: G, S.xhat: XH}, {S.mu: MU, S.var: VAR})
+
     def inst(**idx: int) -> sp.Expr:
-        return _instantiate(formula, S.m, m, {getattr(S, n): v for n, v in idx.items()},
-                            {S.x: X, S.g: G, S.xhat: XH}, {S.mu: MU, S.var: VAR})
+        return prepared({getattr(S, n): v for n, v in idx.items()})
 
     loss = sp.Add(*[gk * (S.gamma * h + S.beta) for gk, h in zip(G, XH)])  # sum_k g_k y_k
     full = graph(mean, _bn_var(X, MU))
@@ -658,9 +755,10 @@ def _sm_cases(target: str, formula: sp.Expr, n: int, onehot_class: int = 1) -> l
         targets = tuple(sp.Integer(int(k == onehot_class)) for k in rows)
     loss = -sp.Add(*[yk * sp.log(h) for yk, h in zip(targets, YH)])
 
+    prepared = _instantiator(formula, S.n, n, {S.z: Z, S.y: targets, S.yhat: YH}, {})
+
     def inst(**idx: int) -> sp.Expr:
-        return _instantiate(formula, S.n, n, {getattr(S, k): v for k, v in idx.items()},
-                            {S.z: Z, S.y: targets, S.yhat: YH}, {})
+        return prepared({getattr(S, k): v for k, v in idx.items()})
 
     if target == "jacobian":  # row r: f = yhat_r
         return [_Case(YH[r - 1], Z, Z, tuple(inst(k=r, t=col) for col in rows), nodes) for r in rows]
@@ -731,8 +829,7 @@ def check_formula(
             for case in built[cls]:
                 fixed = {s: v for s, v in vals.items() if s not in case.variables}
                 with mpmath.workdps(CHECK_DPS):
-                    env = _env(vals, (), (), ())
-                    at = [_mp_eval(case.expanded(a), env, {}) for a in case.at]
+                    at = _program(case.at, (), vals, ())(())
                 results.append(check_gradient(
                     numeric(case.f, case.variables, fixed, case.bindings),
                     _numeric_vector(case.grad, case.variables, fixed, case.bindings),
@@ -741,7 +838,9 @@ def check_formula(
     return _merge(label, results, points=len(sizes) * points_per_size)
 
 
-def concrete_differences(topic: str, target: str, formula: sp.Expr, size: int) -> tuple[sp.Expr, ...]:
+def concrete_differences(
+    topic: str, target: str, formula: sp.Expr, size: int, *, component: int | None = None
+) -> tuple[sp.Expr, ...]:
     """Direct sympy derivative minus ``formula``, per component, at a concrete size.
 
     The direct derivative differentiates the fully expanded forward graph
@@ -750,7 +849,8 @@ def concrete_differences(topic: str, target: str, formula: sp.Expr, size: int) -
     variables: for bn, epsilon = s^2 - sigma^2(x) with s > 0 (so
     sqrt(sigma^2 + epsilon) = s); for softmax-ce, z_k = log(w_k) with w_k > 0,
     and for the ``dist`` target y_n = 1 - (y_1 + ... + y_{n-1}).  Every entry
-    is identically 0 iff the formula is right (at this size).
+    is identically 0 iff the formula is right (at this size).  ``component``
+    (1-based) restricts the result to one variable, e.g. x_1 only.
     """
     if topic == "bn":
         cases = _bn_cases(target, formula, size)
@@ -768,7 +868,9 @@ def concrete_differences(topic: str, target: str, formula: sp.Expr, size: int) -
     for case in cases:
         f = case.expanded(case.f)
         at = {v: case.expanded(a) for v, a in zip(case.variables, case.at)}
-        for v, gformula in zip(case.variables, case.grad):
+        for q, (v, gformula) in enumerate(zip(case.variables, case.grad), 1):
+            if component is not None and q != component:
+                continue
             diff = sp.diff(f, v).xreplace(at) - case.expanded(gformula).xreplace(at)
             out.append(diff.subs(change) if topic == "softmax-ce" else diff.xreplace(change))
     return tuple(out)
@@ -789,6 +891,9 @@ def _derive_bn(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]]:
     s = sp.sqrt(var + eps)
     F, B, C, D, V = "Forward pass", "Backward pass", "Compact form", "Differentiability", "Verification"
 
+    def eq(lhs: sp.Basic, rhs: sp.Basic) -> sp.Eq:
+        return sp.Eq(lhs, rhs, evaluate=False)
+
     # Forward graph: each node's definition in terms of its parents.
     mu_def = sp.Sum(x[j], (j, 1, m)) / m
     var_def = sp.Sum((x[j] - mu) ** 2, (j, 1, m)) / m
@@ -802,37 +907,39 @@ def _derive_bn(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]]:
     yi = sp.Indexed(S.y, i)
     drafts: list[_Draft] = [
         _Draft(F, "Mini-batch mean", (mu, mu_def),
-               long=("Average the m inputs of the mini-batch.",)),
+               long=("Average the m values ", x[1], ", ..., ", sp.Indexed(x, m), " of the mini-batch.")),
         _Draft(F, "Mini-batch variance", (var, var_def),
-               long=("The (biased, 1/m) variance around the batch mean; a mean of squares, so ",
+               long=("The biased (1/m) variance around the batch mean. It is a mean of squares, so ",
                      sp.Ge(var, 0, evaluate=False), ".")),
         _Draft(F, "Normalize", (xh[i], xhat_def(i)),
-               long=("Centre and scale each input; ", eps, " > 0 keeps the denominator away from 0.",)),
+               long=("Centre and scale each value. Because ", sp.Gt(eps, 0, evaluate=False),
+                     ", the denominator is at least ", sp.sqrt(eps), ", so it is never 0.")),
         _Draft(F, "Scale and shift", (yi, y_def(i)),
-               long=("Learned scale ", gamma, " and shift ", beta,
-                     ". The loss l depends on x only through y_1..y_m; the upstream gradients ",
-                     g[i], " = dl/dy_i are given.")),
+               long=("Apply the learned scale ", gamma, " and shift ", beta, ". The loss l depends on x only "
+                     "through ", sp.Indexed(S.y, 1), ", ..., ", sp.Indexed(S.y, m), ", and the upstream gradients ",
+                     eq(g[i], _d(_LOSS_L, _plain_q("y", "i"))), " are given.")),
     ]
 
-    # --- backward pass: reverse-mode chain rule, local partials by sympy.diff
-    L_XH_I = _d(_LOSS_L, _xhat_q("i"))
-    L_XH_J = _d(_LOSS_L, _xhat_q("j"))
-    L_Y_I = _d(_LOSS_L, _plain_q("y", "i"))
-    L_VAR = _d(_LOSS_L, _VAR)
-    L_MU = _d(_LOSS_L, _MU)
-    L_X_I = _d(_LOSS_L, _plain_q("x", "i"))
-    L_GAMMA = _d(_LOSS_L, _GAMMA)
-    L_BETA = _d(_LOSS_L, _BETA)
+    # --- backward pass: reverse-mode chain rule, every local partial by sympy.diff
+    L_XH_I, L_XH_J = _d(_LOSS_L, _xhat_q("i")), _d(_LOSS_L, _xhat_q("j"))
+    L_Y_I, L_Y_J = _d(_LOSS_L, _plain_q("y", "i")), _d(_LOSS_L, _plain_q("y", "j"))
+    L_VAR, L_MU = _d(_LOSS_L, _VAR), _d(_LOSS_L, _MU)
+    L_X_I, L_GAMMA, L_BETA = _d(_LOSS_L, _plain_q("x", "i")), _d(_LOSS_L, _GAMMA), _d(_LOSS_L, _BETA)
+    Y_XH = _d(_plain_q("y", "i"), _xhat_q("i"))
+    XH_VAR, XH_MU = _d(_xhat_q("j"), _VAR), _d(_xhat_q("j"), _MU)
+    VAR_MU = _d(_VAR, _MU)
+    XH_X, VAR_X, MU_X = (_d(_xhat_q("i"), _plain_q("x", "i")), _d(_VAR, _plain_q("x", "i")),
+                         _d(_MU, _plain_q("x", "i")))
 
     dy_dxh = sp.diff(y_def(i), xh[i])
     dxhat = g[i] * dy_dxh
     _require(dxhat == gamma * g[i], "dl/dxhat_i = gamma g_i")
     drafts.append(_Draft(
         B, "Gradient at the normalized value",
-        (L_XH_I, L_Y_I * _d(_plain_q("y", "i"), _xhat_q("i")), g[i] * sp.UnevaluatedExpr(dy_dxh), dxhat),
+        (L_XH_I, L_Y_I * Y_XH, g[i] * sp.UnevaluatedExpr(dy_dxh), dxhat),
         long=("Reverse-mode chain rule: the gradient at a node is the sum, over the nodes it feeds, of "
-              "(gradient there) x (local partial). x̂_i feeds only y_i, and sympy gives ",
-              sp.Eq(sp.Symbol("dy_i/dxhat_i"), dy_dxh, evaluate=False), "."),
+              "(gradient at that node) times (local partial derivative). ", xh[i], " feeds only ", yi,
+              ", and differentiating the definition of ", yi, " gives ", eq(Y_XH, dy_dxh), "."),
     ))
 
     dxh_dvar = sp.diff(xhat_def(j), var)
@@ -840,10 +947,10 @@ def _derive_bn(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]]:
     dvar = sp.factor_terms(dvar_raw)
     drafts.append(_Draft(
         B, "Gradient at the variance",
-        (L_VAR, sp.Sum(L_XH_J * _d(_xhat_q("j"), _VAR), (j, 1, m)), dvar_raw, dvar),
-        long=("sigma^2 feeds every x̂_j, so sum over j; sympy differentiates x̂_j = (x_j - mu)(sigma^2 + epsilon)^(-1/2): ",
-              sp.Eq(sp.Symbol("dxhat_j/dsigma^2"), dxh_dvar, evaluate=False),
-              ". Constant factors come out of the sum."),
+        (L_VAR, sp.Sum(L_XH_J * XH_VAR, (j, 1, m)), dvar_raw, dvar),
+        long=(var, " feeds every ", xh[j], ", so the chain rule sums over j. Differentiating ",
+              eq(xh[j], xhat_def(j)), " with respect to ", var, " gives ", eq(XH_VAR, dxh_dvar),
+              ". Then the factors that do not depend on j come out of the sum."),
     ))
 
     dxh_dmu = sp.diff(xhat_def(j), mu)
@@ -857,50 +964,45 @@ def _derive_bn(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]]:
     dmu = through_xhat + dvar * vanishing
     drafts.append(_Draft(
         B, "Gradient at the mean",
-        (L_MU,
-         sp.Sum(L_XH_J * _d(_xhat_q("j"), _MU), (j, 1, m)) + L_VAR * _d(_VAR, _MU),
-         dmu_full, dmu),
-        long=("mu feeds every x̂_j and also sigma^2 (σ² = (1/m) Σ (x_j - mu)^2 is written with mu). Sympy gives ",
-              sp.Eq(sp.Symbol("dxhat_j/dmu"), dxh_dmu, evaluate=False), " and ",
-              sp.Eq(sp.Symbol("dsigma^2/dmu"), dvar_dmu, evaluate=False),
-              ". The second path contributes nothing because ",
-              sp.Eq(centred, centred_split, evaluate=False),
-              " = 0 when mu is the batch mean."),
+        (L_MU, sp.Add(sp.Sum(L_XH_J * XH_MU, (j, 1, m)), L_VAR * VAR_MU, evaluate=False), dmu_full, dmu),
+        long=(mu, " feeds every ", xh[j], " and also ", var, ", because the variance is written with ", mu,
+              ". The local partials are ", eq(XH_MU, dxh_dmu), " and ", eq(VAR_MU, dvar_dmu),
+              ". The second path contributes nothing: ", eq(centred, centred_split),
+              ", and this is 0 because ", mu, " is the batch mean (next step)."),
     ))
     drafts.append(_Draft(
         B, "Why the variance path drops out", (centred, centred_split, sp.Integer(0)), key=False,
-        long=("Substituting mu = (1/m) Σ x_j into Σ x_j - m mu gives 0, so dl/dsigma^2 * dsigma^2/dmu = 0.",),
+        long=("Substitute ", eq(mu, mu_def), " into the right-hand side. The two sums cancel, so ",
+              L_VAR * VAR_MU, " = 0 and only the direct path through the ", xh[j], " is left."),
     ))
 
     dxh_dxi = sp.diff(xhat_def(i), x[i])
-    dvar_dxi = _in_range(sp.diff(var_def, x[i]).doit(), i, m)
+    dvar_dxi = sp.factor_terms(_in_range(sp.diff(var_def, x[i]).doit(), i, m))
     dmu_dxi = _in_range(sp.diff(mu_def, x[i]).doit(), i, m)
     _require(not any(e.has(sp.Piecewise) for e in (dvar_dxi, dmu_dxi)), "KroneckerDelta sums resolved")
-    dx_labels = (L_XH_I * _d(_xhat_q("i"), _plain_q("x", "i")) + L_VAR * _d(_VAR, _plain_q("x", "i"))
-                 + L_MU * _d(_MU, _plain_q("x", "i")))
-    dx_paper = L_XH_I * dxh_dxi + L_VAR * dvar_dxi + L_MU * dmu_dxi
+    dx_labels = sp.Add(L_XH_I * XH_X, L_VAR * VAR_X, L_MU * MU_X, evaluate=False)
+    dx_paper = sp.Add(L_XH_I * dxh_dxi, L_VAR * dvar_dxi, L_MU * dmu_dxi, evaluate=False)
     dx = dxhat * dxh_dxi + dvar * dvar_dxi + dmu * dmu_dxi
     drafts.append(_Draft(
         B, "Gradient at the input (standard form)", (L_X_I, dx_labels, dx_paper, dx),
         key_parts=(L_X_I, dx_paper, dx),
-        long=("x_i reaches the loss along three paths: directly through x̂_i, through sigma^2 and through mu. "
-              "Sympy differentiates the node definitions with respect to x_i (a KroneckerDelta sum over j): ",
-              sp.Eq(sp.Symbol("dxhat_i/dx_i"), dxh_dxi, evaluate=False), ", ",
-              sp.Eq(sp.Symbol("dsigma^2/dx_i"), dvar_dxi, evaluate=False), " (mu held fixed: its effect is the mu path), ",
-              sp.Eq(sp.Symbol("dmu/dx_i"), dmu_dxi, evaluate=False), "."),
+        long=(x[i], " reaches the loss along three paths: through ", xh[i], ", through ", var,
+              " and through ", mu, ". Differentiating the node definitions with respect to ", x[i],
+              " (the sums over j collapse to their j = i term) gives ", eq(XH_X, dxh_dxi), ", ",
+              eq(VAR_X, dvar_dxi), " (with ", mu, " held fixed, because its effect is the path through ", mu,
+              ") and ", eq(MU_X, dmu_dxi), ". Then substitute the three gradients found above."),
     ))
 
     dgamma = sp.Sum(g[j] * sp.diff(y_def(j), gamma), (j, 1, m))
     dbeta = sp.Sum(g[j] * sp.diff(y_def(j), beta), (j, 1, m))
+    Y_GAMMA, Y_BETA = _d(_plain_q("y", "j"), _GAMMA), _d(_plain_q("y", "j"), _BETA)
     drafts.append(_Draft(
-        B, "Gradient at the scale",
-        (L_GAMMA, sp.Sum(_d(_LOSS_L, _plain_q("y", "j")) * _d(_plain_q("y", "j"), _GAMMA), (j, 1, m)), dgamma),
-        long=("gamma feeds every y_j with dy_j/dgamma = x̂_j.",),
+        B, "Gradient at the scale", (L_GAMMA, sp.Sum(L_Y_J * Y_GAMMA, (j, 1, m)), dgamma),
+        long=(gamma, " feeds every ", sp.Indexed(S.y, j), ", with ", eq(Y_GAMMA, sp.diff(y_def(j), gamma)), "."),
     ))
     drafts.append(_Draft(
-        B, "Gradient at the shift",
-        (L_BETA, sp.Sum(_d(_LOSS_L, _plain_q("y", "j")) * _d(_plain_q("y", "j"), _BETA), (j, 1, m)), dbeta),
-        long=("beta feeds every y_j with dy_j/dbeta = 1.",),
+        B, "Gradient at the shift", (L_BETA, sp.Sum(L_Y_J * Y_BETA, (j, 1, m)), dbeta),
+        long=(beta, " feeds every ", sp.Indexed(S.y, j), ", with ", eq(Y_BETA, sp.diff(y_def(j), beta)), "."),
     ))
 
     # --- compact form: write x_j - mu = sqrt(sigma^2 + eps) * xhat_j
@@ -911,53 +1013,59 @@ def _derive_bn(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]]:
     _require(_is_zero(_split_sums(dx_compact - textbook)), "compact form equals the textbook form")
     drafts.append(_Draft(
         C, "Compact form of dl/dx_i", (L_X_I, in_xhat, dx_compact),
-        long=("Use step 'Normalize' backwards, x_j - mu = sqrt(sigma^2 + epsilon) x̂_j, in every term and put "
-              "everything over m sqrt(sigma^2 + epsilon). This is the form used in implementations: one pass "
-              "computes Σ g_j and Σ g_j x̂_j, then each dl/dx_i is O(1)."),
+        long=("Run the 'Normalize' step backwards: ", eq(x[j] - mu, s * xh[j]),
+              ". Substitute this into every term, then put everything over ", m * s,
+              ". This is the form implementations use: one pass over the batch computes ",
+              sp.Sum(g[j], (j, 1, m)), " and ", sp.Sum(g[j] * xh[j], (j, 1, m)), ", and then each ", L_X_I,
+              " costs O(1)."),
     ))
 
-    # --- differentiability and the Jacobian (upstream gradient g = e_i picks row i)
-    dx_k = dx_compact.xreplace({i: k})
-    jac = _in_range(dx_k.replace(lambda a: isinstance(a, sp.Indexed) and a.base == g,
-                                 lambda a: sp.KroneckerDelta(a.indices[0], i)).doit(), i, m)
-    jac = sp.factor_terms(jac)
+    # --- differentiability and the Jacobian: upstream g = e_i (l = y_i) picks row i
+    jac = dx_compact.xreplace({i: k}).replace(lambda a: isinstance(a, sp.Indexed) and a.base == g,
+                                              lambda a: sp.KroneckerDelta(a.indices[0], i))
+    jac = sp.factor_terms(_in_range(jac.doit(), i, m))
     jac_diag = sp.factor_terms(jac.xreplace({k: i}))
     _require(not jac.has(sp.Piecewise), "Jacobian resolved")
-    DY = _d(_plain_q("y", "i"), _plain_q("x", "k"))
-    DYI = _d(_plain_q("y", "i"), _plain_q("x", "i"))
-    why = ("y_i is a composition of differentiable elementary functions: sums and products (mu, sigma^2 are "
-           "polynomials in x), t -> t^(-1/2), and an affine map. The only point where t^(-1/2) fails is t = 0, "
-           "and sigma^2 + epsilon >= epsilon > 0 because sigma^2 is a mean of squares and epsilon > 0. So by the "
-           "chain rule y is differentiable (indeed C-infinity) in x, gamma, beta for every mini-batch, "
-           "including one whose values are all equal.")
+    DY, DYI = _d(_plain_q("y", "i"), _plain_q("x", "k")), _d(_plain_q("y", "i"), _plain_q("x", "i"))
+    why: tuple[Fragment, ...] = (
+        "Every y_i is a composition of differentiable elementary functions: sums and products (", mu, " and ",
+        var, " are polynomials in x), the map t -> t^(-1/2), and an affine map. The map t -> t^(-1/2) is "
+        "differentiable for every t > 0, and here ", sp.Ge(var + eps, eps, evaluate=False), " > 0, because ",
+        var, " is a mean of squares and ", sp.Gt(eps, 0, evaluate=False),
+        ". By the chain rule, y is therefore differentiable (in fact infinitely often) in x, ", gamma, " and ",
+        beta, " for every mini-batch, even one whose values are all equal. Without ", eps,
+        " that batch would give 0/0.")
     drafts.append(_Draft(
         D, "Why batch norm is differentiable", (DYI, jac_diag),
-        short=(why,),
-        long=(why, " Taking g = e_i (l = y_i) in the compact form gives the Jacobian ",
-              sp.Eq(DY, jac, evaluate=False), "; on the diagonal:"),
+        short=why,
+        long=why + (" To get the Jacobian, put g = e_i (that is, l = y_i) into the compact form: ",
+                    eq(DY, jac), ". Its diagonal entries are:"),
     ))
     drafts.append(_Draft(
         D, "Full Jacobian", (DY, jac), key=False,
-        long=("Off the diagonal (k != i) every x_k still moves y_i through mu and sigma^2.",),
+        long=("Even off the diagonal (k != i), ", sp.Indexed(x, k), " still moves ", yi, " through ", mu,
+              " and ", var, ". So the Jacobian is dense, not diagonal."),
     ))
 
     # --- verification: differentiate the fully expanded loss at concrete m
     for size in _DERIVE_VERIFY_SIZES:
-        for target, formula in (("dx", dx), ("dx", dx_compact), ("dgamma", dgamma), ("dbeta", dbeta)):
+        for target, formula in (("dx", dx), ("dx", dx_compact), ("dgamma", dgamma), ("dbeta", dbeta),
+                                ("jacobian", jac)):
             _require(all(_is_zero(d) for d in concrete_differences("bn", target, formula, size)),
                      f"direct derivative at m = {size} ({target})")
     x1 = _d(_LOSS_L, _plain_q("x", "1"), suffix=(" (m = 3)", " (m = 3)", r"\Big|_{m=3}"))
-    shown = _instantiate(dx_compact, m, 3, {i: 1}, {g: _syms("g", 3, real=True), xh: tuple(sp.Symbol(f"xhat_{q}", real=True) for q in (1, 2, 3))}, {})
-    sizes = ", ".join(str(q) for q in _DERIVE_VERIFY_SIZES)
+    shown = _instantiator(dx_compact, m, 3, {g: _syms("g", 3, real=True), xh: _syms("xhat", 3, real=True)}, {})({i: 1})
+    sizes = " and ".join(str(q) for q in _DERIVE_VERIFY_SIZES)
     drafts.append(_Draft(
         V, "Direct check at concrete m", (x1, shown),
-        short=(f"sympy differentiated sum_k g_k y_k(x_1..x_m) directly for m = {sizes}; minus the formulas above "
-               "(standard and compact dl/dx_i, dl/dgamma, dl/dbeta) it is exactly 0.",),
-        long=(f"Independent of the graph bookkeeping: build y_1..y_m as explicit functions of x_1..x_m for m = {sizes}, "
-              "differentiate sum_k g_k y_k (this is the chain rule dl/dx_i = Σ_k dl/dy_k dy_k/dx_i with symbolic "
-              "upstream g_k), and subtract the general formulas instantiated at that m. Every difference expands "
-              "to 0 (after writing epsilon = s^2 - sigma^2(x), which removes the square root exactly). At m = 3, "
-              "i = 1 the compact form reads:",),
+        short=(f"For m = {sizes}, sympy also differentiated sum_k g_k y_k(x_1, ..., x_m) directly. Subtracting "
+               "the formulas above (dl/dx_i in both forms, dl/dgamma, dl/dbeta, dy_i/dx_k) leaves exactly 0.",),
+        long=(f"As a check that does not rely on the graph bookkeeping, write y_1, ..., y_m out as explicit "
+              f"functions of x_1, ..., x_m for m = {sizes}. Differentiating sum_k g_k y_k is the chain rule "
+              "dl/dx_i = sum_k (dl/dy_k)(dy_k/dx_i) with symbolic upstream g_k. Subtract the general formulas "
+              "evaluated at that m. Every difference expands to exactly 0 once epsilon is written as "
+              "s^2 - sigma^2(x), a substitution that removes the square root exactly. For m = 3 and i = 1, "
+              "the compact form reads:",),
     ))
 
     results = {
@@ -1026,13 +1134,19 @@ def _derive_softmax(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]
     def softmax_def(a: sp.Expr) -> sp.Expr:
         return sp.exp(z[a]) / denom
 
+    def eq(lhs: sp.Basic, rhs: sp.Basic) -> sp.Eq:
+        return sp.Eq(lhs, rhs, evaluate=False)
+
+    sum_y = sp.Sum(y[k], (k, 1, n))
     loss_def = -sp.Sum(y[j] * sp.log(yh[j]), (j, 1, n))
     drafts: list[_Draft] = [
         _Draft(F, "Softmax", (yh[k], softmax_def(k)),
-               long=("Turn the logits z_1..z_n into probabilities: every yhat_k > 0 and they sum to 1.",)),
+               long=("Softmax turns the logits ", z[1], ", ..., ", sp.Indexed(z, n), " into probabilities: every ",
+                     sp.Gt(yh[k], 0, evaluate=False), " and they sum to 1.")),
         _Draft(F, "Cross-entropy", (Lsym, loss_def),
-               long=("y is the target: one-hot y = e_c (then L = -log yhat_c), or any distribution "
-                     "(y_k >= 0, Σ y_k = 1, e.g. label smoothing).",)),
+               long=("Here y is the target. It can be one-hot, y = e_c, in which case ", eq(Lsym, -sp.log(yh[c])),
+                     ". It can also be any distribution (", sp.Ge(y[k], 0, evaluate=False), " and ",
+                     eq(sum_y, 1), "), for example a label-smoothed target.")),
     ]
 
     # --- concrete n = 3: differentiate the fully written-out loss directly
@@ -1055,19 +1169,19 @@ def _derive_softmax(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]
     drafts.append(_Draft(
         Cc, "Direct derivative for n = 3", (D_Z1, d_raw, d_yhat, d_dist),
         key_parts=(D_Z1, d_yhat, d_dist),
-        short=("sympy differentiates L(z_1, z_2, z_3) directly; y_1 + y_2 + y_3 = 1 gives the last form, "
-               "and likewise for z_2, z_3.",),
-        long=("Write L(z_1, z_2, z_3) = -(y_1 log yhat_1 + y_2 log yhat_2 + y_3 log yhat_3) with every yhat_k "
-              "spelled out in z, and let sympy differentiate it with respect to z_1. Replacing e^(z_k) by "
-              "yhat_k (e^(z_1) + e^(z_2) + e^(z_3)) and cancelling gives yhat_1 (y_1 + y_2 + y_3) - y_1; a target "
-              "distribution has y_1 + y_2 + y_3 = 1. The same holds for z_2 and z_3 (sympy: the difference "
-              "cancels to 0).",),
+        short=("sympy differentiates L(z_1, z_2, z_3) directly. Because y_1 + y_2 + y_3 = 1, this reduces "
+               "to the last form, and the same happens for z_2 and z_3.",),
+        long=("Write L(z_1, z_2, z_3) = -(y_1 log yhat_1 + y_2 log yhat_2 + y_3 log yhat_3), with every yhat_k "
+              "spelled out in terms of z, and let sympy differentiate it with respect to z_1. Next, replace "
+              "exp(z_k) by yhat_k (exp(z_1) + exp(z_2) + exp(z_3)) and cancel. This gives "
+              "yhat_1 (y_1 + y_2 + y_3) - y_1. A target distribution has y_1 + y_2 + y_3 = 1, which leaves "
+              "yhat_1 - y_1. The same holds for z_2 and z_3 (sympy: the difference cancels to 0).",),
     ))
     drafts.append(_Draft(
         Cc, "One-hot target for n = 3", (sp.Matrix([_d(_LOSS_CE, _plain_q("z", q)) for q in "123"]), onehot),
-        short=("Target y = e_2 = (0, 1, 0): the gradient is yhat - y.",),
-        long=("With y = (0, 1, 0) the loss is L = -log yhat_2; sympy's derivative, rewritten in yhat, is "
-              "yhat - e_2 componentwise.",),
+        short=("For the target y = e_2 = (0, 1, 0), the gradient is yhat - y.",),
+        long=("With y = (0, 1, 0) the loss is L = -log yhat_2. Sympy's derivative, rewritten in terms of yhat, "
+              "is yhat - e_2, component by component.",),
     ))
 
     # --- general n through the graph: z -> yhat -> L
@@ -1079,14 +1193,14 @@ def _derive_softmax(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]
     D_YH = _d(_YHAT_K, _plain_q("z", "t"))
     drafts.append(_Draft(
         G, "Softmax Jacobian", (D_YH, J, jac),
-        long=("Quotient rule (sympy, through the KroneckerDelta sum in the denominator), then e^(z_k)/Σ_j e^(z_j) "
-              "= yhat_k.",),
+        long=("Apply the quotient rule (sympy differentiates the sum in the denominator term by term; only "
+              "j = t survives). Then rewrite ", eq(softmax_def(k), yh[k]), "."),
     ))
 
     dL_dyh = _in_range(sp.diff(loss_def, yh[k]).doit(), k, n)
     drafts.append(_Draft(
         G, "Gradient at the probabilities", (_d(_LOSS_CE, _YHAT_K), dL_dyh), key=False,
-        long=("Only the k-th term of the sum contains yhat_k.",),
+        long=("Only the k-th term of the sum contains ", yh[k], ".")
     ))
     summand = dL_dyh * jac
     chain_sum = sp.Sum(sp.expand(summand), (k, 1, n))
@@ -1097,23 +1211,26 @@ def _derive_softmax(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]
     drafts.append(_Draft(
         G, "Chain rule for the logits",
         (D_Z, sp.Sum(_d(_LOSS_CE, _YHAT_K) * D_YH, (k, 1, n)), sp.Sum(summand, (k, 1, n)), weights),
-        short=("For any target weights y (not necessarily summing to 1):",),
-        long=("z_t affects L through every yhat_j. The yhat_j cancels, the KroneckerDelta picks j = t, and the "
-              "other part is yhat_t times the total target mass Σ_j y_j.",),
+        short=("For any target weights y (they need not sum to 1):",),
+        long=(z[t], " affects L through every ", yh[k], ", so the chain rule sums over k. In each term the ", yh[k],
+              " cancels. The Kronecker delta keeps only k = t, and the rest is ", yh[t],
+              " times the total target mass ", sum_y, "."),
     ))
     dist = weights.xreplace({sp.Sum(y[k], (k, 1, n)): sp.Integer(1)})
     _require(dist == yh[t] - y[t], "target distribution: yhat_t - y_t")
     drafts.append(_Draft(
-        G, "Target distribution (Σ y = 1)", (D_Z, dist),
-        long=("Any target distribution has Σ_j y_j = 1 (one-hot, label smoothing, soft labels).",),
+        G, "Target distribution (the y_k sum to 1)", (D_Z, dist),
+        long=("Any target distribution has ", eq(sum_y, 1), " (one-hot, label-smoothed or soft labels), so the "
+              "total mass drops out."),
     ))
     onehot_general = _in_range(weights.replace(lambda a: isinstance(a, sp.Indexed) and a.base == y,
                                                lambda a: sp.KroneckerDelta(a.indices[0], c)).doit(), c, n)
     _require(onehot_general == yh[t] - sp.KroneckerDelta(c, t), "one-hot: yhat_t - delta_tc")
     drafts.append(_Draft(
         G, "One-hot target (y = e_c)", (D_Z, onehot_general),
-        long=("Substitute y_j = delta_jc: Σ_j y_j = 1 again, so the gradient is yhat - e_c: yhat_t - 1 for the "
-              "true class and yhat_t elsewhere.",),
+        long=("Substitute ", eq(y[k], sp.KroneckerDelta(k, c)), " into the weights form; again ", eq(sum_y, 1),
+              ". The gradient is yhat - e_c: ", yh[t] - 1, " for the true class t = c, and ", yh[t],
+              " for every other class."),
     ))
 
     # --- verification: direct differentiation of the composite in general n
@@ -1125,14 +1242,15 @@ def _derive_softmax(explain: bool) -> tuple[tuple[Step, ...], dict[str, sp.Expr]
         for target, formula in (("weights", weights), ("dist", dist), ("onehot", onehot_general), ("jacobian", jac)):
             _require(all(_is_zero(d, rational=True) for d in concrete_differences("softmax-ce", target, formula, size)),
                      f"direct derivative at n = {size} ({target})")
-    sizes = ", ".join(str(q) for q in _DERIVE_VERIFY_SIZES)
+    sizes = " and ".join(str(q) for q in _DERIVE_VERIFY_SIZES)
     drafts.append(_Draft(
         V, "Direct check in general n", (D_Z, direct),
-        short=(f"Differentiating L(z) = -Σ_k y_k log softmax_k(z) in one go (sympy, general n) gives the same; so does "
+        short=("Differentiating the composite L(z) in one go (sympy, general n) gives the same result. So does "
                f"the fully written-out loss for n = {sizes}.",),
-        long=("Skip the graph: let sympy differentiate the composite -Σ_k y_k log(e^(z_k)/Σ_j e^(z_j)) with respect "
-              f"to z_t for general n. The result is the weights form again. The fully written-out loss for n = {sizes} "
-              "also agrees, component by component (the difference cancels to 0).",),
+        long=("Now skip the graph: let sympy differentiate the composite ", eq(Lsym, L_comp),
+              " with respect to ", z[t], " for general n. The result is the weights form again. The fully "
+              f"written-out loss for n = {sizes} also agrees, component by component (the difference cancels "
+              "to 0).",),
     ))
 
     results = {"softmax": softmax_def(k), "loss": loss_def, "jacobian": jac, "dL_dyhat": dL_dyh,
@@ -1181,12 +1299,13 @@ def _check_note(d: Derivation) -> str:
             f"{size} = {CHECK_SIZES[0]}..{CHECK_SIZES[-1]}, {POINTS_PER_SIZE} random points per size")
 
 
-def _sections(steps: Sequence[Step]) -> list[tuple[str, list[Step]]]:
-    out: list[tuple[str, list[Step]]] = []
-    for st in steps:
+def _sections(steps: Sequence[Step]) -> list[tuple[str, list[tuple[int, Step]]]]:
+    """Group consecutive steps by section, numbering the steps 1, 2, ... throughout."""
+    out: list[tuple[str, list[tuple[int, Step]]]] = []
+    for number, st in enumerate(steps, 1):
         if not out or out[-1][0] != st.section:
             out.append((st.section, []))
-        out[-1][1].append(st)
+        out[-1][1].append((number, st))
     return out
 
 
@@ -1198,12 +1317,12 @@ def _render_text(d: Derivation, use_unicode: bool) -> str:
         lines.append("z: logits, yhat = softmax(z), y: target; t, j, k run over 1..n.")
     for section, steps in _sections(d.steps):
         lines += ["", section, "-" * len(section)]
-        for st in steps:
-            lines.append(f"* {st.title}")
+        for number, st in steps:
+            lines.append(f"{number}. {st.title}")
             if st.text:
                 lines += textwrap.wrap(st.text, 78, initial_indent="  ", subsequent_indent="  ")
             if st.parts:
-                lines += ["    " + row if row.strip() else "" for row in st.pretty(use_unicode).splitlines()]
+                lines += [("    " + row).rstrip() for row in st.pretty(use_unicode).splitlines()]
     if d.checks:
         lines += ["", "Checks", "------"]
         lines += textwrap.wrap(_check_note(d), 78, initial_indent="  ", subsequent_indent="  ")
@@ -1211,7 +1330,8 @@ def _render_text(d: Derivation, use_unicode: bool) -> str:
         for c in d.checks:
             status = "ok" if c.ok else "FAIL"
             lines.append(f"  {c.name:<{width}}  max |error| = {c.max_abs_error:>8}  ({c.points} points)  {status}")
-        lines.append(f"  {'all checks passed' if d.ok else 'SOME CHECKS FAILED'}")
+        verdict = "all checks passed" if d.ok else "SOME CHECKS FAILED"
+        lines.append(f"  largest error {d.max_abs_error} (tolerance {d.checks[0].tolerance}): {verdict}")
     return "\n".join(lines) + "\n"
 
 
@@ -1227,16 +1347,16 @@ def _render_markdown(d: Derivation) -> str:
     out = [f"## {_md_escape(d.title)}", ""]
     for section, steps in _sections(d.steps):
         out += [f"### {section}", ""]
-        for st in steps:
+        for number, st in steps:
             prose = _prose_math(st.prose, _md_escape) if st.text else ""
-            out += [f"**{_md_escape(st.title)}.** {prose}".rstrip(), ""]
+            out += [f"**{number}. {_md_escape(st.title)}.** {prose}".rstrip(), ""]
             if st.parts:
                 out += ["$$", _aligned(st.parts), "$$", ""]
     if d.checks:
         out += ["### Checks", "", f"_{_check_note(d)}_", "", "| gradient | max abs error | points | ok |",
                 "|---|---|---|---|"]
         out += [f"| `{c.name}` | {c.max_abs_error} | {c.points} | {'yes' if c.ok else '**NO**'} |" for c in d.checks]
-        out.append("")
+        out += ["", f"Largest error: {d.max_abs_error} ({'all checks passed' if d.ok else 'SOME CHECKS FAILED'}).", ""]
     return "\n".join(out)
 
 
@@ -1244,9 +1364,9 @@ def _render_latex(d: Derivation) -> str:
     out = [f"% cnncalc derive {d.topic}", f"\\subsection*{{{_tex_escape(d.title)}}}", ""]
     for section, steps in _sections(d.steps):
         out += [f"\\subsubsection*{{{_tex_escape(section)}}}", ""]
-        for st in steps:
+        for number, st in steps:
             prose = _prose_math(st.prose, _tex_escape) if st.text else ""
-            out.append(f"\\paragraph{{{_tex_escape(st.title)}.}} {prose}".rstrip())
+            out.append(f"\\paragraph{{{number}. {_tex_escape(st.title)}.}} {prose}".rstrip())
             if st.parts:
                 out += ["\\begin{equation*}", _aligned(st.parts), "\\end{equation*}"]
             out.append("")

@@ -107,9 +107,11 @@ class Evaluator:
         overrides: Mapping[str, Any] | None = None,
         explain: bool = False,
         limits: Limits = Limits(),
+        training: bool = False,
     ) -> None:
         self.spec = spec
         self.explain = explain
+        self.training = training
         self.limits = limits
         self.layer_count = 0
         self.cache: dict[Any, _Frame] = {}
@@ -215,7 +217,10 @@ class Evaluator:
         groups: list[Group] = []
 
         def on_block(call: LayerCall, path: str, x_in: Shape, frame_rows: list[Row], out: Shape) -> str:
-            group_name = call.name or f"{path} ({call.kind})"
+            group_name = f"{path} ({call.kind})"
+            if call.name:
+                # copies of a named, repeated block are told apart by their index, like path.0
+                group_name = call.name + (path[path.rindex("."):] if call.repeat is not None else "")
             groups.append(
                 Group(
                     group_name,
@@ -231,7 +236,9 @@ class Evaluator:
             )
             return group_name
 
-        output = self.run_list(calls, x, self.globals, "", 0, rows, on_block=on_block, local_base=None)
+        env = dict(self.globals)
+        self.bind_input_names(env, x)
+        output = self.run_list(calls, x, env, "", 0, rows, on_block=on_block, local_base=None)
         return output, tuple(rows), tuple(groups)
 
     # -- lists, layers and blocks
@@ -339,7 +346,7 @@ class Evaluator:
         where = f"{path} ({call.kind})"
         args = self.layer_args(kind, call, env, where)
         try:
-            outcome = apply(kind, args, inputs, explain=self.explain)
+            outcome = apply(kind, args, inputs, explain=self.explain, training=self.training)
         except CnncalcError as exc:
             raise exc.located(call.position, where) from None
         except (ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
@@ -493,8 +500,12 @@ def evaluate_inline(
     *,
     overrides: Mapping[str, Any] | None = None,
     explain: bool = False,
+    training: bool = False,
 ) -> Evaluation:
-    """Evaluate PyTorch constructor calls given on the command line on a literal tensor shape."""
+    """Evaluate PyTorch constructor calls given on the command line on a literal tensor shape.
+
+    `training=True` checks the calls as PyTorch runs them in training mode (batch statistics).
+    """
     from .spec import call_from_text
 
     parsed = tuple(
@@ -517,7 +528,7 @@ def evaluate_inline(
                     found=repr(name),
                     hint=did_you_mean(name, known),
                 )
-    evaluator = Evaluator(None, overrides=overrides, explain=explain)
+    evaluator = Evaluator(None, overrides=overrides, explain=explain, training=training)
     rows: list[Row] = []
     output = evaluator.run_list(parsed, input_shape, evaluator.globals, "", 0, rows, local_base=None)
     return evaluator.finish("inline", input_shape, output, tuple(rows), ())

@@ -37,6 +37,7 @@ class Param:
     kind: str = "int"
     choices: tuple[str, ...] = ()
     inferred: bool = False  # filled from the incoming shape when omitted (in_channels, ...)
+    keyword: bool = False  # keyword-only in PyTorch's signature (after `*`)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class LayerKind:
     spatial: int = 0
     inputs: int = 1
     category: str = "other"
+    ignores_args: bool = False  # nn.Identity(*args, **kwargs): any arguments, all ignored
     param_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -78,6 +80,7 @@ class Ctx:
     args: dict[str, Any]
     inputs: tuple[Shape, ...]
     explain: bool
+    training: bool = False  # PyTorch's module.training: batch statistics in the norm layers
 
     @property
     def x(self) -> Shape:
@@ -119,10 +122,14 @@ def check_int(name: str, value: Any, *, minimum: int | None = None) -> Any:
     return value
 
 
-def per_axis(name: str, value: Any, axes: int, *, minimum: int | None = None) -> tuple[Any, ...]:
-    """An int-or-tuple argument expanded to one value per spatial axis, like PyTorch's _ntuple."""
+def per_axis(name: str, value: Any, axes: int, *, minimum: int | None = None, single: bool = True) -> tuple[Any, ...]:
+    """An int-or-tuple argument expanded to one value per spatial axis, like PyTorch's _ntuple.
+
+    PyTorch's kernels also expand a 1-tuple (`stride=(2,)`); `single=False` refuses one where
+    PyTorch does (a conv's kernel_size sizes the weight tensor itself).
+    """
     if isinstance(value, tuple):
-        if len(value) == 1 and axes > 1:
+        if len(value) == 1 and axes > 1 and single:
             value = value * axes
         if len(value) != axes:
             raise SpecError(
@@ -236,7 +243,7 @@ def _conv(ctx: Ctx) -> Outcome:
     channel_axis, sizes = _spatial_input(ctx)
     cin = _infer_channels(ctx, "in_channels", ctx.x[channel_axis])
     cout = check_int("out_channels", ctx["out_channels"], minimum=1)
-    kernel = per_axis("kernel_size", ctx["kernel_size"], n)
+    kernel = per_axis("kernel_size", ctx["kernel_size"], n, single=False)
     if any(isinstance(k, int) and k <= 0 for k in kernel):
         raise SpecError("kernel size should be greater than zero", expected="kernel_size >= 1", found=_fmt_tuple(kernel))
     stride = per_axis("stride", ctx["stride"], n)
@@ -266,7 +273,11 @@ def _conv(ctx: Ctx) -> Outcome:
     else:
         pads = per_axis("padding", padding_arg, n, minimum=0)
     mode = ctx["padding_mode"]
-    _check_padding_mode(mode, pads, sizes, padding_arg)
+    widest = pads
+    if padding_arg == "same":
+        # The right side gets the larger half of d*(k-1): it bounds reflect/circular padding.
+        widest = tuple(sub(mul(d, sub(k, 1)), p) for d, k, p in zip(dilation, kernel, pads))
+    _check_padding_mode(mode, widest, sizes, padding_arg)
     outs = []
     for axis, size, k, s, p, d in zip(_AXES[n], sizes, kernel, stride, pads, dilation):
         if padding_arg == "same":
@@ -333,7 +344,7 @@ def _conv_transpose(ctx: Ctx) -> Outcome:
     channel_axis, sizes = _spatial_input(ctx)
     cin = _infer_channels(ctx, "in_channels", ctx.x[channel_axis])
     cout = check_int("out_channels", ctx["out_channels"], minimum=1)
-    kernel = per_axis("kernel_size", ctx["kernel_size"], n)
+    kernel = per_axis("kernel_size", ctx["kernel_size"], n, single=False)
     if any(isinstance(k, int) and k <= 0 for k in kernel):
         raise SpecError("kernel size should be greater than zero", expected="kernel_size >= 1", found=_fmt_tuple(kernel))
     stride = per_axis("stride", ctx["stride"], n)
@@ -429,10 +440,21 @@ def _pool(ctx: Ctx) -> Outcome:
                 expected=f"padding <= kernel_size/2 = {k / 2:g}",
                 found=f"padding={_fmt_tuple(pads)}, kernel_size={_fmt_tuple(kernel)}",
             )
-    if not is_max and ctx.args.get("divisor_override") not in (None, 0):
-        check_int("divisor_override", ctx["divisor_override"], minimum=1)
-    elif not is_max and ctx.args.get("divisor_override") == 0:
-        raise SpecError("divisor must be not zero", found="divisor_override=0")
+    divisor = ctx.args.get("divisor_override")
+    if not is_max and divisor is not None:
+        # PyTorch accepts any non-zero divisor, negative ones included.
+        check_int("divisor_override", divisor)
+        if isinstance(divisor, int) and divisor == 0:
+            raise SpecError("divisor_override must not be zero", expected="a non-zero integer or null", found="divisor_override=0")
+    if ctx.kind.name == "AvgPool3d":
+        # avg_pool3d (unlike the 1-D/2-D pools) checks the unpadded input against the kernel.
+        for axis, size, k in zip(_AXES[n], sizes, kernel):
+            if isinstance(size, int) and isinstance(k, int) and size < k:
+                raise ShapeError(
+                    f"AvgPool3d input is smaller than the kernel along {axis}",
+                    expected=f"every input size >= kernel_size {_fmt_tuple(kernel)} (padding does not count)",
+                    found=f"input {_shape_text(ctx.x)}",
+                )
     outs = []
     steps: list[str] = []
     for axis, size, k, s, p, d in zip(_AXES[n], sizes, kernel, stride, pads, dilation):
@@ -467,66 +489,127 @@ def _adaptive_pool(ctx: Ctx) -> Outcome:
     outs = []
     for target, size in zip(targets, sizes):
         if target is None:
+            if n == 1:
+                # The 1-D functions take a plain int tuple; only 2-D/3-D keep an axis with None.
+                raise SpecError(
+                    f"{ctx.kind.name} does not accept None in output_size",
+                    expected="an integer",
+                    found=_describe(size_arg),
+                )
             outs.append(size)
         else:
             check_int("output_size", target, minimum=0)
             outs.append(target)
     if any(isinstance(s, int) and s <= 0 for s in sizes):
-        raise ShapeError("adaptive pooling needs a non-empty input", found=_shape_text(ctx.x))
+        raise ShapeError(
+            "adaptive pooling needs a non-empty input",
+            expected="every spatial size >= 1",
+            found=f"input {_shape_text(ctx.x)}",
+        )
     return Outcome((*ctx.x[: channel_axis + 1], *outs))
 
 
 # ----------------------------------------------------------------------------- normalisation
 
 
+def _features(ctx: Ctx, name: str, channels: Any, *, checked: bool) -> Any:
+    """A norm layer's feature count: inferred when omitted; when given it must match the input's
+    channels only if PyTorch sizes a tensor by it (`checked`: weights or running statistics)."""
+    given = ctx.args.get(name)
+    if given is None:
+        return channels
+    if checked:
+        return _infer_channels(ctx, name, channels)
+    # Without weights or running statistics PyTorch never reads it (and only warns on a mismatch).
+    check_int(name, given)
+    return channels
+
+
+def _one_value(ctx: Ctx, count: Any, what: str, formula: str) -> None:
+    """PyTorch's _verify_batch_size/_verify_spatial_size: statistics need more than one value."""
+    if isinstance(count, int) and count == 1:
+        raise ShapeError(
+            f"{ctx.kind.name} needs more than 1 {what} to compute its statistics",
+            expected=f"{formula} > 1",
+            found=f"{formula} = 1 for input {_shape_text(ctx.x)}",
+            hint="use a batch of 2 or more, a larger feature map, or eval mode with running statistics",
+        )
+
+
 def _batch_norm(ctx: Ctx) -> Outcome:
     n = ctx.kind.spatial
     ranks = (2, 3) if n == 1 else (n + 2,)
     _require_rank(ctx, ranks)
-    channels = _infer_channels(ctx, "num_features", ctx.x[1])
     affine = check_bool("affine", ctx["affine"])
     track = check_bool("track_running_stats", ctx["track_running_stats"])
-    check_number("eps", ctx["eps"])
-    params = mul(2, channels) if affine else 0
+    bias = check_bool("bias", ctx["bias"])
+    eps = check_number("eps", ctx["eps"])
+    channels = _features(ctx, "num_features", ctx.x[1], checked=affine or track)
+    batch_stats = ctx.training or not track  # eval mode without running statistics uses the batch's
+    if batch_stats:
+        sizes = "*".join(["N", *_AXES[n][: len(ctx.x) - 2]])
+        _one_value(ctx, product((ctx.x[0], *ctx.x[2:])), "value per channel", sizes)
+    if isinstance(eps, (int, float)) and (eps < 0 or (batch_stats and eps == 0)):
+        raise SpecError(
+            "BatchNorm's eps must be positive" + (" when it uses batch statistics" if batch_stats else " or zero"),
+            expected="eps > 0" if batch_stats else "eps >= 0",
+            found=f"eps={eps}",
+        )
+    weight = channels if affine else 0
+    bias_params = channels if affine and bias else 0
     buffers = mul(2, channels) if track else 0
-    return _norm_outcome(ctx, channels, params, channels if affine else 0, buffers)
+    return _norm_outcome(ctx, channels, add(weight, bias_params), bias_params, buffers)
 
 
 def _instance_norm(ctx: Ctx) -> Outcome:
     n = ctx.kind.spatial
     _require_rank(ctx, (n + 1, n + 2))
-    channels = ctx.x[len(ctx.x) - n - 1]
-    given = ctx.args.get("num_features")
     affine = check_bool("affine", ctx["affine"])
     track = check_bool("track_running_stats", ctx["track_running_stats"])
-    if given is None:
-        features = channels
-    else:
-        features = check_int("num_features", given, minimum=1)
-        if (affine or track) and arith.equal(features, channels) is False:
-            raise ShapeError(
-                f"num_features={_fmt(features)} does not match the incoming {_fmt(channels)} channels",
-                expected=f"num_features={_fmt(channels)}",
-                found=f"num_features={_fmt(features)}",
-            )
-    params = mul(2, features) if affine else 0
-    buffers = mul(2, features) if track else 0
-    return _norm_outcome(ctx, features, params, features if affine else 0, buffers)
+    bias = check_bool("bias", ctx["bias"])
+    check_number("eps", ctx["eps"])
+    channels = _features(ctx, "num_features", ctx.x[len(ctx.x) - n - 1], checked=affine or track)
+    if ctx.training or not track:
+        _one_value(ctx, product(ctx.x[-n:]), "spatial element", "*".join(_AXES[n]))
+    weight = channels if affine else 0
+    bias_params = channels if affine and bias else 0
+    buffers = mul(2, channels) if track else 0
+    return _norm_outcome(ctx, channels, add(weight, bias_params), bias_params, buffers)
 
 
 def _group_norm(ctx: Ctx) -> Outcome:
-    _require_rank(ctx, tuple(range(2, 9)))
-    channels = _infer_channels(ctx, "num_channels", ctx.x[1])
-    groups = check_int("num_groups", ctx["num_groups"], minimum=1)
-    if arith.divides(groups, channels) is False:
-        raise SpecError(
-            "num_channels must be divisible by num_groups",
-            expected=f"a multiple of num_groups={_fmt(groups)}",
-            found=f"num_channels={_fmt(channels)}",
+    if len(ctx.x) < 2:
+        raise ShapeError(
+            "GroupNorm expects at least a 2-D input [N, C, ...]",
+            expected="an input of rank >= 2 (batch first)",
+            found=f"{len(ctx.x)}-D input {_shape_text(ctx.x)}",
         )
+    groups = check_int("num_groups", ctx["num_groups"], minimum=1)
     affine = check_bool("affine", ctx["affine"])
-    params = mul(2, channels) if affine else 0
-    return _norm_outcome(ctx, channels, params, channels if affine else 0, 0)
+    bias = check_bool("bias", ctx["bias"])
+    check_number("eps", ctx["eps"])
+    given = ctx.args.get("num_channels")
+    if given is not None:
+        check_int("num_channels", given, minimum=0)
+        if arith.divides(groups, given) is False:
+            raise SpecError(
+                "num_channels must be divisible by num_groups",
+                expected=f"a multiple of num_groups={_fmt(groups)}",
+                found=f"num_channels={_fmt(given)}",
+            )
+    # Only the affine weight ties num_channels to the input; the grouping always needs C % G == 0.
+    channels = _features(ctx, "num_channels", ctx.x[1], checked=affine)
+    if arith.divides(groups, ctx.x[1]) is False:
+        raise ShapeError(
+            "the input's channels must be divisible by num_groups",
+            expected=f"channels a multiple of num_groups={_fmt(groups)}",
+            found=f"{_fmt(ctx.x[1])} channels in input {_shape_text(ctx.x)}",
+        )
+    per_group = floor_div(mul(ctx.x[0], ctx.x[1]), groups)
+    _one_value(ctx, product((per_group, *ctx.x[2:])), "value per group", "N*(C/num_groups)*(spatial sizes)")
+    weight = channels if affine else 0
+    bias_params = channels if affine and bias else 0
+    return _norm_outcome(ctx, channels, add(weight, bias_params), bias_params, 0)
 
 
 def _layer_norm(ctx: Ctx) -> Outcome:
@@ -534,6 +617,12 @@ def _layer_norm(ctx: Ctx) -> Outcome:
     if shape_arg is None:
         normalized: tuple[Any, ...] = (ctx.x[-1],)
     elif isinstance(shape_arg, tuple):
+        if not shape_arg:
+            raise SpecError(
+                "normalized_shape must hold at least one size",
+                expected="an integer or a non-empty tuple of integers",
+                found="()",
+            )
         normalized = tuple(check_int("normalized_shape", v, minimum=1) for v in shape_arg)
     else:
         normalized = (check_int("normalized_shape", shape_arg, minimum=1),)
@@ -664,7 +753,8 @@ def _prelu(ctx: Ctx) -> Outcome:
     count = check_int("num_parameters", ctx["num_parameters"], minimum=1)
     check_number("init", ctx["init"])
     if count != 1:
-        channels = ctx.x[1] if len(ctx.x) >= 2 else ctx.x[0] if ctx.x else 1
+        # PyTorch's channel axis is dim 1; an input of rank 0 or 1 counts as one channel.
+        channels = ctx.x[1] if len(ctx.x) >= 2 else 1
         if arith.equal(count, channels) is False:
             raise ShapeError(
                 "PReLU's num_parameters must be 1 or the number of channels",
@@ -678,91 +768,228 @@ def _dropout(ctx: Ctx) -> Outcome:
     p = check_number("p", ctx["p"])
     if isinstance(p, (int, float)) and not 0 <= p <= 1:
         raise SpecError("dropout probability has to be between 0 and 1", expected="0 <= p <= 1", found=f"p={p}")
+    name, rank = ctx.kind.name, len(ctx.x)
+    if name == "Dropout1d":
+        _require_rank(ctx, (2, 3))
+    elif ctx.training and name in ("Dropout2d", "Dropout3d", "FeatureAlphaDropout"):
+        # Channel-wise dropout needs a channel axis; Dropout3d adds a batch axis to any non-5-D input.
+        least = 1 if name == "Dropout3d" and rank != 5 else 2
+        if rank < least:
+            raise ShapeError(
+                f"{name} needs at least a {least}-D input in training mode (it drops whole channels)",
+                expected=f"an input of rank >= {least}",
+                found=f"{rank}-D input {_shape_text(ctx.x)}",
+            )
+    return Outcome(ctx.x)
+
+
+def _celu(ctx: Ctx) -> Outcome:
+    alpha = check_number("alpha", ctx["alpha"])
+    if arith.is_number(alpha) and alpha == 0:
+        raise SpecError("CELU's alpha cannot be 0 (it divides by alpha)", expected="alpha != 0", found="alpha=0")
+    return Outcome(ctx.x)
+
+
+def _softshrink(ctx: Ctx) -> Outcome:
+    lambd = check_number("lambd", ctx["lambd"])
+    if arith.is_number(lambd) and lambd < 0:
+        raise SpecError("Softshrink's lambd must not be negative", expected="lambd >= 0", found=f"lambd={_fmt(lambd)}")
+    return Outcome(ctx.x)
+
+
+def _rrelu(ctx: Ctx) -> Outcome:
+    lower = check_number("lower", ctx["lower"])
+    upper = check_number("upper", ctx["upper"])
+    if arith.is_number(lower) and arith.is_number(upper) and lower > upper:
+        raise SpecError(
+            "RReLU's lower bound must not exceed its upper bound",
+            expected="lower <= upper",
+            found=f"lower={_fmt(lower)}, upper={_fmt(upper)}",
+        )
+    return Outcome(ctx.x)
+
+
+def _softmax2d(ctx: Ctx) -> Outcome:
+    _require_rank(ctx, (3, 4))
+    return Outcome(ctx.x)
+
+
+def _glu(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    if rank == 0:
+        raise ShapeError("GLU cannot halve a 0-D input", expected="an input of rank >= 1", found="a scalar input []")
+    dim = _dim("dim", ctx["dim"], rank)
+    size = ctx.x[dim]
+    if arith.divides(2, size) is False:
+        raise ShapeError(
+            f"GLU halves dimension {dim}, which must be even",
+            expected=f"an even size in dimension {dim}",
+            found=f"size {_fmt(size)} in input {_shape_text(ctx.x)}",
+        )
+    output = (*ctx.x[:dim], floor_div(size, 2), *ctx.x[dim + 1 :])
+    return Outcome(output, steps=(f"output = {_shape_text(output)} (dimension {dim} halved)",) if ctx.explain else ())
+
+
+def _hardtanh(ctx: Ctx) -> Outcome:
+    low = check_number("min_val", ctx["min_val"])
+    high = check_number("max_val", ctx["max_val"])
+    if arith.is_number(low) and arith.is_number(high) and not high > low:
+        raise SpecError(
+            "Hardtanh's max_val must be greater than min_val",
+            expected="min_val < max_val",
+            found=f"min_val={_fmt(low)}, max_val={_fmt(high)}",
+        )
     return Outcome(ctx.x)
 
 
 def _upsample(ctx: Ctx) -> Outcome:
     rank = len(ctx.x)
     n = rank - 2
-    if n < 1 or n > 3:
-        raise ShapeError("Upsample expects a 3-D, 4-D or 5-D (batched) input", found=_shape_text(ctx.x))
     mode = ctx["mode"]
     modes = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "area": None}
     if mode not in modes:
         raise SpecError("unknown Upsample mode", expected="one of " + ", ".join(modes), found=repr(mode))
+    if n < 1 or n > 3:
+        raise ShapeError(
+            "Upsample expects a batched input with 1 to 3 spatial axes",
+            expected="a 3-D, 4-D or 5-D input [N, C, ...]",
+            found=f"{rank}-D input {_shape_text(ctx.x)}",
+        )
     if modes[mode] is not None and modes[mode] != n:
         raise ShapeError(
             f"mode {mode!r} needs a {modes[mode] + 2}-D input",
             expected=f"{modes[mode] + 2}-D input",
             found=f"{rank}-D input {_shape_text(ctx.x)}",
         )
-    if ctx["align_corners"] is not None and modes[mode] is None:
+    align = ctx["align_corners"]
+    if align is not None and modes[mode] is None:
         raise SpecError(
             "align_corners can only be set with the interpolating modes: linear, bilinear, bicubic, trilinear",
-            found=f"mode={mode!r}",
+            expected="align_corners=None (omit it)",
+            found=f"align_corners={align!r} with mode={mode!r}",
         )
+    if align is not None and not isinstance(align, bool):
+        raise SpecError("align_corners must be true, false or null", expected="a boolean", found=_describe(align))
     size, scale = ctx["size"], ctx["scale_factor"]
+    if not isinstance(scale, tuple) and not scale:
+        scale = None  # nn.Upsample stores `float(scale_factor) if scale_factor else None`
     if (size is None) == (scale is None):
-        raise SpecError("Upsample needs exactly one of size and scale_factor", found=f"size={size!r}, scale_factor={scale!r}")
+        raise SpecError(
+            "Upsample needs exactly one of size and scale_factor",
+            expected="size=... or scale_factor=...",
+            found=f"size={size!r}, scale_factor={scale!r}",
+        )
+    recompute = ctx["recompute_scale_factor"]
+    if size is not None and recompute:
+        raise SpecError(
+            "recompute_scale_factor is not meaningful with an explicit size",
+            expected="recompute_scale_factor only together with scale_factor",
+            found=f"size={size!r}, recompute_scale_factor={recompute!r}",
+        )
+    for axis, extent in enumerate(ctx.x[1:], start=1):
+        if isinstance(extent, int) and extent <= 0:
+            raise ShapeError(
+                "Upsample needs a non-empty input",
+                expected="channels and every spatial size >= 1",
+                found=f"size {extent} in dimension {axis} of input {_shape_text(ctx.x)}",
+            )
     spatial = ctx.x[2:]
     if size is not None:
-        outs = per_axis("size", size, n, minimum=1)
+        if isinstance(size, tuple) and len(size) != n:
+            # Unlike the conv/pool arguments, a 1-tuple is not repeated.
+            raise SpecError(
+                "size needs one value per spatial axis",
+                expected=f"an integer or {n} integers for input {_shape_text(ctx.x)}",
+                found=_describe(size),
+            )
+        outs = per_axis("size", size, n, minimum=0)
         steps = f"output size = {_fmt_tuple(outs)} (given)"
     else:
         if isinstance(scale, tuple):
             if len(scale) != n:
-                raise SpecError("scale_factor needs one value per spatial axis", expected=f"{n} values", found=_describe(scale))
+                raise SpecError(
+                    "scale_factor needs one value per spatial axis",
+                    expected=f"a number or {n} numbers for input {_shape_text(ctx.x)}",
+                    found=_describe(scale),
+                )
             scales = scale
         else:
             scales = (scale,) * n
         for value in scales:
-            check_number("scale_factor", value)
-            if isinstance(value, (int, float)) and value <= 0:
-                raise SpecError("scale_factor must be positive", found=f"scale_factor={value}")
-        # PyTorch computes floor(float(size) * scale) in double precision.
+            if not isinstance(value, bool):
+                check_number("scale_factor", value)
+            if arith.is_number(value) and value <= 0:
+                raise SpecError("scale_factor must be positive", expected="scale_factor > 0", found=f"scale_factor={value}")
+        # PyTorch stores float(scale_factor) and computes floor(size * scale) in double precision.
         outs = tuple(
             arith.floor(float(s) * float(f)) if arith.is_number(s) and arith.is_number(f) else arith.floor(mul(s, f))
             for s, f in zip(spatial, scales)
         )
         steps = "output size = floor(in * scale_factor) = " + _fmt_tuple(outs)
-    if any(isinstance(o, int) and o <= 0 for o in outs):
-        raise ShapeError("Upsample output size must be positive", found=_fmt_tuple(outs))
     return Outcome((*ctx.x[:2], *outs), steps=(steps,) if ctx.explain else ())
 
 
 def _pad(ctx: Ctx) -> Outcome:
     n = ctx.kind.spatial
+    mode = ctx.kind.name[: -len("Pad1d")]  # Zero, Constant, Reflection, Replication or Circular
     arg = ctx["padding"]
-    if isinstance(arg, tuple):
-        if len(arg) != 2 * n:
-            raise SpecError("padding needs two values per padded axis", expected=f"an integer or {2 * n} integers", found=_describe(arg))
-        pads = tuple(check_int("padding", v) for v in arg)
-    else:
-        pads = (check_int("padding", arg),) * (2 * n)
-    if len(ctx.x) < n + 1:
-        raise ShapeError(f"{ctx.kind.name} expects at least a {n + 1}-D input", found=_shape_text(ctx.x))
-    mode = ctx.kind.name[: -len("Pad1d")]
-    sizes = list(ctx.x[-n:])
-    outs = []
-    # PyTorch's pad tuple lists the last axis first: (left, right, top, bottom, front, back).
-    for i in range(n):
-        axis = len(sizes) - 1 - i
+    # PyTorch keeps a tuple as given (any even length pads that many trailing axes, last axis
+    # first: left, right, top, bottom, front, back); an integer pads the layer's own n axes.
+    pads = tuple(check_int("padding", v) for v in arg) if isinstance(arg, tuple) else (check_int("padding", arg),) * (2 * n)
+    rank = len(ctx.x)
+    if mode == "Circular":
+        _require_rank(ctx, (n + 1, n + 2))
+    if len(pads) % 2:
+        raise SpecError(
+            "padding needs two values (before, after) per padded axis",
+            expected="an integer or an even number of integers",
+            found=_describe(arg),
+        )
+    axes = len(pads) // 2
+    if mode in ("Zero", "Constant"):
+        if axes > rank:
+            raise ShapeError(
+                "padding has more values than twice the input's dimensions",
+                expected=f"at most {2 * rank} values for a {rank}-D input",
+                found=f"{len(pads)} values for input {_shape_text(ctx.x)}",
+            )
+    elif axes not in (1, 2, 3) or rank not in (axes + 1, axes + 2):
+        wanted = f"a {axes + 1}-D or {axes + 2}-D input" if axes else "1, 2 or 3 padded axes"
+        raise ShapeError(
+            f"{mode.lower()} padding of {axes} ax{'is' if axes == 1 else 'es'} needs {wanted}",
+            expected=wanted + f" for {len(pads)} padding values",
+            found=f"{rank}-D input {_shape_text(ctx.x)}",
+        )
+    sizes = list(ctx.x)
+    steps: list[str] = []
+    for i in range(axes):
+        axis = rank - 1 - i
         before, after = pads[2 * i], pads[2 * i + 1]
         size = sizes[axis]
-        if mode == "Reflection" and isinstance(size, int):
-            for p in (before, after):
-                if isinstance(p, int) and p >= size:
-                    raise ShapeError(
-                        "reflection padding must be smaller than the input size",
-                        expected=f"padding < {size}",
-                        found=f"padding {p}",
-                    )
-        outs.append((axis, add(add(size, before), after)))
-    for axis, out in outs:
-        sizes[axis] = out
-    if any(isinstance(s, int) and s <= 0 for s in sizes):
-        raise ShapeError("padding leaves an empty output", found=_shape_text(tuple(sizes)))
-    return Outcome((*ctx.x[:-n], *sizes))
+        if isinstance(size, int) and isinstance(before, int) and isinstance(after, int):
+            if mode == "Reflection" and (before >= size or after >= size):
+                raise ShapeError(
+                    "reflection padding must be smaller than the input size",
+                    expected=f"padding < {size} on dimension {axis}",
+                    found=f"padding ({before}, {after}) on dimension {axis} of input {_shape_text(ctx.x)}",
+                )
+            if mode == "Circular" and (before > size or after > size):
+                raise ShapeError(
+                    "circular padding may wrap around at most once",
+                    expected=f"padding <= {size} on dimension {axis}",
+                    found=f"padding ({before}, {after}) on dimension {axis} of input {_shape_text(ctx.x)}",
+                )
+            if mode in ("Zero", "Constant", "Circular") and (size + min(before, 0) < 0 or size + min(before, 0) + min(after, 0) < 0):
+                # Negative padding crops first, one side then the other; it cannot crop past the edge.
+                raise ShapeError(
+                    "negative padding crops more than the whole dimension",
+                    expected=f"the crop on dimension {axis} at most its size {size}",
+                    found=f"padding ({before}, {after}) on dimension {axis} of input {_shape_text(ctx.x)}",
+                )
+        sizes[axis] = add(add(size, before), after)
+        if ctx.explain:
+            steps.append(f"dim {axis}: {_fmt(size)} + {_fmt(before)} + {_fmt(after)} = {_fmt(sizes[axis])}")
+    return Outcome(tuple(sizes), steps=tuple(steps))
 
 
 def _pixel_shuffle(ctx: Ctx) -> Outcome:
@@ -839,6 +1066,109 @@ def _concat(ctx: Ctx) -> Outcome:
     return Outcome((*shapes[0][:dim], joined, *shapes[0][dim + 1 :]))
 
 
+# ----------------------------------------------------------------------------- slicing, layout & residual helpers
+# Kinds for modern/mobile networks: torch.narrow (one slice of a channel split, e.g. ShuffleNet's
+# x.chunk(2, dim=1)), torchvision's Permute, LayerNorm2d and StochasticDepth, and timm's LayerScale.
+
+
+def _narrow(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    if rank == 0:
+        raise ShapeError("narrow() cannot be applied to a 0-dim tensor", found=_shape_text(ctx.x))
+    dim = _dim("dim", ctx["dim"], rank)
+    size = ctx.x[dim]
+    start = check_int("start", ctx["start"])
+    length = check_int("length", ctx["length"])
+    if isinstance(length, int) and length < 0:
+        raise SpecError("narrow(): length must be non-negative", expected="length >= 0", found=f"length={length}")
+    if isinstance(start, int) and isinstance(size, int) and not -size <= start <= size:
+        raise ShapeError(
+            "narrow(): start out of range",
+            expected=f"start in [{-size}, {size}] for dim {dim} of size {size}",
+            found=f"start={start}",
+        )
+    if isinstance(start, int) and start < 0:
+        start = add(size, start)  # PyTorch counts a negative start from the end
+    end = add(start, length)
+    if arith.is_positive(add(sub(size, end), 1)) is False:  # end > size (decidably)
+        raise ShapeError(
+            f"narrow(): start ({_fmt(start)}) + length ({_fmt(length)}) exceeds dimension size ({_fmt(size)})",
+            expected=f"start + length <= {_fmt(size)}",
+            found=f"start + length = {_fmt(end)} on input {_shape_text(ctx.x)}",
+        )
+    output = (*ctx.x[:dim], length, *ctx.x[dim + 1 :])
+    steps = (f"output = {_shape_text(output)} (dim {dim}: elements {_fmt(start)} .. {_fmt(end)} - 1 of {_fmt(size)})",) if ctx.explain else ()
+    return Outcome(output, steps=steps)
+
+
+def _permute(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    dims_arg = ctx["dims"]
+    dims = dims_arg if isinstance(dims_arg, tuple) else (dims_arg,)
+    if len(dims) != rank:
+        raise ShapeError(
+            "permute(): the number of dims does not match the input's dimensions",
+            expected=f"{rank} dims for input {_shape_text(ctx.x)}",
+            found=f"dims={_fmt_tuple(dims)}",
+        )
+    order = [_dim("dims", d, rank) for d in dims]
+    if len(set(order)) != len(order):
+        raise SpecError("permute(): duplicate dims are not allowed", expected="a permutation of the dimensions", found=f"dims={_fmt_tuple(dims)}")
+    output = tuple(ctx.x[i] for i in order)
+    steps = (f"output = {_shape_text(output)} (input dims reordered as {_fmt_tuple(tuple(order))})",) if ctx.explain else ()
+    return Outcome(output, steps=steps)
+
+
+def _layer_norm_2d(ctx: Ctx) -> Outcome:
+    # torchvision's LayerNorm2d: permute to channels-last, nn.LayerNorm, permute back.
+    if len(ctx.x) != 4:
+        raise ShapeError(
+            "LayerNorm2d expects a 4-D input (it permutes N, C, H, W to N, H, W, C)",
+            expected="4-D input [N, C, H, W]",
+            found=f"{len(ctx.x)}-D input {_shape_text(ctx.x)}",
+        )
+    n, c, h, w = ctx.x
+    args = dict(ctx.args)
+    given = args["normalized_shape"]
+    if given is None:
+        args["normalized_shape"] = c
+    elif not isinstance(given, tuple) or len(given) == 1:
+        single = given[0] if isinstance(given, tuple) else given
+        if arith.equal(check_int("normalized_shape", single, minimum=1), c) is False:
+            raise ShapeError(
+                f"LayerNorm2d normalizes over the {_fmt(c)} channels, not {_fmt(single)}",
+                expected=f"normalized_shape={_fmt(c)} (or omit it: it is inferred)",
+                found=f"normalized_shape={_fmt(single)} for input {_shape_text(ctx.x)}",
+            )
+    outcome = _layer_norm(Ctx(ctx.kind, args, ((n, h, w, c),), ctx.explain, ctx.training))
+    return Outcome(ctx.x, outcome.params, outcome.bias, outcome.buffers, outcome.macs, outcome.steps)
+
+
+def _layer_scale(ctx: Ctx) -> Outcome:
+    # timm's LayerScale multiplies the last dim by gamma (dim,); LayerScale2d dim 1 by gamma.view(1, -1, 1, 1).
+    check_number("init_values", ctx["init_values"])
+    if ctx.kind.name == "LayerScale2d":
+        _require_rank(ctx, (4,))
+        channels = ctx.x[1]
+    else:
+        if len(ctx.x) < 1:
+            raise ShapeError("LayerScale needs an input with at least one dimension", found=_shape_text(ctx.x))
+        channels = ctx.x[-1]
+    features = _infer_channels(ctx, "dim", channels)
+    steps = (f"params = dim = {_fmt(features)} (one learnable scale per channel)",) if ctx.explain else ()
+    return Outcome(ctx.x, features, 0, 0, 0, steps)
+
+
+def _stochastic_depth(ctx: Ctx) -> Outcome:
+    p = check_number("p", ctx["p"])
+    if isinstance(p, (int, float)) and not 0 <= p <= 1:
+        raise SpecError("drop probability has to be between 0 and 1", expected="0 <= p <= 1", found=f"p={p}")
+    if ctx["mode"] not in ("batch", "row"):
+        raise SpecError("mode has to be either 'batch' or 'row'", found=repr(ctx["mode"]))
+    steps = ("identity at inference: output = input, no parameters",) if ctx.explain else ()
+    return Outcome(ctx.x, steps=steps)
+
+
 # ----------------------------------------------------------------------------- the registry
 
 _IGNORED = (Param("device", None, "any"), Param("dtype", None, "any"))
@@ -893,14 +1223,14 @@ _BATCHNORM = (
     Param("momentum", 0.1, "any"),
     Param("affine", True, "bool"),
     Param("track_running_stats", True, "bool"),
-) + _IGNORED
+) + _IGNORED + (Param("bias", True, "bool", keyword=True),)
 _INSTANCENORM = (
     Param("num_features", None, inferred=True),
     Param("eps", 1e-5, "number"),
     Param("momentum", 0.1, "any"),
     Param("affine", False, "bool"),
     Param("track_running_stats", False, "bool"),
-) + _IGNORED
+) + _IGNORED + (Param("bias", True, "bool", keyword=True),)
 
 
 def _kinds() -> dict[str, LayerKind]:
@@ -925,12 +1255,14 @@ def _kinds() -> dict[str, LayerKind]:
             LayerKind(f"ConstantPad{n}d", (Param("padding", kind="ints"), Param("value", kind="number")), _pad, n),
             LayerKind(f"ReflectionPad{n}d", (Param("padding", kind="ints"),), _pad, n),
             LayerKind(f"ReplicationPad{n}d", (Param("padding", kind="ints"),), _pad, n),
+            LayerKind(f"CircularPad{n}d", (Param("padding", kind="ints"),), _pad, n),
         ]
     kinds += [
         LayerKind(
             "GroupNorm",
             (Param("num_groups"), Param("num_channels", None, inferred=True), Param("eps", 1e-5, "number"), Param("affine", True, "bool"))
-            + _IGNORED,
+            + _IGNORED
+            + (Param("bias", True, "bool", keyword=True),),
             _group_norm,
             category="norm",
         ),
@@ -954,7 +1286,7 @@ def _kinds() -> dict[str, LayerKind]:
         ),
         LayerKind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten),
         LayerKind("Unflatten", (Param("dim"), Param("unflattened_size", kind="size")), _unflatten),
-        LayerKind("Identity", (), _same_shape),
+        LayerKind("Identity", (), _same_shape, ignores_args=True),
         LayerKind("PReLU", (Param("num_parameters", 1), Param("init", 0.25, "number")) + _IGNORED, _prelu, category="act"),
         LayerKind("Softmax", (Param("dim", None, "any"),), _softmax, category="act"),
         LayerKind("LogSoftmax", (Param("dim", None, "any"),), _softmax, category="act"),
@@ -979,17 +1311,28 @@ def _kinds() -> dict[str, LayerKind]:
     ]
     for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"):
         kinds.append(LayerKind(name, (Param("p", 0.5, "number"),) + _INPLACE, _dropout))
-    for name in ("ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "SELU", "CELU"):
+    for name in ("ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "SELU"):
         kinds.append(LayerKind(name, _INPLACE, _same_shape, category="act"))
-    for name in ("Sigmoid", "Tanh", "Softplus", "Tanhshrink", "Softsign"):
+    for name in ("Sigmoid", "Tanh", "Tanhshrink", "Softsign", "LogSigmoid"):
         kinds.append(LayerKind(name, (), _same_shape, category="act"))
+    kinds += [
+        LayerKind("CELU", (Param("alpha", 1.0, "number"),) + _INPLACE, _celu, category="act"),
+        LayerKind("Softplus", (Param("beta", 1.0, "number"), Param("threshold", 20.0, "number")), _same_shape, category="act"),
+        LayerKind("Threshold", (Param("threshold", kind="number"), Param("value", kind="number")) + _INPLACE, _same_shape, category="act"),
+        LayerKind("Hardshrink", (Param("lambd", 0.5, "number"),), _same_shape, category="act"),
+        LayerKind("Softshrink", (Param("lambd", 0.5, "number"),), _softshrink, category="act"),
+        LayerKind("RReLU", (Param("lower", 1 / 8, "number"), Param("upper", 1 / 3, "number")) + _INPLACE, _rrelu, category="act"),
+        LayerKind("Softmin", (Param("dim", None, "any"),), _softmax, category="act"),
+        LayerKind("Softmax2d", (), _softmax2d, category="act"),
+        LayerKind("GLU", (Param("dim", -1),), _glu, category="act"),
+    ]
     kinds += [
         LayerKind("LeakyReLU", (Param("negative_slope", 0.01, "number"),) + _INPLACE, _same_shape, category="act"),
         LayerKind("ELU", (Param("alpha", 1.0, "number"),) + _INPLACE, _same_shape, category="act"),
         LayerKind(
             "Hardtanh",
             (Param("min_val", -1.0, "number"), Param("max_val", 1.0, "number")) + _INPLACE,
-            _same_shape,
+            _hardtanh,
             category="act",
         ),
         LayerKind(
@@ -999,6 +1342,28 @@ def _kinds() -> dict[str, LayerKind]:
             category="act",
         ),
     ]
+    # slicing, layout & residual helpers (see the section above the registry)
+    kinds += [
+        LayerKind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow),
+        LayerKind("Permute", (Param("dims", kind="ints"),), _permute),
+        LayerKind(
+            "LayerNorm2d",
+            (
+                Param("normalized_shape", None, "size", inferred=True),
+                Param("eps", 1e-5, "number"),
+                Param("elementwise_affine", True, "bool"),
+                Param("bias", True, "bool"),
+            )
+            + _IGNORED,
+            _layer_norm_2d,
+            category="norm",
+        ),
+        LayerKind("StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth),
+    ]
+    for name in ("LayerScale", "LayerScale2d"):
+        kinds.append(
+            LayerKind(name, (Param("dim", None, inferred=True), Param("init_values", 1e-5, "number")) + _INPLACE, _layer_scale)
+        )
     return {k.name: k for k in kinds}
 
 
@@ -1056,6 +1421,21 @@ def _kind_text(param: Param) -> str:
     }.get(param.kind, "a value")
 
 
-def apply(kind: LayerKind, args: dict[str, Any], inputs: tuple[Shape, ...], *, explain: bool = False) -> Outcome:
-    """Run a layer's rule on its checked, defaulted arguments and input shapes."""
-    return kind.rule(Ctx(kind, args, inputs, explain))
+def apply(
+    kind: LayerKind, args: dict[str, Any], inputs: tuple[Shape, ...], *, explain: bool = False, training: bool = False
+) -> Outcome:
+    """Run a layer's rule on its checked, defaulted arguments and input shapes.
+
+    `training` is PyTorch's module mode (a fresh module trains; cnncalc defaults to eval, the
+    inference shapes). An output with an empty dimension is an error here even where PyTorch
+    returns a 0-size tensor: no design wants one.
+    """
+    outcome = kind.rule(Ctx(kind, args, inputs, explain, training))
+    for axis, size in enumerate(outcome.output):
+        if isinstance(size, int) and size <= 0:
+            raise ShapeError(
+                f"{kind.name} output dimension {axis} = {size} is too small (the output would be empty)",
+                expected="every output dimension >= 1",
+                found=f"output {_shape_text(outcome.output)} from input " + " and ".join(_shape_text(s) for s in inputs),
+            )
+    return outcome

@@ -622,7 +622,11 @@ def call_from_text(text: str, position: Position, path: str, block_names: set[st
     for node in tree.args:
         if isinstance(node, ast.Starred):
             raise SpecError("starred arguments are not allowed", position=position, path=path)
-    names = [p.name for p in kind.params] if kind is not None else []
+    if kind is not None and kind.ignores_args:
+        # nn.Identity(*args, **kwargs) takes anything and ignores it; keep only cnncalc's meta keys.
+        tree.args = []
+        tree.keywords = [k for k in tree.keywords if k.arg in ("name", "from", "repeat")]
+    names = [p.name for p in kind.params if not p.keyword] if kind is not None else []
     if len(tree.args) > len(names) and not is_block:
         raise SpecError(
             f"{kind_name} takes at most {len(names)} positional arguments",

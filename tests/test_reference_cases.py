@@ -49,16 +49,18 @@ def test_reference_files_are_present() -> None:
 def test_case_agrees_with_pytorch(case: dict[str, Any]) -> None:
     call = layer_call(case)
     shape = tuple(case["input_shape"])
+    # The reference runs modules in eval mode unless the case says train_mode (batch statistics).
+    training = bool(case.get("train_mode"))
     if case["error"]:
         with pytest.raises(CnncalcError):
-            evaluate_inline([call], shape)
+            evaluate_inline([call], shape, training=training)
         return
     if 0 in case["output_shape"]:
         # PyTorch returns an empty tensor here; a design tool may (and cnncalc does) call it an error.
         with pytest.raises(CnncalcError, match="too small"):
-            evaluate_inline([call], shape)
+            evaluate_inline([call], shape, training=training)
         return
-    result = evaluate_inline([call], shape)
+    result = evaluate_inline([call], shape, training=training)
     assert list(result.output) == case["output_shape"], call
     assert result.params == case["param_count"], call
     if "param_count_without_bias" in case:

@@ -515,9 +515,9 @@ def gen_activation_random(c: Cases, n_each: int):
 
 # ---- upsample ----------------------------------------------------------------------------
 
-MODES_BY_DIM = {1: ["nearest", "nearest-exact", "linear", "area"],
+MODES_BY_DIM = {1: ["nearest", "nearest-exact", "linear", "linear", "area"],
                 2: ["nearest", "nearest-exact", "bilinear", "bicubic", "area"],
-                3: ["nearest", "nearest-exact", "trilinear", "area"]}
+                3: ["nearest", "nearest-exact", "trilinear", "trilinear", "area"]}
 ALL_MODES = ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"]
 LINEAR_MODES = {"linear", "bilinear", "bicubic", "trilinear"}
 SCALES = [2, 3, 0.5, 1.5, 2.3, 0.3, 1.7, 0.75, 1.25, 2.5, 3.0, 0.25, 1.1, 1.0, 4]
@@ -590,13 +590,6 @@ def gen_shuffle_random(c: Cases, n: int):
 
 
 # ---- edge cases --------------------------------------------------------------------------
-
-def pool_out(L, k, s, p, d, ceil):
-    num = L + 2 * p - d * (k - 1) - 1
-    q = -(-num // s) if ceil else num // s
-    out = q + 1
-    return out
-
 
 def gen_edges(c: Cases):
     r = c.r
@@ -1277,8 +1270,8 @@ def _shape_of(v):
 
 def leaf_hparams(m: nn.Module) -> dict:
     h = module_attrs(m)
-    if "bias" in dict(m.named_parameters(recurse=False)) or hasattr(m, "bias"):
-        b = getattr(m, "bias", None)
+    if hasattr(m, "bias"):
+        b = m.bias
         if b is None or isinstance(b, torch.Tensor):
             h["bias"] = isinstance(b, torch.Tensor)
     return h

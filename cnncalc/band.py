@@ -1,0 +1,112 @@
+"""Options of `cnncalc bottleneck` read exactly: the reduction band and width ranges (no sympy here).
+
+Numbers are parsed with `fractions.Fraction`, never `float` or sympy, so 0.6 means exactly 3/5.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Band:
+    """A reduction band: the candidate's count is (1-hi)*B .. (1-lo)*B; hi None means "at least lo"."""
+
+    lo: Fraction
+    hi: Fraction | None
+
+    def bounds(self, base: int) -> tuple[Fraction | None, Fraction]:
+        """(lower, upper) bounds on the candidate's count for a baseline count `base`."""
+        lower = None if self.hi is None else (1 - self.hi) * base
+        return lower, (1 - self.lo) * base
+
+    @property
+    def text(self) -> str:
+        if self.hi is None:
+            return f"at least {percent(self.lo)}"
+        if self.hi == self.lo:
+            return f"exactly {percent(self.lo)}"
+        return f"{percent(self.lo)}-{percent(self.hi)}"
+
+
+def percent(value: Fraction) -> str:
+    """A fraction as a percentage: 1/2 -> '50%', 1/3 -> '33.3333%'."""
+    return decimal_text(value * 100, 4) + "%"
+
+
+def decimal_text(value: Fraction, places: int = 4) -> str:
+    """A Fraction as a short decimal: exact when it terminates within `places`, else rounded."""
+    scaled = value * 10**places
+    if scaled.denominator == 1:
+        whole, frac = divmod(abs(scaled.numerator), 10**places)
+        text = str(whole) + (("." + str(frac).rjust(places, "0").rstrip("0")) if frac else "")
+        return ("-" if value < 0 else "") + text
+    return f"{float(value):.{places}f}"
+
+
+_NUMBER = r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+|[0-9]+/[0-9]+)\s*"
+_BAND = re.compile(rf"^{_NUMBER}(%?)\s*(?:(?:-|\u2013|\.\.|to)\s*{_NUMBER}(%?))?\s*$")
+
+
+def parse_reduce(text: str) -> Band:
+    """'0.5-0.6', '50-60%', '50%-60%', '0.5' or '50%' (at least) -> Band; UsageError otherwise."""
+    match = _BAND.match(text)
+    if not match:
+        raise UsageError(
+            "cannot read the reduction band",
+            expected="a range like 0.5-0.6, 50-60% or 50%-60%, or one value like 0.5 (at least 50%)",
+            found=repr(text),
+        )
+    first, first_pct, second, second_pct = match.groups()
+    as_percent = bool(first_pct or second_pct)
+    if first_pct and second is not None and not second_pct:
+        raise UsageError("mixed units in the reduction band", expected="50%-60% or 50-60%", found=repr(text))
+    values = [Fraction(v) / (100 if as_percent else 1) for v in (first, second) if v is not None]
+    for value in values:
+        if value > 1:
+            raise UsageError(
+                "a reduction is a fraction between 0 and 1",
+                found=repr(text),
+                hint="write percentages with a % sign: 50-60%",
+            )
+    lo = values[0]
+    hi = values[1] if len(values) > 1 else None
+    if hi is not None and hi < lo:
+        raise UsageError("the smaller reduction comes first", expected="LO-HI with LO <= HI, e.g. 0.5-0.6", found=repr(text))
+    return Band(lo, hi)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Integer bounds of one symbol (hi None: unbounded)."""
+
+    name: str
+    lo: int
+    hi: int | None
+    explicit: bool = False  # given with --range: the real domain starts at lo, not at 0
+
+    @property
+    def text(self) -> str:
+        return f"{self.lo}..{'' if self.hi is None else self.hi}"
+
+
+_RANGE = re.compile(r"^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=)?\s*([0-9]+)\s*\.\.\s*([0-9]*)\s*$")
+
+
+def parse_range(text: str) -> tuple[str | None, int, int | None]:
+    """'k=1..256', 'k=8..' or '1..256' (every symbol) -> (name or None, lo, hi or None)."""
+    match = _RANGE.match(text)
+    if not match or len(text) > 200:
+        raise UsageError("cannot read the range", expected="NAME=A..B, e.g. k=1..256 (or A..B for every symbol)", found=repr(text))
+    name, lo_text, hi_text = match.groups()
+    lo = int(lo_text)
+    hi = int(hi_text) if hi_text else None
+    if lo < 1:
+        raise UsageError("widths start at 1", expected="a range of positive integers", found=repr(text))
+    if hi is not None and hi < lo:
+        raise UsageError("the range is empty", expected=f"A..B with A <= B", found=repr(text))
+    return name, lo, hi
