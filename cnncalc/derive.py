@@ -824,9 +824,10 @@ def check_formula(
         built: dict[int, list[_Case]] = {}
         for _ in range(points_per_size):
             vals, cls = _data(topic, target, size, rng)
-            if cls not in built:
-                built[cls] = _bn_cases(target, formula, size) if topic == "bn" else _sm_cases(target, formula, size, cls)
-            for case in built[cls]:
+            key = cls if (topic, target) == ("softmax-ce", "onehot") else 0  # only one-hot depends on the class
+            if key not in built:
+                built[key] = _bn_cases(target, formula, size) if topic == "bn" else _sm_cases(target, formula, size, cls)
+            for case in built[key]:
                 fixed = {s: v for s, v in vals.items() if s not in case.variables}
                 with mpmath.workdps(CHECK_DPS):
                     at = _program(case.at, (), vals, ())(())
@@ -1387,7 +1388,7 @@ def _render_json(d: Derivation) -> str:
         "checks": [{"name": c.name, "max_abs_error": c.max_abs_error, "ok": c.ok} for c in d.checks],
         "ok": d.ok,
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False)
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
 def render(d: Derivation, fmt: str, *, use_unicode: bool = False) -> str:

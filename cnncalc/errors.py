@@ -102,3 +102,8 @@ class NoAnswerError(CnncalcError):
     """The question is well posed but has no answer (e.g. no width fits): exit status 1."""
 
     exit_code = EXIT_NO_ANSWER
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """`text` shortened for an error message: long input is quoted by its start only."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

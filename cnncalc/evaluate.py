@@ -8,7 +8,7 @@ since a block's result depends on nothing else), so repeated stages cost one eva
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import arith, expr
@@ -33,6 +33,8 @@ class Row:
     group: str | None = None
     steps: tuple[str, ...] = ()
     args: tuple[tuple[str, Any], ...] = ()  # the layer's evaluated arguments (kernel_size, stride, ...)
+    # Per input: the index in Evaluation.rows of the row that produced it; -1 = the evaluation's input.
+    sources: tuple[int, ...] = ()
 
     @property
     def input(self) -> Shape:
@@ -95,6 +97,7 @@ class _Frame:
     bias: Any
     buffers: Any
     macs: Any
+    source: int = -1  # the frame row that produced the output (frame-local index; -1 = the frame's input)
 
 
 class Evaluator:
@@ -114,6 +117,7 @@ class Evaluator:
         self.training = training
         self.limits = limits
         self.layer_count = 0
+        self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, _Frame] = {}
         self.overrides = dict(overrides or {})
         self.globals: dict[str, Any] = dict(self.overrides)
@@ -258,14 +262,22 @@ class Evaluator:
         *,
         on_block: Any = None,
         local_base: str | None,
+        source: int = -1,
     ) -> Shape:
-        """Evaluate a list of layer calls on input x, appending rows; returns the list's output."""
+        """Evaluate a list of layer calls on input x, appending rows; returns the list's output.
+
+        `source` is the index in `rows` of the row that produced x (-1: the frame's input); the
+        index of the row producing the output is left in `self.source`.
+        """
         named: dict[str, Shape] = {INPUT_NAME: x}
+        producer: dict[str, int] = {INPUT_NAME: source}
         current = x
+        current_source = source
         for call in calls:
             local = call.path if local_base is None else call.path[len(local_base):]
             path = prefix + local
             inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
+            input_sources = tuple(producer[s] for s in call.sources) if call.sources else (current_source,)
             repeat = 1
             if call.repeat is not None:
                 value = self.value(call.repeat, env, None, f"{path} ({call.kind})")
@@ -286,27 +298,31 @@ class Evaluator:
                     if len(inputs) > 1:
                         raise SpecError("a block takes one input", position=call.position, path=copy_path)
                     start = len(rows)
-                    current = self.run_block_call(call, env, x_in, copy_path, depth, rows)
+                    current = self.run_block_call(call, env, x_in, copy_path, depth, rows, input_sources[0])
+                    current_source = self.source
                     if on_block is not None:
                         group = on_block(call, copy_path, x_in, rows[start:], current)
                         for i in range(start, len(rows)):
                             r = rows[i]
-                            rows[i] = Row(r.path, r.type, r.inputs, r.output, r.params, r.bias, r.buffers, r.macs, r.depth, group, r.steps, r.args)
+                            rows[i] = Row(r.path, r.type, r.inputs, r.output, r.params, r.bias, r.buffers, r.macs, r.depth, group, r.steps, r.args, r.sources)
                 else:
                     kind = lookup(call.kind)
                     assert kind is not None
-                    merge_inputs = inputs
+                    merge_inputs, merge_sources = inputs, input_sources
                     if kind.inputs > 1 and len(inputs) == 1:
-                        merge_inputs = (current, inputs[0])
+                        merge_inputs, merge_sources = (current, inputs[0]), (current_source, input_sources[0])
                     row = self.run_layer(kind, call, env, merge_inputs, copy_path, depth)
-                    rows.append(row)
+                    rows.append(replace(row, sources=merge_sources))
                     self.tick(call, copy_path)
                     current = row.output
-                inputs = (current,)
+                    current_source = len(rows) - 1
+                inputs, input_sources = (current,), (current_source,)
             if repeat == 0:
-                current = inputs[0]
+                current, current_source = inputs[0], input_sources[0]
             if call.name is not None:
                 named[call.name] = current
+                producer[call.name] = current_source
+        self.source = current_source
         return current
 
     def tick(self, call: LayerCall, path: str, amount: int = 1) -> None:
@@ -357,7 +373,7 @@ class Evaluator:
         )
 
     def run_block_call(
-        self, call: LayerCall, env: Mapping[str, Any], x: Shape, path: str, depth: int, rows: list[Row]
+        self, call: LayerCall, env: Mapping[str, Any], x: Shape, path: str, depth: int, rows: list[Row], source: int = -1
     ) -> Shape:
         assert self.spec is not None
         block = self.spec.blocks[call.kind]
@@ -386,7 +402,10 @@ class Evaluator:
                     found="no " + name,
                 )
         frame = self.run_block_body(block, inner, x, path, depth + 1, call)
-        rows.extend(frame.rows)
+        start = len(rows)
+        # frame rows hold frame-local sources: shift them into this list's numbering
+        rows.extend(replace(r, sources=tuple(source if i < 0 else i + start for i in r.sources)) for r in frame.rows)
+        self.source = source if frame.source < 0 else frame.source + start
         return frame.output
 
     def run_block_body(
@@ -403,14 +422,16 @@ class Evaluator:
             frame = self.cache[key]
             if call is not None:
                 self.tick(call, path, len(frame.rows))
-            return _Frame(frame.output, [_moved(r, path, depth) for r in frame.rows], frame.params, frame.bias, frame.buffers, frame.macs)
+            return _Frame(
+                frame.output, [_moved(r, path, depth) for r in frame.rows], frame.params, frame.bias, frame.buffers, frame.macs, frame.source
+            )
         rows: list[Row] = []
         base = block.path
         output = self.run_list(block.layers, x, env, path, depth, rows, local_base=base)
         if block.residual:
             output = self.residual(block, env, x, output, path, depth, rows, base)
         if block.after:
-            output = self.run_list(block.after, output, env, path, depth, rows, local_base=base)
+            output = self.run_list(block.after, output, env, path, depth, rows, local_base=base, source=self.source)
         frame = _Frame(
             output,
             rows,
@@ -418,9 +439,12 @@ class Evaluator:
             arith.total(r.bias for r in rows),
             arith.total(r.buffers for r in rows),
             arith.total(r.macs for r in rows),
+            self.source,
         )
         if key is not None:
-            self.cache[key] = _Frame(output, [_moved(r, "", -depth, len(path)) for r in rows], frame.params, frame.bias, frame.buffers, frame.macs)
+            self.cache[key] = _Frame(
+                output, [_moved(r, "", -depth, len(path)) for r in rows], frame.params, frame.bias, frame.buffers, frame.macs, frame.source
+            )
         return frame
 
     def residual(
@@ -428,7 +452,8 @@ class Evaluator:
     ) -> Shape:
         same = len(fx) == len(x) and all(arith.equal(a, b) is not False for a, b in zip(fx, x))
         if not same and block.residual == "auto":
-            return fx
+            return fx  # self.source still names F(x)'s producer
+        fx_source, shortcut_source = self.source, -1
         shortcut = x
         if not same:
             if not block.shortcut:
@@ -441,6 +466,7 @@ class Evaluator:
                     hint="add shortcut: [Conv2d: {out_channels: ..., kernel_size: 1, stride: ...}]",
                 )
             shortcut = self.run_list(block.shortcut, x, env, path, depth, rows, local_base=base)
+            shortcut_source = self.source
             if len(shortcut) != len(fx) or any(arith.equal(a, b) is False for a, b in zip(shortcut, fx)):
                 raise ShapeError(
                     f"residual block {block.name!r}: the shortcut's output does not match F(x)",
@@ -449,7 +475,13 @@ class Evaluator:
                     expected=f"shape {_text(fx)}",
                     found=f"shortcut gives {_text(shortcut)}",
                 )
-        rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, ("y = F(x) + shortcut(x)",) if self.explain else ()))
+        rows.append(
+            Row(
+                f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, ("y = F(x) + shortcut(x)",) if self.explain else (),
+                sources=(fx_source, shortcut_source),
+            )
+        )
+        self.source = len(rows) - 1
         return fx
 
 
@@ -457,7 +489,7 @@ def _moved(row: Row, prefix: str, depth_shift: int, strip: int = 0) -> Row:
     """A cached row re-rooted: path prefix swapped and depth shifted."""
     return Row(
         prefix + row.path[strip:], row.type, row.inputs, row.output, row.params, row.bias, row.buffers, row.macs,
-        row.depth + depth_shift, row.group, row.steps, row.args,
+        row.depth + depth_shift, row.group, row.steps, row.args, row.sources,
     )
 
 

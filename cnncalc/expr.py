@@ -11,16 +11,18 @@ becomes a free sympy symbol where the caller allows it.
 from __future__ import annotations
 
 import ast
+from fractions import Fraction
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import arith
-from .errors import ExprError, LimitError, Position
+from .errors import ExprError, LimitError, Position, clip
 
 MAX_EXPRESSION_LENGTH = 2_000
 MAX_EXPRESSION_DEPTH = 60
 MAX_RESULT_BITS = 4_096
+MAX_SYMBOLIC_EXPONENT = 100  # k**3 is a width polynomial; k**10**6 would stall the solver
 
 def make_divisible(value: Any, divisor: Any = 8, min_value: Any = None) -> Any:
     """torchvision's `_make_divisible`: round a width to a multiple of `divisor`, at most 10% down."""
@@ -98,7 +100,7 @@ def _error(text: str, message: str, node: ast.AST | None, position: Position | N
     where = position
     if position is not None and node is not None and hasattr(node, "col_offset"):
         where = Position(position.file, position.line, position.column + node.col_offset)
-    return ExprError(f"{message} in expression {text!r}", position=where)
+    return ExprError(f"{message} in expression {clip(text)!r}", position=where)
 
 
 def parse(text: str, position: Position | None = None) -> Parsed:
@@ -114,13 +116,15 @@ def parse(text: str, position: Position | None = None) -> Parsed:
             found=f"{len(text)}",
         )
     if "\n" in text.strip() or "\r" in text:
-        raise ExprError(f"an expression must be one line, found {text!r}", position=position)
+        raise ExprError("an expression must be one line", position=position, expected="one line", found=repr(clip(text)))
+    if "\x00" in text:
+        raise ExprError("an expression cannot hold a NUL character", position=position, found=repr(clip(text)))
     try:
         module = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         offset = (exc.offset or 1) - 1
         where = None if position is None else Position(position.file, position.line, position.column + offset)
-        raise ExprError(f"invalid expression {text!r}: {exc.msg}", position=where) from None
+        raise ExprError(f"invalid expression {clip(text)!r}: {exc.msg}", position=where) from None
     except (RecursionError, MemoryError, ValueError):
         raise LimitError("expression too deeply nested or too large", position=position) from None
     _check(module.body, text, position, 0)
@@ -135,7 +139,8 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
         raise LimitError(
             "expression too deeply nested",
             position=position,
-            expected=f"at most {MAX_EXPRESSION_DEPTH} levels",
+            expected=f"at most {MAX_EXPRESSION_DEPTH} levels of operators and parentheses",
+            found=repr(clip(text)),
         )
     for kind, what in _FORBIDDEN_NAMES.items():
         if isinstance(node, kind):
@@ -199,9 +204,9 @@ def evaluate(
     try:
         return _eval(parsed.tree, parsed.text, env, position, free)
     except ZeroDivisionError:
-        raise ExprError(f"division by zero in expression {parsed.text!r}", position=position) from None
-    except (TypeError, OverflowError) as exc:
-        raise ExprError(f"cannot evaluate {parsed.text!r}: {exc}", position=position) from None
+        raise ExprError(f"division by zero in expression {clip(parsed.text)!r}", position=position) from None
+    except (TypeError, OverflowError, ValueError) as exc:
+        raise ExprError(f"cannot evaluate {clip(parsed.text)!r}: {exc}", position=position) from None
 
 
 def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position | None, free: Lookup | None) -> Any:
@@ -242,6 +247,15 @@ def _require_arith(value: Any, text: str, node: ast.AST, position: Position | No
 
 
 def _binary(node: ast.BinOp, left: Any, right: Any, text: str, position: Position | None) -> Any:
+    result = _binary_value(node, left, right, text, position)
+    if isinstance(result, (int, Fraction)):
+        # + - / of bounded operands stay cheap to compute, but their results (a Fraction's
+        # denominator above all) can grow with every operation: bound them too.
+        _check_bits(_bits(result), text, node, position)
+    return result
+
+
+def _binary_value(node: ast.BinOp, left: Any, right: Any, text: str, position: Position | None) -> Any:
     op = type(node.op)
     if op is ast.Add:
         return arith.add(left, right)
@@ -261,10 +275,12 @@ def _binary(node: ast.BinOp, left: Any, right: Any, text: str, position: Positio
     if not arith.is_number(right):
         raise _error(text, "the exponent must be a number", node, position)
     if isinstance(right, int):
-        if isinstance(left, int) and abs(left) > 1:
+        if isinstance(left, (int, Fraction)) and abs(left) not in (0, 1):
             _check_bits(abs(right) * _bits(left), text, node, position)
+        elif not arith.is_number(left) and abs(right) > MAX_SYMBOLIC_EXPONENT:
+            raise _limit(text, "exponent too large for a symbolic base", f"at most {MAX_SYMBOLIC_EXPONENT}", str(right), position)
         elif abs(right) > 10_000:
-            raise _error(text, "exponent too large", node, position)
+            raise _limit(text, "exponent too large", "at most 10000", str(right), position)
     if arith.is_number(left):
         if isinstance(right, int) and right < 0 and isinstance(left, int):
             return arith.true_div(1, left ** (-right))
@@ -280,10 +296,14 @@ def _bits(value: Any) -> int:
     return max(value.numerator.bit_length(), value.denominator.bit_length(), 1)
 
 
+def _limit(text: str, message: str, expected: str, found: str, position: Position | None) -> LimitError:
+    return LimitError(f"{message} in expression {clip(text)!r}", position=position, expected=expected, found=found)
+
+
 def _check_bits(bits: int, text: str, node: ast.AST, position: Position | None) -> None:
     if bits > MAX_RESULT_BITS:
         raise LimitError(
-            f"number too large in expression {text!r}",
+            f"number too large in expression {clip(text)!r}",
             position=position,
             expected=f"results below 2**{MAX_RESULT_BITS}",
             found=f"about 2**{bits}",

@@ -273,6 +273,17 @@ def _conv(ctx: Ctx) -> Outcome:
     else:
         pads = per_axis("padding", padding_arg, n, minimum=0)
     mode = ctx["padding_mode"]
+    if mode != "zeros" and isinstance(padding_arg, tuple) and len(padding_arg) == 1 and n > 1:
+        # Non-zero modes hand the tuple to F.pad as given: (p,) pads only the last axis, and
+        # F.pad takes two pad values only for a 2-D or 3-D tensor.
+        if len(ctx.x) != 3:
+            raise ShapeError(
+                f"padding_mode={mode!r} with a one-value padding tuple pads only the last axis, "
+                "which PyTorch supports only for a 3-D (unbatched 2-D) input",
+                expected=f"padding as an integer or {n} values",
+                found=f"padding={_fmt_tuple(padding_arg)} for input {_shape_text(ctx.x)}",
+            )
+        pads = (0,) * (n - 1) + pads[-1:]
     widest = pads
     if padding_arg == "same":
         # The right side gets the larger half of d*(k-1): it bounds reflect/circular padding.

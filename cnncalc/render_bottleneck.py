@@ -128,7 +128,9 @@ def bottleneck_report(result: BottleneckResult, explanation: Explanation = ()) -
             ("searched", *(", ".join(_bound_text(s, b) for b in s.bounds) for s in solutions)),
             ("combinations", *(_total_text(s) for s in solutions)),
         ]
-    if one:
+    if one and solutions[0].method == "solveset":
+        how = "the count is not a polynomial: the interval comes from sympy's solveset over the positive reals."
+    elif one:
         how = "interval ends are exact real roots of the boundary polynomials; every integer is checked exactly."
     else:
         how = (f"for each {', '.join(result.symbols[:-1])} the feasible {result.symbols[-1]} come from exact "

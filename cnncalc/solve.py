@@ -274,8 +274,8 @@ def solve_bottleneck(
         candidate.name,
         metric,
         band,
-        _counts(baseline),
-        _counts(candidate),
+        _counts(baseline, metric),
+        _counts(candidate, metric),
         names,
         tuple(solutions),
     )
@@ -287,8 +287,11 @@ def _label(metric: str, bias: bool) -> str:
     return "params with bias" if bias else "params without bias"
 
 
-def _counts(evaluation: Any) -> dict[str, Any]:
-    return {"params": evaluation.params, "params_no_bias": evaluation.params - evaluation.bias, "macs": evaluation.macs}
+def _counts(evaluation: Any, metric: str) -> dict[str, Any]:
+    counts = {"params": evaluation.params, "params_no_bias": evaluation.params - evaluation.bias}
+    if metric == "macs":
+        counts["macs"] = evaluation.macs
+    return counts
 
 
 def _ordered(symbols: Iterable[Any]) -> tuple[Any, ...]:
@@ -503,10 +506,8 @@ def _solve_solveset(k: Any, bound: Bound, count: Any, common: dict[str, Any], li
         result = sympy.Intersection(result, sympy.solveset(sympy.Ge(expr, _rational(lower)), x, domain))
     if isinstance(result, sympy.ConditionSet) or result.has(sympy.ConditionSet):
         raise SolveError(
-            f"sympy cannot solve {_rational(lower) if lower is not None else ''}"
-            f"{' <= ' if lower is not None else ''}{expr} <= {_rational(upper)} for {k.name} exactly"
-            " (it returned a ConditionSet)",
-            found=f"a count that is not a polynomial in {k.name}: {expr}",
+            f"sympy cannot solve the band for {k.name} exactly (solveset returned a ConditionSet)",
+            found=f"the count {expr}, which is not a polynomial in {k.name}",
             hint=f"write widths without //, floor or ceil, or bind {k.name} with --set {k.name}=VALUE to check one width",
         )
     components = list(result.args) if isinstance(result, sympy.Union) else [result]

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from . import expr
-from .errors import LimitError, Position, SpecError
+from .errors import LimitError, Position, SpecError, clip
 from .layers import KINDS, lookup
 
 try:  # the C composer when PyYAML was built with libyaml
@@ -27,6 +27,14 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+# Tags a spec may carry; any other (!!python/..., !!binary, !custom) is refused, never constructed.
+_PLAIN_TAGS = frozenset((_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", _NULL, _SEQ, _MAP, _TIMESTAMP, _MERGE))
+MAX_YAML_DEPTH = 200  # a spec nests about 8 levels; deeper YAML is refused before it is composed
+MAX_LITERAL_CHARS = 1_300  # an integer literal below 2**4096 has at most 1234 digits
 
 META_KEYS = ("name", "from", "repeat")
 TOP_KEYS = ("name", "input", "batch", "vars", "blocks", "layers", "description")
@@ -42,6 +50,7 @@ class Limits:
     max_repeat: int = 100_000
     max_depth: int = 50
     max_bytes: int = 50_000_000
+    max_nodes: int = 1_000_000  # YAML values, counted with aliases expanded (billion laughs)
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,8 @@ class _Reader:
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
                 raise self.error(key, "mapping keys must be plain names", path, found=_type_name(key))
+            if key.tag == _MERGE:
+                raise self.error(key, "YAML merge keys (<<) are not supported", path, expected="the arguments written out", found="<<")
             name = str(key.value)
             if name in seen:
                 first = self.pos(seen[name])
@@ -144,24 +155,37 @@ class _Reader:
             items.append((name, key, value))
         return items
 
-    def scalar(self, node: yaml.Node) -> Any:
+    def scalar(self, node: yaml.Node, path: str | None = None) -> Any:
         tag = node.tag
         value = node.value
         if tag == _STR:
             return value
-        if tag == _INT:
-            return _int_scalar(value)
-        if tag == _FLOAT:
-            return _float_scalar(value)
+        if tag in (_INT, _FLOAT):
+            what = "an integer" if tag == _INT else "a number"
+            try:
+                return _int_scalar(value) if tag == _INT else _float_scalar(value)
+            except SpecError as exc:
+                raise exc.located(self.pos(node), path) from None
+            except ValueError:
+                raise self.error(node, f"{clip(value)!r} is not {what}", path, expected=what, found=repr(clip(value))) from None
         if tag == _BOOL:
             return value.lower() in ("true", "yes", "on", "y")
         if tag == _NULL:
             return None
-        return value
+        if tag == _TIMESTAMP:
+            raise self.error(
+                node,
+                f"{value!r} reads as a date in YAML",
+                path,
+                expected="a number, a name or an expression",
+                found=f"the date {value}",
+                hint=f"quote it ('{value}') if it is meant as an expression",
+            )
+        raise _tag_error(self.source, node).located(None, path)
 
     def arg(self, node: yaml.Node, path: str, depth: int = 0) -> Arg:
         if isinstance(node, yaml.ScalarNode):
-            value = self.scalar(node)
+            value = self.scalar(node, path)
             if isinstance(value, str) and len(value) > expr.MAX_EXPRESSION_LENGTH:
                 raise LimitError(
                     "argument text too long",
@@ -396,7 +420,7 @@ class _Reader:
                     raise self.error(block_key, f"{block_name!r} is reserved", f"blocks.{block_name}")
             for block_name, _, value in block_items:
                 blocks[block_name] = self.block(block_name, value, block_names)
-            _check_cycles(blocks)
+            _check_cycles(blocks, self.limits.max_depth)
         layers = None
         if "layers" in fields:
             layers = self.layer_list(fields["layers"][1], "layers", set(blocks), "'layers'")
@@ -408,6 +432,15 @@ class _Reader:
 
 
 def _int_scalar(text: str) -> int:
+    if len(text) > MAX_LITERAL_CHARS:
+        raise LimitError("integer literal too long", expected=f"at most {MAX_LITERAL_CHARS} characters", found=f"{len(text)} characters")
+    value = _int_literal(text)
+    if value.bit_length() > expr.MAX_RESULT_BITS:
+        raise LimitError("integer too large", expected=f"a value below 2**{expr.MAX_RESULT_BITS}", found=f"about 2**{value.bit_length()}")
+    return value
+
+
+def _int_literal(text: str) -> int:
     cleaned = text.replace("_", "")
     sign = -1 if cleaned.startswith("-") else 1
     body = cleaned.lstrip("+-")
@@ -424,8 +457,6 @@ def _int_scalar(text: str) -> int:
         return sign * total
     if len(body) > 1 and body.startswith("0"):
         return sign * int(body, 8)
-    if len(body) > 4300:
-        raise SpecError("integer literal too long", expected="at most 4300 digits", found=f"{len(body)} digits")
     return sign * int(body)
 
 
@@ -437,6 +468,12 @@ def _float_scalar(text: str) -> float:
         return float("-inf")
     if cleaned == ".nan":
         return float("nan")
+    if ":" in cleaned:  # YAML 1.1 base 60: 190:20:30.15
+        sign = -1.0 if cleaned.startswith("-") else 1.0
+        total = 0.0
+        for part in cleaned.lstrip("+-").split(":"):
+            total = total * 60 + float(part)
+        return sign * total
     return float(cleaned)
 
 
@@ -478,25 +515,50 @@ def _check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
             )
 
 
-def _check_cycles(blocks: dict[str, Block]) -> None:
-    state: dict[str, int] = {}
+def _check_cycles(blocks: dict[str, Block], max_depth: int = Limits.max_depth) -> None:
+    """Refuse blocks that call each other in a cycle or nest deeper than `max_depth` levels.
 
-    def visit(name: str, trail: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = " -> ".join([*trail[trail.index(name):], name])
-            block = blocks[name]
-            raise SpecError(f"blocks call each other in a cycle: {cycle}", position=block.position, path=block.path)
-        state[name] = 1
-        block = blocks[name]
-        for call in block.layers + block.shortcut + block.after:
-            if call.is_block:
-                visit(call.kind, [*trail, name])
-        state[name] = 2
-
-    for name in blocks:
-        visit(name, [])
+    Iterative, so a chain of 100,000 blocks is refused with its place, not a RecursionError.
+    """
+    callees = {name: [c for c in b.layers + b.shortcut + b.after if c.is_block] for name, b in blocks.items()}
+    height: dict[str, int] = {}
+    for root in blocks:
+        if root in height:
+            continue
+        trail, index, active = [root], [0], {root}
+        while trail:
+            name = trail[-1]
+            calls = callees[name]
+            if index[-1] < len(calls):
+                call = calls[index[-1]]
+                index[-1] += 1
+                where = f"{call.path} ({call.kind})"
+                if call.kind in active:
+                    cycle = " -> ".join([*trail[trail.index(call.kind):], call.kind])
+                    raise SpecError(
+                        f"blocks call each other in a cycle: {cycle}",
+                        position=call.position,
+                        path=where,
+                        hint="a block cannot contain itself, directly or through other blocks",
+                    )
+                levels = len(trail) + height.get(call.kind, 1)
+                if levels > max_depth:
+                    chain = " -> ".join(trail[:3] + (["..."] if len(trail) > 4 else trail[3:-1]) + trail[-1:] + [call.kind])
+                    raise LimitError(
+                        "blocks nested too deeply",
+                        position=call.position,
+                        path=where,
+                        expected=f"at most {max_depth} levels of blocks (raise it with --max-depth)",
+                        found=f"{levels} or more levels: {chain}",
+                    )
+                if call.kind not in height:
+                    trail.append(call.kind)
+                    index.append(0)
+                    active.add(call.kind)
+                continue
+            height[name] = 1 + max((height[c.kind] for c in calls), default=0)
+            active.discard(trail.pop())
+            index.pop()
 
 
 def did_you_mean(word: str, candidates: Any) -> str | None:
@@ -512,33 +574,191 @@ def did_you_mean(word: str, candidates: Any) -> str | None:
     return "did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
-def compose(text: str, source: str) -> yaml.Node | None:
-    """Compose YAML text into nodes (safe loader only), mapping YAML errors to SpecError."""
+def compose(text: str, source: str, limits: Limits = Limits()) -> yaml.Node | None:
+    """Compose YAML text into nodes (safe loader only), mapping YAML errors to SpecError.
+
+    Refused before composing: nesting deeper than MAX_YAML_DEPTH (libyaml's composer recurses
+    in C and would crash) and more than `limits.max_nodes` values. Refused after: aliases that
+    expand to more than `limits.max_nodes` values (billion laughs), recursive aliases, and tags
+    other than YAML's plain ones (nothing is ever constructed from a tag).
+    """
     try:
-        return yaml.compose(text, Loader=_Loader)
+        _check_size(text, source, limits)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = Position(source, mark.line + 1, mark.column + 1) if mark else Position(source, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError(f"invalid YAML: {problem}", position=position) from None
+        raise SpecError(f"invalid YAML: {problem}", position=position, hint=_yaml_hint(problem)) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        position = Position(source, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        found = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise SpecError("invalid YAML: control characters are not allowed", position=position, expected="printable text", found=found) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", position=Position(source, 1, 1)) from None
     except RecursionError:
-        raise LimitError("YAML nested too deeply", position=Position(source, 1, 1)) from None
+        raise LimitError("YAML nested too deeply", position=Position(source, 1, 1), expected=f"at most {MAX_YAML_DEPTH} levels") from None
+    if node is not None and ("&" in text or "!" in text):
+        _check_nodes(node, source, limits)
+    return node
+
+
+def _yaml_hint(problem: str) -> str | None:
+    if "tab" in problem or "cannot start any token" in problem:
+        return "indent with spaces, not tabs; quote text that starts with a special character"
+    if "mapping values are not allowed" in problem:
+        return "a value holding ': ' must be quoted, or a nested mapping must start on its own line"
+    return None
+
+
+def _stack_bytes() -> int:
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - platform dependent
+        soft = -1
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        soft = threading.stack_size() or soft
+    return soft if soft > 0 else 8 << 20
+
+
+def _check_size(text: str, source: str, limits: Limits) -> None:
+    """Refuse YAML nested too deeply or holding too many values, before libyaml composes it.
+
+    Counting characters gives upper bounds at C speed: every level of nesting needs a `[` or
+    `{`, or two more columns of a line; every value needs a separator. Only when a bound is
+    exceeded are the parser's events counted exactly (it is iterative; its composer is not).
+    """
+    depth_bound = text.count("[") + text.count("{") + 2 * max(map(len, text.splitlines()), default=0) + 2
+    node_bound = (
+        text.count(",") + text.count("-") + 2 * (text.count(":") + text.count("?"))
+        + text.count("[") + text.count("{") + text.count("\n") + 1
+    )
+    # libyaml's composer uses about 350 bytes of C stack per level; keep a 2x margin.
+    if depth_bound <= min(_stack_bytes() // 768, 20_000) and node_bound <= limits.max_nodes:
+        return
+    depth = nodes = 0
+    starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, starts):
+            depth += 1
+            nodes += 1
+            if depth > MAX_YAML_DEPTH:
+                raise LimitError(
+                    "YAML nested too deeply",
+                    position=_mark_position(source, event.start_mark),
+                    expected=f"at most {MAX_YAML_DEPTH} levels of lists and mappings (a spec needs about 8)",
+                    found=f"more than {MAX_YAML_DEPTH} levels",
+                )
+        elif isinstance(event, ends):
+            depth -= 1
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+        if nodes > limits.max_nodes:
+            raise LimitError(
+                "the spec holds too many YAML values",
+                position=_mark_position(source, event.start_mark),
+                expected=f"at most {limits.max_nodes} values (raise it with --max-nodes)",
+                found=f"more than {limits.max_nodes}",
+            )
+
+
+def _mark_position(source: str, mark: Any) -> Position:
+    return Position(source, mark.line + 1, mark.column + 1)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_nodes(root: yaml.Node, source: str, limits: Limits) -> None:
+    """Count the values a document holds with aliases expanded; refuse recursion and odd tags.
+
+    Aliases share nodes, so the composed graph stays small while its expansion can be
+    astronomical; sizes are memoised per node, so this walk costs one visit per node.
+    """
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        if key in sizes:
+            stack.pop()
+            continue
+        children = _children(node)
+        if key not in entered:
+            entered.add(key)
+            if node.tag not in _PLAIN_TAGS:
+                raise _tag_error(source, node)
+            for child in children:
+                child_key = id(child)
+                if child_key in entered and child_key not in sizes:
+                    raise SpecError(
+                        "a YAML alias refers to a list or mapping that contains it",
+                        position=_mark_position(source, child.start_mark),
+                        expected="aliases (*name) to finished values",
+                        found="a recursive alias",
+                    )
+                if child_key not in sizes:
+                    stack.append(child)
+            continue
+        stack.pop()
+        sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+        if sizes[key] > limits.max_nodes:
+            raise LimitError(
+                "YAML aliases expand to too many values",
+                position=_mark_position(source, node.start_mark),
+                expected=f"at most {limits.max_nodes} values with aliases expanded (raise it with --max-nodes)",
+                found=f"{sizes[key]} values",
+                hint="a spec repeats layers with 'repeat:' or a block, not with nested aliases",
+            )
+
+
+def _tag_error(source: str, node: yaml.Node) -> SpecError:
+    tag = str(node.tag)
+    shown = "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+    return SpecError(
+        f"the YAML tag {clip(shown)!r} is not supported",
+        position=_mark_position(source, node.start_mark),
+        expected="plain YAML values (numbers, text, true/false, lists, mappings)",
+        found=f"a value tagged {clip(shown)}",
+        hint="remove the tag; cnncalc never constructs objects from YAML tags",
+    )
 
 
 def load_text(text: str, source: str = "<spec>", limits: Limits = Limits()) -> Spec:
     """Parse and validate a spec from YAML text."""
     if len(text) > limits.max_bytes:
         raise LimitError("spec file too large", position=Position(source, 1, 1), expected=f"at most {limits.max_bytes} bytes", found=f"{len(text)} bytes")
-    node = compose(text, source)
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0] if source not in ("-", "<stdin>") else "stdin"
-    return _Reader(source, limits).spec(node, stem)
+    # Composed nodes and spec dataclasses hold no reference cycles, yet building hundreds of
+    # thousands of them triggers the cyclic GC over and over (2-3x the time of a large file).
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Reader(source, limits).spec(compose(text, source, limits), stem)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
-def load_path(path: str, limits: Limits = Limits(), stdin_text: str | None = None) -> Spec:
+def load_path(path: str, limits: Limits = Limits(), stdin_text: str | bytes | None = None) -> Spec:
     """Read and validate a spec file (`-` reads `stdin_text`), with clear errors for bad files."""
     if path == "-":
+        if isinstance(stdin_text, bytes):
+            return load_text(decode(stdin_text, "<stdin>"), "<stdin>", limits)
         return load_text(stdin_text or "", "<stdin>", limits)
     import os
 
@@ -551,8 +771,15 @@ def load_path(path: str, limits: Limits = Limits(), stdin_text: str | None = Non
         raise SpecError("no such file", position=Position(path, 1, 1), hint="check the path, or give a zoo name") from None
     except OSError as exc:
         raise SpecError(f"cannot read the file: {exc.strerror}", position=Position(path, 1, 1)) from None
+    return load_text(decode(data, path), path, limits)
+
+
+def decode(data: bytes, path: str) -> str:
+    """Spec bytes as text: refuses binary files and invalid UTF-8 (naming the place), drops a BOM."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError("the file is UTF-16 text", position=Position(path, 1, 1), expected="UTF-8 text", found="a UTF-16 byte-order mark", hint="save the file as UTF-8")
     if b"\x00" in data[:8192]:
-        raise SpecError("this is a binary file, not a YAML spec", position=Position(path, 1, 1), expected="a YAML text file")
+        raise SpecError("this is a binary file, not a YAML spec", position=Position(path, 1, 1), expected="a YAML text file", found="NUL bytes")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -566,7 +793,7 @@ def load_path(path: str, limits: Limits = Limits(), stdin_text: str | None = Non
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return load_text(text, path, limits)
+    return text
 
 
 # ----------------------------------------------------------------------------- inline calls

@@ -206,3 +206,24 @@ def test_several_specs_compared(runner: CliRunner, tmp_path: object) -> None:
 
 def test_configs_exist() -> None:
     assert (CONFIGS / "resnet_block_bottleneck.yaml").exists()
+
+
+class TestDerive:
+    """`cnncalc derive` through the command line (the derivations themselves: test_derive.py)."""
+
+    @pytest.mark.parametrize("topic", ["bn", "softmax-ce"])
+    def test_check_passes_and_reports_the_error(self, runner: CliRunner, topic: str) -> None:
+        code, out, _ = run(runner, "derive", topic, "--check", "-f", "json")
+        assert code == 0
+        doc = json.loads(out)
+        assert doc["ok"] is True and doc["checks"]
+        assert all(float(c["max_abs_error"]) < 1e-20 for c in doc["checks"])
+
+    @pytest.mark.parametrize(("fmt", "marker"), [("latex", "\\frac"), ("markdown", "$$"), ("text", "dl/dx_i")])
+    def test_formats(self, runner: CliRunner, fmt: str, marker: str) -> None:
+        code, out, _ = run(runner, "derive", "bn", "-f", fmt)
+        assert code == 0 and marker in out
+
+    def test_unknown_topic(self, runner: CliRunner) -> None:
+        code, _, err = run(runner, "derive", "relu")
+        assert code == 2 and "Invalid value" in err

@@ -102,11 +102,16 @@ def test_results_are_frozen(bn: Derivation) -> None:
 
 
 def test_bn_printed_compact_form_equals_textbook(bn: Derivation) -> None:
-    printed = bn.results["dx_compact"]
+    # the expression drawn in the output (the last part of the compact-form step), not just results[...]
+    printed = next(s for s in bn.steps if s.title == "Compact form of dl/dx_i").parts[-1]
     textbook = _textbook_compact()
     for m in SIZES:
         for i in range(1, m + 1):
             assert sp.simplify(_at(printed - textbook, m=m, i=i)) == 0, (m, i)
+    # and a deliberately wrong compact form does not simplify to 0
+    wrong = textbook.xreplace({BN.m * BN.g[BN.i]: BN.g[BN.i]})
+    assert wrong != textbook
+    assert sp.simplify(_at(printed - wrong, m=3, i=1)) != 0
 
 
 def test_bn_printed_compact_form_is_what_the_output_shows(bn: Derivation) -> None:

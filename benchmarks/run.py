@@ -1,0 +1,489 @@
+#!/usr/bin/env python3
+"""cnncalc's benchmarks: whole processes timed against the imports they cannot avoid.
+
+    python benchmarks/run.py                    # every section (a few minutes on 2 cores)
+    python benchmarks/run.py --runs 41          # more runs per command (steadier medians)
+    python benchmarks/run.py --only startup     # one section: startup, scale, flat, torch
+    python benchmarks/run.py --torch-python /path/to/venv/bin/python   # torchinfo comparison
+
+Every comparison interleaves the command and its baseline (A B A B ..., the order rotating each
+round) so that load from other processes falls on both alike, and prints medians, the spread
+(quartiles) and the ratio of the medians measured in the same run. Wall-clock time decides the
+budgets of DESIGN.md; CPU time (user + system, from the child's rusage) is printed beside it
+because it is steadier on a busy machine. Exit status 1 when a budget fails.
+
+Child processes write bytecode to a private cache (PYTHONPYCACHEPREFIX) and get one untimed
+warm-up run, so every command starts from compiled modules, as an installed package does.
+Needs only the project's own dependencies; torch, torchvision and torchinfo are optional.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = "configs/resnet_block_bottleneck.yaml"
+RESNET50 = "configs/resnet50.yaml"
+SCALE_SIZES = (1_000, 10_000, 100_000)
+FLAT_SIZES = (1_000, 10_000)
+TORCHINFO_SCRIPT = """
+import torch, torchvision, torchinfo
+model = torchvision.models.resnet50()
+stats = torchinfo.summary(model, input_size=(1, 3, 224, 224), verbose=0)
+print(stats.total_params, stats.trainable_params, stats.total_mult_adds)
+"""
+
+
+# ----------------------------------------------------------------------------- measuring processes
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One finished process: wall and CPU seconds, peak resident memory, exit status."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+    status: int
+
+
+@dataclass
+class Case:
+    """A command line to time; `expect` is the exit status it must end with."""
+
+    name: str
+    argv: list[str]
+    expect: int = 0
+    samples: list[Sample] = field(default_factory=list)
+
+
+def child_env() -> dict[str, str]:
+    """The children's environment: bytecode cached (privately), no colour, the checkout importable."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), "cnncalc-bench-pycache")
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["TERM"] = "dumb"
+    env.pop("FORCE_COLOR", None)
+    return env
+
+
+ENV = child_env()
+
+
+def run_once(argv: Sequence[str], *, capture: bool = False) -> tuple[Sample, str, str]:
+    """Run one process to its end; wall time from launch to reap, CPU and memory from wait4."""
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=ROOT, env=ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=out, text=True)
+    stdout, stderr = ("", "")
+    if capture:
+        stdout, stderr = process.communicate()
+        wall = time.perf_counter() - start
+        # communicate() reaped the child; its own rusage is not available, use the children total
+        return Sample(wall, 0.0, 0.0, process.returncode), stdout, stderr
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    rss_kb = usage.ru_maxrss  # kilobytes on Linux
+    return Sample(wall, usage.ru_utime + usage.ru_stime, rss_kb / 1024, process.returncode), "", ""
+
+
+def warm_up(case: Case) -> str:
+    """One untimed run that compiles bytecode and checks the command works; returns its stdout."""
+    sample, stdout, stderr = run_once(case.argv, capture=True)
+    if sample.status != case.expect:
+        raise SystemExit(
+            f"benchmark command failed: {' '.join(case.argv)}\n"
+            f"exit status {sample.status} (expected {case.expect})\n{stderr.strip()}"
+        )
+    return stdout
+
+
+def interleave(cases: list[Case], runs: int) -> None:
+    """Run every case `runs` times, A B C, B C A, C A B, ..., so drifting load hits all alike."""
+    for case in cases:
+        warm_up(case)
+    for round_ in range(runs):
+        shift = round_ % len(cases)
+        for case in cases[shift:] + cases[:shift]:
+            sample, _, _ = run_once(case.argv)
+            if sample.status != case.expect:
+                raise SystemExit(f"{case.name}: exit status {sample.status} in a timed run")
+            case.samples.append(sample)
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """First quartile, median, third quartile."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def wall_ms(case: Case) -> float:
+    return 1000 * statistics.median(s.wall for s in case.samples)
+
+
+def cpu_ms(case: Case) -> float:
+    return 1000 * statistics.median(s.cpu for s in case.samples)
+
+
+def case_line(case: Case) -> str:
+    q1, q2, q3 = quartiles([1000 * s.wall for s in case.samples])
+    rss = max(s.rss_mb for s in case.samples)
+    return (
+        f"  {case.name:<44} {q2:8.1f} ms  [{q1:7.1f} .. {q3:7.1f}]  cpu {cpu_ms(case):7.1f} ms"
+        f"  {rss:6.1f} MB  (n={len(case.samples)})"
+    )
+
+
+# ----------------------------------------------------------------------------- budgets
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One budget: what was compared, the measured figure and its limit."""
+
+    what: str
+    figure: float
+    limit: float
+    unit: str = "x"
+    cpu_figure: float | None = None
+    at_least: bool = False  # the figure must reach the limit (a speed-up) rather than stay under it
+
+    @property
+    def ok(self) -> bool:
+        return self.figure >= self.limit if self.at_least else self.figure <= self.limit
+
+    def line(self) -> str:
+        cpu = f"   (cpu {self.cpu_figure:.3f}{self.unit})" if self.cpu_figure is not None else ""
+        mark = "ok  " if self.ok else "FAIL"
+        bound = ">=" if self.at_least else "<="
+        return f"  {mark} {self.what:<58} {self.figure:8.3f}{self.unit}  budget {bound} {self.limit:g}{self.unit}{cpu}"
+
+
+VERDICTS: list[Verdict] = []
+
+
+def ratio(what: str, case: Case, base: Case, limit: float) -> Verdict:
+    verdict = Verdict(what, wall_ms(case) / wall_ms(base), limit, "x", cpu_ms(case) / cpu_ms(base))
+    VERDICTS.append(verdict)
+    return verdict
+
+
+def heading(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def cnncalc(*args: str) -> list[str]:
+    """A cnncalc command line, run from the checkout (no install needed)."""
+    return [sys.executable, "-m", "cnncalc", *args]
+
+
+def python_c(code: str, python: str | None = None) -> list[str]:
+    return [python or sys.executable, "-c", code]
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def has_command(name: str) -> bool:
+    sample, _, _ = run_once(cnncalc(name, "--help"), capture=True)
+    return sample.status == 0
+
+
+def startup(runs: int) -> None:
+    """Whole runs on real specs against the imports they cannot avoid."""
+    heading(f"startup: whole processes, {runs} interleaved runs each (median [q1 .. q3], cpu median, peak RSS)")
+    base = Case("python -c 'import yaml, click'", python_c("import yaml, click"))
+    table_base = Case(
+        "python -c 'import yaml, click, rich...'", python_c("import yaml, click, rich.console, rich.table")
+    )
+    cases = {
+        "params-json": Case(f"params {RESNET50} --format json", cnncalc("params", RESNET50, "--format", "json")),
+        "params-table": Case(f"params {RESNET50}", cnncalc("params", RESNET50)),
+        "shape-json": Case(f"shape {RESNET50} --format json", cnncalc("shape", RESNET50, "--format", "json")),
+        "shape-table": Case(f"shape {RESNET50}", cnncalc("shape", RESNET50)),
+    }
+    interleave([base, table_base, *cases.values()], runs)
+    for case in (base, table_base, *cases.values()):
+        print(case_line(case))
+    print(ratio("params resnet50 --format json / import yaml, click", cases["params-json"], base, 1.25).line())
+    print(ratio("params resnet50 (table) / import yaml, click, rich", cases["params-table"], table_base, 1.25).line())
+    print(ratio("shape resnet50 --format json / import yaml, click", cases["shape-json"], base, 1.25).line())
+    print(ratio("shape resnet50 (table) / import yaml, click, rich", cases["shape-table"], table_base, 1.25).line())
+
+    if not has_command("bottleneck"):
+        print("  note: 'cnncalc bottleneck' does not exist yet; its comparison with 'import sympy' is skipped")
+        return
+    bottleneck_runs = max(5, runs // 2)
+    sympy_base = Case("python -c 'import sympy'", python_c("import sympy"))
+    seed = Case(f"bottleneck {SEED} --reduce 0.5-0.6", cnncalc("bottleneck", SEED, "--reduce", "0.5-0.6"))
+    interleave([sympy_base, seed], bottleneck_runs)
+    print(case_line(sympy_base))
+    print(case_line(seed))
+    print(ratio("bottleneck seed --reduce 0.5-0.6 / import sympy", seed, sympy_base, 1.3).line())
+
+
+def synthetic_spec(layers: int) -> str:
+    """A spec of templates and `repeat` that expands to exactly `layers` rows.
+
+    A residual `unit` has 8 layers, the add and an `after` ReLU (10 rows); a `stage` repeats the
+    unit n times; the model repeats the stage 10 times: 100 n rows.
+    """
+    assert layers % 100 == 0
+    n = layers // 100
+    return f"""\
+name: synthetic-{layers}
+input: [64, 56, 56]
+blocks:
+  unit:
+    args: {{c: null, r: 4}}
+    residual: true
+    layers:
+      - Conv2d: {{out_channels: c // r, kernel_size: 1, bias: false}}
+      - BatchNorm2d
+      - ReLU
+      - Conv2d: {{out_channels: c // r, kernel_size: 3, padding: 1, bias: false}}
+      - BatchNorm2d
+      - ReLU
+      - Conv2d: {{out_channels: c, kernel_size: 1, bias: false}}
+      - BatchNorm2d
+    after: [ReLU]
+  stage:
+    args: {{c: null, n: 1}}
+    layers:
+      - unit: {{c: c, repeat: n}}
+layers:
+  - stage: {{c: 64, n: {n}, repeat: 10}}
+"""
+
+
+def flat_spec(layers: int) -> str:
+    """A spec of `layers` plain layers: conv, batch norm, ReLU over and over (shapes kept)."""
+    lines = [f"name: flat-{layers}", "input: [64, 32, 32]", "layers:"]
+    cycle = (
+        "  - Conv2d: {out_channels: 64, kernel_size: 3, padding: 1, bias: false}",
+        "  - BatchNorm2d",
+        "  - ReLU",
+    )
+    lines += [cycle[i % 3] for i in range(layers)]
+    return "\n".join(lines) + "\n"
+
+
+def child_evaluate(path: str) -> None:
+    """(In a fresh child.) Load, evaluate shape + params and build both JSON documents; report."""
+    import resource
+
+    start = time.perf_counter()
+    from cnncalc.evaluate import evaluate_spec
+    from cnncalc.render import params_document, shape_document
+    from cnncalc.spec import load_path
+
+    imported = time.perf_counter()
+    spec = load_path(path)
+    loaded = time.perf_counter()
+    evaluations = evaluate_spec(spec)
+    evaluated = time.perf_counter()
+    shape_doc = shape_document(evaluations)
+    params_doc = params_document([evaluations])
+    documented = time.perf_counter()
+    rows = sum(len(e.rows) for e in evaluations)
+    assert len(shape_doc["layers"]) == rows and len(params_doc["layers"]) == rows
+    report = {
+        "import": imported - start,
+        "load": loaded - imported,
+        "evaluate": evaluated - loaded,
+        "documents": documented - evaluated,
+        "rows": rows,
+        "params": params_doc["total"],
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(json.dumps(report))
+
+
+def child_flat(path: str, runs: int) -> None:
+    """(In a fresh child.) Interleave PyYAML's C composer and cnncalc's load + evaluate on one text."""
+    import yaml
+
+    from cnncalc.evaluate import evaluate_spec
+    from cnncalc.render import params_document, shape_document
+    from cnncalc.spec import load_text
+
+    text = Path(path).read_text()
+    compose: list[float] = []
+    load: list[float] = []
+    whole: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        yaml.compose(text, Loader=yaml.CSafeLoader)
+        compose.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        spec = load_text(text, path)
+        loaded = time.perf_counter()
+        evaluations = evaluate_spec(spec)
+        shape_document(evaluations)
+        params_document([evaluations])
+        done = time.perf_counter()
+        load.append(loaded - start)
+        whole.append(done - start)
+    print(json.dumps({"compose": compose, "load": load, "whole": whole}))
+
+
+def scale(runs: int, workdir: Path) -> None:
+    """Specs that expand through templates and repeat: in-process cost, peak memory, whole CLI runs."""
+    heading(f"scale: templates + repeat expanding to {', '.join(f'{n:,}' for n in SCALE_SIZES)} layers ({runs} fresh processes each)")
+    paths = {}
+    for n in SCALE_SIZES:
+        paths[n] = workdir / f"synthetic_{n}.yaml"
+        paths[n].write_text(synthetic_spec(n))
+    reports: dict[int, list[dict]] = {n: [] for n in SCALE_SIZES}
+    for n in SCALE_SIZES:
+        warm_up(Case("", [sys.executable, __file__, "--child-evaluate", str(paths[n])]))
+    for _ in range(runs):
+        for n in SCALE_SIZES:
+            _, stdout, _ = run_once([sys.executable, __file__, "--child-evaluate", str(paths[n])], capture=True)
+            reports[n].append(json.loads(stdout))
+    work: dict[int, float] = {}
+    print(f"  {'layers':>8} {'load':>9} {'evaluate':>9} {'documents':>10} {'shape+params':>13} {'peak RSS':>9}")
+    for n in SCALE_SIZES:
+        rs = reports[n]
+        assert all(r["rows"] == n for r in rs), f"synthetic spec expanded to {rs[0]['rows']} rows, not {n}"
+        parts = {k: 1000 * statistics.median(r[k] for r in rs) for k in ("load", "evaluate", "documents")}
+        work[n] = 1000 * statistics.median(r["load"] + r["evaluate"] + r["documents"] for r in rs)
+        rss = max(r["rss_mb"] for r in rs)
+        print(
+            f"  {n:>8,} {parts['load']:7.1f}ms {parts['evaluate']:7.1f}ms {parts['documents']:8.1f}ms"
+            f" {work[n]:11.1f}ms {rss:7.1f}MB"
+        )
+    VERDICTS.append(Verdict("100,000 layers: load + shape + params in-process", work[100_000] / 1000, 1.0, " s"))
+    print(VERDICTS[-1].line())
+    VERDICTS.append(Verdict("t(100,000) / t(10,000) (linear growth)", work[100_000] / work[10_000], 12))
+    print(VERDICTS[-1].line())
+    print("  whole CLI runs (information; JSON of every layer written to /dev/null):")
+    cli_cases = [
+        Case(f"params synthetic_{n} --format json", cnncalc("params", str(paths[n]), "--format", "json"))
+        for n in SCALE_SIZES
+    ] + [Case(f"shape synthetic_{SCALE_SIZES[-1]} --format json", cnncalc("shape", str(paths[SCALE_SIZES[-1]]), "--format", "json"))]
+    interleave(cli_cases, max(3, runs))
+    for case in cli_cases:
+        print(case_line(case))
+
+
+def flat(runs: int, workdir: Path) -> None:
+    """Flat files against PyYAML's C composer, the floor of reading YAML with positions kept."""
+    heading(f"flat files: cnncalc load + shape + params against yaml.compose(Loader=CSafeLoader), {runs} interleaved runs in one process")
+    print(f"  {'layers':>8} {'compose':>9} {'cnncalc load':>13} {'load+evaluate':>14} {'ratio':>7}")
+    for n in FLAT_SIZES:
+        path = workdir / f"flat_{n}.yaml"
+        path.write_text(flat_spec(n))
+        warm_up(Case("", [sys.executable, __file__, "--child-flat", str(path), "1"]))
+        _, stdout, _ = run_once([sys.executable, __file__, "--child-flat", str(path), str(runs)], capture=True)
+        report = json.loads(stdout)
+        compose = 1000 * statistics.median(report["compose"])
+        load = 1000 * statistics.median(report["load"])
+        whole = 1000 * statistics.median(report["whole"])
+        print(f"  {n:>8,} {compose:7.1f}ms {load:11.1f}ms {whole:12.1f}ms {whole / compose:6.2f}x")
+        VERDICTS.append(Verdict(f"flat {n:,} layers: (load + shape + params) / compose", whole / compose, 1.5))
+        print(VERDICTS[-1].line())
+
+
+def torch_python(explicit: str | None) -> str | None:
+    """An interpreter with torch, torchvision and torchinfo, or None."""
+    candidates = [explicit] if explicit else [sys.executable]
+    for python in candidates:
+        try:
+            done = subprocess.run(
+                [python, "-c", "import importlib.util as u; import sys; "
+                 "sys.exit(0 if all(u.find_spec(m) for m in ('torch', 'torchvision', 'torchinfo')) else 1)"],
+                capture_output=True, timeout=60,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return python
+    return None
+
+
+def torch(runs: int, explicit: str | None) -> None:
+    """torchinfo's summary of torchvision's resnet50 in a fresh process against cnncalc params."""
+    heading("torchinfo: summary of torchvision's resnet50 in a fresh process against cnncalc params resnet50")
+    python = torch_python(explicit)
+    if python is None:
+        where = explicit or sys.executable
+        print(f"  skipped: torch, torchvision and torchinfo are not all installed for {where} (try --torch-python)")
+        return
+    reference = Case("torchinfo.summary(resnet50())", python_c(TORCHINFO_SCRIPT, python))
+    ours = Case(f"cnncalc params {RESNET50} --format json", cnncalc("params", RESNET50, "--format", "json"))
+    torch_out = warm_up(reference).split()
+    our_doc = json.loads(warm_up(ours))
+    interleave([reference, ours], runs)
+    print(case_line(reference))
+    print(case_line(ours))
+    speedup = wall_ms(reference) / wall_ms(ours)
+    totals = int(torch_out[0]), int(torch_out[1])
+    agree = our_doc["total"] == totals[0] and our_doc["trainable"] == totals[1]
+    print(
+        f"  totals: torchinfo {totals[0]:,} params ({totals[1]:,} trainable); "
+        f"cnncalc {our_doc['total']:,} ({our_doc['trainable']:,} trainable): {'agree' if agree else 'DISAGREE'}"
+    )
+    VERDICTS.append(
+        Verdict("speed-up over torchinfo on resnet50", speedup, 40, "x", cpu_ms(reference) / cpu_ms(ours), at_least=True)
+    )
+    print(VERDICTS[-1].line())
+    VERDICTS.append(Verdict("resnet50 totals agree with torchinfo (1 = yes)", float(agree), 1, "", at_least=True))
+
+
+SECTIONS: dict[str, Callable[[argparse.Namespace, Path], None]] = {
+    "startup": lambda a, w: startup(a.runs),
+    "scale": lambda a, w: scale(max(3, a.runs // 4), w),
+    "flat": lambda a, w: flat(max(5, a.runs // 2), w),
+    "torch": lambda a, w: torch(a.torch_runs, a.torch_python),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=21, help="timed runs per startup command (default 21)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections: " + ", ".join(SECTIONS))
+    parser.add_argument("--torch-python", help="an interpreter with torch, torchvision and torchinfo")
+    parser.add_argument("--torch-runs", type=int, default=3, help="timed torchinfo runs (default 3; each takes seconds)")
+    parser.add_argument("--child-evaluate", help=argparse.SUPPRESS)
+    parser.add_argument("--child-flat", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_evaluate:
+        child_evaluate(args.child_evaluate)
+        return 0
+    if args.child_flat:
+        child_flat(args.child_flat[0], int(args.child_flat[1]))
+        return 0
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}")
+    print(f"cnncalc benchmarks: Python {sys.version.split()[0]} on {os.cpu_count()} CPUs, load average "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    with tempfile.TemporaryDirectory(prefix="cnncalc-bench-") as work:
+        for name in chosen:
+            SECTIONS[name](args, Path(work))
+    heading("budgets (DESIGN.md)")
+    for verdict in VERDICTS:
+        print(verdict.line())
+    failed = [v for v in VERDICTS if not v.ok]
+    print(f"\n{len(VERDICTS) - len(failed)} of {len(VERDICTS)} budgets hold.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
