@@ -181,7 +181,10 @@ def total(values: Any) -> Any:
     """The sum of an iterable of values (0 for none)."""
     result: Any = 0
     for v in values:
-        result = add(result, v)
+        if type(v) is int and type(result) is int:  # the common case, without a call
+            result += v
+        else:
+            result = add(result, v)
     return result
 
 
@@ -260,3 +263,47 @@ def as_json(value: Any) -> Any:
     if isinstance(value, float):
         return value
     return as_text(value)
+
+
+MAX_EXPANDED_TERMS = 1_000
+
+
+def expanded_terms(value: Any) -> int:
+    """An upper bound on the number of terms `sympy.expand(value)` can produce (0 for numbers).
+
+    Counted from the unexpanded tree without expanding it: a polynomial of total degree d in
+    n symbols has at most C(d + n, n) monomials. Lets callers refuse `(a+b+c+d)**64` before
+    sympy spends minutes expanding it.
+    """
+    if not is_symbolic(value):
+        return 0
+    memo: dict[int, int] = {}
+
+    def degree(node: Any) -> int:
+        key = id(node)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        if node.is_Symbol:
+            result = 1
+        elif node.is_Number or not node.args:
+            result = 0
+        elif node.is_Mul:
+            result = sum(degree(a) for a in node.args)
+        elif node.is_Pow:
+            exponent = node.args[1]
+            power = abs(int(exponent)) if exponent.is_Integer else (math.ceil(abs(float(exponent))) if exponent.is_Number else 1)
+            result = degree(node.args[0]) * power + (0 if exponent.is_Number else degree(exponent))
+        else:  # Add, floor, ceiling, Max, Min, ...: expansion works inside each argument
+            result = max(degree(a) for a in node.args)
+        memo[key] = result
+        return result
+
+    try:
+        total_degree = degree(value)
+    except RecursionError:
+        return 0  # too deep to measure; sympy itself refuses such trees the same way
+    symbols = len(value.free_symbols)
+    if total_degree > 10_000:
+        return MAX_EXPANDED_TERMS + 1
+    return math.comb(total_degree + symbols, symbols)

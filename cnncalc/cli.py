@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError
+from .errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip
 from .spec import Limits
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -19,6 +20,10 @@ class CnncalcGroup(click.Group):
     """A click group that turns every core error into its message and exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # Sizes are exact ints bounded well below 2**20000 (see evaluate.MAX_SIZE_BITS); Python's
+        # default 4300-digit guard on int -> str would turn the largest of them into a crash.
+        if 0 < getattr(sys, "get_int_max_str_digits", lambda: 0)() < 100_000:
+            sys.set_int_max_str_digits(100_000)
         try:
             return super().invoke(ctx)
         except CnncalcError as exc:
@@ -29,6 +34,17 @@ class CnncalcGroup(click.Group):
             ctx.exit(EXIT_BAD_INPUT)
         except MemoryError:
             click.echo("Error: the input needs more memory than is available.", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
+            raise
+        except Exception as exc:  # a bug: still one message and exit 2, never a traceback
+            if os.environ.get("CNNCALC_DEBUG"):
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {clip(str(exc))}). This is a bug in cnncalc;"
+                " please report it with the input that caused it (set CNNCALC_DEBUG=1 for the traceback).",
+                err=True,
+            )
             ctx.exit(EXIT_BAD_INPUT)
 
 
@@ -106,6 +122,23 @@ class RangeArg(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def _store_max_nodes(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    ctx.meta["cnncalc.max_nodes"] = value
+    return value
+
+
+_MAX_NODES = click.option(
+    "--max-nodes", type=click.IntRange(1), default=Limits.max_nodes, show_default=True, expose_value=False,
+    callback=_store_max_nodes, help="Limit on YAML values in a spec, counted with aliases expanded.",
+)
+
+
+def _limits(max_layers: int, max_repeat: int, max_depth: int) -> Limits:
+    """The command's limits, with --max-nodes (kept out of the command signatures)."""
+    max_nodes = click.get_current_context().meta.get("cnncalc.max_nodes", Limits.max_nodes)
+    return Limits(max_layers, max_repeat, max_depth, max_nodes=max_nodes)
+
+
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."),
@@ -116,6 +149,7 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-layers", type=click.IntRange(1), default=Limits.max_layers, show_default=True, help="Limit on layers after expansion."),
         click.option("--max-repeat", type=click.IntRange(1), default=Limits.max_repeat, show_default=True, help="Limit on one repeat count."),
         click.option("--max-depth", type=click.IntRange(1), default=Limits.max_depth, show_default=True, help="Limit on block nesting."),
+        _MAX_NODES,
     ]
     for option in reversed(options):
         command = option(command)
@@ -151,7 +185,7 @@ def _evaluate_all(
         if blocks:
             raise UsageError("--block applies to spec files, not to inline layer calls")
         return [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain)]]
-    stdin_text = click.get_text_stream("stdin").read() if "-" in sources else None
+    stdin_text = click.get_binary_stream("stdin").read(limits.max_bytes + 1) if "-" in sources else None
     results = []
     for source in sources:
         spec = load_spec(source, limits, stdin_text)
@@ -172,7 +206,7 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
     from .output import write_json, write_report
     from .render import shape_document, shape_report
 
-    limits = Limits(max_layers, max_repeat, max_depth)
+    limits = _limits(max_layers, max_repeat, max_depth)
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     for evaluations in sets:
         if fmt == "json":
@@ -194,7 +228,7 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
     from .output import write_json, write_report
     from .render import params_document, params_report
 
-    limits = Limits(max_layers, max_repeat, max_depth)
+    limits = _limits(max_layers, max_repeat, max_depth)
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     if fmt == "json":
         write_json(params_document(sets))
@@ -260,6 +294,7 @@ def zoo(fmt: str) -> None:
 @click.option("--max-layers", type=click.IntRange(1), default=Limits.max_layers, show_default=True, help="Limit on layers after expansion.")
 @click.option("--max-repeat", type=click.IntRange(1), default=Limits.max_repeat, show_default=True, help="Limit on one repeat count.")
 @click.option("--max-depth", type=click.IntRange(1), default=Limits.max_depth, show_default=True, help="Limit on block nesting.")
+@_MAX_NODES
 def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None, bias: str, metric: str, ranges: Any, multiple_of: int, limit: int | None, fmt: str, bindings: Any, explain: bool, max_layers: int, max_repeat: int, max_depth: int) -> None:
     """Solve for the free width(s) of a candidate block that cut the baseline block's count by a band.
 
@@ -285,8 +320,8 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
         if name in bounds:
             raise UsageError(f"--range given twice for {name or 'every symbol'}")
         bounds[name] = (lo, hi)
-    limits = Limits(max_layers, max_repeat, max_depth)
-    stdin_text = click.get_text_stream("stdin").read() if spec == "-" else None
+    limits = _limits(max_layers, max_repeat, max_depth)
+    stdin_text = click.get_binary_stream("stdin").read(limits.max_bytes + 1) if spec == "-" else None
     loaded = load_spec(spec, limits, stdin_text)
     if not loaded.blocks:
         raise UsageError(

@@ -8,8 +8,7 @@ since a block's result depends on nothing else), so repeated stages cost one eva
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import arith, expr
 from .errors import CnncalcError, LimitError, Position, ShapeError, SpecError
@@ -17,8 +16,7 @@ from .layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type, lo
 from .spec import INPUT_NAME, Arg, Block, LayerCall, Limits, Spec, is_keyword
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One evaluated layer."""
 
     path: str
@@ -41,8 +39,7 @@ class Row:
         return self.inputs[0]
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """Totals of one block (a top-level block call with its copies, or a standalone block)."""
 
     name: str
@@ -60,8 +57,7 @@ class Group:
         return arith.sub(self.params, self.bias)
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """A whole evaluated network (or one standalone block), with its totals."""
 
     name: str
@@ -87,8 +83,7 @@ class Evaluation:
         return shape if self.batch_in_shapes else shape[1:]
 
 
-@dataclass
-class _Frame:
+class _Frame(NamedTuple):
     """A block instance's evaluation, cached by (block, arguments, input shape)."""
 
     output: Shape
@@ -171,7 +166,7 @@ class Evaluator:
             if isinstance(value, bool) or not (isinstance(value, int) or arith.is_symbolic(value)):
                 raise SpecError("input sizes must be integers", position=arg.position, path="input", found=repr(value))
             if isinstance(value, int) and value < 1:
-                raise SpecError("input sizes must be positive", position=arg.position, path="input", found=str(value))
+                raise SpecError("input sizes must be positive", position=arg.position, path="input", expected="sizes >= 1", found=str(value))
             dims.append(value)
         return (self.batch(), *dims)
 
@@ -185,6 +180,7 @@ class Evaluator:
     def model(self) -> Evaluation:
         """Evaluate the spec's `layers:` list as one network."""
         assert self.spec is not None and self.spec.layers is not None
+        self.refuse_expansion(self.spec.layers)
         x = self.input_shape()
         output, rows, groups = self.run_top(self.spec.layers, x)
         return self.finish(self.spec.name, x, output, rows, groups)
@@ -193,6 +189,7 @@ class Evaluator:
         """Evaluate one block of the spec on the spec's input, unbound arguments left as symbols."""
         assert self.spec is not None
         block = self.spec.blocks[block_name]
+        self.refuse_expansion(block.layers + block.after)
         x = self.input_shape()
         env = dict(self.globals)
         for name, default in block.params:
@@ -205,6 +202,23 @@ class Evaluator:
         rows = tuple(frame.rows)
         group = Group(block_name, block_name, x, frame.output, frame.params, frame.bias, frame.buffers, frame.macs, len(rows))
         return self.finish(block_name, x, frame.output, rows, (group,))
+
+    def refuse_expansion(self, calls: tuple[LayerCall, ...]) -> None:
+        """Refuse at once a list whose literal `repeat` counts alone exceed --max-layers."""
+        assert self.spec is not None
+        memo: dict[str, int] = {}
+        counts = [_least_layers((call,), self.spec.blocks, memo) for call in calls]
+        running = 0
+        for call, count in zip(calls, counts):
+            running += count
+            if running > self.limits.max_layers:
+                raise LimitError(
+                    "too many layers after expansion",
+                    position=call.position,
+                    path=f"{call.path} ({call.kind})",
+                    expected=f"at most {self.limits.max_layers} (raise it with --max-layers)",
+                    found=f"at least {sum(counts)} layers",
+                )
 
     def finish(self, name: str, x: Shape, output: Shape, rows: tuple[Row, ...], groups: tuple[Group, ...]) -> Evaluation:
         params = arith.total(r.params for r in rows)
@@ -220,14 +234,10 @@ class Evaluator:
         rows: list[Row] = []
         groups: list[Group] = []
 
-        def on_block(call: LayerCall, path: str, x_in: Shape, frame_rows: list[Row], out: Shape) -> str:
-            group_name = f"{path} ({call.kind})"
-            if call.name:
-                # copies of a named, repeated block are told apart by their index, like path.0
-                group_name = call.name + (path[path.rindex("."):] if call.repeat is not None else "")
+        def on_block(call: LayerCall, path: str, x_in: Shape, frame_rows: list[Row], out: Shape) -> None:
             groups.append(
                 Group(
-                    group_name,
+                    _group_name(call, path),
                     call.kind,
                     x_in,
                     out,
@@ -238,7 +248,6 @@ class Evaluator:
                     len(frame_rows),
                 )
             )
-            return group_name
 
         env = dict(self.globals)
         self.bind_input_names(env, x)
@@ -290,6 +299,8 @@ class Evaluator:
                         expected=f"at most {self.limits.max_repeat} (raise it with --max-repeat)",
                         found=str(repeat),
                     )
+            if not call.is_block and self.layer_count + repeat > self.limits.max_layers:
+                self.tick(call, path, repeat)  # refused now, not after a million rows
             for copy in range(repeat):
                 copy_path = f"{path}.{copy}" if call.repeat is not None else path
                 x_in = inputs[0]
@@ -298,21 +309,21 @@ class Evaluator:
                     if len(inputs) > 1:
                         raise SpecError("a block takes one input", position=call.position, path=copy_path)
                     start = len(rows)
-                    current = self.run_block_call(call, env, x_in, copy_path, depth, rows, input_sources[0])
+                    group = None if on_block is None else _group_name(call, copy_path)
+                    current = self.run_block_call(call, env, x_in, copy_path, depth, rows, input_sources[0], group)
+                    if copy == 0 and self.layer_count + (len(rows) - start) * (repeat - 1) > self.limits.max_layers:
+                        self.tick(call, path, (len(rows) - start) * (repeat - 1))
                     current_source = self.source
                     if on_block is not None:
-                        group = on_block(call, copy_path, x_in, rows[start:], current)
-                        for i in range(start, len(rows)):
-                            r = rows[i]
-                            rows[i] = Row(r.path, r.type, r.inputs, r.output, r.params, r.bias, r.buffers, r.macs, r.depth, group, r.steps, r.args, r.sources)
+                        on_block(call, copy_path, x_in, rows[start:], current)
                 else:
                     kind = lookup(call.kind)
                     assert kind is not None
                     merge_inputs, merge_sources = inputs, input_sources
                     if kind.inputs > 1 and len(inputs) == 1:
                         merge_inputs, merge_sources = (current, inputs[0]), (current_source, input_sources[0])
-                    row = self.run_layer(kind, call, env, merge_inputs, copy_path, depth)
-                    rows.append(replace(row, sources=merge_sources))
+                    row = self.run_layer(kind, call, env, merge_inputs, copy_path, depth, merge_sources)
+                    rows.append(row)
                     self.tick(call, copy_path)
                     current = row.output
                     current_source = len(rows) - 1
@@ -357,7 +368,14 @@ class Evaluator:
         return args
 
     def run_layer(
-        self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str, depth: int
+        self,
+        kind: LayerKind,
+        call: LayerCall,
+        env: Mapping[str, Any],
+        inputs: tuple[Shape, ...],
+        path: str,
+        depth: int,
+        sources: tuple[int, ...] = (),
     ) -> Row:
         where = f"{path} ({call.kind})"
         args = self.layer_args(kind, call, env, where)
@@ -367,14 +385,31 @@ class Evaluator:
             raise exc.located(call.position, where) from None
         except (ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
             raise ShapeError(f"cannot evaluate {kind.name}: {exc}", position=call.position, path=where) from None
+        except RecursionError:
+            raise LimitError(
+                "symbolic sizes nested too deeply to evaluate",
+                position=call.position,
+                path=where,
+                hint="bind the symbols with --set NAME=VALUE",
+            ) from None
+        _check_sizes(outcome, call.position, where)
         return Row(
             path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None,
-            outcome.steps, tuple(args.items()),
+            outcome.steps, tuple(args.items()), sources,
         )
 
     def run_block_call(
-        self, call: LayerCall, env: Mapping[str, Any], x: Shape, path: str, depth: int, rows: list[Row], source: int = -1
+        self,
+        call: LayerCall,
+        env: Mapping[str, Any],
+        x: Shape,
+        path: str,
+        depth: int,
+        rows: list[Row],
+        source: int = -1,
+        group: str | None = None,
     ) -> Shape:
+        """Evaluate a block call on x, appending its rows (tagged with `group`, if any) to `rows`."""
         assert self.spec is not None
         block = self.spec.blocks[call.kind]
         where = f"{path} ({call.kind})"
@@ -401,16 +436,31 @@ class Evaluator:
                     expected=f"{call.kind}: {{{', '.join(n for n, d in block.params if d is None)}: ...}}",
                     found="no " + name,
                 )
-        frame = self.run_block_body(block, inner, x, path, depth + 1, call)
         start = len(rows)
-        # frame rows hold frame-local sources: shift them into this list's numbering
-        rows.extend(replace(r, sources=tuple(source if i < 0 else i + start for i in r.sources)) for r in frame.rows)
+        frame = self.run_block_body(block, inner, x, path, depth + 1, call, source=source, start=start, group=group)
+        rows.extend(frame.rows)
         self.source = source if frame.source < 0 else frame.source + start
         return frame.output
 
     def run_block_body(
-        self, block: Block, env: dict[str, Any], x: Shape, path: str, depth: int, call: LayerCall | None
+        self,
+        block: Block,
+        env: dict[str, Any],
+        x: Shape,
+        path: str,
+        depth: int,
+        call: LayerCall | None,
+        *,
+        source: int = -1,
+        start: int = 0,
+        group: str | None = None,
     ) -> _Frame:
+        """A block instance's rows and totals: from the cache when seen before, else evaluated.
+
+        The rows come out placed at index `start` of the caller's list, the frame's input made
+        by row `source` there (their `sources` renumbered), tagged with `group`; the frame's
+        own `source` stays frame-local.
+        """
         key = None
         if not self.explain:
             key = (block.name, tuple(env.get(name) for name, _ in block.params), x)
@@ -422,9 +472,7 @@ class Evaluator:
             frame = self.cache[key]
             if call is not None:
                 self.tick(call, path, len(frame.rows))
-            return _Frame(
-                frame.output, [_moved(r, path, depth) for r in frame.rows], frame.params, frame.bias, frame.buffers, frame.macs, frame.source
-            )
+            return frame._replace(rows=_moved(frame.rows, path, depth, 0, source, start, group))
         rows: list[Row] = []
         base = block.path
         output = self.run_list(block.layers, x, env, path, depth, rows, local_base=base)
@@ -442,9 +490,9 @@ class Evaluator:
             self.source,
         )
         if key is not None:
-            self.cache[key] = _Frame(
-                output, [_moved(r, "", -depth, len(path)) for r in rows], frame.params, frame.bias, frame.buffers, frame.macs, frame.source
-            )
+            self.cache[key] = frame._replace(rows=_moved(rows, "", -depth, len(path)))
+        if source != -1 or start or group is not None:
+            frame = frame._replace(rows=_moved(rows, "", 0, 0, source, start, group))
         return frame
 
     def residual(
@@ -485,12 +533,82 @@ class Evaluator:
         return fx
 
 
-def _moved(row: Row, prefix: str, depth_shift: int, strip: int = 0) -> Row:
-    """A cached row re-rooted: path prefix swapped and depth shifted."""
-    return Row(
-        prefix + row.path[strip:], row.type, row.inputs, row.output, row.params, row.bias, row.buffers, row.macs,
-        row.depth + depth_shift, row.group, row.steps, row.args, row.sources,
-    )
+def _least_layers(calls: tuple[LayerCall, ...], blocks: Mapping[str, Block], memo: dict[str, int]) -> int:
+    """A lower bound on the rows `calls` expand to: literal repeat counts, any other taken as 1."""
+    total = 0
+    for call in calls:
+        count = 1
+        if call.repeat is not None and isinstance(call.repeat.raw, int) and not isinstance(call.repeat.raw, bool):
+            count = max(call.repeat.raw, 0)
+        if call.is_block:
+            size = memo.get(call.kind)
+            if size is None:
+                block = blocks[call.kind]
+                size = memo[call.kind] = _least_layers(block.layers + block.after, blocks, memo) + (block.residual is True)
+            count *= size
+        total += count
+    return total
+
+
+MAX_SIZE_BITS = 16_384  # sizes, params and MACs of one layer; exact ints, but not unbounded work
+
+
+def _check_sizes(outcome: Any, position: Position, where: str) -> None:
+    """Refuse a layer whose sizes or counts grow without bound (a chain of x1e6 upsamplings)."""
+    for what, value in (("output size", d) for d in outcome.output):
+        _check_size(what, value, position, where)
+    _check_size("parameter count", outcome.params, position, where)
+    _check_size("MAC count", outcome.macs, position, where)
+
+
+def _check_size(what: str, value: Any, position: Position, where: str) -> None:
+    if isinstance(value, int):
+        if value.bit_length() > MAX_SIZE_BITS:
+            raise LimitError(
+                f"the {what} is too large", position=position, path=where,
+                expected=f"below 2**{MAX_SIZE_BITS}", found=f"about 2**{value.bit_length()}",
+            )
+    elif arith.expanded_terms(value) > arith.MAX_EXPANDED_TERMS:
+        raise LimitError(
+            f"the symbolic {what} is too large", position=position, path=where,
+            expected=f"at most {arith.MAX_EXPANDED_TERMS} terms once expanded",
+            found=f"up to {arith.expanded_terms(value)} terms",
+            hint="bind some symbols with --set NAME=VALUE",
+        )
+
+
+def _moved(
+    rows: list[Row], prefix: str, depth_shift: int, strip: int = 0, source: int = -1, start: int = 0, group: str | None = None
+) -> list[Row]:
+    """Frame rows re-rooted in one pass (the hot loop of repeated blocks): path prefix swapped,
+    depth shifted, frame-local sources renumbered from `start` (-1, the frame's input, becomes
+    `source`), and `group` set when given."""
+    renumber = source != -1 or start != 0
+    moved = []
+    append = moved.append
+    for r in rows:
+        sources = r.sources
+        if renumber:
+            if len(sources) == 1:
+                i = sources[0]
+                sources = (source if i < 0 else i + start,)
+            else:
+                sources = tuple(source if i < 0 else i + start for i in sources)
+        append(
+            Row(
+                prefix + r.path[strip:] if prefix or strip else r.path, r.type, r.inputs, r.output, r.params, r.bias,
+                r.buffers, r.macs, r.depth + depth_shift, r.group if group is None else group, r.steps, r.args, sources,
+            )
+        )
+    return moved
+
+
+def _group_name(call: LayerCall, path: str) -> str:
+    """The name of a top-level block call's group; copies of a named, repeated block are told
+    apart by their index, like path.0."""
+    if call.name:
+        return call.name + (path[path.rindex("."):] if call.repeat is not None else "")
+    return f"{path} ({call.kind})"
 
 
 def _text(shape: Shape) -> str:

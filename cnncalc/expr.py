@@ -13,11 +13,10 @@ from __future__ import annotations
 import ast
 from fractions import Fraction
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import arith
-from .errors import ExprError, LimitError, Position, clip
+from .errors import CnncalcError, ExprError, LimitError, Position, clip
 
 MAX_EXPRESSION_LENGTH = 2_000
 MAX_EXPRESSION_DEPTH = 60
@@ -85,8 +84,7 @@ _BINARY = {
 }
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     """A checked syntax tree and the text it came from."""
 
     text: str
@@ -96,11 +94,21 @@ class Parsed:
 _cache: dict[str, Parsed] = {}
 
 
-def _error(text: str, message: str, node: ast.AST | None, position: Position | None) -> ExprError:
+_ALLOWED = "numbers, names, + - * / // % **, parentheses and calls of " + ", ".join(sorted(FUNCTIONS))
+
+
+def _error(text: str, message: str, node: ast.AST | None, position: Position | None, expected: str | None = None) -> ExprError:
     where = position
     if position is not None and node is not None and hasattr(node, "col_offset"):
         where = Position(position.file, position.line, position.column + node.col_offset)
-    return ExprError(f"{message} in expression {clip(text)!r}", position=where)
+    found = None
+    if node is not None and hasattr(node, "col_offset"):
+        found = repr(clip(ast.get_source_segment(text.strip(), node) or ast.unparse(node), 40))
+    return ExprError(f"{message} in expression {clip(text)!r}", position=where, expected=expected, found=found)
+
+
+def _refuse(text: str, message: str, node: ast.AST | None, position: Position | None) -> ExprError:
+    return _error(text, message, node, position, expected=_ALLOWED)
 
 
 def parse(text: str, position: Position | None = None) -> Parsed:
@@ -124,7 +132,11 @@ def parse(text: str, position: Position | None = None) -> Parsed:
     except SyntaxError as exc:
         offset = (exc.offset or 1) - 1
         where = None if position is None else Position(position.file, position.line, position.column + offset)
-        raise ExprError(f"invalid expression {clip(text)!r}: {exc.msg}", position=where) from None
+        raise ExprError(
+            f"invalid expression {clip(text)!r}: {exc.msg}",
+            position=where,
+            expected="an expression such as 2*k, width // 4 or max(8, c // 16)",
+        ) from None
     except (RecursionError, MemoryError, ValueError):
         raise LimitError("expression too deeply nested or too large", position=position) from None
     _check(module.body, text, position, 0)
@@ -144,24 +156,24 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
         )
     for kind, what in _FORBIDDEN_NAMES.items():
         if isinstance(node, kind):
-            raise _error(text, f"{what} are not allowed", node, position)
+            raise _refuse(text, f"{what} are not allowed", node, position)
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (bytes, complex)) or node.value is Ellipsis:
-            raise _error(text, f"constant {node.value!r} is not allowed", node, position)
+            raise _refuse(text, f"constant {node.value!r} is not allowed", node, position)
         return
     if isinstance(node, ast.Name):
         if node.id.startswith("__") or node.id.endswith("__"):
-            raise _error(text, f"name {node.id!r} is not allowed", node, position)
+            raise _refuse(text, f"name {node.id!r} is not allowed", node, position)
         return
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
-            raise _error(text, "operator not allowed (use + - * / // % **)", node, position)
+            raise _refuse(text, "operator not allowed (use + - * / // % **)", node, position)
         _check(node.left, text, position, depth + 1)
         _check(node.right, text, position, depth + 1)
         return
     if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
-            raise _error(text, "only unary + and - are allowed", node, position)
+            raise _refuse(text, "only unary + and - are allowed", node, position)
         _check(node.operand, text, position, depth + 1)
         return
     if isinstance(node, (ast.Tuple, ast.List)):
@@ -171,23 +183,23 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-            raise _error(
+            raise _refuse(
                 text,
-                f"call of {name!r} is not allowed (allowed: {', '.join(sorted(FUNCTIONS))})",
+                f"call of {name!r} is not allowed",
                 node,
                 position,
             )
         if node.keywords:
-            raise _error(text, f"{node.func.id}() takes no keyword arguments", node, position)
+            raise _refuse(text, f"{node.func.id}() takes no keyword arguments", node, position)
         count = len(node.args)
         if node.func.id in _ONE_ARGUMENT and count != 1:
-            raise _error(text, f"{node.func.id}() takes exactly one argument", node, position)
+            raise _refuse(text, f"{node.func.id}() takes exactly one argument", node, position)
         if count == 0:
-            raise _error(text, f"{node.func.id}() needs at least one argument", node, position)
+            raise _refuse(text, f"{node.func.id}() needs at least one argument", node, position)
         for arg in node.args:
             _check(arg, text, position, depth + 1)
         return
-    raise _error(text, f"{type(node).__name__} is not allowed", node, position)
+    raise _refuse(text, f"{type(node).__name__} is not allowed", node, position)
 
 
 Lookup = Callable[[str], Any]
@@ -204,7 +216,11 @@ def evaluate(
     try:
         return _eval(parsed.tree, parsed.text, env, position, free)
     except ZeroDivisionError:
-        raise ExprError(f"division by zero in expression {clip(parsed.text)!r}", position=position) from None
+        raise ExprError(
+            f"division by zero in expression {clip(parsed.text)!r}", position=position, expected="a divisor other than 0", found="0"
+        ) from None
+    except CnncalcError:
+        raise
     except (TypeError, OverflowError, ValueError) as exc:
         raise ExprError(f"cannot evaluate {clip(parsed.text)!r}: {exc}", position=position) from None
 
@@ -219,7 +235,7 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
             return {"True": True, "False": False, "None": None}[node.id]
         if free is not None:
             return free(node.id)
-        raise _error(text, f"unbound name {node.id!r}", node, position)
+        raise _error(text, f"unbound name {node.id!r}", node, position, expected="a number or a name bound earlier")
     if isinstance(node, ast.UnaryOp):
         operand = _eval(node.operand, text, env, position, free)
         _require_arith(operand, text, node, position)
@@ -243,7 +259,7 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
 
 def _require_arith(value: Any, text: str, node: ast.AST, position: Position | None) -> None:
     if isinstance(value, (str, tuple)) or value is None:
-        raise _error(text, f"cannot do arithmetic on {value!r}", node, position)
+        raise _error(text, f"cannot do arithmetic on {clip(repr(value))}", node, position, expected="numbers or symbols")
 
 
 def _binary(node: ast.BinOp, left: Any, right: Any, text: str, position: Position | None) -> Any:
@@ -252,6 +268,10 @@ def _binary(node: ast.BinOp, left: Any, right: Any, text: str, position: Positio
         # + - / of bounded operands stay cheap to compute, but their results (a Fraction's
         # denominator above all) can grow with every operation: bound them too.
         _check_bits(_bits(result), text, node, position)
+    elif isinstance(node.op, (ast.Mult, ast.Pow)):
+        terms = arith.expanded_terms(result)
+        if terms > arith.MAX_EXPANDED_TERMS:
+            raise _limit(text, "symbolic expression too large", f"at most {arith.MAX_EXPANDED_TERMS} terms once expanded", f"up to {terms} terms", position)
     return result
 
 
@@ -273,7 +293,7 @@ def _binary_value(node: ast.BinOp, left: Any, right: Any, text: str, position: P
         return arith.mod(left, right)
     # Power: bound the size of the result before computing it, so 9**9**9 fails at once.
     if not arith.is_number(right):
-        raise _error(text, "the exponent must be a number", node, position)
+        raise _error(text, "the exponent must be a number", node, position, expected="a number, not a symbol")
     if isinstance(right, int):
         if isinstance(left, (int, Fraction)) and abs(left) not in (0, 1):
             _check_bits(abs(right) * _bits(left), text, node, position)

@@ -10,8 +10,7 @@ SpecError without a position, which the caller adds.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import arith
 from .arith import add, floor_div, mul, product, sub
@@ -28,8 +27,7 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One constructor argument: PyTorch's name, default and accepted type (`kind`)."""
 
     name: str
@@ -40,8 +38,7 @@ class Param:
     keyword: bool = False  # keyword-only in PyTorch's signature (after `*`)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one layer does to its input: output shape, parameters, buffers and MACs."""
 
     output: Shape
@@ -55,8 +52,7 @@ class Outcome:
 Rule = Callable[["Ctx"], Outcome]
 
 
-@dataclass(frozen=True)
-class LayerKind:
+class LayerKind(NamedTuple):
     """A layer type: its PyTorch signature and rule; `inputs` > 1 marks a merge."""
 
     name: str
@@ -66,21 +62,25 @@ class LayerKind:
     inputs: int = 1
     category: str = "other"
     ignores_args: bool = False  # nn.Identity(*args, **kwargs): any arguments, all ignored
-    param_names: frozenset[str] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "param_names", frozenset(p.name for p in self.params))
+    @property
+    def param_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.params)
 
 
-@dataclass
 class Ctx:
     """The evaluated arguments and input shapes handed to a rule."""
 
-    kind: LayerKind
-    args: dict[str, Any]
-    inputs: tuple[Shape, ...]
-    explain: bool
-    training: bool = False  # PyTorch's module.training: batch statistics in the norm layers
+    __slots__ = ("kind", "args", "inputs", "explain", "training")
+
+    def __init__(
+        self, kind: LayerKind, args: dict[str, Any], inputs: tuple[Shape, ...], explain: bool, training: bool = False
+    ) -> None:
+        self.kind = kind
+        self.args = args
+        self.inputs = inputs
+        self.explain = explain
+        self.training = training  # PyTorch's module.training: batch statistics in the norm layers
 
     @property
     def x(self) -> Shape:
@@ -207,11 +207,13 @@ def _infer_channels(ctx: Ctx, name: str, channels: Any) -> Any:
     return given
 
 
-def _too_small(ctx: Ctx, axis_names: list[str], sizes: list[Any], formula: str) -> None:
-    for axis, size in zip(axis_names, sizes):
+def _too_small(ctx: Ctx, axis_names: list[str], sizes: list[Any], formula: str, worked: Callable[[int], str] | None = None) -> None:
+    for index, (axis, size) in enumerate(zip(axis_names, sizes)):
         if isinstance(size, int) and size <= 0:
+            if worked is not None:  # the formula with this axis's numbers put in
+                formula = f"{axis}_out = {formula} = {worked(index)} = {size}"
             raise ShapeError(
-                f"output size {axis} = {size} is too small ({formula})",
+                f"output size {axis} = {size} is too small: {formula}",
                 expected="every output size >= 1",
                 found=f"input {_shape_text(ctx.x)} gives {axis} = {size}",
                 hint="use a smaller kernel, stride or dilation, more padding, or a larger input",
@@ -258,7 +260,7 @@ def _conv(ctx: Ctx) -> Outcome:
     steps: list[str] = []
     if isinstance(padding_arg, str):
         if padding_arg not in ("same", "valid"):
-            raise SpecError("padding must be an integer, a tuple, 'same' or 'valid'", found=repr(padding_arg))
+            raise SpecError("invalid padding", expected="an integer, a tuple, 'same' or 'valid'", found=repr(padding_arg))
         if padding_arg == "same" and any(s != 1 for s in stride):
             raise SpecError(
                 "padding='same' is not supported for strided convolutions (as in PyTorch)",
@@ -303,7 +305,10 @@ def _conv(ctx: Ctx) -> Outcome:
                     f"floor(({_fmt(size)} + 2*{_fmt(p)} - {_fmt(d)}*({_fmt(k)}-1) - 1)/{_fmt(s)}) + 1 = {_fmt(out)}"
                 )
         outs.append(out)
-    _too_small(ctx, _AXES[n], outs, "floor((in + 2p - d(k-1) - 1)/s) + 1")
+    _too_small(
+        ctx, _AXES[n], outs, "floor((in + 2p - d(k-1) - 1)/s) + 1",
+        lambda i: f"floor(({_fmt(sizes[i])} + 2*{_fmt(pads[i])} - {_fmt(dilation[i])}*({_fmt(kernel[i])}-1) - 1)/{_fmt(stride[i])}) + 1",
+    )
     output = (*ctx.x[:channel_axis], cout, *outs)
     per_filter = mul(floor_div(cin, groups) if arith.divides(groups, cin) else arith.true_div(cin, groups), product(kernel))
     weight = mul(cout, per_filter)
@@ -331,7 +336,9 @@ def _fmt_tuple(values: tuple[Any, ...]) -> str:
 def _check_padding_mode(mode: Any, pads: tuple[Any, ...], sizes: Shape, padding_arg: Any) -> None:
     if mode not in ("zeros", "reflect", "replicate", "circular"):
         raise SpecError(
-            "padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular'", found=repr(mode)
+            "invalid padding_mode",
+            expected="'zeros', 'reflect', 'replicate' or 'circular'",
+            found=repr(mode),
         )
     for p, size in zip(pads, sizes):
         if not (isinstance(p, int) and isinstance(size, int)):
@@ -375,7 +382,11 @@ def _conv_transpose(ctx: Ctx) -> Outcome:
     groups = _groups(ctx, cin, cout)
     bias = check_bool("bias", ctx["bias"])
     if ctx["padding_mode"] != "zeros":
-        raise SpecError(f"only padding_mode='zeros' is supported for {ctx.kind.name}", found=repr(ctx["padding_mode"]))
+        raise SpecError(
+            f"only padding_mode='zeros' is supported for {ctx.kind.name}",
+            expected="padding_mode='zeros'",
+            found=f"padding_mode={ctx['padding_mode']!r}",
+        )
     for op, s, d in zip(output_padding, stride, dilation):
         if isinstance(op, int) and isinstance(s, int) and isinstance(d, int) and op >= s and op >= d:
             raise ShapeError(
@@ -393,7 +404,10 @@ def _conv_transpose(ctx: Ctx) -> Outcome:
                 f"({_fmt(size)}-1)*{_fmt(s)} - 2*{_fmt(p)} + {_fmt(d)}*({_fmt(k)}-1) + {_fmt(op)} + 1 = {_fmt(out)}"
             )
         outs.append(out)
-    _too_small(ctx, _AXES[n], outs, "(in-1)*s - 2p + d(k-1) + output_padding + 1")
+    _too_small(
+        ctx, _AXES[n], outs, "(in-1)*s - 2p + d(k-1) + output_padding + 1",
+        lambda i: f"({_fmt(sizes[i])}-1)*{_fmt(stride[i])} - 2*{_fmt(pads[i])} + {_fmt(dilation[i])}*({_fmt(kernel[i])}-1) + {_fmt(output_padding[i])} + 1",
+    )
     output = (*ctx.x[:channel_axis], cout, *outs)
     per_input = mul(arith.true_div(cout, groups), product(kernel))
     weight = mul(cin, per_input)
@@ -479,7 +493,10 @@ def _pool(ctx: Ctx) -> Outcome:
                 + f" = {_fmt(out)}"
             )
         outs.append(out)
-    _too_small(ctx, _AXES[n], outs, "(in + 2p - d(k-1) - 1)/s + 1")
+    _too_small(
+        ctx, _AXES[n], outs, f"{'ceil' if ceil_mode else 'floor'}((in + 2p - d(k-1) - 1)/s) + 1",
+        lambda i: f"{'ceil' if ceil_mode else 'floor'}(({_fmt(sizes[i])} + 2*{_fmt(pads[i])} - {_fmt(dilation[i])}*({_fmt(kernel[i])}-1) - 1)/{_fmt(stride[i])}) + 1",
+    )
     return Outcome((*ctx.x[: channel_axis + 1], *outs), steps=tuple(steps))
 
 
@@ -655,7 +672,7 @@ def _norm_outcome(ctx: Ctx, features: Any, params: Any, bias: Any, buffers: Any)
     steps: tuple[str, ...] = ()
     if ctx.explain:
         steps = (
-            f"params = {_fmt(params)} (weight and bias of {_fmt(features)} features)"
+            f"params = {_fmt(params)} ({'weight and bias' if bias else 'weight'} of {_fmt(features)} features)"
             if params
             else "params = 0 (no affine weights)",
             f"buffers = {_fmt(buffers)} (running mean and variance)" if buffers else "buffers = 0",
@@ -668,7 +685,11 @@ def _norm_outcome(ctx: Ctx, features: Any, params: Any, bias: Any, buffers: Any)
 
 def _linear(ctx: Ctx) -> Outcome:
     if len(ctx.x) < 1:
-        raise ShapeError("Linear needs an input with at least one dimension", found=_shape_text(ctx.x))
+        raise ShapeError(
+            "Linear needs an input with at least one dimension",
+            expected="an input [..., in_features]",
+            found=f"a 0-D input {_shape_text(ctx.x)}",
+        )
     fin = ctx.x[-1]
     given = ctx.args.get("in_features")
     if given is not None:
@@ -701,7 +722,7 @@ def _linear(ctx: Ctx) -> Outcome:
 def _dim(name: str, value: Any, rank: int) -> int:
     """A PyTorch dimension index (negative counts from the end) checked against the rank."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise SpecError(f"argument {name!r} must be an integer dimension", found=_describe(value))
+        raise SpecError(f"argument {name!r} must be an integer dimension", expected="an integer", found=_describe(value))
     low, high = (-rank, rank - 1) if rank else (-1, 0)
     if not low <= value <= high:
         raise ShapeError(
@@ -721,6 +742,7 @@ def _flatten(ctx: Ctx) -> Outcome:
     if start > end:
         raise ShapeError(
             "flatten() has invalid args: start_dim cannot come after end_dim",
+            expected="start_dim <= end_dim once negative dims are counted from the end",
             found=f"start_dim={ctx['start_dim']}, end_dim={ctx['end_dim']} on a {rank}-D input",
         )
     merged = product(ctx.x[start : end + 1])
@@ -734,11 +756,11 @@ def _unflatten(ctx: Ctx) -> Outcome:
     dim = _dim("dim", ctx["dim"], rank)
     sizes = ctx["unflattened_size"]
     if not isinstance(sizes, tuple) or not sizes:
-        raise SpecError("unflattened_size must be a tuple of sizes", found=_describe(sizes))
+        raise SpecError("unflattened_size must be a tuple of sizes", expected="a non-empty tuple of integers", found=_describe(sizes))
     sizes = tuple(check_int("unflattened_size", s, minimum=-1) for s in sizes)
     known = product(s for s in sizes if s != -1)
     if sum(1 for s in sizes if s == -1) > 1:
-        raise SpecError("only one size in unflattened_size may be -1", found=_fmt_tuple(sizes))
+        raise SpecError("only one size in unflattened_size may be -1", expected="at most one -1", found=_fmt_tuple(sizes))
     if -1 in sizes:
         sizes = tuple(arith.true_div(ctx.x[dim], known) if s == -1 else s for s in sizes)
     if arith.equal(product(sizes), ctx.x[dim]) is False or any(not _is_int(s) for s in sizes):
@@ -838,7 +860,7 @@ def _glu(ctx: Ctx) -> Outcome:
             found=f"size {_fmt(size)} in input {_shape_text(ctx.x)}",
         )
     output = (*ctx.x[:dim], floor_div(size, 2), *ctx.x[dim + 1 :])
-    return Outcome(output, steps=(f"output = {_shape_text(output)} (dimension {dim} halved)",) if ctx.explain else ())
+    return Outcome(output, steps=(f"dim {dim}: {_fmt(size)}/2 = {_fmt(output[dim])} (GLU halves it)",) if ctx.explain else ())
 
 
 def _hardtanh(ctx: Ctx) -> Outcome:
@@ -1005,30 +1027,42 @@ def _pad(ctx: Ctx) -> Outcome:
 
 def _pixel_shuffle(ctx: Ctx) -> Outcome:
     if len(ctx.x) < 3:
-        raise ShapeError("PixelShuffle expects at least a 3-D input", found=_shape_text(ctx.x))
+        raise ShapeError("PixelShuffle expects at least a 3-D input", expected="an input [..., C, H, W]", found=_shape_text(ctx.x))
     r = check_int("upscale_factor", ctx["upscale_factor"], minimum=1)
     c, h, w = ctx.x[-3:]
     if arith.divides(mul(r, r), c) is False:
-        raise ShapeError("channels must be divisible by upscale_factor squared", found=f"{_fmt(c)} channels, upscale_factor={_fmt(r)}")
+        raise ShapeError(
+            "channels must be divisible by upscale_factor squared",
+            expected=f"channels a multiple of {_fmt(mul(r, r))}",
+            found=f"{_fmt(c)} channels, upscale_factor={_fmt(r)}",
+        )
     return Outcome((*ctx.x[:-3], floor_div(c, mul(r, r)), mul(h, r), mul(w, r)))
 
 
 def _pixel_unshuffle(ctx: Ctx) -> Outcome:
     if len(ctx.x) < 3:
-        raise ShapeError("PixelUnshuffle expects at least a 3-D input", found=_shape_text(ctx.x))
+        raise ShapeError("PixelUnshuffle expects at least a 3-D input", expected="an input [..., C, H, W]", found=_shape_text(ctx.x))
     r = check_int("downscale_factor", ctx["downscale_factor"], minimum=1)
     c, h, w = ctx.x[-3:]
     if arith.divides(r, h) is False or arith.divides(r, w) is False:
-        raise ShapeError("height and width must be divisible by downscale_factor", found=f"{_shape_text(ctx.x)}, downscale_factor={_fmt(r)}")
+        raise ShapeError(
+            "height and width must be divisible by downscale_factor",
+            expected=f"H and W multiples of {_fmt(r)}",
+            found=f"input {_shape_text(ctx.x)}, downscale_factor={_fmt(r)}",
+        )
     return Outcome((*ctx.x[:-3], mul(c, mul(r, r)), floor_div(h, r), floor_div(w, r)))
 
 
 def _channel_shuffle(ctx: Ctx) -> Outcome:
     if len(ctx.x) < 3:
-        raise ShapeError("ChannelShuffle expects at least a 3-D input", found=_shape_text(ctx.x))
+        raise ShapeError("ChannelShuffle expects at least a 3-D input", expected="an input [N, C, ...] of rank >= 3", found=_shape_text(ctx.x))
     groups = check_int("groups", ctx["groups"], minimum=1)
     if arith.divides(groups, ctx.x[1]) is False:
-        raise ShapeError("channels must be divisible by groups", found=f"{_fmt(ctx.x[1])} channels, groups={_fmt(groups)}")
+        raise ShapeError(
+            "channels must be divisible by groups",
+            expected=f"channels (dim 1) a multiple of groups={_fmt(groups)}",
+            found=f"{_fmt(ctx.x[1])} channels in input {_shape_text(ctx.x)}",
+        )
     return Outcome(ctx.x)
 
 
@@ -1062,6 +1096,7 @@ def _concat(ctx: Ctx) -> Outcome:
     if any(len(s) != rank for s in shapes):
         raise ShapeError(
             "Concat needs inputs of the same rank",
+            expected="inputs with the same number of dimensions",
             found=" and ".join(_shape_text(s) for s in shapes),
         )
     dim = _dim("dim", ctx["dim"], rank)

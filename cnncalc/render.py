@@ -6,8 +6,7 @@ report can be drawn as a rich table, Markdown or CSV.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import arith
 from .evaluate import Evaluation, Row
@@ -16,8 +15,7 @@ from .layers import Shape
 MAC_NOTE = "MACs: one multiply-accumulate = 1 MAC (conv and linear layers; bias additions not counted); FLOPs = 2 x MACs."
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     """A titled table of text cells; `numeric` marks right-aligned columns."""
 
     title: str
@@ -28,8 +26,7 @@ class Table:
     kind: str = "layers"  # "layers" tables are the per-layer ones that CSV concatenates
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """What a command prints for people: tables, then an optional worked explanation."""
 
     tables: tuple[Table, ...]
@@ -212,8 +209,7 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class _Item:
+class _Item(NamedTuple):
     name: str
     params: Any
     bias: Any

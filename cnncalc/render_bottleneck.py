@@ -299,7 +299,8 @@ def _paren(value: Any) -> str:
 
 
 def _solution_steps(result: BottleneckResult, s: Solution) -> list[tuple[str, tuple[str, ...]]]:
-    mode = mode_name(s).capitalize()
+    mode = mode_name(s)
+    mode = mode[0].upper() + mode[1:]
     p = "P(" + ", ".join(s.symbols) + ")"
     band = result.band
     lines = [f"{p} = {s.count}, baseline B = {s.baseline}"]
@@ -333,7 +334,7 @@ def _root_lines(s: Solution) -> tuple[str, ...]:
         return (f"{s.count} is not a polynomial in {k}: solved with sympy's solveset over k > 0",)
     for b in s.boundaries:
         shifted = sympy.expand(s.count - sympy.Rational(b.value.numerator, b.value.denominator))
-        lines.append(f"{b.side} end ({percent(b.reduction)} reduction): {shifted} = 0")
+        lines.append(f"{b.side} end ({percent(b.reduction)} reduction): {s.count} - {number_text(b.value)} = 0")
         poly = sympy.Poly(shifted, k)
         if poly.degree() == 2:
             a, bb, c = poly.all_coeffs()

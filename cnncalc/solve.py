@@ -2,8 +2,8 @@
 
 Exact throughout. The band is a pair of Fractions; the candidate's count (params or MACs) is an
 exact polynomial in its free width symbols. A single symbol's real solution set is bounded by the
-exact real roots of `P(k) - (1-hi)*B` and `P(k) - (1-lo)*B` (sympy's `real_roots`: surds for
-quadratics, CRootOf beyond), and every integer decision (which widths work, how many) is made by
+exact real roots of `P(k) - (1-hi)*B` and `P(k) - (1-lo)*B` (surds by the quadratic formula up to
+degree 2, sympy's `real_roots` beyond: radicals or CRootOf), and every integer decision (which widths work, how many) is made by
 evaluating the polynomial on integers with Python ints: floats only ever appear as decimals shown
 to people. Several independent symbols are enumerated over the outer ones, each step solving the
 innermost symbol exactly with a pure-Python integer root isolation (no sympy per grid point).
@@ -177,7 +177,7 @@ def count_of(evaluation: Any, metric: str, bias: bool) -> Any:
     """A block's params (with or without bias) or MACs."""
     if metric == "macs":
         return evaluation.macs
-    return evaluation.params if bias else evaluation.params - evaluation.bias
+    return evaluation.params if bias else evaluation.params_no_bias
 
 
 def has_symbols(value: Any) -> bool:
@@ -288,7 +288,7 @@ def _label(metric: str, bias: bool) -> str:
 
 
 def _counts(evaluation: Any, metric: str) -> dict[str, Any]:
-    counts = {"params": evaluation.params, "params_no_bias": evaluation.params - evaluation.bias}
+    counts = {"params": evaluation.params, "params_no_bias": evaluation.params_no_bias}
     if metric == "macs":
         counts["macs"] = evaluation.macs
     return counts

@@ -8,13 +8,12 @@ templates and their arguments, cycles); shapes and numbers are the evaluator's j
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from . import expr
-from .errors import LimitError, Position, SpecError, clip
+from .errors import CnncalcError, LimitError, Position, SpecError, clip
 from .layers import KINDS, lookup
 
 try:  # the C composer when PyYAML was built with libyaml
@@ -42,27 +41,51 @@ BLOCK_KEYS = ("args", "layers", "residual", "shortcut", "after", "description")
 INPUT_NAME = "input"
 
 
-@dataclass(frozen=True)
 class Limits:
-    """Resource limits; each has a command-line flag to raise it."""
+    """Resource limits; each has a command-line flag to raise it. The class attributes are the defaults.
 
-    max_layers: int = 1_000_000
-    max_repeat: int = 100_000
-    max_depth: int = 50
-    max_bytes: int = 50_000_000
-    max_nodes: int = 1_000_000  # YAML values, counted with aliases expanded (billion laughs)
+    A plain class (not a dataclass, whose creation costs start-up time): a new limit needs a
+    class attribute, an `__init__` parameter and a line in `__init__`.
+    """
+
+    max_layers = 1_000_000
+    max_repeat = 100_000
+    max_depth = 50
+    max_bytes = 50_000_000
+    max_nodes = 1_000_000  # YAML values, counted with aliases expanded (billion laughs)
+
+    def __init__(
+        self,
+        max_layers: int = max_layers,
+        max_repeat: int = max_repeat,
+        max_depth: int = max_depth,
+        max_bytes: int = max_bytes,
+        max_nodes: int = max_nodes,
+    ) -> None:
+        self.max_layers = max_layers
+        self.max_repeat = max_repeat
+        self.max_depth = max_depth
+        self.max_bytes = max_bytes
+        self.max_nodes = max_nodes
+
+    def __repr__(self) -> str:
+        return "Limits(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Limits) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(vars(self).items()))
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """An argument as written: a literal, a string (expression or keyword), or a tuple of Args."""
 
     raw: Any
     position: Position
 
 
-@dataclass(frozen=True)
-class LayerCall:
+class LayerCall(NamedTuple):
     """One entry of a layer list: a layer kind or a block template, with its arguments."""
 
     kind: str
@@ -75,8 +98,7 @@ class LayerCall:
     is_block: bool
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """A named block: a template with arguments, optionally residual with a projection shortcut."""
 
     name: str
@@ -93,8 +115,7 @@ class Block:
         return f"blocks.{self.name}"
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     """A whole spec file: input, variables, block templates and (optionally) a model."""
 
     name: str
@@ -111,6 +132,12 @@ class Spec:
 def _pos(source: str, node: yaml.Node) -> Position:
     mark = node.start_mark
     return Position(source, mark.line + 1, mark.column + 1)
+
+
+def _text_pos(source: str, node: yaml.Node) -> Position:
+    """Where a scalar's text starts: past its opening quote, so columns inside it are exact."""
+    mark = node.start_mark
+    return Position(source, mark.line + 1, mark.column + 1 + (getattr(node, "style", None) in ("'", '"')))
 
 
 def _type_name(node: yaml.Node) -> str:
@@ -150,7 +177,9 @@ class _Reader:
             name = str(key.value)
             if name in seen:
                 first = self.pos(seen[name])
-                raise self.error(key, f"duplicate key {name!r} (first at line {first.line})", path)
+                raise self.error(
+                    key, f"duplicate key {name!r}", path, expected="each key once", found=f"{name!r} again (first at line {first.line}, column {first.column})"
+                )
             seen[name] = key
             items.append((name, key, value))
         return items
@@ -194,7 +223,7 @@ class _Reader:
                     expected=f"at most {expr.MAX_EXPRESSION_LENGTH} characters",
                     found=str(len(value)),
                 )
-            return Arg(value, self.pos(node))
+            return Arg(value, _text_pos(self.source, node))
         if isinstance(node, yaml.SequenceNode):
             if depth >= 1:
                 raise self.error(node, "nested lists are not allowed in an argument", path, expected="a flat list of values")
@@ -224,14 +253,16 @@ class _Reader:
             call = self.layer(item, f"{path}[{index}]", block_names)
             for source in call.sources:
                 if source != INPUT_NAME and source not in names:
+                    later = _named_later(node.value[index:], source)
                     raise self.error(
                         item,
-                        f"'from' names an unknown node {source!r}",
+                        f"'from' names an unknown node {source!r}"
+                        + (": it is this layer's own output" if later is item else f": it is defined later, at line {later.start_mark.line + 1}" if later else ""),
                         f"{call.path} ({call.kind})",
                         expected="'input' or the name of an earlier layer in the same list: "
                         + (", ".join(sorted(names)) if names else "(none named yet)"),
                         found=repr(source),
-                        hint="a layer can only take the output of a layer above it (no cycles)",
+                        hint="a layer can only take the output of a layer above it (no cycles)" if later else did_you_mean(source, names),
                     )
             if call.name is not None:
                 if call.name == INPUT_NAME:
@@ -245,7 +276,7 @@ class _Reader:
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
             text = node.value.strip()
             if "(" in text:
-                return call_from_text(text, position, path, block_names)
+                return call_from_text(text, _text_pos(self.source, node), path, block_names)
             return self.make_call(node, text, [], path, block_names)
         if not isinstance(node, yaml.MappingNode):
             raise self.error(
@@ -314,7 +345,15 @@ class _Reader:
                 else:
                     sources = (self.name(value, path, "'from'"),)
             elif arg_name == "repeat":
-                repeat = self.arg(value, path)
+                repeat = self.arg(value, f"{path} ({kind})")
+                if isinstance(repeat.raw, int) and repeat.raw > self.limits.max_repeat:
+                    raise LimitError(
+                        "repeat count too large",
+                        position=repeat.position,
+                        path=f"{path} ({kind})",
+                        expected=f"at most {self.limits.max_repeat} (raise it with --max-repeat)",
+                        found=str(repeat.raw),
+                    )
             else:
                 args.append((arg_name, self.arg(value, f"{path} ({kind})")))
         return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block)
@@ -429,6 +468,19 @@ class _Reader:
             for call in calls:
                 _check_call_args(call, blocks)
         return Spec(name, self.source, inputs, self.pos(input_node), batch, tuple(variables), blocks, layers, self.pos(node))
+
+
+def _named_later(items: list[yaml.Node], name: str) -> yaml.Node | None:
+    """The layer among `items` whose `name:` (beside its type or among its arguments) is `name`."""
+    for item in items:
+        if not isinstance(item, yaml.MappingNode):
+            continue
+        pairs = list(item.value)
+        pairs += [p for _, v in item.value if isinstance(v, yaml.MappingNode) for p in v.value]
+        for key, value in pairs:
+            if getattr(key, "value", None) == "name" and getattr(value, "value", None) == name:
+                return item
+    return None
 
 
 def _int_scalar(text: str) -> int:
@@ -589,6 +641,8 @@ def compose(text: str, source: str, limits: Limits = Limits()) -> yaml.Node | No
         mark = exc.problem_mark or exc.context_mark
         position = Position(source, mark.line + 1, mark.column + 1) if mark else Position(source, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and exc.context_mark is not None:  # e.g. while parsing a flow sequence
+            problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
         raise SpecError(f"invalid YAML: {problem}", position=position, hint=_yaml_hint(problem)) from None
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
@@ -609,6 +663,12 @@ def _yaml_hint(problem: str) -> str | None:
         return "indent with spaces, not tabs; quote text that starts with a special character"
     if "mapping values are not allowed" in problem:
         return "a value holding ': ' must be quoted, or a nested mapping must start on its own line"
+    if "flow sequence" in problem or "flow mapping" in problem:
+        return "check that every [ and { is closed, and that items are separated by commas"
+    if "block mapping" in problem or "block collection" in problem or "expected key" in problem:
+        return "check the indentation: the keys of one mapping and the items of one list line up in one column"
+    if "undefined alias" in problem:
+        return "an alias (*name) needs an anchor (&name) above it"
     return None
 
 
@@ -768,7 +828,13 @@ def load_path(path: str, limits: Limits = Limits(), stdin_text: str | bytes | No
         with open(path, "rb") as handle:
             data = handle.read(limits.max_bytes + 1)
     except FileNotFoundError:
-        raise SpecError("no such file", position=Position(path, 1, 1), hint="check the path, or give a zoo name") from None
+        raise SpecError(
+            "no such file",
+            position=Position(path, 1, 1),
+            expected="a YAML spec file, '-' or the name of a shipped model",
+            found="nothing at this path",
+            hint="check the path; 'cnncalc zoo' lists the shipped models",
+        ) from None
     except OSError as exc:
         raise SpecError(f"cannot read the file: {exc.strerror}", position=Position(path, 1, 1)) from None
     return load_text(decode(data, path), path, limits)
@@ -866,13 +932,13 @@ def call_from_text(text: str, position: Position, path: str, block_names: set[st
         raise SpecError("block calls take keyword arguments only", position=position, path=path)
     pairs: list[tuple[str, Arg]] = []
     for name, node in zip(names, tree.args):
-        pairs.append((name, _arg_from_ast(node, text, position, path)))
+        pairs.append((name, _arg_from_ast(node, text, position, f"{path} ({kind_name})")))
     for keyword in tree.keywords:
         if keyword.arg is None:
             raise SpecError("** arguments are not allowed", position=position, path=path)
         if any(keyword.arg == n for n, _ in pairs):
             raise SpecError(f"{kind_name} got multiple values for argument {keyword.arg!r}", position=position, path=path)
-        pairs.append((keyword.arg, _arg_from_ast(keyword.value, text, position, path)))
+        pairs.append((keyword.arg, _arg_from_ast(keyword.value, text, position, f"{path} ({kind_name})")))
     name: str | None = None
     sources: tuple[str, ...] = ()
     repeat: Arg | None = None
@@ -894,6 +960,8 @@ def _arg_from_ast(node: Any, text: str, position: Position, path: str) -> Arg:
     """An inline-call argument: literals stay literals; anything else is checked as an expression."""
     import ast
 
+    # the column of this argument inside the call, so that errors point at it
+    position = Position(position.file, position.line, position.column + getattr(node, "col_offset", 0))
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool, str)) or (
         isinstance(node, ast.Constant) and node.value is None
     ):
@@ -901,11 +969,18 @@ def _arg_from_ast(node: Any, text: str, position: Position, path: str) -> Arg:
         if isinstance(value, str):
             # A quoted string is a keyword like 'same' or 'bilinear', never an expression.
             return Arg(_Keyword(value), position)
+        if isinstance(value, int) and value.bit_length() > expr.MAX_RESULT_BITS:
+            raise LimitError("integer too large", position=position, path=path, expected=f"a value below 2**{expr.MAX_RESULT_BITS}", found=f"about 2**{value.bit_length()}")
         return Arg(value, position)
     if isinstance(node, (ast.Tuple, ast.List)):
+        if isinstance(node.ctx, ast.Load) and any(isinstance(e, (ast.Tuple, ast.List)) for e in node.elts):
+            raise SpecError("nested tuples are not allowed in an argument", position=position, path=path, expected="a flat tuple of values")
         return Arg(tuple(_arg_from_ast(e, text, position, path) for e in node.elts), position)
     segment = ast.get_source_segment(text.strip(), node) or ast.unparse(node)
-    expr.parse(segment, position)  # whitelist check now, so errors point at the call
+    try:
+        expr.parse(segment, position)  # whitelist check now, so errors point at the call
+    except CnncalcError as exc:
+        raise exc.located(position, path) from None
     return Arg(segment, position)
 
 

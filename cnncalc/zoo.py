@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .spec import Limits, Spec, load_path
 
 
-@dataclass(frozen=True)
-class ZooEntry:
+class ZooEntry(NamedTuple):
     """A shipped spec, evaluated: its name, file, input, output and totals."""
 
     name: str
@@ -47,7 +45,7 @@ def resolve(source: str) -> str:
     return zoo_names().get(source, source)
 
 
-def load_spec(source: str, limits: Limits = Limits(), stdin_text: str | None = None) -> Spec:
+def load_spec(source: str, limits: Limits = Limits(), stdin_text: str | bytes | None = None) -> Spec:
     """Load a spec given as a path, '-' or a zoo name."""
     return load_path(resolve(source), limits, stdin_text)
 

@@ -1,0 +1,452 @@
+"""Receptive field, effective stride and effective padding of every layer, per spatial axis.
+
+Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks" (Distill,
+2019), run forward from the input. Every layer is read as a map from one of its output
+positions o to an interval of positions of its input, [a*o + b, a*o + b + w]: a conv or a pool
+with kernel k, stride s, padding p and dilation d has a = s, b = -p, w = k_eff - 1 with
+k_eff = d*(k-1) + 1. A tensor's field along an axis is (size r, stride j, start u): output
+position o sees input positions u + j*o .. u + j*o + r - 1 (u = -P, P the effective padding).
+Composing a layer gives
+
+    j' = j*a        u' = u + j*b        r' = r + j*w
+
+which for a conv is Araujo's r_in = s*r_out + (k_eff - s) read from the input side.
+Positions outside the input (padding) count, as in the paper: r may exceed the input size.
+
+Transposed convs, upsampling and PixelShuffle have a fractional a (1/s): the interval is then a
+continuous bound, the field varies with the output position, and the size shown is the largest
+any position can have (r rounded down). Adaptive pools depend on the input size; when the
+output size does not divide the input size their windows vary and the field is again a bound.
+Merges take the union of their branches' fields (equal to the largest when the branches are
+centred alike) and warn where branches disagree in stride or centre; an input broadcast along
+an axis (squeeze-excitation's 1x1 gate) adds global context that is not counted there.
+Normalisations and softmax are treated as pointwise (their statistics are not counted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any
+
+from . import arith
+from .evaluate import Evaluation, Row
+from .layers import lookup, per_axis
+
+_AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+@dataclass(frozen=True)
+class AxisField:
+    """The field along one axis of the input: size r, effective stride j, start u (= -padding)."""
+
+    size: Any = 1
+    stride: Any = 1
+    start: Any = 0
+    exact: bool = True  # False: size is an upper bound (fractional strides, uneven adaptive windows)
+    input_dependent: bool = False  # depends on the input size (adaptive pools, Upsample to a size)
+
+    @property
+    def padding(self) -> Any:
+        """Araujo's effective padding P: how far output 0's field reaches left of the input."""
+        return arith.sub(0, self.start)
+
+    @property
+    def centre(self) -> Any:
+        """Centre of output 0's field, in input positions."""
+        return arith.add(self.start, arith.true_div(arith.sub(self.size, 1), 2))
+
+    @property
+    def shown_size(self) -> Any:
+        """The size as reported: a bound rounds down to the most input positions one output can see."""
+        return self.size if isinstance(self.size, int) else arith.floor(self.size)
+
+
+@dataclass(frozen=True)
+class RowField:
+    """One row's field per input axis (None where not defined), with what the layer did to it."""
+
+    axes: tuple[AxisField, ...] | None
+    names: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+
+    @property
+    def exact(self) -> bool:
+        return self.axes is not None and all(a.exact for a in self.axes)
+
+
+@dataclass(frozen=True)
+class _Track:
+    """One input axis followed through the network: the tensor dim holding it (negative index),
+    or None once the axis is gone (after a Linear over it: every element then sees this field);
+    `flat` is the axis's extent once Flatten merged it into another dim."""
+
+    field: AxisField
+    dim: int | None
+    flat: Any = None
+
+
+@dataclass(frozen=True)
+class _State:
+    tracks: tuple[_Track, ...] | None
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+
+
+class _Untracked(Exception):
+    """The layer does something to the spatial axes that the field model cannot follow."""
+
+
+def spatial_axes(evaluation: Evaluation) -> int:
+    """How many trailing dims of the input are spatial (0: the field is not defined)."""
+    rank = len(evaluation.input)
+    if not evaluation.batch_in_shapes:
+        return max(rank - 2, 0) if rank <= 5 else 0
+    for row in evaluation.rows:
+        kind = lookup(row.type)
+        if kind is not None and kind.spatial:
+            return kind.spatial if rank >= kind.spatial + 1 else 0
+    return max(rank - 2, 0) if rank <= 5 else 0
+
+
+def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[RowField, ...]:
+    """The field of every row's output with respect to the evaluation's input."""
+    n = spatial_axes(evaluation)
+    names = _AXIS_NAMES.get(n, tuple(f"axis{i}" for i in range(n)))
+    start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None)
+    states: list[_State] = []
+    for index, row in enumerate(evaluation.rows):
+        sources = row.sources or ((index - 1,) if index else (-1,))
+        inputs = [states[s] if s >= 0 else start for s in sources]
+        if any(s.tracks is None for s in inputs):
+            state = _State(None)
+        else:
+            try:
+                state = _layer(row, inputs, names, explain)
+            except _Untracked as exc:
+                state = _State(None, (str(exc),))
+        states.append(state)
+    return tuple(
+        RowField(
+            None if s.tracks is None else tuple(t.field for t in s.tracks),
+            names,
+            s.notes,
+            s.warnings,
+            s.steps,
+        )
+        for s in states
+    )
+
+
+# ----------------------------------------------------------------------------- per layer
+
+
+def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool) -> _State:
+    kind = lookup(row.type)
+    args = dict(row.args)
+    x = row.inputs[0]
+    state = inputs[0]
+    name = row.type
+    if kind is not None and kind.inputs > 1:
+        return _merge(row, inputs, names)
+    if name.startswith(("Conv", "MaxPool", "AvgPool")) and kind is not None and kind.spatial:
+        n = kind.spatial
+        kernel = per_axis("kernel_size", args["kernel_size"], n)
+        stride_arg = args.get("stride")
+        stride = kernel if stride_arg is None or stride_arg == () else per_axis("stride", stride_arg, n)
+        dilation = per_axis("dilation", args.get("dilation", 1), n)
+        if name.startswith("ConvTranspose"):
+            pads = per_axis("padding", args["padding"], n)
+            maps = []
+            for k, s, p, d in zip(kernel, stride, pads, dilation):
+                span = arith.mul(d, arith.sub(k, 1))
+                # output o gathers inputs i with i*s - p + t*d = o: i in [(o + p - span)/s, (o + p)/s]
+                maps.append((arith.true_div(1, s), arith.true_div(arith.sub(p, span), s), arith.true_div(span, s)))
+            note = "fractional stride (transposed conv): 1/" + "x".join(arith.as_text(s) for s in stride)
+            return _apply(state, row, maps, n, names, explain, exact=False, note=note, what="transposed")
+        padding = args.get("padding", 0)
+        if padding == "same":
+            pads = tuple(arith.floor_div(arith.mul(d, arith.sub(k, 1)), 2) for k, d in zip(kernel, dilation))
+        elif padding == "valid":
+            pads = (0,) * n
+        else:
+            pads = per_axis("padding", padding, n)
+        maps = [(s, arith.sub(0, p), arith.mul(d, arith.sub(k, 1))) for k, s, p, d in zip(kernel, stride, pads, dilation)]
+        return _apply(state, row, maps, n, names, explain, kernel=kernel, pads=pads, dilation=dilation)
+    if name.startswith("Adaptive") and kind is not None:
+        n = kind.spatial
+        maps = []
+        exact = True
+        for size, out in zip(x[-n:], row.output[-n:]):
+            if arith.divides(out, size):
+                window = arith.floor_div(size, out)
+                maps.append((window, 0, arith.sub(window, 1)))
+            else:
+                # windows floor(o*L/O) .. ceil((o+1)*L/O) - 1 vary in size: a bound
+                a = arith.true_div(size, out)
+                maps.append((a, arith.sub(arith.true_div(1, out), 1), arith.add(a, arith.sub(1, arith.true_div(2, out)))))
+                exact = False
+        return _apply(state, row, maps, n, names, explain, exact=exact, sized=True, note="input-size dependent (adaptive pool)")
+    if name == "Upsample":
+        n = len(x) - 2
+        mode = args.get("mode", "nearest")
+        align = bool(args.get("align_corners"))
+        maps = []
+        for size, out in zip(x[-n:], row.output[-n:]):
+            if mode in ("nearest", "nearest-exact"):
+                maps.append((arith.true_div(size, out), -1, 1))
+            elif mode == "area":
+                a = arith.true_div(size, out)
+                maps.append((a, arith.sub(arith.true_div(1, out), 1), arith.add(a, arith.sub(1, arith.true_div(2, out)))))
+            else:
+                taps = 2 if mode == "bicubic" else 1  # the source point's neighbours on each side
+                if align:
+                    a = arith.true_div(arith.sub(size, 1), arith.sub(out, 1)) if arith.equal(out, 1) is False else 0
+                    maps.append((a, -taps, 2 * taps))
+                else:
+                    a = arith.true_div(size, out)
+                    maps.append((a, arith.sub(arith.true_div(a, 2), Fraction(1, 2) + taps), 2 * taps))
+        sized = args.get("size") is not None or align
+        return _apply(state, row, maps, n, names, explain, exact=False, sized=sized, note=f"fractional stride (Upsample, {mode})", what="bound")
+    if name in ("PixelShuffle", "PixelUnshuffle"):
+        r = args["upscale_factor" if name == "PixelShuffle" else "downscale_factor"]
+        if name == "PixelShuffle":
+            inv = arith.true_div(1, r)
+            m = (inv, arith.sub(inv, 1), arith.sub(1, inv))
+            return _apply(state, row, [m, m], 2, names, explain, exact=False, note=f"fractional stride (PixelShuffle): 1/{arith.as_text(r)}", what="bound")
+        return _apply(state, row, [(r, 0, arith.sub(r, 1))] * 2, 2, names, explain)
+    if kind is not None and name.endswith(("Pad1d", "Pad2d", "Pad3d")):
+        arg = args["padding"]
+        pads = tuple(arg) if isinstance(arg, tuple) else (arg,) * (2 * kind.spatial)
+        shifts = {-(i + 1): pads[2 * i] for i in range(len(pads) // 2)}
+        return _shift(state, row, shifts, names, explain)
+    if name == "Narrow":
+        dim = args["dim"] - len(x) if args["dim"] >= 0 else args["dim"]
+        begin = args["start"]
+        if isinstance(begin, int) and begin < 0:
+            begin = arith.add(x[dim], begin)
+        return _shift(state, row, {dim: arith.sub(0, begin)}, names, explain)
+    if name == "Permute":
+        rank = len(x)
+        order = [d % rank for d in (args["dims"] if isinstance(args["dims"], tuple) else (args["dims"],))]
+        moved = {src - rank: out - rank for out, src in enumerate(order)}
+        return _State(tuple(t if t.dim is None else replace(t, dim=moved[t.dim]) for t in state.tracks or ()))
+    if name == "Flatten":
+        return _flatten(state, row, args)
+    if name == "Linear":
+        return _collapse(state, row, -1, names, explain)
+    return _pointwise(state, row)
+
+
+def _text(value: Any) -> str:
+    return arith.as_text(value)
+
+
+def _compose(field: AxisField, a: Any, b: Any, w: Any, exact: bool, sized: bool) -> AxisField:
+    return AxisField(
+        arith.add(field.size, arith.mul(field.stride, w)),
+        arith.mul(field.stride, a),
+        arith.add(field.start, arith.mul(field.stride, b)),
+        field.exact and exact,
+        field.input_dependent or sized,
+    )
+
+
+def _apply(
+    state: _State,
+    row: Row,
+    maps: list[tuple[Any, Any, Any]],
+    n: int,
+    names: tuple[str, ...],
+    explain: bool,
+    *,
+    exact: bool = True,
+    sized: bool = False,
+    note: str | None = None,
+    what: str = "window",
+    kernel: tuple[Any, ...] = (),
+    pads: tuple[Any, ...] = (),
+    dilation: tuple[Any, ...] = (),
+) -> _State:
+    """Compose per-axis maps on the last n dims of the input (which must be tracked input axes)."""
+    tracks = list(state.tracks or ())
+    by_dim = {t.dim: i for i, t in enumerate(tracks) if t.dim is not None and t.flat is None}
+    steps: list[str] = []
+    for axis, (a, b, w) in zip(range(-n, 0), maps):
+        if axis not in by_dim:
+            raise _Untracked(f"{row.type} runs over a dimension that is not a spatial axis of the input: field not tracked")
+        i = by_dim[axis]
+        old = tracks[i].field
+        new = _compose(old, a, b, w, exact, sized)
+        tracks[i] = replace(tracks[i], field=new)
+        if explain:
+            label = names[i] if i < len(names) else f"axis{i}"
+            if kernel:
+                k, d, p = kernel[axis + n], dilation[axis + n], pads[axis + n]
+                steps.append(
+                    f"RF {label}: k_eff = d*(k-1)+1 = {_text(d)}*({_text(k)}-1)+1 = {_text(arith.add(w, 1))}; "
+                    f"r = r_in + (k_eff-1)*j_in = {_text(old.size)} + {_text(w)}*{_text(old.stride)} = {_text(new.size)}; "
+                    f"j = j_in*s = {_text(old.stride)}*{_text(a)} = {_text(new.stride)}; "
+                    f"P = P_in + p*j_in = {_text(old.padding)} + {_text(p)}*{_text(old.stride)} = {_text(new.padding)}"
+                )
+            else:
+                steps.append(
+                    f"RF {label} ({what}: output o sees inputs [{_text(a)}*o + {_text(b)}, ... + {_text(w)}]): "
+                    f"r = {_text(old.size)} + {_text(w)}*{_text(old.stride)} = {_text(new.size)}; "
+                    f"j = {_text(old.stride)}*{_text(a)} = {_text(new.stride)}; P = {_text(new.padding)}"
+                )
+    return _State(tuple(tracks), (note,) if note else (), (), tuple(steps))
+
+
+def _shift(state: _State, row: Row, shifts: dict[int, Any], names: tuple[str, ...], explain: bool) -> _State:
+    """Padding or cropping: output position o is input position o + shift (shift = -left pad)."""
+    tracks = list(state.tracks or ())
+    steps = []
+    for i, t in enumerate(tracks):
+        if t.dim in shifts and t.flat is None:
+            amount = shifts[t.dim]
+            new = _compose(t.field, 1, arith.mul(-1, amount), 0, True, False)
+            tracks[i] = replace(t, field=new)
+            if explain and i < len(names):
+                steps.append(f"RF {names[i]}: shifted by {_text(amount)} input positions of this layer: P = {_text(new.padding)}")
+        elif t.flat is not None and t.dim in shifts:
+            raise _Untracked(f"{row.type} pads a flattened dimension: field not tracked")
+    return _State(tuple(tracks), (), (), tuple(steps))
+
+
+def _flatten(state: _State, row: Row, args: dict[str, Any]) -> _State:
+    x = row.inputs[0]
+    rank, out_rank = len(x), len(row.output)
+    if rank == 0:
+        return _State(state.tracks)
+    first, last = args["start_dim"] % rank, args["end_dim"] % rank
+    tracks = []
+    for t in state.tracks or ():
+        if t.dim is None:
+            tracks.append(t)
+            continue
+        p = t.dim + rank
+        if p < first:
+            tracks.append(replace(t, dim=p - out_rank))
+        elif p <= last:
+            extent = t.flat if t.flat is not None else x[p]
+            tracks.append(replace(t, dim=first - out_rank, flat=extent))
+        else:
+            tracks.append(t)  # trailing dims keep their negative index
+    return _State(tuple(tracks))
+
+
+def _collapse(state: _State, row: Row, dim: int, names: tuple[str, ...], explain: bool) -> _State:
+    """A layer that mixes every position along `dim` (Linear over it): the union of all positions."""
+    x = row.inputs[0]
+    tracks = []
+    steps = []
+    for i, t in enumerate(state.tracks or ()):
+        if t.dim == dim:
+            extent = t.flat if t.flat is not None else x[dim]
+            new = _compose(t.field, extent, 0, arith.sub(extent, 1), True, False)
+            tracks.append(_Track(new, None))
+            if explain and i < len(names):
+                steps.append(
+                    f"RF {names[i]}: {row.type} mixes all {_text(extent)} positions: "
+                    f"r = {_text(t.field.size)} + ({_text(extent)}-1)*{_text(t.field.stride)} = {_text(new.size)}"
+                )
+        else:
+            tracks.append(t)
+    return _State(tuple(tracks), (), (), tuple(steps))
+
+
+def _pointwise(state: _State, row: Row) -> _State:
+    """Layers that keep every spatial position where it was (activations, norms, 1x1 reshuffles)."""
+    x, y = row.inputs[0], row.output
+    for t in state.tracks or ():
+        if t.dim is None:
+            continue
+        if len(x) != len(y) or arith.equal(x[t.dim], y[t.dim]) is False:
+            raise _Untracked(f"{row.type} changes a spatial dimension: field not tracked")
+    return _State(state.tracks)
+
+
+def _merge(row: Row, inputs: list[_State], names: tuple[str, ...]) -> _State:
+    """Add / Mul / Concat: the union of the branches' fields, axis by axis."""
+    y = row.output
+    if row.type == "Concat":
+        dim = dict(row.args).get("dim", 1)
+        dim = dim - len(y) if dim >= 0 else dim
+        if any(t.dim == dim for s in inputs for t in s.tracks or ()):
+            raise _Untracked("Concat along a spatial axis: field not tracked")
+    first = inputs[0].tracks or ()
+    tracks = []
+    notes: list[str] = []
+    warnings: list[str] = []
+    for i in range(len(first)):
+        label = names[i] if i < len(names) else f"axis{i}"
+        branches = []
+        for s, shape in zip(inputs, row.inputs):
+            t = (s.tracks or ())[i]
+            broadcast = (
+                t.dim is not None
+                and -len(shape) <= t.dim
+                and isinstance(shape[t.dim], int)
+                and shape[t.dim] == 1
+                and not (isinstance(y[t.dim], int) and y[t.dim] == 1)
+            )
+            if broadcast:
+                note = f"{label}: a broadcast input (global context) is not counted in the field"
+                if note not in notes:
+                    notes.append(note)
+                continue
+            branches.append(t)
+        if not branches:
+            branches = [(s.tracks or ())[i] for s in inputs]
+        fields = [b.field for b in branches]
+        dims = {b.dim for b in branches}
+        dim = branches[0].dim if len(dims) == 1 else None
+        if any(arith.equal(f.stride, fields[0].stride) is not True for f in fields[1:]):
+            warnings.append(
+                f"{row.path}: branches disagree in effective stride along {label} ("
+                + ", ".join(_text(f.stride) for f in fields) + "); the largest field is shown"
+            )
+            largest = fields[0]
+            for f in fields[1:]:
+                if arith.is_positive(arith.sub(f.size, largest.size)):
+                    largest = f
+            tracks.append(_Track(replace(largest, exact=False), dim, branches[0].flat))
+            continue
+        if any(arith.equal(f.centre, fields[0].centre) is False for f in fields[1:]):
+            warnings.append(
+                f"{row.path}: branches disagree in field centre along {label} (output 0 centred at "
+                + ", ".join(_text(f.centre) for f in fields) + "); the union of their fields is shown"
+            )
+        low = arith.minimum(*[f.start for f in fields])
+        high = arith.maximum(*[arith.add(f.start, f.size) for f in fields])
+        union = AxisField(
+            arith.sub(high, low),
+            fields[0].stride,
+            low,
+            all(f.exact for f in fields),
+            any(f.input_dependent for f in fields),
+        )
+        tracks.append(_Track(union, dim, branches[0].flat))
+    return _State(tuple(tracks), tuple(notes), tuple(warnings))
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def axis_text(values: tuple[Any, ...]) -> str:
+    """Per-axis values joined as HxW."""
+    return "x".join(arith.as_text(v) for v in values)
+
+
+def field_cells(field: RowField) -> tuple[str, str, str]:
+    """(size, stride, padding) cells for a table: '<=' marks a bound, '-' where not defined."""
+    if field.axes is None or not field.axes:
+        return "-", "-", "-"
+    size = axis_text(tuple(a.shown_size for a in field.axes))
+    if not field.exact:
+        size = "<=" + size
+    return size, axis_text(tuple(a.stride for a in field.axes)), axis_text(tuple(a.padding for a in field.axes))
