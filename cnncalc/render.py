@@ -71,7 +71,20 @@ def _ratio_text(ratio: Any) -> str:
         return "-"
     if isinstance(ratio, float):
         return f"{ratio:.4f}"
-    return arith.as_text(ratio)
+    return _fraction_text(ratio)
+
+
+def _fraction_text(value: Any) -> str:
+    """A symbolic ratio as one fraction, (9*k**2 + 130*k + 64)/73856, rather than expanded terms."""
+    if not arith.is_symbolic(value):
+        return arith.as_text(value)
+    import sympy
+
+    return str(sympy.together(sympy.expand(value)))
+
+
+def _ratio_json(value: Any) -> Any:
+    return _fraction_text(value) if arith.is_symbolic(value) else arith.as_json(value)
 
 
 # ----------------------------------------------------------------------------- shape
@@ -240,10 +253,10 @@ def _comparison_json(things: list[Any]) -> list[dict[str, Any]]:
                 "name": item.name,
                 "params": arith.as_json(item.params),
                 "params_no_bias": arith.as_json(no_bias),
-                "ratio": arith.as_json(ratio),
-                "reduction": arith.as_json(None if ratio is None else arith.sub(1, ratio)),
-                "ratio_no_bias": arith.as_json(ratio_no_bias),
-                "reduction_no_bias": arith.as_json(None if ratio_no_bias is None else arith.sub(1, ratio_no_bias)),
+                "ratio": _ratio_json(ratio),
+                "reduction": _ratio_json(None if ratio is None else arith.sub(1, ratio)),
+                "ratio_no_bias": _ratio_json(ratio_no_bias),
+                "reduction_no_bias": _ratio_json(None if ratio_no_bias is None else arith.sub(1, ratio_no_bias)),
             }
         )
     return result
@@ -295,9 +308,9 @@ def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> 
                         c["name"],
                         count_text(c["params"]),
                         count_text(c["params_no_bias"]),
-                        _ratio_text(c["ratio"]),
-                        _percent(c["ratio"]) if isinstance(c["ratio"], float) or c["ratio"] is None else arith.as_text(c["reduction"]),
-                        _percent(c["ratio_no_bias"]) if isinstance(c["ratio_no_bias"], float) or c["ratio_no_bias"] is None else arith.as_text(c["reduction_no_bias"]),
+                        c["ratio"] if isinstance(c["ratio"], str) else _ratio_text(c["ratio"]),
+                        _percent(c["ratio"]) if not isinstance(c["ratio"], str) else c["reduction"],
+                        _percent(c["ratio_no_bias"]) if not isinstance(c["ratio_no_bias"], str) else c["reduction_no_bias"],
                     )
                     for c in comparison
                 ),

@@ -187,6 +187,18 @@ class TestZoo:
         assert code == 0 and json.loads(out)["total"] == 73856
 
 
+def test_zoo_name_in_a_fresh_process_elsewhere(tmp_path: object) -> None:
+    """`cnncalc params resnet50` from any directory (the installed package, or this checkout)."""
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run(
+        [sys.executable, "-m", "cnncalc", "params", "resnet50", "-f", "json"],
+        capture_output=True, text=True, cwd=str(tmp_path), env=env, check=True,
+    )
+    assert json.loads(done.stdout)["total"] == 25557032  # torchvision's resnet50
+
+
 def test_several_specs_compared(runner: CliRunner, tmp_path: object) -> None:
     import pathlib
 
