@@ -7,14 +7,38 @@ its operands is already symbolic, and sympy is imported only by `symbol()`.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+import sys
 from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
+    import fractions
+
     import sympy
 
-Number = Union[int, float, Fraction]
-Value = Union[int, float, Fraction, "sympy.Expr"]
+
+class _FractionType(type):
+    def __instancecheck__(cls, value: object) -> bool:
+        module = sys.modules.get("fractions")
+        return module is not None and isinstance(value, module.Fraction)
+
+
+class Fraction(metaclass=_FractionType):
+    """`fractions.Fraction` without importing it until a division needs one.
+
+    Importing fractions costs 2-3 ms of start-up (decimal, numbers, a regex), a sixth of a
+    whole `cnncalc params` run. `Fraction(...)` makes a real `fractions.Fraction`, and
+    `isinstance(x, Fraction)` is true exactly for them (a Fraction exists only once fractions
+    has been imported, by anyone).
+    """
+
+    def __new__(cls, *args: Any) -> fractions.Fraction:  # type: ignore[misc]
+        from fractions import Fraction as _Fraction
+
+        return _Fraction(*args)
+
+
+Number = Union[int, float, "fractions.Fraction"]
+Value = Union[int, float, "fractions.Fraction", "sympy.Expr"]
 
 _NUMERIC = (int, float, Fraction)
 _symbols: dict[str, Any] = {}
@@ -177,8 +201,13 @@ def product(values: Any) -> Any:
     return result
 
 
+_INT_ONLY = frozenset((int,))
+
+
 def total(values: Any) -> Any:
     """The sum of an iterable of values (0 for none)."""
+    if isinstance(values, (list, tuple)) and set(map(type, values)) <= _INT_ONLY:
+        return sum(values)  # plain ints (not bools): summed at C speed
     result: Any = 0
     for v in values:
         if type(v) is int and type(result) is int:  # the common case, without a call
@@ -307,3 +336,19 @@ def expanded_terms(value: Any) -> int:
     if total_degree > 10_000:
         return MAX_EXPANDED_TERMS + 1
     return math.comb(total_degree + symbols, symbols)
+
+
+def nesting(value: Any, limit: int) -> int:
+    """The depth of a symbolic value's expression tree, counted up to `limit` + 1 (0 for numbers)."""
+    if not is_symbolic(value):
+        return 0
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((arg, depth + 1) for arg in node.args)
+    return deepest

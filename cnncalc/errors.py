@@ -7,15 +7,14 @@ them into exit codes in one place (`cli.main`).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from .records import record
 
 EXIT_NO_ANSWER = 1
 EXIT_BAD_INPUT = 2
 
 
-# Records on the start-up path are NamedTuples: a frozen dataclass costs about 1 ms to create
-# at import (its methods are compiled from source), a NamedTuple a tenth of that.
-class Position(NamedTuple):
+@record
+class Position:
     """A place in a spec file; line and column count from 1."""
 
     file: str
@@ -63,13 +62,14 @@ class CnncalcError(Exception):
             parts.append(f"{self.position}: ")
         if self.path:
             parts.append(f"{self.path}: ")
-        parts.append(self.message)
+        # names and values quoted from the input are clipped: a 10,000-character key stays one line
+        parts.append(clip(self.message, 400))
         if self.expected is not None or self.found is not None:
             detail = []
             if self.expected is not None:
-                detail.append(f"expected {self.expected}")
+                detail.append(f"expected {clip(self.expected, 300)}")
             if self.found is not None:
-                detail.append(f"found {self.found}")
+                detail.append(f"found {clip(self.found, 300)}")
             parts.append(" (" + ", ".join(detail) + ")")
         text = "".join(parts)
         if not text.endswith("."):

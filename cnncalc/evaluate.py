@@ -8,15 +8,18 @@ since a block's result depends on nothing else), so repeated stages cost one eva
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
 
 from . import arith, expr
 from .errors import CnncalcError, LimitError, Position, ShapeError, SpecError
 from .layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type, lookup
+from .records import record
 from .spec import INPUT_NAME, Arg, Block, LayerCall, Limits, Spec, is_keyword
 
 
-class Row(NamedTuple):
+@record
+class Row:
     """One evaluated layer."""
 
     path: str
@@ -39,7 +42,8 @@ class Row(NamedTuple):
         return self.inputs[0]
 
 
-class Group(NamedTuple):
+@record
+class Group:
     """Totals of one block (a top-level block call with its copies, or a standalone block)."""
 
     name: str
@@ -57,7 +61,8 @@ class Group(NamedTuple):
         return arith.sub(self.params, self.bias)
 
 
-class Evaluation(NamedTuple):
+@record
+class Evaluation:
     """A whole evaluated network (or one standalone block), with its totals."""
 
     name: str
@@ -83,7 +88,8 @@ class Evaluation(NamedTuple):
         return shape if self.batch_in_shapes else shape[1:]
 
 
-class _Frame(NamedTuple):
+@record
+class _Frame:
     """A block instance's evaluation, cached by (block, arguments, input shape)."""
 
     output: Shape
@@ -113,7 +119,7 @@ class Evaluator:
         self.limits = limits
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
-        self.cache: dict[Any, _Frame] = {}
+        self.cache: dict[Any, tuple[_Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
         self.overrides = dict(overrides or {})
         self.globals: dict[str, Any] = dict(self.overrides)
         if spec is not None:
@@ -221,10 +227,7 @@ class Evaluator:
                 )
 
     def finish(self, name: str, x: Shape, output: Shape, rows: tuple[Row, ...], groups: tuple[Group, ...]) -> Evaluation:
-        params = arith.total(r.params for r in rows)
-        bias = arith.total(r.bias for r in rows)
-        buffers = arith.total(r.buffers for r in rows)
-        macs = arith.total(r.macs for r in rows)
+        params, bias, buffers, macs = _totals(rows)
         source = self.spec.source if self.spec else "<inline>"
         spec_name = self.spec.name if self.spec else "inline"
         return Evaluation(name, spec_name, source, x, output, rows, groups, params, bias, buffers, macs, x[0] if x else 1, self.spec is None)
@@ -241,10 +244,7 @@ class Evaluator:
                     call.kind,
                     x_in,
                     out,
-                    arith.total(r.params for r in frame_rows),
-                    arith.total(r.bias for r in frame_rows),
-                    arith.total(r.buffers for r in frame_rows),
-                    arith.total(r.macs for r in frame_rows),
+                    *_totals(frame_rows),
                     len(frame_rows),
                 )
             )
@@ -469,10 +469,10 @@ class Evaluator:
             except TypeError:
                 key = None
         if key is not None and key in self.cache:
-            frame = self.cache[key]
+            frame, first_path, first_depth = self.cache[key]
             if call is not None:
                 self.tick(call, path, len(frame.rows))
-            return frame._replace(rows=_moved(frame.rows, path, depth, 0, source, start, group))
+            return frame._replace(rows=_moved(frame.rows, path, depth - first_depth, len(first_path), source, start, group))
         rows: list[Row] = []
         base = block.path
         output = self.run_list(block.layers, x, env, path, depth, rows, local_base=base)
@@ -483,14 +483,11 @@ class Evaluator:
         frame = _Frame(
             output,
             rows,
-            arith.total(r.params for r in rows),
-            arith.total(r.bias for r in rows),
-            arith.total(r.buffers for r in rows),
-            arith.total(r.macs for r in rows),
+            *_totals(rows),
             self.source,
         )
         if key is not None:
-            self.cache[key] = frame._replace(rows=_moved(rows, "", -depth, len(path)))
+            self.cache[key] = (frame, path, depth)  # its rows stay as they are: nothing mutates them
         if source != -1 or start or group is not None:
             frame = frame._replace(rows=_moved(rows, "", 0, 0, source, start, group))
         return frame
@@ -551,6 +548,7 @@ def _least_layers(calls: tuple[LayerCall, ...], blocks: Mapping[str, Block], mem
 
 
 MAX_SIZE_BITS = 16_384  # sizes, params and MACs of one layer; exact ints, but not unbounded work
+MAX_SYMBOLIC_NESTING = 48
 
 
 def _check_sizes(outcome: Any, position: Position, where: str) -> None:
@@ -568,6 +566,15 @@ def _check_size(what: str, value: Any, position: Position, where: str) -> None:
                 f"the {what} is too large", position=position, path=where,
                 expected=f"below 2**{MAX_SIZE_BITS}", found=f"about 2**{value.bit_length()}",
             )
+    elif arith.nesting(value, MAX_SYMBOLIC_NESTING) > MAX_SYMBOLIC_NESTING:
+        # each strided layer on a symbolic size wraps it in one more floor(); sympy slows down
+        # steeply with the depth (resnet50 on a symbolic input reaches 15)
+        raise LimitError(
+            f"the symbolic {what} is nested too deeply", position=position, path=where,
+            expected=f"expressions at most {MAX_SYMBOLIC_NESTING} levels deep",
+            found=f"more than {MAX_SYMBOLIC_NESTING} levels",
+            hint="bind some symbols with --set NAME=VALUE",
+        )
     elif arith.expanded_terms(value) > arith.MAX_EXPANDED_TERMS:
         raise LimitError(
             f"the symbolic {what} is too large", position=position, path=where,
@@ -577,6 +584,15 @@ def _check_size(what: str, value: Any, position: Position, where: str) -> None:
         )
 
 
+_PATH, _DEPTH, _GROUP, _SOURCES = (Row._fields.index(f) for f in ("path", "depth", "group", "sources"))
+_COUNTS = tuple(itemgetter(Row._fields.index(f)) for f in ("params", "bias", "buffers", "macs"))
+
+
+def _totals(rows: list[Row] | tuple[Row, ...]) -> tuple[Any, Any, Any, Any]:
+    """Params, bias, buffers and MACs summed over rows (at C speed while they are ints)."""
+    return tuple(arith.total(list(map(field, rows))) for field in _COUNTS)  # type: ignore[return-value]
+
+
 def _moved(
     rows: list[Row], prefix: str, depth_shift: int, strip: int = 0, source: int = -1, start: int = 0, group: str | None = None
 ) -> list[Row]:
@@ -584,22 +600,23 @@ def _moved(
     depth shifted, frame-local sources renumbered from `start` (-1, the frame's input, becomes
     `source`), and `group` set when given."""
     renumber = source != -1 or start != 0
+    new = tuple.__new__  # Row is a record (a tuple): built from its fields without a Python-level call
     moved = []
     append = moved.append
-    for r in rows:
-        sources = r.sources
+    for row in rows:
+        values = list(row)
+        values[_PATH] = prefix + values[_PATH][strip:]
+        values[_DEPTH] += depth_shift
+        if group is not None:
+            values[_GROUP] = group
         if renumber:
+            sources = values[_SOURCES]
             if len(sources) == 1:
                 i = sources[0]
-                sources = (source if i < 0 else i + start,)
+                values[_SOURCES] = (source if i < 0 else i + start,)
             else:
-                sources = tuple(source if i < 0 else i + start for i in sources)
-        append(
-            Row(
-                prefix + r.path[strip:] if prefix or strip else r.path, r.type, r.inputs, r.output, r.params, r.bias,
-                r.buffers, r.macs, r.depth + depth_shift, r.group if group is None else group, r.steps, r.args, sources,
-            )
-        )
+                values[_SOURCES] = tuple(source if i < 0 else i + start for i in sources)
+        append(new(Row, values))
     return moved
 
 
@@ -664,7 +681,13 @@ def evaluate_inline(
     for call in parsed:
         kind = lookup(call.kind)
         if kind is not None and kind.inputs > 1:
-            raise SpecError(f"{call.kind} needs several inputs and cannot be used inline", path=call.path)
+            raise SpecError(
+                f"{call.kind} needs several inputs and cannot be used inline",
+                position=call.position,
+                path=f"{call.path} ({call.kind})",
+                expected="a layer with one input",
+                hint="write a spec file with 'from:' to merge branches",
+            )
         known = {p.name for p in kind.params} if kind else set()
         for name, arg in call.args:
             if name not in known:

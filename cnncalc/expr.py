@@ -11,12 +11,13 @@ becomes a free sympy symbol where the caller allows it.
 from __future__ import annotations
 
 import ast
-from fractions import Fraction
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import arith
+from .arith import Fraction
 from .errors import CnncalcError, ExprError, LimitError, Position, clip
+from .records import record
 
 MAX_EXPRESSION_LENGTH = 2_000
 MAX_EXPRESSION_DEPTH = 60
@@ -84,7 +85,8 @@ _BINARY = {
 }
 
 
-class Parsed(NamedTuple):
+@record
+class Parsed:
     """A checked syntax tree and the text it came from."""
 
     text: str

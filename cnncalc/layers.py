@@ -10,11 +10,12 @@ SpecError without a position, which the caller adds.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import arith
 from .arith import add, floor_div, mul, product, sub
 from .errors import ShapeError, SpecError
+from .records import record
 
 Shape = tuple[Any, ...]
 
@@ -27,7 +28,8 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-class Param(NamedTuple):
+@record
+class Param:
     """One constructor argument: PyTorch's name, default and accepted type (`kind`)."""
 
     name: str
@@ -38,7 +40,8 @@ class Param(NamedTuple):
     keyword: bool = False  # keyword-only in PyTorch's signature (after `*`)
 
 
-class Outcome(NamedTuple):
+@record
+class Outcome:
     """What one layer does to its input: output shape, parameters, buffers and MACs."""
 
     output: Shape
@@ -52,7 +55,8 @@ class Outcome(NamedTuple):
 Rule = Callable[["Ctx"], Outcome]
 
 
-class LayerKind(NamedTuple):
+@record
+class LayerKind:
     """A layer type: its PyTorch signature and rule; `inputs` > 1 marks a merge."""
 
     name: str

@@ -59,7 +59,7 @@ class AxisField:
     @property
     def shown_size(self) -> Any:
         """The size as reported: a bound rounds down to the most input positions one output can see."""
-        return self.size if isinstance(self.size, int) else arith.floor(self.size)
+        return self.size if self.exact or isinstance(self.size, int) else arith.floor(self.size)
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool
                 span = arith.mul(d, arith.sub(k, 1))
                 # output o gathers inputs i with i*s - p + t*d = o: i in [(o + p - span)/s, (o + p)/s]
                 maps.append((arith.true_div(1, s), arith.true_div(arith.sub(p, span), s), arith.true_div(span, s)))
-            note = "fractional stride (transposed conv): 1/" + "x".join(arith.as_text(s) for s in stride)
+            note = "fractional stride (transposed conv): " + "x".join("1/" + arith.as_text(s) for s in stride)
             return _apply(state, row, maps, n, names, explain, exact=False, note=note, what="transposed")
         padding = args.get("padding", 0)
         if padding == "same":
@@ -245,11 +245,16 @@ def _text(value: Any) -> str:
     return arith.as_text(value)
 
 
+def _whole(value: Any) -> Any:
+    """A Fraction that is a whole number as an int (so 2 * 1/2 prints as 1)."""
+    return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
+
+
 def _compose(field: AxisField, a: Any, b: Any, w: Any, exact: bool, sized: bool) -> AxisField:
     return AxisField(
-        arith.add(field.size, arith.mul(field.stride, w)),
-        arith.mul(field.stride, a),
-        arith.add(field.start, arith.mul(field.stride, b)),
+        _whole(arith.add(field.size, arith.mul(field.stride, w))),
+        _whole(arith.mul(field.stride, a)),
+        _whole(arith.add(field.start, arith.mul(field.stride, b))),
         field.exact and exact,
         field.input_dependent or sized,
     )
@@ -395,7 +400,7 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...]) -> _State:
                 and not (isinstance(y[t.dim], int) and y[t.dim] == 1)
             )
             if broadcast:
-                note = f"{label}: a broadcast input (global context) is not counted in the field"
+                note = "a broadcast input (global context, e.g. an SE gate) is not counted"
                 if note not in notes:
                     notes.append(note)
                 continue
@@ -424,9 +429,9 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...]) -> _State:
         low = arith.minimum(*[f.start for f in fields])
         high = arith.maximum(*[arith.add(f.start, f.size) for f in fields])
         union = AxisField(
-            arith.sub(high, low),
+            _whole(arith.sub(high, low)),
             fields[0].stride,
-            low,
+            _whole(low),
             all(f.exact for f in fields),
             any(f.input_dependent for f in fields),
         )
@@ -438,8 +443,9 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...]) -> _State:
 
 
 def axis_text(values: tuple[Any, ...]) -> str:
-    """Per-axis values joined as HxW."""
-    return "x".join(arith.as_text(v) for v in values)
+    """Per-axis values joined as HxW (symbolic values in parentheses: (k + 1)x(k + 1))."""
+    texts = [arith.as_text(v) for v in values]
+    return "x".join(f"({t})" if " " in t else t for t in texts)
 
 
 def field_cells(field: RowField) -> tuple[str, str, str]:

@@ -6,16 +6,18 @@ report can be drawn as a rich table, Markdown or CSV.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import arith
 from .evaluate import Evaluation, Row
 from .layers import Shape
+from .records import record
 
 MAC_NOTE = "MACs: one multiply-accumulate = 1 MAC (conv and linear layers; bias additions not counted); FLOPs = 2 x MACs."
 
 
-class Table(NamedTuple):
+@record
+class Table:
     """A titled table of text cells; `numeric` marks right-aligned columns."""
 
     title: str
@@ -26,7 +28,8 @@ class Table(NamedTuple):
     kind: str = "layers"  # "layers" tables are the per-layer ones that CSV concatenates
 
 
-class Report(NamedTuple):
+@record
+class Report:
     """What a command prints for people: tables, then an optional worked explanation."""
 
     tables: tuple[Table, ...]
@@ -41,6 +44,24 @@ def shape_text(shape: Shape) -> str:
 def shape_json(shape: Shape) -> list[Any]:
     """A shape for JSON: ints, symbolic sizes as strings."""
     return [arith.as_json(d) for d in shape]
+
+
+class _Shapes(dict):  # type: ignore[type-arg]
+    """Shapes of one evaluation as shown in JSON, memoised: the rows of repeated blocks share
+    their shape tuples, so a 100,000-row document converts a few dozen shapes. The lists are
+    shared between rows: documents are written, never modified."""
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        super().__init__()
+        self.drop = 0 if evaluation.batch_in_shapes else 1
+
+    def __missing__(self, shape: Shape) -> list[Any]:
+        shown = self[shape] = shape_json(shape[self.drop:])
+        return shown
+
+
+def _count_json(value: Any) -> Any:
+    return value if type(value) is int else arith.as_json(value)
 
 
 def count_text(value: Any) -> str:
@@ -97,7 +118,7 @@ def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
         "name": evaluations[0].spec_name,
         "input": shape_json(first.shown(first.input)),
         "output": shape_json(last.shown(last.output)),
-        "layers": [_shape_row(e, r) for e in evaluations for r in e.rows],
+        "layers": [item for e in evaluations for item in _shape_rows(e)],
     }
     if len(evaluations) > 1 or evaluations[0].groups and _standalone(evaluations[0]):
         document["blocks"] = [
@@ -105,7 +126,7 @@ def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
                 "name": e.name,
                 "input": shape_json(e.shown(e.input)),
                 "output": shape_json(e.shown(e.output)),
-                "layers": [_shape_row(e, r) for r in e.rows],
+                "layers": _shape_rows(e),
             }
             for e in evaluations
         ]
@@ -116,18 +137,17 @@ def _standalone(evaluation: Evaluation) -> bool:
     return len(evaluation.groups) == 1 and evaluation.groups[0].name == evaluation.name
 
 
-def _shape_row(e: Evaluation, row: Row) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "path": row.path,
-        "type": row.type,
-        "input": shape_json(e.shown(row.input)),
-        "output": shape_json(e.shown(row.output)),
-    }
-    if len(row.inputs) > 1:
-        item["inputs"] = [shape_json(e.shown(s)) for s in row.inputs]
-    if row.steps:
-        item["steps"] = list(row.steps)
-    return item
+def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
+    shapes = _Shapes(e)
+    items = []
+    for row in e.rows:
+        item: dict[str, Any] = {"path": row.path, "type": row.type, "input": shapes[row.inputs[0]], "output": shapes[row.output]}
+        if len(row.inputs) > 1:
+            item["inputs"] = [shapes[s] for s in row.inputs]
+        if row.steps:
+            item["steps"] = list(row.steps)
+        items.append(item)
+    return items
 
 
 def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
@@ -205,24 +225,31 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
             for e in evaluations
             for g in e.groups
         ],
-        "layers": [
-            {
-                "path": r.path,
-                "type": r.type,
-                "output": shape_json(e.shown(r.output)),
-                "params": arith.as_json(r.params),
-                "bias_params": arith.as_json(r.bias),
-                "buffers": arith.as_json(r.buffers),
-                "macs": arith.as_json(r.macs),
-                **({"steps": list(r.steps)} if r.steps else {}),
-            }
-            for e in evaluations
-            for r in e.rows
-        ],
+        "layers": [item for e in evaluations for item in _params_rows(e)],
     }
 
 
-class _Item(NamedTuple):
+def _params_rows(e: Evaluation) -> list[dict[str, Any]]:
+    shapes = _Shapes(e)
+    items = []
+    for r in e.rows:
+        item: dict[str, Any] = {
+            "path": r.path,
+            "type": r.type,
+            "output": shapes[r.output],
+            "params": _count_json(r.params),
+            "bias_params": _count_json(r.bias),
+            "buffers": _count_json(r.buffers),
+            "macs": _count_json(r.macs),
+        }
+        if r.steps:
+            item["steps"] = list(r.steps)
+        items.append(item)
+    return items
+
+
+@record
+class _Item:
     name: str
     params: Any
     bias: Any

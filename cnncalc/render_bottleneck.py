@@ -50,7 +50,7 @@ def _solution_json(s: Solution) -> dict[str, Any]:
         "symbol": s.symbol,
         "symbols": list(s.symbols),
         "baseline": s.baseline,
-        "polynomial": str(s.count),
+        "polynomial": s.count_text,
         "bounds": [None if s.lower is None else _number(s.lower), _number(s.upper)],
         "bounds_exact": [None if s.lower is None else _fraction_text(s.lower), _fraction_text(s.upper)],
         "inequality": inequality(s, exact=True),
@@ -112,7 +112,7 @@ def bottleneck_report(result: BottleneckResult, explanation: Explanation = ()) -
     one = len(result.symbols) == 1
     rows: list[tuple[str, ...]] = [
         (f"baseline {result.baseline}", *(count_text(s.baseline) for s in solutions)),
-        (f"candidate {result.candidate}", *(str(s.count) for s in solutions)),
+        (f"candidate {result.candidate}", *(s.count_text for s in solutions)),
         ("inequality", *(inequality(s, exact=False) for s in solutions)),
     ]
     if one:
@@ -189,7 +189,7 @@ def number_text(value: Fraction) -> str:
 def inequality(s: Solution, *, exact: bool) -> str:
     """lower <= P <= upper, with exact rationals (JSON) or short decimals (people)."""
     show = _fraction_text if exact else number_text
-    upper = f"{s.count} <= {show(s.upper)}"
+    upper = f"{s.count_text} <= {show(s.upper)}"
     return upper if s.lower is None else f"{show(s.lower)} <= {upper}"
 
 
@@ -231,9 +231,8 @@ def _achieved_text(s: Solution) -> str:
 
 
 def value_at(s: Solution, values: dict[str, int]) -> Fraction:
-    """The candidate's count at integer widths, exactly (sympy substitution of a few points only)."""
-    exact = s.count.subs({arith.symbol(n): v for n, v in values.items()})
-    return Fraction(int(exact.p), int(exact.q))
+    """The candidate's count at integer widths, exactly."""
+    return s.value_at([values[n] for n in s.symbols])
 
 
 def _reduction(s: Solution, width: int) -> str:
@@ -303,7 +302,7 @@ def _solution_steps(result: BottleneckResult, s: Solution) -> list[tuple[str, tu
     mode = mode[0].upper() + mode[1:]
     p = "P(" + ", ".join(s.symbols) + ")"
     band = result.band
-    lines = [f"{p} = {s.count}, baseline B = {s.baseline}"]
+    lines = [f"{p} = {s.count_text}, baseline B = {s.baseline}"]
     if band.hi is None:
         lines.append(f"reduce by at least {_pct(band.lo)}: {p} <= (1 - {_frac(band.lo)})*B")
     else:
@@ -331,10 +330,10 @@ def _root_lines(s: Solution) -> tuple[str, ...]:
     k = sympy.Symbol(s.symbols[0], positive=True, integer=True)
     lines = []
     if s.method == "solveset":
-        return (f"{s.count} is not a polynomial in {k}: solved with sympy's solveset over k > 0",)
+        return (f"{s.count_text} is not a polynomial in {k}: solved with sympy's solveset over k > 0",)
     for b in s.boundaries:
         shifted = sympy.expand(s.count - sympy.Rational(b.value.numerator, b.value.denominator))
-        lines.append(f"{b.side} end ({percent(b.reduction)} reduction): {s.count} - {number_text(b.value)} = 0")
+        lines.append(f"{b.side} end ({percent(b.reduction)} reduction): {s.count_text} - {number_text(b.value)} = 0")
         poly = sympy.Poly(shifted, k)
         if poly.degree() == 2:
             a, bb, c = poly.all_coeffs()

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import sympy
@@ -48,7 +49,7 @@ class Endpoint:
     value: float | None
     closed: bool
 
-    @property
+    @cached_property
     def text(self) -> str:
         return str(self.exact)
 
@@ -61,7 +62,7 @@ class Piece:
     hi: Endpoint
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq unused; generating it costs import time on every run
 class Boundary:
     """P(k) = value: the count meeting one end of the band, with all its real roots."""
 
@@ -101,7 +102,7 @@ class Run:
         return f"{self.first}..{self.last}{step}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Row:
     """For several symbols: one value of the outer symbols and the inner symbol's feasible runs."""
 
@@ -109,7 +110,7 @@ class Row:
     runs: tuple[Run, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Solution:
     """The answer for one count (with or without bias, or MACs)."""
 
@@ -131,10 +132,23 @@ class Solution:
     total: int | None  # all feasible integer points (None: unbounded)
     truncated: bool
     row_count: int  # rows with a feasible point (the one row of a single symbol, or outer values)
+    terms: tuple[tuple[tuple[int, ...], Fraction], ...] = ()  # the count's monomials; () when not a polynomial
+
+    def value_at(self, values: Sequence[int]) -> Fraction:
+        """The candidate's count at integer widths (in the order of `symbols`), exactly."""
+        if self.terms:
+            return sum((c * math.prod(v**e for v, e in zip(values, m)) for m, c in self.terms), Fraction(0))
+        exact = self.count.subs({s: v for s, v in zip(sorted(self.count.free_symbols, key=str), values)})
+        return Fraction(int(exact.p), int(exact.q))
 
     @property
     def symbol(self) -> str:
         return ", ".join(self.symbols)
+
+    @cached_property
+    def count_text(self) -> str:
+        """The count as sympy prints it (printed once: tables, JSON and the working all show it)."""
+        return str(self.count)
 
     @property
     def interval(self) -> Piece | None:
@@ -151,7 +165,7 @@ class Solution:
         return self.total == 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BottleneckResult:
     """Both blocks' counts, the band and one Solution per requested count."""
 
@@ -338,7 +352,8 @@ def _solve_one(
         terms = [(monom, _fraction(coeff)) for monom, coeff in poly.terms()]
     except (sympy.PolynomialError, ValueError):
         poly, terms = None, None
-    common = dict(bias=bias, metric=metric, symbols=names, baseline=base, count=count, lower=lower, upper=upper, multiple_of=multiple_of)
+    common = dict(bias=bias, metric=metric, symbols=names, baseline=base, count=count, lower=lower, upper=upper,
+                  multiple_of=multiple_of, terms=tuple(terms or ()))
     if terms is None:
         if len(symbols) > 1:
             raise SolveError(
@@ -829,6 +844,8 @@ def no_answer(result: BottleneckResult) -> NoAnswerError:
 
 def _piece_text(p: Piece) -> str:
     def show(e: Endpoint) -> str:
-        return "oo" if e.value is None else f"{e.value:.4f}"
+        if e.value is None:
+            return "oo"
+        return e.text if e.exact.is_Rational else f"{e.value:.4f}"
 
     return ("[" if p.lo.closed else "(") + f"{show(p.lo)}, {show(p.hi)}" + ("]" if p.hi.closed else ")")

@@ -8,13 +8,14 @@ templates and their arguments, cycles); shapes and numbers are the evaluator's j
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
 from . import expr
 from .errors import CnncalcError, LimitError, Position, SpecError, clip
 from .layers import KINDS, lookup
+from .records import record
 
 try:  # the C composer when PyYAML was built with libyaml
     from yaml import CSafeLoader as _Loader
@@ -78,14 +79,16 @@ class Limits:
         return hash(tuple(vars(self).items()))
 
 
-class Arg(NamedTuple):
+@record
+class Arg:
     """An argument as written: a literal, a string (expression or keyword), or a tuple of Args."""
 
     raw: Any
     position: Position
 
 
-class LayerCall(NamedTuple):
+@record
+class LayerCall:
     """One entry of a layer list: a layer kind or a block template, with its arguments."""
 
     kind: str
@@ -98,7 +101,8 @@ class LayerCall(NamedTuple):
     is_block: bool
 
 
-class Block(NamedTuple):
+@record
+class Block:
     """A named block: a template with arguments, optionally residual with a projection shortcut."""
 
     name: str
@@ -115,7 +119,8 @@ class Block(NamedTuple):
         return f"blocks.{self.name}"
 
 
-class Spec(NamedTuple):
+@record
+class Spec:
     """A whole spec file: input, variables, block templates and (optionally) a model."""
 
     name: str

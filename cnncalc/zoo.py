@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from typing import Any
 
+from .records import record
 from .spec import Limits, Spec, load_path
 
 
-class ZooEntry(NamedTuple):
+@record
+class ZooEntry:
     """A shipped spec, evaluated: its name, file, input, output and totals."""
 
     name: str

@@ -22,3 +22,13 @@ def runner() -> CliRunner:
         return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
     except TypeError:  # click >= 8.2 always keeps them apart
         return CliRunner()
+
+
+# Hypothesis profiles for tests/test_properties.py: "ci" (the default) runs about 200 examples
+# in all; "thorough" (HYPOTHESIS_PROFILE=thorough) runs over 10,000 for a release check.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=50, deadline=None, suppress_health_check=_QUIET, print_blob=True)
+settings.register_profile("thorough", max_examples=2_600, deadline=None, suppress_health_check=_QUIET, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,12 +151,23 @@ HOSTILE: dict[str, tuple[str, list[str], tuple[str, ...]]] = {
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
-def test_hostile_spec_is_refused(tmp_path: Path, name: str) -> None:
+def test_hostile_spec_is_refused(hostile_runs: dict[str, Run], name: str) -> None:
     """Exit 2 with the limit's message, within the child's 10 s and 200 MB."""
-    text, extra, needles = HOSTILE[name]
-    spec = tmp_path / "hostile.yaml"
-    spec.write_text(text)
-    _refused(_run(["params", str(spec), *extra]), *needles)
+    _refused(hostile_runs[name], *HOSTILE[name][2])
+
+
+@pytest.fixture(scope="module")
+def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """Every hostile spec run once, four children at a time (each still has its own 10 s)."""
+    folder = tmp_path_factory.mktemp("hostile")
+    jobs = {}
+    for index, (name, (text, extra, _)) in enumerate(HOSTILE.items()):
+        spec = folder / f"hostile{index}.yaml"
+        spec.write_text(text)
+        jobs[name] = ["params", str(spec), *extra]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(_run, args) for name, args in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def test_hostile_spec_on_stdin(tmp_path: Path) -> None:

@@ -1,0 +1,224 @@
+"""Rendering for `cnncalc cost`: JSON document and neutral tables (drawn by `output.py`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import arith
+from .cost import BYTES, CONVENTION, OP_KINDS, Cost, bytes_of, cost
+from .evaluate import Evaluation
+from .receptive import RowField, field_cells, receptive_fields
+from .render import Report, Table, count_text, shape_json, shape_text
+
+BOUND_NOTE = (
+    "RF = receptive field, stride = effective stride, pad = effective padding, per axis, in input "
+    "positions (Araujo et al., Distill 2019); '<=' marks an upper bound (fractional strides, uneven "
+    "adaptive windows)"
+)
+
+
+def analyse(evaluation: Evaluation, *, dtype: str, explain: bool) -> tuple[Cost, tuple[RowField, ...]]:
+    """The cost and the receptive fields of one evaluation."""
+    return cost(evaluation, explain=explain, dtype=dtype), receptive_fields(evaluation, explain=explain)
+
+
+def _field_json(field: RowField) -> dict[str, Any] | None:
+    if field.axes is None or not field.axes:
+        return None
+    return {
+        "axes": list(field.names),
+        "size": [arith.as_json(a.shown_size) for a in field.axes],
+        "stride": [arith.as_json(a.stride) for a in field.axes],
+        "padding": [arith.as_json(a.padding) for a in field.axes],
+        "exact": field.exact,
+        "input_size_dependent": any(a.input_dependent for a in field.axes),
+    }
+
+
+def _ops_json(c: Cost) -> dict[str, Any]:
+    return {**{kind: arith.as_json(v) for kind, v in c.ops}, "total": arith.as_json(c.ops_total)}
+
+
+def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> dict[str, Any]:
+    peak_path = e.rows[c.peak_row].path if c.peak_row >= 0 else None
+    return {
+        "name": e.name,
+        "input": shape_json(e.shown(e.input)),
+        "output": shape_json(e.shown(e.output)),
+        "batch": e.batch,
+        "macs": arith.as_json(c.macs),
+        "flops": arith.as_json(c.flops),
+        "conv_macs": arith.as_json(c.conv_macs),
+        "linear_macs": arith.as_json(c.linear_macs),
+        "ops": _ops_json(c),
+        "memory": {
+            "input_elements": arith.as_json(c.input_elements),
+            "input_bytes": arith.as_json(bytes_of(c.input_elements, dtype)),
+            "activation_elements": arith.as_json(c.activation_elements),
+            "activation_bytes": arith.as_json(bytes_of(c.activation_elements, dtype)),
+            "peak_elements": arith.as_json(c.peak_elements),
+            "peak_bytes": arith.as_json(bytes_of(c.peak_elements, dtype)),
+            "peak_at": peak_path,
+            "params": arith.as_json(c.params),
+            "param_bytes": arith.as_json(bytes_of(c.params, dtype)),
+            "buffers": arith.as_json(c.buffers),
+            "buffer_bytes": arith.as_json(bytes_of(c.buffers, dtype)),
+        },
+        "receptive_field": _field_json(fields[-1]) if fields else None,
+        "warnings": [w for f in fields for w in f.warnings],
+    }
+
+
+def cost_document(evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False) -> dict[str, Any]:
+    """The `cost` JSON: one spec's document, or {"specs": [...]} for several."""
+    documents = [_cost_one(evals, dtype, explain) for evals in evaluation_sets]
+    return documents[0] if len(documents) == 1 else {"convention": CONVENTION, "specs": documents}
+
+
+def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[str, Any]:
+    analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
+    macs = arith.total(c.macs for _, c, _ in analysed)
+    layers = []
+    blocks = []
+    for e, c, fields in analysed:
+        for r, rc, f in zip(e.rows, c.rows, fields):
+            item: dict[str, Any] = {
+                "path": r.path,
+                "type": r.type,
+                "output": shape_json(e.shown(r.output)),
+                "output_elements": arith.as_json(rc.elements),
+                "macs": arith.as_json(rc.macs),
+                "flops": arith.as_json(arith.mul(2, rc.macs)),
+                "ops": arith.as_json(rc.ops),
+                "op_kind": rc.op_kind,
+                "activation_bytes": arith.as_json(bytes_of(rc.elements, dtype)),
+                "receptive_field": _field_json(f),
+            }
+            if f.notes:
+                item["notes"] = list(f.notes)
+            if explain:
+                item["steps"] = list(_steps(r.steps, rc.steps, f.steps))
+            layers.append(item)
+        for g in c.groups:
+            blocks.append(
+                {
+                    "name": g.name,
+                    "layers": g.layers,
+                    "macs": arith.as_json(g.macs),
+                    "flops": arith.as_json(arith.mul(2, g.macs)),
+                    "ops": arith.as_json(g.ops),
+                    "activation_elements": arith.as_json(g.elements),
+                    "activation_bytes": arith.as_json(bytes_of(g.elements, dtype)),
+                    "receptive_field": _field_json(fields[g.last]),
+                }
+            )
+    return {
+        "name": evaluations[0].spec_name,
+        "convention": CONVENTION,
+        "dtype": dtype,
+        "bytes_per_element": BYTES[dtype],
+        "batch": evaluations[0].batch,
+        "macs": arith.as_json(macs),
+        "flops": arith.as_json(arith.mul(2, macs)),
+        "conv_macs": arith.as_json(arith.total(c.conv_macs for _, c, _ in analysed)),
+        "linear_macs": arith.as_json(arith.total(c.linear_macs for _, c, _ in analysed)),
+        "ops": {
+            **{kind: arith.as_json(arith.total(dict(c.ops)[kind] for _, c, _ in analysed)) for kind in OP_KINDS},
+            "total": arith.as_json(arith.total(c.ops_total for _, c, _ in analysed)),
+        },
+        "networks": [_network_json(e, c, f, dtype) for e, c, f in analysed],
+        "blocks": blocks,
+        "layers": layers,
+    }
+
+
+def _steps(layer_steps: tuple[str, ...], cost_steps: tuple[str, ...], field_steps: tuple[str, ...]) -> tuple[str, ...]:
+    # the layer rule's own MAC line is replaced by the fuller formula of the cost steps
+    return tuple(s for s in layer_steps if not s.startswith("MACs")) + cost_steps + field_steps
+
+
+def _bytes_text(value: Any) -> str:
+    """Bytes with a binary unit beside the exact count."""
+    if not isinstance(value, int):
+        return arith.as_text(value) + " B"
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value >= size:
+            return f"{value:,} B ({value / size:.2f} {unit})"
+    return f"{value:,} B"
+
+
+def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool) -> Report:
+    """The `cost` tables: per layer, per block, with totals, memory and the receptive field in notes."""
+    tables: list[Table] = []
+    explanation: list[tuple[str, tuple[str, ...]]] = []
+    for evaluations in evaluation_sets:
+        for e in evaluations:
+            c, fields = analyse(e, dtype=dtype, explain=explain)
+            noted = any(f.notes for f in fields)
+            columns = ("layer", "type", "output", "MACs") + (("FLOPs",) if flops else ()) + (
+                "cheap ops", "op", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
+            ) + (("RF note",) if noted else ())
+            numeric = (False, False, False, True) + ((True,) if flops else ()) + (
+                True, False, True, True, True, True, True
+            ) + ((False,) if noted else ())
+            rows = []
+            for r, rc, f in zip(e.rows, c.rows, fields):
+                cells = ["  " * r.depth + r.path, r.type, shape_text(e.shown(r.output)), count_text(rc.macs)]
+                if flops:
+                    cells.append(count_text(arith.mul(2, rc.macs)))
+                cells += [count_text(rc.ops), rc.op_kind or "", count_text(rc.elements), count_text(bytes_of(rc.elements, dtype))]
+                cells += field_cells(f)
+                if noted:
+                    cells.append("; ".join(f.notes))
+                rows.append(tuple(cells))
+                if explain:
+                    head = f"{r.path} {r.type}: {shape_text(e.shown(r.input))} -> {shape_text(e.shown(r.output))}"
+                    explanation.append((head, _steps(r.steps, rc.steps, f.steps)))
+            batch = f", batch {e.batch}" if e.batch != 1 and not e.batch_in_shapes else ""
+            title = f"{e.name}: input {shape_text(e.shown(e.input))}{batch} -- {CONVENTION}"
+            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype)))
+            standalone = len(e.groups) == 1 and e.groups[0].name == e.name
+            if c.groups and not standalone:
+                block_columns = ("block", "layers", "MACs") + (("FLOPs",) if flops else ()) + (
+                    "cheap ops", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
+                )
+                block_rows = []
+                for g in c.groups:
+                    cells = [g.name, str(g.layers), count_text(g.macs)]
+                    if flops:
+                        cells.append(count_text(arith.mul(2, g.macs)))
+                    cells += [count_text(g.ops), count_text(g.elements), count_text(bytes_of(g.elements, dtype))]
+                    cells += field_cells(fields[g.last])
+                    block_rows.append(tuple(cells))
+                tables.append(
+                    Table(
+                        f"{e.name}: blocks (RF at the block's output)",
+                        block_columns,
+                        tuple(block_rows),
+                        (False, True, True) + ((True,) if flops else ()) + (True, True, True, True, True, True),
+                        kind="blocks",
+                    )
+                )
+    return Report(tuple(tables), tuple(explanation))
+
+
+def _notes(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> tuple[str, ...]:
+    other = ", ".join(f"{kind} {count_text(v)}" for kind, v in c.ops if arith.equal(v, 0) is not True) or "none"
+    peak_at = f" (computing {e.rows[c.peak_row].path})" if c.peak_row >= 0 else ""
+    notes = [
+        f"MACs {count_text(c.macs)} (conv {count_text(c.conv_macs)}, linear {count_text(c.linear_macs)}); "
+        f"FLOPs {count_text(c.flops)}",
+        f"cheap ops {count_text(c.ops_total)} (elementary ops, not in MACs): {other}",
+        f"activations ({dtype}): input {count_text(c.input_elements)} elements, layer outputs "
+        f"{count_text(c.activation_elements)} elements = {_bytes_text(bytes_of(c.activation_elements, dtype))}; "
+        f"sequential peak {count_text(c.peak_elements)} elements = {_bytes_text(bytes_of(c.peak_elements, dtype))}{peak_at}",
+        f"parameters ({dtype}): {count_text(c.params)} = {_bytes_text(bytes_of(c.params, dtype))}; "
+        f"buffers {count_text(c.buffers)} = {_bytes_text(bytes_of(c.buffers, dtype))}",
+    ]
+    if fields and fields[-1].axes:
+        size, stride, pad = field_cells(fields[-1])
+        notes.append(f"receptive field at the output: {size} (stride {stride}, padding {pad}); {BOUND_NOTE}")
+    for f in fields:
+        notes.extend(f"warning: {w}" for w in f.warnings)
+    return tuple(notes)
+
