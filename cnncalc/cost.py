@@ -106,8 +106,11 @@ def cost(evaluation: Evaluation, *, explain: bool = False, dtype: str = "float32
     ops = tuple((kind, arith.total(c.ops for c in rows if c.op_kind == kind)) for kind in OP_KINDS)
     groups = []
     standalone = len(evaluation.groups) == 1 and evaluation.groups[0].name == evaluation.name
+    by_group: dict[str | None, list[int]] = {}
+    for i, r in enumerate(evaluation.rows):
+        by_group.setdefault(r.group, []).append(i)
     for g in evaluation.groups:
-        members = [i for i, r in enumerate(evaluation.rows) if standalone or r.group == g.name]
+        members = list(range(len(evaluation.rows))) if standalone else by_group.get(g.name, [])
         if not members:
             continue
         groups.append(

@@ -120,6 +120,7 @@ class Evaluator:
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, tuple[_Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
+        self.outcomes: dict[Any, tuple[Any, tuple[tuple[str, Any], ...]]] = {}  # layer on an input -> (outcome, args)
         self.overrides = dict(overrides or {})
         self.globals: dict[str, Any] = dict(self.overrides)
         if spec is not None:
@@ -348,16 +349,16 @@ class Evaluator:
             )
 
     def layer_args(self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], path: str) -> dict[str, Any]:
-        args = {p.name: p.default for p in kind.params}
-        params = {p.name: p for p in kind.params}
+        defaults, params, required = _signature(kind)
+        args = dict(defaults)
         for name, arg in call.args:
             param = params[name]
             try:
                 args[name] = check_arg_type(param, self.value(arg, env, param, path))
             except CnncalcError as exc:
                 raise exc.located(arg.position, path) from None
-        for name, value in args.items():
-            if value is REQUIRED:
+        for name in required:
+            if args[name] is REQUIRED:
                 raise SpecError(
                     f"missing argument {name!r}",
                     position=call.position,
@@ -379,6 +380,18 @@ class Evaluator:
     ) -> Row:
         where = f"{path} ({call.kind})"
         args = self.layer_args(kind, call, env, where)
+        key = None if self.explain else _outcome_key(kind, args, inputs)
+        if key is not None:
+            try:
+                cached = self.outcomes.get(key)
+            except TypeError:  # an unhashable argument value
+                key = cached = None
+            if cached is not None:
+                outcome, items = cached
+                return Row(
+                    path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth,
+                    None, outcome.steps, items, sources,
+                )
         try:
             outcome = apply(kind, args, inputs, explain=self.explain, training=self.training)
         except CnncalcError as exc:
@@ -393,9 +406,12 @@ class Evaluator:
                 hint="bind the symbols with --set NAME=VALUE",
             ) from None
         _check_sizes(outcome, call.position, where)
+        items = tuple(args.items())
+        if key is not None:
+            self.outcomes[key] = (outcome, items)
         return Row(
             path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None,
-            outcome.steps, tuple(args.items()), sources,
+            outcome.steps, items, sources,
         )
 
     def run_block_call(
@@ -548,11 +564,45 @@ def _least_layers(calls: tuple[LayerCall, ...], blocks: Mapping[str, Block], mem
 
 
 MAX_SIZE_BITS = 16_384  # sizes, params and MACs of one layer; exact ints, but not unbounded work
+_INT_ONLY = frozenset((int,))
 MAX_SYMBOLIC_NESTING = 48
+
+
+def _outcome_key(kind: LayerKind, args: dict[str, Any], inputs: tuple[Shape, ...]) -> Any:
+    """The key under which a layer's outcome is reused: the same kind, arguments and inputs give
+    the same outcome (flat files repeat layers). Types are part of it, as 1, 1.0 and True are
+    equal but not interchangeable; None (no reuse) for arguments nested deeper than a tuple."""
+    values = tuple(args.values())
+    types = tuple(map(type, values))
+    if tuple in types:
+        inner = tuple(tuple(map(type, v)) for v in values if type(v) is tuple)
+        if any(tuple in t for t in inner):
+            return None
+        types += inner
+    return (id(kind), values, types, inputs)
+
+
+_SIGNATURES: dict[int, tuple[LayerKind, dict[str, Any], dict[str, Param], tuple[str, ...]]] = {}
+
+
+def _signature(kind: LayerKind) -> tuple[dict[str, Any], dict[str, Param], tuple[str, ...]]:
+    """A kind's defaults, its parameters by name and its required parameters, computed once."""
+    found = _SIGNATURES.get(id(kind))
+    if found is None or found[0] is not kind:
+        found = _SIGNATURES[id(kind)] = (
+            kind,
+            {p.name: p.default for p in kind.params},
+            {p.name: p for p in kind.params},
+            tuple(p.name for p in kind.params if p.default is REQUIRED),
+        )
+    return found[1], found[2], found[3]
 
 
 def _check_sizes(outcome: Any, position: Position, where: str) -> None:
     """Refuse a layer whose sizes or counts grow without bound (a chain of x1e6 upsamplings)."""
+    values = (*outcome.output, outcome.params, outcome.macs)
+    if set(map(type, values)) <= _INT_ONLY and max(values).bit_length() <= MAX_SIZE_BITS and min(values) >= 0:
+        return  # plain, bounded ints: the common case, at C speed
     for what, value in (("output size", d) for d in outcome.output):
         _check_size(what, value, position, where)
     _check_size("parameter count", outcome.params, position, where)

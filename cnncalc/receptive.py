@@ -421,7 +421,8 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...]) -> _State:
                     largest = f
             tracks.append(_Track(replace(largest, exact=False), dim, branches[0].flat))
             continue
-        if any(arith.equal(f.centre, fields[0].centre) is False for f in fields[1:]):
+        doubled = [arith.add(arith.mul(2, f.start), arith.sub(f.size, 1)) for f in fields]  # 2*centre: no Fractions
+        if any(arith.equal(d, doubled[0]) is False for d in doubled[1:]):
             warnings.append(
                 f"{row.path}: branches disagree in field centre along {label} (output 0 centred at "
                 + ", ".join(_text(f.centre) for f in fields) + "); the union of their fields is shown"

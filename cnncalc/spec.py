@@ -160,6 +160,7 @@ class _Reader:
         self.source = source
         self.limits = limits
         self.block_nodes: dict[str, yaml.Node] = {}
+        self.checked: set[int] = set()  # ids of calls whose arguments plain_layer has checked
 
     def pos(self, node: yaml.Node) -> Position:
         return _pos(self.source, node)
@@ -254,8 +255,10 @@ class _Reader:
             raise self.error(node, f"{what} must be a list of layers", path, expected="a list (- Conv2d: {...})", found=_type_name(node))
         calls: list[LayerCall] = []
         names: dict[str, Position] = {}
+        plain = self.plain_layer
         for index, item in enumerate(node.value):
-            call = self.layer(item, f"{path}[{index}]", block_names)
+            item_path = f"{path}[{index}]"
+            call = plain(item, item_path, block_names) or self.layer(item, item_path, block_names)
             for source in call.sources:
                 if source != INPUT_NAME and source not in names:
                     later = _named_later(node.value[index:], source)
@@ -276,7 +279,63 @@ class _Reader:
             calls.append(call)
         return tuple(calls)
 
+    def plain_layer(self, node: yaml.Node, path: str, block_names: set[str]) -> LayerCall | None:
+        """The common layer forms read at a fraction of the general path's cost (a flat file
+        holds thousands): `ReLU`, and `Conv2d: {argument: value, ...}` of a registered layer
+        type with plain string, decimal, boolean or null values. None for anything else,
+        which the general path (`layer`) then reads, and reports on; both give equal calls."""
+        new, source = tuple.__new__, self.source  # records are tuples: built without a Python-level call
+        if type(node) is yaml.ScalarNode:
+            kind = node.value
+            # plain style (None, or "" from the C composer); merges need 'from': the general path
+            if node.tag != _STR or node.style or kind not in _ONE_INPUT_KINDS or kind in block_names:
+                return None
+            mark = node.start_mark
+            call = new(LayerCall, (kind, (), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False))
+            self.checked.add(id(call))
+            return call
+        if type(node) is not yaml.MappingNode or len(node.value) != 1:
+            return None
+        key, body = node.value[0]
+        kind = key.value
+        if type(key) is not yaml.ScalarNode or key.tag != _STR or kind not in _ONE_INPUT_KINDS or kind in block_names:
+            return None
+        args = []
+        if type(body) is yaml.MappingNode:
+            seen = set()
+            known = _param_names(KINDS[kind])
+            for arg_key, value in body.value:
+                name = arg_key.value
+                if type(arg_key) is not yaml.ScalarNode or arg_key.tag != _STR or type(value) is not yaml.ScalarNode or name in seen or name not in known:
+                    return None
+                seen.add(name)
+                tag, text = value.tag, value.value
+                if tag == _STR:
+                    if len(text) > expr.MAX_EXPRESSION_LENGTH:
+                        return None
+                    raw: Any = text
+                elif tag == _INT and text.isascii() and text.isdigit() and len(text) < 100 and (text[0] != "0" or len(text) == 1):
+                    raw = int(text)  # decimal without sign, underscores or a leading 0 (octal in YAML 1.1)
+                elif tag == _BOOL:
+                    raw = text.lower() in ("true", "yes", "on", "y")
+                elif tag == _NULL:
+                    raw = None
+                else:
+                    return None
+                mark = value.start_mark
+                column = mark.column + 1 + (value.style in _QUOTES)  # as _text_pos: past an opening quote
+                args.append((name, new(Arg, (raw, new(Position, (source, mark.line + 1, column))))))
+        elif type(body) is not yaml.ScalarNode or body.tag != _NULL:
+            return None
+        mark = key.start_mark
+        call = new(LayerCall, (kind, tuple(args), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False))
+        self.checked.add(id(call))  # a layer of one input, its argument names known: _check_call_args would pass
+        return call
+
     def layer(self, node: yaml.Node, path: str, block_names: set[str]) -> LayerCall:
+        plain = self.plain_layer(node, path, block_names)
+        if plain is not None:
+            return plain
         position = self.pos(node)
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
             text = node.value.strip()
@@ -469,9 +528,11 @@ class _Reader:
         if "layers" in fields:
             layers = self.layer_list(fields["layers"][1], "layers", set(blocks), "'layers'")
         batch = self.arg(fields["batch"][1], "batch") if "batch" in fields else None
+        checked = self.checked
         for calls in [layers or (), *(b.layers + b.shortcut + b.after for b in blocks.values())]:
             for call in calls:
-                _check_call_args(call, blocks)
+                if id(call) not in checked:
+                    _check_call_args(call, blocks)
         return Spec(name, self.source, inputs, self.pos(input_node), batch, tuple(variables), blocks, layers, self.pos(node))
 
 
@@ -534,6 +595,19 @@ def _float_scalar(text: str) -> float:
     return float(cleaned)
 
 
+_PARAM_NAMES: dict[str, frozenset[str]] = {}
+_ONE_INPUT_KINDS = frozenset(name for name, kind in KINDS.items() if kind.inputs == 1)
+_QUOTES = frozenset(("'", '"'))
+
+
+def _param_names(kind: Any) -> frozenset[str]:
+    """A registered layer kind's argument names (cached: plain_layer asks once per layer)."""
+    names = _PARAM_NAMES.get(kind.name)
+    if names is None:
+        names = _PARAM_NAMES[kind.name] = frozenset(p.name for p in kind.params)
+    return names
+
+
 def _check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
     if call.is_block:
         block = blocks[call.kind]
@@ -542,6 +616,8 @@ def _check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
     else:
         kind = lookup(call.kind)
         assert kind is not None
+        if not call.args and kind.inputs == 1 and len(call.sources) <= 1:
+            return  # nothing to check (most layers of a flat file)
         known = [p.name for p in kind.params]
         what = call.kind
         if kind.inputs > 1 and len(call.sources) == 0:
