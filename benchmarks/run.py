@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "configs/resnet_block_bottleneck.yaml"
@@ -59,11 +60,12 @@ class Sample:
 
 @dataclass
 class Case:
-    """A command line to time; `expect` is the exit status it must end with."""
+    """A command line to time; `expect` is its exit status; `tty` runs it on a pseudo-terminal."""
 
     name: str
     argv: list[str]
     expect: int = 0
+    tty: bool = False
     samples: list[Sample] = field(default_factory=list)
 
 
@@ -81,11 +83,41 @@ def child_env() -> dict[str, str]:
 ENV = child_env()
 
 
-def run_once(argv: Sequence[str], *, capture: bool = False) -> tuple[Sample, str, str]:
+def _terminal() -> tuple[int, Any]:
+    """A pseudo-terminal 200 columns wide, and a thread draining what the child writes to it."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+
+    def drain() -> None:
+        try:
+            while os.read(master, 65536):
+                pass
+        except OSError:  # EIO once the child has closed the terminal
+            pass
+        os.close(master)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    return slave, reader
+
+
+def run_once(argv: Sequence[str], *, capture: bool = False, tty: bool = False) -> tuple[Sample, str, str]:
     """Run one process to its end; wall time from launch to reap, CPU and memory from wait4."""
-    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    out: Any = subprocess.PIPE if capture else subprocess.DEVNULL
+    env, reader = ENV, None
+    if tty and not capture:
+        out, reader = _terminal()
+        env = {**ENV, "TERM": "xterm-256color"}
     start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=ROOT, env=ENV, stdin=subprocess.DEVNULL, stdout=out, stderr=out, text=True)
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, text=True)
+    if reader is not None:
+        os.close(out)  # the child holds the terminal now; its exit ends the drain
     stdout, stderr = ("", "")
     if capture:
         stdout, stderr = process.communicate()
@@ -94,6 +126,8 @@ def run_once(argv: Sequence[str], *, capture: bool = False) -> tuple[Sample, str
         return Sample(wall, 0.0, 0.0, process.returncode), stdout, stderr
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    if reader is not None:
+        reader.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     rss_kb = usage.ru_maxrss  # kilobytes on Linux
     return Sample(wall, usage.ru_utime + usage.ru_stime, rss_kb / 1024, process.returncode), "", ""
@@ -117,7 +151,7 @@ def interleave(cases: list[Case], runs: int) -> None:
     for round_ in range(runs):
         shift = round_ % len(cases)
         for case in cases[shift:] + cases[:shift]:
-            sample, _, _ = run_once(case.argv)
+            sample, _, _ = run_once(case.argv, tty=case.tty)
             if sample.status != case.expect:
                 raise SystemExit(f"{case.name}: exit status {sample.status} in a timed run")
             case.samples.append(sample)
@@ -207,33 +241,44 @@ def startup(runs: int) -> None:
     """Whole runs on real specs against the imports they cannot avoid."""
     heading(f"startup: whole processes, {runs} interleaved runs each (median [q1 .. q3], cpu median, peak RSS)")
     base = Case("python -c 'import yaml, click'", python_c("import yaml, click"))
-    table_base = Case(
-        "python -c 'import yaml, click, rich...'", python_c("import yaml, click, rich.console, rich.table")
-    )
+    table_base = Case("python -c 'import yaml, click, rich...'", python_c("import yaml, click, rich.console, rich.table"))
+    # cnncalc runs with the cycle collector off (cnncalc.__main__): the same baselines that way too
+    base_nogc = Case("  the same, collector off", python_c("import gc; gc.disable(); import yaml, click"))
+    table_nogc = Case("  the same, collector off", python_c("import gc; gc.disable(); import yaml, click, rich.console, rich.table"))
     cases = {
         "params-json": Case(f"params {RESNET50} --format json", cnncalc("params", RESNET50, "--format", "json")),
-        "params-table": Case(f"params {RESNET50}", cnncalc("params", RESNET50)),
+        "params-table": Case(f"params {RESNET50} (piped)", cnncalc("params", RESNET50)),
+        "params-tty": Case(f"params {RESNET50} (terminal)", cnncalc("params", RESNET50), tty=True),
         "shape-json": Case(f"shape {RESNET50} --format json", cnncalc("shape", RESNET50, "--format", "json")),
-        "shape-table": Case(f"shape {RESNET50}", cnncalc("shape", RESNET50)),
+        "shape-table": Case(f"shape {RESNET50} (piped)", cnncalc("shape", RESNET50)),
+        "shape-tty": Case(f"shape {RESNET50} (terminal)", cnncalc("shape", RESNET50), tty=True),
     }
-    interleave([base, table_base, *cases.values()], runs)
-    for case in (base, table_base, *cases.values()):
+    everything = [base, base_nogc, table_base, table_nogc, *cases.values()]
+    interleave(everything, runs)
+    for case in everything:
         print(case_line(case))
-    print(ratio("params resnet50 --format json / import yaml, click", cases["params-json"], base, 1.25).line())
-    print(ratio("params resnet50 (table) / import yaml, click, rich", cases["params-table"], table_base, 1.25).line())
-    print(ratio("shape resnet50 --format json / import yaml, click", cases["shape-json"], base, 1.25).line())
-    print(ratio("shape resnet50 (table) / import yaml, click, rich", cases["shape-table"], table_base, 1.25).line())
+    for what, key, reference, plain in (
+        ("params resnet50 --format json / import yaml, click", "params-json", base, base_nogc),
+        ("params resnet50 table, piped / import yaml, click, rich", "params-table", table_base, table_nogc),
+        ("params resnet50 table, terminal / import ... rich", "params-tty", table_base, table_nogc),
+        ("shape resnet50 --format json / import yaml, click", "shape-json", base, base_nogc),
+        ("shape resnet50 table, piped / import yaml, click, rich", "shape-table", table_base, table_nogc),
+        ("shape resnet50 table, terminal / import ... rich", "shape-tty", table_base, table_nogc),
+    ):
+        print(ratio(what, cases[key], reference, 1.25).line() + f"   [{wall_ms(cases[key]) / wall_ms(plain):.3f}x collector off]")
 
     if not has_command("bottleneck"):
         print("  note: 'cnncalc bottleneck' does not exist yet; its comparison with 'import sympy' is skipped")
         return
     bottleneck_runs = max(5, runs // 2)
     sympy_base = Case("python -c 'import sympy'", python_c("import sympy"))
+    sympy_nogc = Case("  the same, collector off", python_c("import gc; gc.disable(); import sympy"))
     seed = Case(f"bottleneck {SEED} --reduce 0.5-0.6", cnncalc("bottleneck", SEED, "--reduce", "0.5-0.6"))
-    interleave([sympy_base, seed], bottleneck_runs)
-    print(case_line(sympy_base))
-    print(case_line(seed))
-    print(ratio("bottleneck seed --reduce 0.5-0.6 / import sympy", seed, sympy_base, 1.3).line())
+    interleave([sympy_base, sympy_nogc, seed], bottleneck_runs)
+    for case in (sympy_base, sympy_nogc, seed):
+        print(case_line(case))
+    line = ratio("bottleneck seed --reduce 0.5-0.6 / import sympy", seed, sympy_base, 1.3).line()
+    print(line + f"   [{wall_ms(seed) / wall_ms(sympy_nogc):.3f}x collector off]")
 
 
 def synthetic_spec(layers: int) -> str:
@@ -319,10 +364,11 @@ def child_evaluate(path: str) -> None:
 
 
 def child_flat(path: str, runs: int) -> None:
-    """(In a fresh child.) Interleave PyYAML's C composer and cnncalc's load + evaluate on one text.
+    """(In a fresh child.) Interleave PyYAML's C composer and cnncalc's load, evaluation and
+    documents on one text; report the times of each run.
 
-    Both without the cycle collector, as the command line runs (cnncalc.__main__): the
-    composer's best time is the floor.
+    Both without the cycle collector, as the command line runs (cnncalc.__main__); results are
+    dropped inside the timed region, as their memory is freed there in a real run too.
     """
     import gc
 
@@ -334,28 +380,32 @@ def child_flat(path: str, runs: int) -> None:
     from cnncalc.spec import load_text
 
     text = Path(path).read_text()
-    compose: list[float] = []
-    load: list[float] = []
-    whole: list[float] = []
+    times: dict[str, list[float]] = {"compose": [], "load": [], "evaluate": [], "documents": []}
     for _ in range(runs):
         start = time.perf_counter()
         yaml.compose(text, Loader=yaml.CSafeLoader)
-        compose.append(time.perf_counter() - start)
+        times["compose"].append(time.perf_counter() - start)
         start = time.perf_counter()
         spec = load_text(text, path)
         loaded = time.perf_counter()
         evaluations = evaluate_spec(spec)
+        evaluated = time.perf_counter()
         shape_document(evaluations)
         params_document([evaluations])
-        done = time.perf_counter()
-        load.append(loaded - start)
-        whole.append(done - start)
-    print(json.dumps({"compose": compose, "load": load, "whole": whole}))
+        documented = time.perf_counter()
+        del spec, evaluations
+        times["load"].append(loaded - start)
+        times["evaluate"].append(evaluated - loaded)
+        times["documents"].append(documented - evaluated)
+    print(json.dumps(times))
 
 
 def scale(runs: int, workdir: Path) -> None:
     """Specs that expand through templates and repeat: in-process cost, peak memory, whole CLI runs."""
-    heading(f"scale: templates + repeat expanding to {', '.join(f'{n:,}' for n in SCALE_SIZES)} layers ({runs} fresh processes each)")
+    heading(
+        f"scale: templates + repeat expanding to {', '.join(f'{n:,}' for n in SCALE_SIZES)} layers, in-process in "
+        f"{runs} fresh processes each (medians; the budgets apply to shape+params: load, evaluation, both JSON documents)"
+    )
     paths = {}
     for n in SCALE_SIZES:
         paths[n] = workdir / f"synthetic_{n}.yaml"
@@ -383,11 +433,15 @@ def scale(runs: int, workdir: Path) -> None:
     print(VERDICTS[-1].line())
     VERDICTS.append(Verdict("t(100,000) / t(10,000) (linear growth)", work[100_000] / work[10_000], 12))
     print(VERDICTS[-1].line())
-    print("  whole CLI runs (information; JSON of every layer written to /dev/null):")
+    print("  whole command-line runs (information: start-up, the same work, and every layer written out to /dev/null):")
+    largest = str(paths[SCALE_SIZES[-1]])
     cli_cases = [
-        Case(f"params synthetic_{n} --format json", cnncalc("params", str(paths[n]), "--format", "json"))
+        Case(f"params synthetic_{n:,} --format json", cnncalc("params", str(paths[n]), "--format", "json"))
         for n in SCALE_SIZES
-    ] + [Case(f"shape synthetic_{SCALE_SIZES[-1]} --format json", cnncalc("shape", str(paths[SCALE_SIZES[-1]]), "--format", "json"))]
+    ] + [
+        Case(f"shape synthetic_{SCALE_SIZES[-1]:,} --format json", cnncalc("shape", largest, "--format", "json")),
+        Case(f"params synthetic_{SCALE_SIZES[-1]:,} (table, piped)", cnncalc("params", largest)),
+    ]
     interleave(cli_cases, max(3, runs))
     for case in cli_cases:
         print(case_line(case))
@@ -395,19 +449,20 @@ def scale(runs: int, workdir: Path) -> None:
 
 def flat(runs: int, workdir: Path) -> None:
     """Flat files against PyYAML's C composer, the floor of reading YAML with positions kept."""
-    heading(f"flat files: cnncalc load + shape + params against yaml.compose(Loader=CSafeLoader), {runs} interleaved runs in one process")
-    print(f"  {'layers':>8} {'compose':>9} {'cnncalc load':>13} {'load+evaluate':>14} {'ratio':>7}")
+    heading(f"flat files: reading a spec against yaml.compose(text, Loader=CSafeLoader), {runs} interleaved runs in one process (medians)")
+    print(f"  {'layers':>8} {'compose':>9} {'load':>9} {'evaluate':>9} {'documents':>10}   load/compose  +evaluate  +documents")
     for n in FLAT_SIZES:
         path = workdir / f"flat_{n}.yaml"
         path.write_text(flat_spec(n))
         warm_up(Case("", [sys.executable, __file__, "--child-flat", str(path), "1"]))
         _, stdout, _ = run_once([sys.executable, __file__, "--child-flat", str(path), str(runs)], capture=True)
-        report = json.loads(stdout)
-        compose = 1000 * statistics.median(report["compose"])
-        load = 1000 * statistics.median(report["load"])
-        whole = 1000 * statistics.median(report["whole"])
-        print(f"  {n:>8,} {compose:7.1f}ms {load:11.1f}ms {whole:12.1f}ms {whole / compose:6.2f}x")
-        VERDICTS.append(Verdict(f"flat {n:,} layers: (load + shape + params) / compose", whole / compose, 1.5))
+        t = {k: 1000 * statistics.median(v) for k, v in json.loads(stdout).items()}
+        c = t["compose"]
+        print(
+            f"  {n:>8,} {c:7.1f}ms {t['load']:7.1f}ms {t['evaluate']:7.1f}ms {t['documents']:8.1f}ms"
+            f"   {t['load'] / c:11.2f}x {(t['load'] + t['evaluate']) / c:9.2f}x {(t['load'] + t['evaluate'] + t['documents']) / c:10.2f}x"
+        )
+        VERDICTS.append(Verdict(f"flat {n:,} layers: cnncalc load (read + validate) / compose", t["load"] / c, 1.5))
         print(VERDICTS[-1].line())
 
 
@@ -449,6 +504,10 @@ def torch(runs: int, explicit: str | None) -> None:
     print(
         f"  totals: torchinfo {totals[0]:,} params ({totals[1]:,} trainable); "
         f"cnncalc {our_doc['total']:,} ({our_doc['trainable']:,} trainable): {'agree' if agree else 'DISAGREE'}"
+    )
+    print(
+        f"  mult-adds (information; torchinfo counts some layers differently): torchinfo {int(torch_out[2]):,}, "
+        f"cnncalc MACs {our_doc['macs']:,}"
     )
     VERDICTS.append(
         Verdict("speed-up over torchinfo on resnet50", speedup, 40, "x", cpu_ms(reference) / cpu_ms(ours), at_least=True)

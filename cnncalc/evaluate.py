@@ -325,7 +325,9 @@ class Evaluator:
                         merge_inputs, merge_sources = (current, inputs[0]), (current_source, input_sources[0])
                     row = self.run_layer(kind, call, env, merge_inputs, copy_path, depth, merge_sources)
                     rows.append(row)
-                    self.tick(call, copy_path)
+                    self.layer_count += 1
+                    if self.layer_count > self.limits.max_layers:
+                        self.tick(call, copy_path, 0)
                     current = row.output
                     current_source = len(rows) - 1
                 inputs, input_sources = (current,), (current_source,)
@@ -378,6 +380,15 @@ class Evaluator:
         depth: int,
         sources: tuple[int, ...] = (),
     ) -> Row:
+        literal = None if self.explain else _literal_key(kind, call, inputs)
+        if literal is not None:
+            cached = self.outcomes.get(literal)
+            if cached is not None:  # this very layer (literal arguments) on this input before
+                outcome, items = cached
+                return Row(
+                    path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth,
+                    None, outcome.steps, items, sources,
+                )
         where = f"{path} ({call.kind})"
         args = self.layer_args(kind, call, env, where)
         key = None if self.explain else _outcome_key(kind, args, inputs)
@@ -409,6 +420,8 @@ class Evaluator:
         items = tuple(args.items())
         if key is not None:
             self.outcomes[key] = (outcome, items)
+        if literal is not None:
+            self.outcomes[literal] = (outcome, items)
         return Row(
             path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None,
             outcome.steps, items, sources,
@@ -566,6 +579,22 @@ def _least_layers(calls: tuple[LayerCall, ...], blocks: Mapping[str, Block], mem
 MAX_SIZE_BITS = 16_384  # sizes, params and MACs of one layer; exact ints, but not unbounded work
 _INT_ONLY = frozenset((int,))
 MAX_SYMBOLIC_NESTING = 48
+
+
+_LITERALS = frozenset((int, float, bool, type(None)))
+
+
+def _literal_key(kind: LayerKind, call: LayerCall, inputs: tuple[Shape, ...]) -> Any:
+    """A key for a layer whose arguments are all literal numbers, booleans or nulls: its outcome
+    depends on nothing else, so it is reused before its arguments are even evaluated (typed, as
+    in `_outcome_key`; None when an argument is an expression, a string or a list)."""
+    if not call.args:
+        return (id(kind), inputs)
+    raws = tuple([arg.raw for _, arg in call.args])
+    types = tuple(map(type, raws))
+    if not _LITERALS.issuperset(types):
+        return None
+    return (id(kind), tuple([name for name, _ in call.args]), raws, types, inputs)
 
 
 def _outcome_key(kind: LayerKind, args: dict[str, Any], inputs: tuple[Shape, ...]) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import IO, Any
 
@@ -18,9 +17,6 @@ def write_json(document: Any, stream: IO[str] | None = None) -> None:
     out.write("\n")
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-
-
 def json_text(value: Any) -> str:
     """JSON indented by two spaces down to the innermost objects, each written on one line.
 
@@ -28,8 +24,10 @@ def json_text(value: Any) -> str:
     as readable as `indent=2` and a fifth of its size, and written by json's C encoder, where
     `indent=` falls back to pure Python (5x slower; seconds for 100,000 layers).
     """
+    import json  # here, not at the top: a table run does not need it
+
     parts: list[str] = []
-    _layout(value, "", parts)
+    _layout(value, "", parts, json.JSONEncoder(ensure_ascii=False, check_circular=False).encode)
     return "".join(parts)
 
 
@@ -40,22 +38,22 @@ def _holds_objects(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and any(isinstance(v, dict) for v in value)
 
 
-def _layout(value: Any, indent: str, parts: list[str]) -> None:
+def _layout(value: Any, indent: str, parts: list[str], encode: Any) -> None:
     if not _holds_objects(value):
-        parts.append(_encode(value))
+        parts.append(encode(value))
         return
     inner = indent + "  "
     if isinstance(value, dict):
         parts.append("{")
         for index, (key, item) in enumerate(value.items()):
-            parts.append(("\n" if index == 0 else ",\n") + inner + _encode(str(key)) + ": ")
-            _layout(item, inner, parts)
+            parts.append(("\n" if index == 0 else ",\n") + inner + encode(str(key)) + ": ")
+            _layout(item, inner, parts, encode)
         parts.append("\n" + indent + "}")
     else:
         parts.append("[")
         for index, item in enumerate(value):
             parts.append(("\n" if index == 0 else ",\n") + inner)
-            _layout(item, inner, parts)
+            _layout(item, inner, parts, encode)
         parts.append("\n" + indent + "]")
 
 
