@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cnncalc's benchmarks: whole processes timed against the imports they cannot avoid.
 
-    python benchmarks/run.py                    # every section (a few minutes on 2 cores)
+    python benchmarks/run.py                    # every section (1-2 minutes on 2 cores)
     python benchmarks/run.py --runs 41          # more runs per command (steadier medians)
     python benchmarks/run.py --only startup     # one section: startup, scale, flat, torch
     python benchmarks/run.py --torch-python /path/to/venv/bin/python   # torchinfo comparison
@@ -14,6 +14,8 @@ because it is steadier on a busy machine. Exit status 1 when a budget fails.
 
 Child processes write bytecode to a private cache (PYTHONPYCACHEPREFIX) and get one untimed
 warm-up run, so every command starts from compiled modules, as an installed package does.
+cnncalc runs without the cycle collector (cnncalc/__main__.py); the startup section also prints,
+in brackets, each ratio against its baseline run that way. See benchmarks/README.md.
 Needs only the project's own dependencies; torch, torchvision and torchinfo are optional.
 """
 
@@ -107,23 +109,31 @@ def _terminal() -> tuple[int, Any]:
     return slave, reader
 
 
-def run_once(argv: Sequence[str], *, capture: bool = False, tty: bool = False) -> tuple[Sample, str, str]:
-    """Run one process to its end; wall time from launch to reap, CPU and memory from wait4."""
-    out: Any = subprocess.PIPE if capture else subprocess.DEVNULL
+def run_once(
+    argv: Sequence[str], *, capture: bool = False, keep_stdout: bool = True, tty: bool = False
+) -> tuple[Sample, str, str]:
+    """Run one process to its end; wall time from launch to reap, CPU and memory from wait4.
+
+    `capture` returns stderr (and stdout, with `keep_stdout`) instead of timing the run. Large
+    outputs are better not kept: a child's peak RSS counts its parent's at the moment of
+    spawning (Linux carries the high-water mark across exec), so the parent stays small.
+    """
+    out: Any = subprocess.DEVNULL
+    err: Any = subprocess.DEVNULL
     env, reader = ENV, None
-    if tty and not capture:
+    if capture:
+        out, err = (subprocess.PIPE if keep_stdout else subprocess.DEVNULL), subprocess.PIPE
+    elif tty:
         out, reader = _terminal()
+        err = out
         env = {**ENV, "TERM": "xterm-256color"}
     start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, text=True)
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
     if reader is not None:
         os.close(out)  # the child holds the terminal now; its exit ends the drain
-    stdout, stderr = ("", "")
     if capture:
         stdout, stderr = process.communicate()
-        wall = time.perf_counter() - start
-        # communicate() reaped the child; its own rusage is not available, use the children total
-        return Sample(wall, 0.0, 0.0, process.returncode), stdout, stderr
+        return Sample(time.perf_counter() - start, 0.0, 0.0, process.returncode), stdout or "", stderr or ""
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if reader is not None:
@@ -133,9 +143,9 @@ def run_once(argv: Sequence[str], *, capture: bool = False, tty: bool = False) -
     return Sample(wall, usage.ru_utime + usage.ru_stime, rss_kb / 1024, process.returncode), "", ""
 
 
-def warm_up(case: Case) -> str:
-    """One untimed run that compiles bytecode and checks the command works; returns its stdout."""
-    sample, stdout, stderr = run_once(case.argv, capture=True)
+def warm_up(case: Case, keep_stdout: bool = False) -> str:
+    """One untimed run that compiles bytecode and checks the command works; its stdout if kept."""
+    sample, stdout, stderr = run_once(case.argv, capture=True, keep_stdout=keep_stdout)
     if sample.status != case.expect:
         raise SystemExit(
             f"benchmark command failed: {' '.join(case.argv)}\n"
@@ -493,8 +503,8 @@ def torch(runs: int, explicit: str | None) -> None:
         return
     reference = Case("torchinfo.summary(resnet50())", python_c(TORCHINFO_SCRIPT, python))
     ours = Case(f"cnncalc params {RESNET50} --format json", cnncalc("params", RESNET50, "--format", "json"))
-    torch_out = warm_up(reference).split()
-    our_doc = json.loads(warm_up(ours))
+    torch_out = warm_up(reference, keep_stdout=True).split()
+    our_doc = json.loads(warm_up(ours, keep_stdout=True))
     interleave([reference, ours], runs)
     print(case_line(reference))
     print(case_line(ours))

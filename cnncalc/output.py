@@ -1,4 +1,4 @@
-"""Drawing reports: rich tables for people (rich imported only here, only for tables), Markdown, CSV, JSON."""
+"""Drawing reports: tables for people (plain ASCII when piped; rich, imported only here, on a terminal), Markdown, CSV, JSON."""
 
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ def _layout(value: Any, indent: str, parts: list[str], encode: Any) -> None:
             parts.append(("\n" if index == 0 else ",\n") + inner + encode(str(key)) + ": ")
             _layout(item, inner, parts, encode)
         parts.append("\n" + indent + "}")
+    elif value and set(map(type, value)) == {dict} and (text := encode(value)).count("{") == len(value) == text.count("}, {") + 1:
+        # A list of flat objects (one "{" each, and no "}, {" inside a string, or the counts
+        # would differ): encoded in one call and split where one object ends and the next begins.
+        parts.append("[\n" + inner + "{" + ("},\n" + inner + "{").join(text[2:-2].split("}, {")) + "}\n" + indent + "]")
     else:
         parts.append("[")
         for index, item in enumerate(value):

@@ -1,8 +1,8 @@
 """Immutable records that cost next to nothing to define.
 
 `typing.NamedTuple` and frozen dataclasses compile generated source code for every class when
-their module is imported: about a millisecond each, where a whole `cnncalc params` run has a
-budget of about fifteen (benchmarks/run.py). `@record` builds the same kind of class as
+their module is imported: about a millisecond each, where a whole `cnncalc params` run may add
+only about fifteen to the imports it needs (benchmarks/run.py). `@record` builds the same kind of class as
 `typing.NamedTuple` (a tuple subclass with named, read-only fields, defaults, `_replace`,
 `_asdict`, keyword construction, the class's own methods and properties) from functions
 shared by every record, so defining one compiles nothing.
@@ -45,10 +45,14 @@ def record(cls: type[T]) -> type[T]:
 
 def _constructor(names: tuple[str, ...], defaults: tuple[Any, ...]) -> Any:
     count = len(names)
+    first_default = count - len(defaults)
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) != count:
-            args = _bind(cls, names, defaults, args, kwargs)
+            if not kwargs and first_default <= len(args) < count:
+                args += defaults[len(args) - first_default :]  # leading fields given, the rest defaulted
+            else:
+                args = _bind(cls, names, defaults, args, kwargs)
         return _new_tuple(cls, args)
 
     return __new__

@@ -1,0 +1,295 @@
+"""The speed-ups of issue 5 change no answer: each fast path is checked against the slow one.
+
+benchmarks/run.py measures the speed; these tests hold the fast paths to the results of the
+general code they short-cut (the spec reader's plain layers, the evaluator's block and layer
+caches, the JSON and table writers) and check what a run imports.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cnncalc import output, spec
+from cnncalc.evaluate import Row, evaluate_spec
+from cnncalc.records import record
+from cnncalc.render import params_document, params_report, shape_document, shape_report
+from cnncalc.spec import load_path, load_text
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+# ----------------------------------------------------------------------------- records
+
+
+@record
+class Point:
+    """A test record."""
+
+    x: int
+    y: int = 0
+    label: str = "p"
+
+    @property
+    def norm1(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+def test_a_record_is_a_named_immutable_tuple() -> None:
+    """Positional and keyword construction, defaults, methods, equality, _replace and pickling."""
+    p = Point(1, 2)
+    assert (p.x, p.y, p.label, p.norm1) == (1, 2, "p", 3)
+    assert p == Point(x=1, y=2) == (1, 2, "p")
+    assert hash(p) == hash((1, 2, "p"))
+    assert repr(p) == "Point(x=1, y=2, label='p')"
+    assert p._replace(label="q") == Point(1, 2, "q")
+    assert p._asdict() == {"x": 1, "y": 2, "label": "p"}
+    assert pickle.loads(pickle.dumps(p)) == p
+    with pytest.raises(AttributeError):
+        p.x = 5  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        p.z = 5  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        ((), {}, "missing required argument 'x'"),
+        ((1, 2, "a", 4), {}, "takes 3 arguments but 4 were given"),
+        ((1,), {"x": 2}, "multiple values for argument 'x'"),
+        ((1,), {"z": 2}, "unexpected keyword argument 'z'"),
+    ],
+)
+def test_a_record_refuses_wrong_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        Point(*args, **kwargs)
+
+
+def test_record_fields_with_defaults_come_last() -> None:
+    with pytest.raises(TypeError, match="defaults must come last"):
+
+        @record
+        class Bad:
+            a: int = 1
+            b: int
+
+
+# ----------------------------------------------------------------------------- the spec reader
+
+
+def _general_calls(text: str) -> spec.Spec:
+    """The spec read with the plain-layer fast path switched off."""
+    reader = spec._Reader("t.yaml", spec.Limits())
+    reader.plain_layer = lambda *args: None  # type: ignore[method-assign]
+    return reader.spec(yaml.compose(text, Loader=yaml.CSafeLoader), "t")
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_plain_layers_read_as_the_general_path_reads_them(path: Path) -> None:
+    """Every shipped spec: the fast reader and the general one give equal specs."""
+    text = path.read_text()
+    assert load_text(text, "t.yaml") == _general_calls(text)
+
+
+PLAIN_LAYERS = """
+input: [3, 32, 32]
+layers:
+  - Conv2d: {out_channels: 8, kernel_size: 3, padding: 1, bias: false, padding_mode: zeros}
+  - "ReLU"
+  - ReLU
+  - BatchNorm2d: {eps: 0.001, affine: yes, num_features: null}
+  - Conv2d: {out_channels: 010, kernel_size: 0x3, stride: +1, padding: '1'}
+  - MaxPool2d: {kernel_size: 2, stride: 2}
+  - Dropout: {p: 0.5, inplace: false}
+  - Flatten
+  - Linear: {out_features: 10}
+"""
+
+
+def test_plain_layers_cover_odd_scalars_like_the_general_path() -> None:
+    """Quoted names, YAML 1.1 octal and hex, signs, floats and quoted numbers: equal calls."""
+    assert load_text(PLAIN_LAYERS, "t.yaml") == _general_calls(PLAIN_LAYERS)
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ("Conv2d: {out_channels: 8, kernel_size: 3, kernel_size: 5}", "duplicate key 'kernel_size'"),
+        ("Conv2d: {out_channel: 8, kernel_size: 3}", "unknown argument 'out_channel'"),
+        ("Add", "merges two or more inputs"),
+        ("Relu", "unknown layer type 'Relu'"),
+    ],
+)
+def test_plain_looking_layers_with_errors_are_still_refused(layer: str, message: str) -> None:
+    text = f"input: [3, 8, 8]\nlayers:\n  - {layer}\n"
+    with pytest.raises(spec.SpecError, match=message):
+        load_text(text, "t.yaml")
+
+
+def test_the_fast_composer_gives_the_safe_loaders_nodes() -> None:
+    """Memoised tags and no-op path hooks: the same node tree, tag for tag."""
+    text = (ROOT / "configs" / "resnet50.yaml").read_text() + "\nextra: [1, 1.5, yes, null, ~, '1', 2020-01-01, 0o17]\n"
+
+    def tree(node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return (node.tag, node.value, node.start_mark.line, node.start_mark.column)
+        if isinstance(node, yaml.SequenceNode):
+            return (node.tag, [tree(v) for v in node.value])
+        return (node.tag, [(tree(k), tree(v)) for k, v in node.value])
+
+    assert tree(yaml.compose(text, Loader=spec._FastSafeLoader)) == tree(yaml.compose(text, Loader=yaml.CSafeLoader))
+
+
+# ----------------------------------------------------------------------------- the evaluator's caches
+
+
+def _without_steps(rows: tuple[Row, ...]) -> list[Row]:
+    return [r._replace(steps=()) for r in rows]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_cached_evaluation_equals_uncached(path: Path) -> None:
+    """With --explain nothing is cached (no block frames, no layer outcomes): same rows, totals."""
+    loaded = load_path(str(path))
+    cached, uncached = evaluate_spec(loaded), evaluate_spec(loaded, explain=True)
+    for a, b in zip(cached, uncached, strict=True):
+        assert _without_steps(a.rows) == _without_steps(b.rows)
+        assert (a.params, a.bias, a.buffers, a.macs, a.output, a.groups) == (b.params, b.bias, b.buffers, b.macs, b.output, b.groups)
+
+
+@pytest.mark.parametrize("second", ["{dim: true}", "{dim: '1.0 * 1'}", "{dim: 1.0}"])
+def test_equal_but_different_values_do_not_share_a_cached_outcome(second: str) -> None:
+    """1, 1.0 and True are equal in Python: a layer cache keyed on values alone would accept
+    the second layer as a copy of the first, where PyTorch refuses a bool or float dim."""
+    text = f"input: [4, 8]\nlayers:\n  - Softmax: {{dim: 1}}\n  - Softmax: {second}\n"
+    with pytest.raises(spec.SpecError, match="layers\\[1\\] \\(Softmax\\): .*dim"):
+        evaluate_spec(load_text(text, "t.yaml"))
+
+
+def test_repeated_blocks_are_placed_with_their_own_paths_and_sources() -> None:
+    """A cached block's rows re-rooted: paths, depths, groups and sources of each copy."""
+    text = textwrap.dedent(
+        """
+        input: [8, 4, 4]
+        blocks:
+          unit:
+            residual: true
+            layers: [{Conv2d: {out_channels: 8, kernel_size: 3, padding: 1}}, ReLU]
+        layers:
+          - unit: {repeat: 3}
+        """
+    )
+    rows = evaluate_spec(load_text(text, "t.yaml"))[0].rows
+    assert [r.path for r in rows[3:6]] == ["layers[0].1.layers[0]", "layers[0].1.layers[1]", "layers[0].1.add"]
+    assert [r.sources for r in rows] == [(-1,), (0,), (1, -1), (2,), (3,), (4, 2), (5,), (6,), (7, 5)]
+    assert {r.group for r in rows[3:6]} == {"layers[0].1 (unit)"}
+    assert {r.depth for r in rows} == {1}
+
+
+# ----------------------------------------------------------------------------- writers
+
+
+@pytest.mark.parametrize("path", CONFIGS[:12], ids=lambda p: p.stem)
+def test_json_layout_holds_the_same_document(path: Path) -> None:
+    evaluations = evaluate_spec(load_path(str(path)))
+    for document in (shape_document(evaluations), params_document([evaluations])):
+        text = output.json_text(document)
+        assert json.loads(text) == json.loads(json.dumps(document))
+        assert all(line.startswith("  ") or line in "{}" for line in text.splitlines())
+
+
+def test_json_layout_puts_each_layer_on_one_line() -> None:
+    document = {"name": "x", "input": [3, 8], "layers": [{"path": "a", "output": [1, 2]}, {"path": "b", "output": [3]}]}
+    assert output.json_text(document) == textwrap.dedent(
+        """\
+        {
+          "name": "x",
+          "input": [3, 8],
+          "layers": [
+            {"path": "a", "output": [1, 2]},
+            {"path": "b", "output": [3]}
+          ]
+        }"""
+    )
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{}, {}],
+        [{"a": "}, {"}, {"b": 1}],
+        [{"a": "{"}, {"b": "}"}],
+        [{"a": {"x": 1}}, {"b": [1, {"c": 2}]}],
+        [{"a": 1}, 2, "x"],
+    ],
+)
+def test_json_layout_survives_braces_in_strings_and_nested_objects(items: list[Any]) -> None:
+    assert json.loads(output.json_text({"layers": items})) == {"layers": items}
+
+
+def _rich_ascii(report: Any) -> str:
+    """The table as rich.Table draws it with the ASCII2 box (what cnncalc printed before)."""
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, no_color=True, width=1000, highlight=False, emoji=False, markup=False)
+    for index, table in enumerate(report.tables):
+        if index:
+            console.print()
+        drawn = RichTable(title=table.title, title_justify="left", box=box.ASCII2)
+        for column, numeric in zip(table.columns, table.numeric):
+            drawn.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+        for row in table.rows:
+            drawn.add_row(*(Text(c) for c in row))
+        console.print(drawn)
+        for note in table.notes:
+            console.print(Text(note))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["resnet_block_bottleneck", "googlenet", "mobilenet_v3_small"])
+def test_plain_tables_are_drawn_as_rich_draws_them(name: str) -> None:
+    evaluations = evaluate_spec(load_path(str(ROOT / "configs" / f"{name}.yaml")))
+    for report in (params_report([evaluations], explain=False), shape_report(evaluations, explain=False)):
+        assert output.plain_text(report) == _rich_ascii(report)
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+def _modules_after(*args: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from cnncalc.cli import main\n"
+        f"try:\n    main({list(args)!r}, prog_name='cnncalc')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "sys.stderr.write(' '.join(sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    return set(done.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "absent"),
+    [
+        (("params", "configs/resnet50.yaml", "--format", "json"), {"sympy", "rich", "fractions", "decimal", "dataclasses"}),
+        (("shape", "configs/resnet50.yaml"), {"sympy", "rich", "json", "fractions", "dataclasses"}),
+    ],
+)
+def test_a_numeric_run_imports_only_what_it_uses(args: tuple[str, ...], absent: set[str]) -> None:
+    """No sympy on a numeric spec; no rich when no terminal table is drawn; no json for a table."""
+    assert _modules_after(*args) & absent == set()
