@@ -16,6 +16,11 @@ from .spec import Limits
 FORMATS = ("table", "json", "csv", "markdown")
 
 
+def _read_stdin(limit: int) -> bytes:
+    """Standard input as bytes (decoded later with the same checks as a file)."""
+    return sys.stdin.buffer.read(limit)
+
+
 class CnncalcGroup(click.Group):
     """A click group that turns every core error into its message and exit status."""
 
@@ -185,7 +190,7 @@ def _evaluate_all(
         if blocks:
             raise UsageError("--block applies to spec files, not to inline layer calls")
         return [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain)]]
-    stdin_text = click.get_binary_stream("stdin").read(limits.max_bytes + 1) if "-" in sources else None
+    stdin_text = _read_stdin(limits.max_bytes + 1) if "-" in sources else None
     results = []
     for source in sources:
         spec = load_spec(source, limits, stdin_text)
@@ -349,7 +354,7 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
             raise UsageError(f"--range given twice for {name or 'every symbol'}")
         bounds[name] = (lo, hi)
     limits = _limits(max_layers, max_repeat, max_depth)
-    stdin_text = click.get_binary_stream("stdin").read(limits.max_bytes + 1) if spec == "-" else None
+    stdin_text = _read_stdin(limits.max_bytes + 1) if spec == "-" else None
     loaded = load_spec(spec, limits, stdin_text)
     if not loaded.blocks:
         raise UsageError(
