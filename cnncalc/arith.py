@@ -1,7 +1,7 @@
 """Arithmetic on values that are exact numbers or, when a width is a free symbol, sympy expressions.
 
-Numeric specs never import sympy: every helper here does plain int arithmetic unless one of
-its operands is already symbolic, and sympy is imported only by `symbol()`.
+Numeric specs never import sympy: every helper here does plain number arithmetic unless one of
+its operands is already symbolic (made by `symbol()`), and imports sympy only then.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ class Fraction(metaclass=_FractionType):
 
 
 Number = Union[int, float, "fractions.Fraction"]
-Value = Union[int, float, "fractions.Fraction", "sympy.Expr"]
 
 _NUMERIC = (int, float, Fraction)
 _symbols: dict[str, Any] = {}
@@ -110,6 +109,8 @@ def mul(a: Any, b: Any) -> Any:
 
 def true_div(a: Any, b: Any) -> Any:
     """a / b, exact: an int when it divides, a Fraction otherwise (floats stay floats)."""
+    if type(a) is int and type(b) is int and b and not a % b:
+        return a // b  # the common exact case, without building Fractions
     if isinstance(a, _NUMERIC) and isinstance(b, _NUMERIC):
         if b == 0:
             raise ZeroDivisionError("division by zero")
@@ -155,13 +156,6 @@ def floor_div(a: Any, b: Any) -> Any:
             return math.floor(a / b)
         return math.floor(Fraction(a) / Fraction(b))
     return floor(true_div(a, b))
-
-
-def ceil_div(a: Any, b: Any) -> Any:
-    """ceil(a / b)."""
-    if isinstance(a, int) and isinstance(b, int):
-        return -((-a) // b)
-    return ceil(true_div(a, b))
 
 
 def mod(a: Any, b: Any) -> Any:
@@ -215,18 +209,6 @@ def total(values: Any) -> Any:
         else:
             result = add(result, v)
     return result
-
-
-def known_true(condition: Any) -> bool | None:
-    """Decide a (possibly symbolic) comparison: True, False, or None when the symbols decide."""
-    if isinstance(condition, bool):
-        return condition
-    truth = getattr(condition, "is_true", None)
-    if condition == True:  # noqa: E712 - sympy's BooleanTrue compares equal to True
-        return True
-    if condition == False:  # noqa: E712
-        return False
-    return truth
 
 
 def is_positive(value: Any) -> bool | None:
@@ -284,12 +266,8 @@ def as_text(value: Any) -> str:
 
 
 def as_json(value: Any) -> Any:
-    """A value for JSON: ints stay ints, everything exact but non-integer becomes a string."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
+    """A value for JSON: ints, floats, booleans and None as they are; Fractions and symbolic values as text."""
+    if value is None or isinstance(value, (int, float)):  # bool included
         return value
     return as_text(value)
 

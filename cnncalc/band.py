@@ -26,6 +26,7 @@ class Band:
 
     @property
     def text(self) -> str:
+        """The band as users write it: '50%-60%', 'at least 50%', 'exactly 50%'."""
         if self.hi is None:
             return f"at least {percent(self.lo)}"
         if self.hi == self.lo:
@@ -91,6 +92,7 @@ class Bound:
 
     @property
     def text(self) -> str:
+        """The bounds as --range takes them: '1..256', '8..'."""
         return f"{self.lo}..{'' if self.hi is None else self.hi}"
 
 
@@ -108,5 +110,5 @@ def parse_range(text: str) -> tuple[str | None, int, int | None]:
     if lo < 1:
         raise UsageError("widths start at 1", expected="a range of positive integers", found=repr(text))
     if hi is not None and hi < lo:
-        raise UsageError("the range is empty", expected=f"A..B with A <= B", found=repr(text))
+        raise UsageError("the range is empty", expected="A..B with A <= B", found=repr(text))
     return name, lo, hi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -14,11 +15,12 @@ from .errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, cli
 from .spec import Limits
 
 FORMATS = ("table", "json", "csv", "markdown")
+DEFAULT_LIMITS = Limits()
 
 
-def _read_stdin(limit: int) -> bytes:
-    """Standard input as bytes (decoded later with the same checks as a file)."""
-    return sys.stdin.buffer.read(limit)
+def _read_stdin(sources: tuple[str, ...], limits: Limits) -> bytes | None:
+    """Standard input as bytes when a source is '-' (decoded later with the same checks as a file)."""
+    return sys.stdin.buffer.read(limits.max_bytes + 1) if "-" in sources else None
 
 
 class CnncalcGroup(click.Group):
@@ -95,70 +97,72 @@ class ShapeArg(click.ParamType):
         return sizes
 
 
-class ReduceArg(click.ParamType):
-    """A reduction band for --reduce: 0.5-0.6, 50-60%, 50%-60%, or one value meaning "at least"."""
+class BandArg(click.ParamType):
+    """A --reduce band or a --range, read by a parser of `cnncalc.band` (imported only when given)."""
 
-    name = "BAND"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
-        from .band import parse_reduce
-
-        try:
-            return parse_reduce(value)
-        except UsageError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-class RangeArg(click.ParamType):
-    """A width range for --range: k=1..256, k=8.. or 1..256 (every symbol)."""
-
-    name = "NAME=A..B"
+    def __init__(self, name: str, parser: str) -> None:
+        self.name = name
+        self.parser = parser
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
-        from .band import parse_range
+        from . import band
 
         try:
-            return parse_range(value)
+            return getattr(band, self.parser)(value)
         except UsageError as exc:
             self.fail(str(exc), param, ctx)
 
 
-def _store_max_nodes(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    ctx.meta["cnncalc.max_nodes"] = value
-    return value
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-_MAX_NODES = click.option(
-    "--max-nodes", type=click.IntRange(1), default=Limits.max_nodes, show_default=True, expose_value=False,
-    callback=_store_max_nodes, help="Limit on YAML values in a spec, counted with aliases expanded.",
+def _options(*options: Decorator) -> Decorator:
+    """Several options as one decorator, listed in --help in the order given."""
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+def _with_limits(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The --max-* options, handed to the command as one `limits` argument."""
+
+    @functools.wraps(command)
+    def run(*args: Any, max_layers: int, max_repeat: int, max_depth: int, max_nodes: int, **kwargs: Any) -> Any:
+        return command(*args, limits=Limits(max_layers, max_repeat, max_depth, max_nodes=max_nodes), **kwargs)
+
+    def limit(name: str, text: str) -> Decorator:
+        default = getattr(DEFAULT_LIMITS, name.replace("-", "_"))
+        return click.option(f"--{name}", type=click.IntRange(1), default=default, show_default=True, help=text)
+
+    return _options(
+        limit("max-layers", "Limit on layers after expansion."),
+        limit("max-repeat", "Limit on one repeat count."),
+        limit("max-depth", "Limit on block nesting."),
+        limit("max-nodes", "Limit on YAML values in a spec, counted with aliases expanded."),
+    )(run)
+
+
+_FORMAT = click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+
+
+def _bindings(example: str) -> Decorator:
+    return click.option("--set", "-s", "bindings", type=Binding(), multiple=True, help=f"Bind a symbol or variable: --set {example} (repeatable).")
+
+
+_common = _options(
+    _FORMAT,
+    _bindings("k=54"),
+    click.option("--explain", is_flag=True, help="Show each layer's formula with the numbers put in."),
+    click.option("--block", "-b", "blocks", multiple=True, help="Evaluate this block of the spec on its own (repeatable)."),
+    click.option("--input", "-i", "input_shape", type=ShapeArg(), help="Treat the arguments as PyTorch layer calls applied to a tensor of this shape (3,224,224 or 1x3x224x224)."),
+    _with_limits,
 )
-
-
-def _limits(max_layers: int, max_repeat: int, max_depth: int) -> Limits:
-    """The command's limits, with --max-nodes (kept out of the command signatures)."""
-    max_nodes = click.get_current_context().meta.get("cnncalc.max_nodes", Limits.max_nodes)
-    return Limits(max_layers, max_repeat, max_depth, max_nodes=max_nodes)
-
-
-def _common(command: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."),
-        click.option("--set", "-s", "bindings", type=Binding(), multiple=True, help="Bind a symbol or variable: --set k=54 (repeatable)."),
-        click.option("--explain", is_flag=True, help="Show each layer's formula with the numbers put in."),
-        click.option("--block", "-b", "blocks", multiple=True, help="Evaluate this block of the spec on its own (repeatable)."),
-        click.option("--input", "-i", "input_shape", type=ShapeArg(), help="Treat the arguments as PyTorch layer calls applied to a tensor of this shape (3,224,224 or 1x3x224x224)."),
-        click.option("--max-layers", type=click.IntRange(1), default=Limits.max_layers, show_default=True, help="Limit on layers after expansion."),
-        click.option("--max-repeat", type=click.IntRange(1), default=Limits.max_repeat, show_default=True, help="Limit on one repeat count."),
-        click.option("--max-depth", type=click.IntRange(1), default=Limits.max_depth, show_default=True, help="Limit on block nesting."),
-        _MAX_NODES,
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 @click.group(cls=CnncalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -169,6 +173,16 @@ def main() -> None:
     SPEC is a YAML file, '-' for standard input, or the name of a shipped model (see
     'cnncalc zoo'). Exit status: 0 success, 1 no answer, 2 bad input.
     """
+
+
+def _write(fmt: str, document: Callable[[], Any], report: Callable[[], Any]) -> None:
+    """Write the JSON document or draw the report, as --format asks."""
+    from .output import write_json, write_report
+
+    if fmt == "json":
+        write_json(document())
+    else:
+        write_report(report(), fmt)
 
 
 def _evaluate_all(
@@ -190,7 +204,7 @@ def _evaluate_all(
         if blocks:
             raise UsageError("--block applies to spec files, not to inline layer calls")
         return [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain)]]
-    stdin_text = _read_stdin(limits.max_bytes + 1) if "-" in sources else None
+    stdin_text = _read_stdin(sources, limits)
     results = []
     for source in sources:
         spec = load_spec(source, limits, stdin_text)
@@ -201,44 +215,34 @@ def _evaluate_all(
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @_common
-def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, max_layers: int, max_repeat: int, max_depth: int) -> None:
+def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, limits: Limits) -> None:
     """Output shape of every layer (PyTorch's formulas exactly).
 
     \b
     cnncalc shape configs/resnet50.yaml
     cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
     """
-    from .output import write_json, write_report
     from .render import shape_document, shape_report
 
-    limits = _limits(max_layers, max_repeat, max_depth)
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     for evaluations in sets:
-        if fmt == "json":
-            write_json(shape_document(evaluations))
-        else:
-            write_report(shape_report(evaluations, explain=explain), fmt)
+        _write(fmt, lambda: shape_document(evaluations), lambda: shape_report(evaluations, explain=explain))
 
 
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @_common
-def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, max_layers: int, max_repeat: int, max_depth: int) -> None:
+def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, limits: Limits) -> None:
     """Parameters per layer and per block, with and without bias; several specs or blocks compared.
 
     \b
     cnncalc params configs/resnet_block_bottleneck.yaml
     cnncalc params configs/resnet18.yaml configs/resnet50.yaml
     """
-    from .output import write_json, write_report
     from .render import params_document, params_report
 
-    limits = _limits(max_layers, max_repeat, max_depth)
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
-    if fmt == "json":
-        write_json(params_document(sets))
-    else:
-        write_report(params_report(sets, explain=explain), fmt)
+    _write(fmt, lambda: params_document(sets), lambda: params_report(sets, explain=explain))
 
 
 @main.command()
@@ -246,7 +250,7 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
 @_common
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (FLOPs = 2 x MACs; JSON always has both).")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32", show_default=True, help="Element type for activation and parameter bytes.")
-def cost(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, max_layers: int, max_repeat: int, max_depth: int, flops: bool, dtype: str) -> None:
+def cost(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, limits: Limits, flops: bool, dtype: str) -> None:
     """MACs, cheap ops, memory and receptive field of every layer and block.
 
     1 MAC = one multiply-accumulate; bias additions are not MACs; FLOPs = 2 x MACs. Norms,
@@ -258,15 +262,10 @@ def cost(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks:
     cnncalc cost configs/resnet_block_bottleneck.yaml --block plain --explain
     cnncalc cost resnet18 --flops --dtype float16 --format json
     """
-    from .output import write_json, write_report
     from .render_cost import cost_document, cost_report
 
-    limits = _limits(max_layers, max_repeat, max_depth)
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
-    if fmt == "json":
-        write_json(cost_document(sets, dtype=dtype, explain=explain))
-    else:
-        write_report(cost_report(sets, dtype=dtype, flops=flops, explain=explain), fmt)
+    _write(fmt, lambda: cost_document(sets, dtype=dtype, explain=explain), lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain))
 
 
 @main.command()
@@ -292,7 +291,7 @@ def derive(topic: str, fmt: str, check: bool, explain: bool, seed: int) -> None:
 
 
 @main.command()
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@_FORMAT
 def zoo(fmt: str) -> None:
     """List the shipped model specs with their totals; use a name wherever a SPEC is expected.
 
@@ -300,35 +299,28 @@ def zoo(fmt: str) -> None:
     cnncalc zoo
     cnncalc params resnet50
     """
-    from .output import write_json, write_report
     from .render import zoo_document, zoo_report
     from .zoo import zoo_entries
 
     entries = zoo_entries()
-    if fmt == "json":
-        write_json(zoo_document(entries))
-    else:
-        write_report(zoo_report(entries), fmt)
+    _write(fmt, lambda: zoo_document(entries), lambda: zoo_report(entries))
 
 
 @main.command()
 @click.argument("spec", metavar="SPEC")
-@click.option("--reduce", "-r", "band", type=ReduceArg(), required=True, help="Reduction band against the baseline: 0.5-0.6, 50-60%, 50%-60%, or one value (at least).")
+@click.option("--reduce", "-r", "band", type=BandArg("BAND", "parse_reduce"), required=True, help="Reduction band against the baseline: 0.5-0.6, 50-60%, 50%-60%, or one value (at least).")
 @click.option("--baseline", metavar="NAME", help="The baseline block (default: the one block without free symbols).")
 @click.option("--candidate", metavar="NAME", help="The candidate block (default: the one block with free symbols).")
 @click.option("--bias", type=click.Choice(["both", "on", "off"]), default="both", show_default=True, help="Count params with bias (on), without (off), or both side by side.")
 @click.option("--metric", type=click.Choice(["params", "macs"]), default="params", show_default=True, help="Reduce parameters or multiply-accumulates.")
-@click.option("--range", "ranges", type=RangeArg(), multiple=True, help="Integer bounds of a width: k=1..256 (repeatable; A..B for every symbol).")
+@click.option("--range", "ranges", type=BandArg("NAME=A..B", "parse_range"), multiple=True, help="Integer bounds of a width: k=1..256 (repeatable; A..B for every symbol).")
 @click.option("--multiple-of", type=click.IntRange(1), default=1, show_default=True, help="Only widths that are multiples of N (8 for hardware-friendly widths).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="List at most N widths or combinations (default: all widths of one symbol, 50 combinations).")
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
-@click.option("--set", "-s", "bindings", type=Binding(), multiple=True, help="Bind a symbol or variable: --set k1=16 (repeatable).")
+@_FORMAT
+@_bindings("k1=16")
 @click.option("--explain", is_flag=True, help="Write the solution out step by step, like a worked answer.")
-@click.option("--max-layers", type=click.IntRange(1), default=Limits.max_layers, show_default=True, help="Limit on layers after expansion.")
-@click.option("--max-repeat", type=click.IntRange(1), default=Limits.max_repeat, show_default=True, help="Limit on one repeat count.")
-@click.option("--max-depth", type=click.IntRange(1), default=Limits.max_depth, show_default=True, help="Limit on block nesting.")
-@_MAX_NODES
-def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None, bias: str, metric: str, ranges: Any, multiple_of: int, limit: int | None, fmt: str, bindings: Any, explain: bool, max_layers: int, max_repeat: int, max_depth: int) -> None:
+@_with_limits
+def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None, bias: str, metric: str, ranges: Any, multiple_of: int, limit: int | None, fmt: str, bindings: Any, explain: bool, limits: Limits) -> None:
     """Solve for the free width(s) of a candidate block that cut the baseline block's count by a band.
 
     Exit status 1 when no integer width fits the band.
@@ -339,7 +331,6 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
     cnncalc bottleneck configs/bottleneck_two_widths.yaml --reduce 0.5-0.6 --multiple-of 8
     """
     from .evaluate import evaluate_spec
-    from .output import write_json, write_report
     from .render_bottleneck import bottleneck_document, bottleneck_explanation, bottleneck_report
     from .solve import choose, no_answer, solve_bottleneck
     from .zoo import load_spec
@@ -353,9 +344,7 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
         if name in bounds:
             raise UsageError(f"--range given twice for {name or 'every symbol'}")
         bounds[name] = (lo, hi)
-    limits = _limits(max_layers, max_repeat, max_depth)
-    stdin_text = _read_stdin(limits.max_bytes + 1) if spec == "-" else None
-    loaded = load_spec(spec, limits, stdin_text)
+    loaded = load_spec(spec, limits, _read_stdin((spec,), limits))
     if not loaded.blocks:
         raise UsageError(
             "the spec has no blocks to compare",
@@ -368,10 +357,7 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
     biases = {"both": (False, True), "on": (True,), "off": (False,)}[bias]
     result = solve_bottleneck(base, cand, band, metric=metric, biases=biases, ranges=bounds, multiple_of=multiple_of, limit=limit)
     explanation = bottleneck_explanation(result, base, cand) if explain else ()
-    if fmt == "json":
-        write_json(bottleneck_document(result, explanation))
-    else:
-        write_report(bottleneck_report(result, explanation), fmt)
+    _write(fmt, lambda: bottleneck_document(result, explanation), lambda: bottleneck_report(result, explanation))
     if result.empty:
         raise no_answer(result)
 
@@ -387,7 +373,3 @@ def run() -> None:
         # Everything still alive dies with the process: frozen, it is not scanned once more by
         # the full collection that interpreter shutdown runs (5-20 ms).
         gc.freeze()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())

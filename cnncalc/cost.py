@@ -33,6 +33,8 @@ from typing import Any
 from . import arith
 from .evaluate import Evaluation, Row
 from .layers import lookup, per_axis
+from .receptive import AXIS_NAMES
+from .render import count_text as _n
 
 BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 OP_KINDS = ("norm", "pool", "activation", "add/mul", "upsample", "scale")
@@ -41,7 +43,6 @@ CONVENTION = (
     "MACs = conv + linear, cheap ops (norm, pool, activation, add/mul, upsample) counted apart"
 )
 _TAPS = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 4, "trilinear": 8, "bicubic": 16}
-_SPATIAL = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,11 @@ def cost(evaluation: Evaluation, *, explain: bool = False, dtype: str = "float32
     linear = arith.total(c.macs for r, c in zip(evaluation.rows, rows) if r.type == "Linear")
     ops = tuple((kind, arith.total(c.ops for c in rows if c.op_kind == kind)) for kind in OP_KINDS)
     groups = []
-    standalone = len(evaluation.groups) == 1 and evaluation.groups[0].name == evaluation.name
     by_group: dict[str | None, list[int]] = {}
     for i, r in enumerate(evaluation.rows):
         by_group.setdefault(r.group, []).append(i)
     for g in evaluation.groups:
-        members = list(range(len(evaluation.rows))) if standalone else by_group.get(g.name, [])
+        members = list(range(len(evaluation.rows))) if evaluation.standalone else by_group.get(g.name, [])
         if not members:
             continue
         groups.append(
@@ -180,7 +180,7 @@ def row_cost(row: Row, *, explain: bool = False, dtype: str = "float32") -> RowC
     args = dict(row.args)
     steps: list[str] = []
     if explain and arith.equal(row.macs, 0) is not True:
-        steps.append(_mac_step(row, args))
+        steps.append(_mac_step(row, kind, args))
     ops, op_kind, formula = _cheap(row, kind, args, elements)
     if explain and op_kind is not None:
         text = f"{op_kind} ops = {formula}"
@@ -191,19 +191,12 @@ def row_cost(row: Row, *, explain: bool = False, dtype: str = "float32") -> RowC
     return RowCost(row.macs, ops, op_kind, elements, tuple(steps))
 
 
-def _n(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return arith.as_text(value)
-
-
 def _t(value: Any) -> str:
     return arith.as_text(value)
 
 
-def _mac_step(row: Row, args: dict[str, Any]) -> str:
+def _mac_step(row: Row, kind: Any, args: dict[str, Any]) -> str:
     """The MAC formula with the numbers put in (conv, transposed conv, linear)."""
-    kind = lookup(row.type)
     if kind is not None and kind.category == "conv" and kind.spatial:
         n = kind.spatial
         kernel = per_axis("kernel_size", args["kernel_size"], n)
@@ -215,8 +208,8 @@ def _mac_step(row: Row, args: dict[str, Any]) -> str:
         sizes = shape[channel_axis + 1 :]
         cin, cout = row.input[channel_axis], row.output[channel_axis]
         where = "_in" if transposed else "_out"
-        names = (["N"] if batch else []) + [a + where for a in _SPATIAL[n]]
-        k_names = ["k_" + a.lower() for a in _SPATIAL[n]]
+        names = (["N"] if batch else []) + [a + where for a in AXIS_NAMES[n]]
+        k_names = ["k_" + a.lower() for a in AXIS_NAMES[n]]
         values = [*batch, *sizes]
         if transposed:
             formula = "*".join(names + ["C_in", "(C_out/g)"] + k_names)

@@ -15,7 +15,7 @@ from . import arith, expr
 from .errors import CnncalcError, LimitError, Position, ShapeError, SpecError
 from .layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type, lookup
 from .records import record
-from .spec import INPUT_NAME, Arg, Block, LayerCall, Limits, Spec, is_keyword
+from .spec import INPUT_NAME, Arg, Block, LayerCall, Limits, Spec, did_you_mean, inline_calls, is_keyword
 
 
 @record
@@ -48,8 +48,6 @@ class Group:
 
     name: str
     template: str
-    input: Shape
-    output: Shape
     params: Any
     bias: Any
     buffers: Any
@@ -67,7 +65,6 @@ class Evaluation:
 
     name: str
     spec_name: str
-    source: str
     input: Shape
     output: Shape
     rows: tuple[Row, ...]
@@ -82,6 +79,11 @@ class Evaluation:
     @property
     def params_no_bias(self) -> Any:
         return arith.sub(self.params, self.bias)
+
+    @property
+    def standalone(self) -> bool:
+        """True for one block of the spec evaluated on its own (its one group is the whole evaluation)."""
+        return len(self.groups) == 1 and self.groups[0].name == self.name
 
     def shown(self, shape: Shape) -> Shape:
         """A tensor shape as users read it (the spec's batch dimension dropped)."""
@@ -121,11 +123,10 @@ class Evaluator:
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, tuple[_Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
         self.outcomes: dict[Any, tuple[Any, tuple[tuple[str, Any], ...]]] = {}  # layer on an input -> (outcome, args)
-        self.overrides = dict(overrides or {})
-        self.globals: dict[str, Any] = dict(self.overrides)
+        self.globals: dict[str, Any] = dict(overrides or {})
         if spec is not None:
             for name, arg in spec.vars:
-                if name not in self.overrides:
+                if name not in self.globals:
                     self.globals[name] = self.value(arg, self.globals, None, f"vars.{name}")
 
     # -- values
@@ -207,7 +208,7 @@ class Evaluator:
         self.bind_input_names(env, x)
         frame = self.run_block_body(block, env, x, block.path, 0, None)
         rows = tuple(frame.rows)
-        group = Group(block_name, block_name, x, frame.output, frame.params, frame.bias, frame.buffers, frame.macs, len(rows))
+        group = Group(block_name, block_name, frame.params, frame.bias, frame.buffers, frame.macs, len(rows))
         return self.finish(block_name, x, frame.output, rows, (group,))
 
     def refuse_expansion(self, calls: tuple[LayerCall, ...]) -> None:
@@ -228,27 +229,16 @@ class Evaluator:
                 )
 
     def finish(self, name: str, x: Shape, output: Shape, rows: tuple[Row, ...], groups: tuple[Group, ...]) -> Evaluation:
-        params, bias, buffers, macs = _totals(rows)
-        source = self.spec.source if self.spec else "<inline>"
         spec_name = self.spec.name if self.spec else "inline"
-        return Evaluation(name, spec_name, source, x, output, rows, groups, params, bias, buffers, macs, x[0] if x else 1, self.spec is None)
+        return Evaluation(name, spec_name, x, output, rows, groups, *_totals(rows), x[0] if x else 1, self.spec is None)
 
     def run_top(self, calls: tuple[LayerCall, ...], x: Shape) -> tuple[Shape, tuple[Row, ...], tuple[Group, ...]]:
         """Evaluate a top-level list; each block call there becomes a group of the totals."""
         rows: list[Row] = []
         groups: list[Group] = []
 
-        def on_block(call: LayerCall, path: str, x_in: Shape, frame_rows: list[Row], out: Shape) -> None:
-            groups.append(
-                Group(
-                    _group_name(call, path),
-                    call.kind,
-                    x_in,
-                    out,
-                    *_totals(frame_rows),
-                    len(frame_rows),
-                )
-            )
+        def on_block(call: LayerCall, path: str, frame_rows: list[Row]) -> None:
+            groups.append(Group(_group_name(call, path), call.kind, *_totals(frame_rows), len(frame_rows)))
 
         env = dict(self.globals)
         self.bind_input_names(env, x)
@@ -316,7 +306,7 @@ class Evaluator:
                         self.tick(call, path, (len(rows) - start) * (repeat - 1))
                     current_source = self.source
                     if on_block is not None:
-                        on_block(call, copy_path, x_in, rows[start:], current)
+                        on_block(call, copy_path, rows[start:])
                 else:
                     kind = lookup(call.kind)
                     assert kind is not None
@@ -365,7 +355,7 @@ class Evaluator:
                     f"missing argument {name!r}",
                     position=call.position,
                     path=path,
-                    expected=f"{kind.name}({', '.join(p.name for p in kind.params if p.default is REQUIRED)})",
+                    expected=f"{kind.name}({', '.join(required)})",
                     found="no " + name,
                 )
         return args
@@ -380,15 +370,21 @@ class Evaluator:
         depth: int,
         sources: tuple[int, ...] = (),
     ) -> Row:
+        outcome, items = self.outcome(kind, call, env, inputs, path)
+        return Row(
+            path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None,
+            outcome.steps, items, sources,
+        )
+
+    def outcome(
+        self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str
+    ) -> tuple[Any, tuple[tuple[str, Any], ...]]:
+        """A layer's outcome on its inputs and its evaluated arguments; reused when met before."""
         literal = None if self.explain else _literal_key(kind, call, inputs)
         if literal is not None:
             cached = self.outcomes.get(literal)
             if cached is not None:  # this very layer (literal arguments) on this input before
-                outcome, items = cached
-                return Row(
-                    path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth,
-                    None, outcome.steps, items, sources,
-                )
+                return cached
         where = f"{path} ({call.kind})"
         args = self.layer_args(kind, call, env, where)
         key = None if self.explain else _outcome_key(kind, args, inputs)
@@ -398,11 +394,7 @@ class Evaluator:
             except TypeError:  # an unhashable argument value
                 key = cached = None
             if cached is not None:
-                outcome, items = cached
-                return Row(
-                    path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth,
-                    None, outcome.steps, items, sources,
-                )
+                return cached
         try:
             outcome = apply(kind, args, inputs, explain=self.explain, training=self.training)
         except CnncalcError as exc:
@@ -417,15 +409,12 @@ class Evaluator:
                 hint="bind the symbols with --set NAME=VALUE",
             ) from None
         _check_sizes(outcome, call.position, where)
-        items = tuple(args.items())
+        found = (outcome, tuple(args.items()))
         if key is not None:
-            self.outcomes[key] = (outcome, items)
+            self.outcomes[key] = found
         if literal is not None:
-            self.outcomes[literal] = (outcome, items)
-        return Row(
-            path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None,
-            outcome.steps, items, sources,
-        )
+            self.outcomes[literal] = found
+        return found
 
     def run_block_call(
         self,
@@ -535,8 +524,8 @@ class Evaluator:
                     f"residual block {block.name!r}: F(x) and x differ in shape and there is no shortcut",
                     position=block.position,
                     path=path or block.path,
-                    expected=f"F(x) of shape {_text(x)} or a 'shortcut:' projection",
-                    found=f"F(x) {_text(fx)} vs x {_text(x)}",
+                    expected=f"F(x) of shape {shape_text(x)} or a 'shortcut:' projection",
+                    found=f"F(x) {shape_text(fx)} vs x {shape_text(x)}",
                     hint="add shortcut: [Conv2d: {out_channels: ..., kernel_size: 1, stride: ...}]",
                 )
             shortcut = self.run_list(block.shortcut, x, env, path, depth, rows, local_base=base)
@@ -546,8 +535,8 @@ class Evaluator:
                     f"residual block {block.name!r}: the shortcut's output does not match F(x)",
                     position=block.shortcut[0].position,
                     path=(path or block.path) + ".shortcut",
-                    expected=f"shape {_text(fx)}",
-                    found=f"shortcut gives {_text(shortcut)}",
+                    expected=f"shape {shape_text(fx)}",
+                    found=f"shortcut gives {shape_text(shortcut)}",
                 )
         rows.append(
             Row(
@@ -707,7 +696,8 @@ def _group_name(call: LayerCall, path: str) -> str:
     return f"{path} ({call.kind})"
 
 
-def _text(shape: Shape) -> str:
+def shape_text(shape: Shape) -> str:
+    """[64, 16, 16] style, symbols as text."""
     return "[" + ", ".join(arith.as_text(d) for d in shape) + "]"
 
 
@@ -722,8 +712,6 @@ def evaluate_spec(
     """Evaluate a spec: its model, or each of its blocks standalone (all, or those named)."""
     for name in blocks:
         if name not in spec.blocks:
-            from .spec import did_you_mean
-
             raise SpecError(
                 f"no block named {name!r} in the spec",
                 position=spec.position,
@@ -752,34 +740,7 @@ def evaluate_inline(
 
     `training=True` checks the calls as PyTorch runs them in training mode (batch statistics).
     """
-    from .spec import call_from_text
-
-    parsed = tuple(
-        call_from_text(text, Position(f"<layer {i + 1}>", 1, 1), f"layer[{i}]") for i, text in enumerate(calls)
-    )
-    for call in parsed:
-        kind = lookup(call.kind)
-        if kind is not None and kind.inputs > 1:
-            raise SpecError(
-                f"{call.kind} needs several inputs and cannot be used inline",
-                position=call.position,
-                path=f"{call.path} ({call.kind})",
-                expected="a layer with one input",
-                hint="write a spec file with 'from:' to merge branches",
-            )
-        known = {p.name for p in kind.params} if kind else set()
-        for name, arg in call.args:
-            if name not in known:
-                from .spec import did_you_mean
-
-                raise SpecError(
-                    f"unknown argument {name!r} for {call.kind}",
-                    position=arg.position,
-                    path=f"{call.path} ({call.kind})",
-                    expected="one of " + ", ".join(sorted(known)),
-                    found=repr(name),
-                    hint=did_you_mean(name, known),
-                )
+    parsed = inline_calls(calls)
     evaluator = Evaluator(None, overrides=overrides, explain=explain, training=training)
     rows: list[Row] = []
     output = evaluator.run_list(parsed, input_shape, evaluator.globals, "", 0, rows, local_base=None)

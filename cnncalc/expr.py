@@ -2,10 +2,9 @@
 
 Python's own parser (`ast.parse`) turns the text into a syntax tree; nothing is compiled or
 executed. The tree is then checked node by node against a whitelist (numbers, names, strings,
-+ - * / // % **, unary minus, parentheses, tuples, and the calls min, max, ceil, floor,
-int and make_divisible) and
-evaluated by this module against an environment of bound names. A name that is not bound
-becomes a free sympy symbol where the caller allows it.
++ - * / // % **, unary + and -, parentheses, tuples, and the calls min, max, ceil, floor, int
+and make_divisible) and evaluated by this module against an environment of bound names. A
+name that is not bound becomes a free sympy symbol where the caller allows it.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ MAX_EXPRESSION_LENGTH = 2_000
 MAX_EXPRESSION_DEPTH = 60
 MAX_RESULT_BITS = 4_096
 MAX_SYMBOLIC_EXPONENT = 100  # k**3 is a width polynomial; k**10**6 would stall the solver
+
 
 def make_divisible(value: Any, divisor: Any = 8, min_value: Any = None) -> Any:
     """torchvision's `_make_divisible`: round a width to a multiple of `divisor`, at most 10% down."""
@@ -74,14 +74,14 @@ _FORBIDDEN_NAMES = {
     ast.YieldFrom: "yield",
 }
 
-_BINARY = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
+# The allowed binary operators, with ast.Pow (its result is bounded before it is computed).
+_ARITH: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: arith.add,
+    ast.Sub: arith.sub,
+    ast.Mult: arith.mul,
+    ast.Div: arith.true_div,
+    ast.FloorDiv: arith.floor_div,
+    ast.Mod: arith.mod,
 }
 
 
@@ -168,7 +168,7 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
             raise _refuse(text, f"name {node.id!r} is not allowed", node, position)
         return
     if isinstance(node, ast.BinOp):
-        if type(node.op) not in _BINARY:
+        if type(node.op) not in _ARITH and type(node.op) is not ast.Pow:
             raise _refuse(text, "operator not allowed (use + - * / // % **)", node, position)
         _check(node.left, text, position, depth + 1)
         _check(node.right, text, position, depth + 1)
@@ -185,12 +185,7 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-            raise _refuse(
-                text,
-                f"call of {name!r} is not allowed",
-                node,
-                position,
-            )
+            raise _refuse(text, f"call of {name!r} is not allowed", node, position)
         if node.keywords:
             raise _refuse(text, f"{node.func.id}() takes no keyword arguments", node, position)
         count = len(node.args)
@@ -233,8 +228,6 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
     if isinstance(node, ast.Name):
         if node.id in env:
             return env[node.id]
-        if node.id in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[node.id]
         if free is not None:
             return free(node.id)
         raise _error(text, f"unbound name {node.id!r}", node, position, expected="a number or a name bound earlier")
@@ -269,7 +262,7 @@ def _binary(node: ast.BinOp, left: Any, right: Any, text: str, position: Positio
     if isinstance(result, (int, Fraction)):
         # + - / of bounded operands stay cheap to compute, but their results (a Fraction's
         # denominator above all) can grow with every operation: bound them too.
-        _check_bits(_bits(result), text, node, position)
+        _check_bits(_bits(result), text, position)
     elif isinstance(node.op, (ast.Mult, ast.Pow)):
         terms = arith.expanded_terms(result)
         if terms > arith.MAX_EXPANDED_TERMS:
@@ -279,26 +272,16 @@ def _binary(node: ast.BinOp, left: Any, right: Any, text: str, position: Positio
 
 def _binary_value(node: ast.BinOp, left: Any, right: Any, text: str, position: Position | None) -> Any:
     op = type(node.op)
-    if op is ast.Add:
-        return arith.add(left, right)
-    if op is ast.Sub:
-        return arith.sub(left, right)
-    if op is ast.Mult:
-        if arith.is_number(left) and arith.is_number(right):
-            _check_bits(_bits(left) + _bits(right), text, node, position)
-        return arith.mul(left, right)
-    if op is ast.Div:
-        return arith.true_div(left, right)
-    if op is ast.FloorDiv:
-        return arith.floor_div(left, right)
-    if op is ast.Mod:
-        return arith.mod(left, right)
+    if op is ast.Mult and arith.is_number(left) and arith.is_number(right):
+        _check_bits(_bits(left) + _bits(right), text, position)
+    if op is not ast.Pow:
+        return _ARITH[op](left, right)
     # Power: bound the size of the result before computing it, so 9**9**9 fails at once.
     if not arith.is_number(right):
         raise _error(text, "the exponent must be a number", node, position, expected="a number, not a symbol")
     if isinstance(right, int):
         if isinstance(left, (int, Fraction)) and abs(left) not in (0, 1):
-            _check_bits(abs(right) * _bits(left), text, node, position)
+            _check_bits(abs(right) * _bits(left), text, position)
         elif not arith.is_number(left) and abs(right) > MAX_SYMBOLIC_EXPONENT:
             raise _limit(text, "exponent too large for a symbolic base", f"at most {MAX_SYMBOLIC_EXPONENT}", str(right), position)
         elif abs(right) > 10_000:
@@ -322,24 +305,6 @@ def _limit(text: str, message: str, expected: str, found: str, position: Positio
     return LimitError(f"{message} in expression {clip(text)!r}", position=position, expected=expected, found=found)
 
 
-def _check_bits(bits: int, text: str, node: ast.AST, position: Position | None) -> None:
+def _check_bits(bits: int, text: str, position: Position | None) -> None:
     if bits > MAX_RESULT_BITS:
-        raise LimitError(
-            f"number too large in expression {clip(text)!r}",
-            position=position,
-            expected=f"results below 2**{MAX_RESULT_BITS}",
-            found=f"about 2**{bits}",
-        )
-
-
-def free_names(parsed: Parsed) -> set[str]:
-    """Names an expression refers to (excluding the whitelisted functions)."""
-    return {
-        n.id
-        for n in ast.walk(parsed.tree)
-        if isinstance(n, ast.Name) and not (n.id in FUNCTIONS and _is_called(parsed.tree, n))
-    }
-
-
-def _is_called(tree: ast.AST, name: ast.Name) -> bool:
-    return any(isinstance(c, ast.Call) and c.func is name for c in ast.walk(tree))
+        raise _limit(text, "number too large", f"results below 2**{MAX_RESULT_BITS}", f"about 2**{bits}", position)

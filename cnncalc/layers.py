@@ -69,6 +69,7 @@ class LayerKind:
 
     @property
     def param_names(self) -> frozenset[str]:
+        """The names of the constructor arguments."""
         return frozenset(p.name for p in self.params)
 
 
@@ -88,6 +89,7 @@ class Ctx:
 
     @property
     def x(self) -> Shape:
+        """The (first) input's shape."""
         return self.inputs[0]
 
     def __getitem__(self, name: str) -> Any:
@@ -159,16 +161,11 @@ def check_number(name: str, value: Any) -> Any:
     return value
 
 
-def _positive_known(value: Any) -> bool:
-    return arith.is_positive(value) is not False
+_fmt = arith.as_text
 
 
-def _nonnegative_known(value: Any) -> bool:
-    return not (isinstance(value, (int, float)) and value < 0)
-
-
-def _fmt(value: Any) -> str:
-    return arith.as_text(value)
+def _fmt_tuple(values: tuple[Any, ...]) -> str:
+    return "(" + ", ".join(_fmt(v) for v in values) + ")"
 
 
 def _shape_text(shape: Shape) -> str:
@@ -211,13 +208,12 @@ def _infer_channels(ctx: Ctx, name: str, channels: Any) -> Any:
     return given
 
 
-def _too_small(ctx: Ctx, axis_names: list[str], sizes: list[Any], formula: str, worked: Callable[[int], str] | None = None) -> None:
-    for index, (axis, size) in enumerate(zip(axis_names, sizes)):
+def _too_small(ctx: Ctx, sizes: list[Any], formula: str, worked: Callable[[int], str]) -> None:
+    """Refuse an empty output axis, showing `formula` and `worked(axis index)` (its numbers put in)."""
+    for index, (axis, size) in enumerate(zip(_AXES[len(sizes)], sizes)):
         if isinstance(size, int) and size <= 0:
-            if worked is not None:  # the formula with this axis's numbers put in
-                formula = f"{axis}_out = {formula} = {worked(index)} = {size}"
             raise ShapeError(
-                f"output size {axis} = {size} is too small: {formula}",
+                f"output size {axis} = {size} is too small: {axis}_out = {formula} = {worked(index)} = {size}",
                 expected="every output size >= 1",
                 found=f"input {_shape_text(ctx.x)} gives {axis} = {size}",
                 hint="use a smaller kernel, stride or dilation, more padding, or a larger input",
@@ -244,22 +240,67 @@ def _groups(ctx: Ctx, in_channels: Any, out_channels: Any) -> Any:
 # ----------------------------------------------------------------------------- convolution
 
 
-def _conv(ctx: Ctx) -> Outcome:
+def _positive_axes(name: str, value: Any, axes: int, *, single: bool = True) -> tuple[Any, ...]:
+    """`per_axis`, refusing a known value below 1 in PyTorch's words."""
+    values = per_axis(name, value, axes, single=single)
+    if any(isinstance(v, int) and v <= 0 for v in values):
+        raise SpecError(f"{name.replace('_', ' ')} should be greater than zero", expected=f"{name} >= 1", found=_fmt_tuple(values))
+    return values
+
+
+def _window_size(size: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool = False) -> Any:
+    """A sliding window's output size on one axis (PyTorch's conv formula, pooling_output_shape)."""
+    span = sub(sub(add(size, mul(2, p)), mul(d, sub(k, 1))), 1)
+    out = add(floor_div(add(span, sub(s, 1)) if ceil_mode else span, s), 1)
+    # ceil_mode: a last window that would start inside the right padding is dropped.
+    if ceil_mode and isinstance(out, int) and isinstance(size, int):
+        if (out - 1) * s >= size + p:
+            out -= 1
+    return out
+
+
+def _window_text(size: Any, k: Any, s: Any, p: Any, d: Any, rounding: str = "floor") -> str:
+    """The sliding-window output size formula with one axis's numbers put in."""
+    return f"{rounding}(({_fmt(size)} + 2*{_fmt(p)} - {_fmt(d)}*({_fmt(k)}-1) - 1)/{_fmt(s)}) + 1"
+
+
+def _conv_args(ctx: Ctx) -> tuple[int, Shape, Any, Any, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], Any, bool]:
+    """The checked arguments a convolution and a transposed one share: (channel axis, spatial
+    sizes, C_in, C_out, kernel, stride, dilation, groups, bias)."""
     n = ctx.kind.spatial
     channel_axis, sizes = _spatial_input(ctx)
     cin = _infer_channels(ctx, "in_channels", ctx.x[channel_axis])
     cout = check_int("out_channels", ctx["out_channels"], minimum=1)
-    kernel = per_axis("kernel_size", ctx["kernel_size"], n, single=False)
-    if any(isinstance(k, int) and k <= 0 for k in kernel):
-        raise SpecError("kernel size should be greater than zero", expected="kernel_size >= 1", found=_fmt_tuple(kernel))
-    stride = per_axis("stride", ctx["stride"], n)
-    if any(isinstance(s, int) and s <= 0 for s in stride):
-        raise SpecError("stride must be positive", expected="stride >= 1", found=_fmt_tuple(stride))
-    dilation = per_axis("dilation", ctx["dilation"], n)
-    if any(isinstance(d, int) and d <= 0 for d in dilation):
-        raise SpecError("dilation must be positive", expected="dilation >= 1", found=_fmt_tuple(dilation))
+    kernel = _positive_axes("kernel_size", ctx["kernel_size"], n, single=False)
+    stride = _positive_axes("stride", ctx["stride"], n)
+    dilation = _positive_axes("dilation", ctx["dilation"], n)
     groups = _groups(ctx, cin, cout)
-    bias = check_bool("bias", ctx["bias"])
+    return channel_axis, sizes, cin, cout, kernel, stride, dilation, groups, check_bool("bias", ctx["bias"])
+
+
+def _conv_steps(
+    ctx: Ctx, output: Shape, cin: Any, cout: Any, groups: Any, kernel: tuple[Any, ...], bias: bool, params: Any, macs: Any
+) -> list[str]:
+    """The params and MACs formulas with numbers. MACs count the output positions of a
+    convolution and the input positions of a transposed one (each input scatters through its weights)."""
+    n = ctx.kind.spatial
+    transposed = ctx.kind.rule is _conv_transpose
+    positions = ctx.x if transposed else output
+    outer, inner = ("C_in", "C_out") if transposed else ("C_out", "C_in")
+    outer_size, inner_size = (cin, cout) if transposed else (cout, cin)
+    k_names = "*".join("k" + a.lower() for a in _AXES[n])
+    per_weight = f"({_fmt(inner_size)}/{_fmt(groups)})*" + "*".join(_fmt(k) for k in kernel)
+    names = ["N"] * (len(positions) - n - 1) + [outer] + [a + ("_in" if transposed else "_out") for a in _AXES[n]]
+    return [
+        f"params = {outer}*({inner}/groups)*{k_names}" + (" + C_out" if bias else "")
+        + f" = {_fmt(outer_size)}*{per_weight}" + (f" + {_fmt(cout)}" if bias else "") + f" = {_fmt(params)}",
+        f"MACs = {'*'.join(names)}*({inner}/groups)*{k_names} = {'*'.join(_fmt(v) for v in positions)}*{per_weight} = {_fmt(macs)}",
+    ]
+
+
+def _conv(ctx: Ctx) -> Outcome:
+    n = ctx.kind.spatial
+    channel_axis, sizes, cin, cout, kernel, stride, dilation, groups, bias = _conv_args(ctx)
     padding_arg = ctx["padding"]
     steps: list[str] = []
     if isinstance(padding_arg, str):
@@ -294,7 +335,7 @@ def _conv(ctx: Ctx) -> Outcome:
     if padding_arg == "same":
         # The right side gets the larger half of d*(k-1): it bounds reflect/circular padding.
         widest = tuple(sub(mul(d, sub(k, 1)), p) for d, k, p in zip(dilation, kernel, pads))
-    _check_padding_mode(mode, widest, sizes, padding_arg)
+    _check_padding_mode(mode, widest, sizes)
     outs = []
     for axis, size, k, s, p, d in zip(_AXES[n], sizes, kernel, stride, pads, dilation):
         if padding_arg == "same":
@@ -302,42 +343,25 @@ def _conv(ctx: Ctx) -> Outcome:
             if ctx.explain:
                 steps.append(f"{axis}_out = {axis} = {_fmt(size)} (padding='same', stride 1)")
         else:
-            out = add(floor_div(sub(sub(add(size, mul(2, p)), mul(d, sub(k, 1))), 1), s), 1)
+            out = _window_size(size, k, s, p, d)
             if ctx.explain:
-                steps.append(
-                    f"{axis}_out = floor(({axis} + 2p - d(k-1) - 1)/s) + 1 = "
-                    f"floor(({_fmt(size)} + 2*{_fmt(p)} - {_fmt(d)}*({_fmt(k)}-1) - 1)/{_fmt(s)}) + 1 = {_fmt(out)}"
-                )
+                steps.append(f"{axis}_out = floor(({axis} + 2p - d(k-1) - 1)/s) + 1 = {_window_text(size, k, s, p, d)} = {_fmt(out)}")
         outs.append(out)
     _too_small(
-        ctx, _AXES[n], outs, "floor((in + 2p - d(k-1) - 1)/s) + 1",
-        lambda i: f"floor(({_fmt(sizes[i])} + 2*{_fmt(pads[i])} - {_fmt(dilation[i])}*({_fmt(kernel[i])}-1) - 1)/{_fmt(stride[i])}) + 1",
+        ctx, outs, "floor((in + 2p - d(k-1) - 1)/s) + 1",
+        lambda i: _window_text(sizes[i], kernel[i], stride[i], pads[i], dilation[i]),
     )
     output = (*ctx.x[:channel_axis], cout, *outs)
-    per_filter = mul(floor_div(cin, groups) if arith.divides(groups, cin) else arith.true_div(cin, groups), product(kernel))
-    weight = mul(cout, per_filter)
+    per_filter = mul(arith.true_div(cin, groups), product(kernel))
     bias_params = cout if bias else 0
+    params = add(mul(cout, per_filter), bias_params)
     macs = mul(product(output), per_filter)
     if ctx.explain:
-        k_text = "*".join(_fmt(k) for k in kernel)
-        steps.append(
-            f"params = C_out*(C_in/groups)*{'*'.join('k' + a.lower() for a in _AXES[n])}"
-            + (" + C_out" if bias else "")
-            + f" = {_fmt(cout)}*({_fmt(cin)}/{_fmt(groups)})*{k_text}"
-            + (f" + {_fmt(cout)}" if bias else "")
-            + f" = {_fmt(add(weight, bias_params))}"
-        )
-        steps.append(
-            f"MACs = output elements * (C_in/groups)*{k_text} = {_fmt(product(output))}*{_fmt(per_filter)} = {_fmt(macs)}"
-        )
-    return Outcome(output, add(weight, bias_params), bias_params, 0, macs, tuple(steps))
+        steps += _conv_steps(ctx, output, cin, cout, groups, kernel, bias, params, macs)
+    return Outcome(output, params, bias_params, 0, macs, tuple(steps))
 
 
-def _fmt_tuple(values: tuple[Any, ...]) -> str:
-    return "(" + ", ".join(_fmt(v) for v in values) + ")"
-
-
-def _check_padding_mode(mode: Any, pads: tuple[Any, ...], sizes: Shape, padding_arg: Any) -> None:
+def _check_padding_mode(mode: Any, pads: tuple[Any, ...], sizes: Shape) -> None:
     if mode not in ("zeros", "reflect", "replicate", "circular"):
         raise SpecError(
             "invalid padding_mode",
@@ -363,18 +387,7 @@ def _check_padding_mode(mode: Any, pads: tuple[Any, ...], sizes: Shape, padding_
 
 def _conv_transpose(ctx: Ctx) -> Outcome:
     n = ctx.kind.spatial
-    channel_axis, sizes = _spatial_input(ctx)
-    cin = _infer_channels(ctx, "in_channels", ctx.x[channel_axis])
-    cout = check_int("out_channels", ctx["out_channels"], minimum=1)
-    kernel = per_axis("kernel_size", ctx["kernel_size"], n, single=False)
-    if any(isinstance(k, int) and k <= 0 for k in kernel):
-        raise SpecError("kernel size should be greater than zero", expected="kernel_size >= 1", found=_fmt_tuple(kernel))
-    stride = per_axis("stride", ctx["stride"], n)
-    if any(isinstance(s, int) and s <= 0 for s in stride):
-        raise SpecError("stride must be positive", expected="stride >= 1", found=_fmt_tuple(stride))
-    dilation = per_axis("dilation", ctx["dilation"], n)
-    if any(isinstance(d, int) and d <= 0 for d in dilation):
-        raise SpecError("dilation must be positive", expected="dilation >= 1", found=_fmt_tuple(dilation))
+    channel_axis, sizes, cin, cout, kernel, stride, dilation, groups, bias = _conv_args(ctx)
     if isinstance(ctx["padding"], str):
         raise SpecError(
             f"{ctx.kind.name} does not support padding={ctx['padding']!r} (PyTorch fails when it runs)",
@@ -383,8 +396,6 @@ def _conv_transpose(ctx: Ctx) -> Outcome:
         )
     pads = per_axis("padding", ctx["padding"], n, minimum=0)
     output_padding = per_axis("output_padding", ctx["output_padding"], n, minimum=0)
-    groups = _groups(ctx, cin, cout)
-    bias = check_bool("bias", ctx["bias"])
     if ctx["padding_mode"] != "zeros":
         raise SpecError(
             f"only padding_mode='zeros' is supported for {ctx.kind.name}",
@@ -398,68 +409,43 @@ def _conv_transpose(ctx: Ctx) -> Outcome:
                 expected=f"output_padding < max(stride, dilation) = {max(s, d)}",
                 found=f"output_padding={_fmt_tuple(output_padding)}",
             )
+
+    def worked(i: int) -> str:
+        return (
+            f"({_fmt(sizes[i])}-1)*{_fmt(stride[i])} - 2*{_fmt(pads[i])} + "
+            f"{_fmt(dilation[i])}*({_fmt(kernel[i])}-1) + {_fmt(output_padding[i])} + 1"
+        )
+
     steps: list[str] = []
     outs = []
-    for axis, size, k, s, p, d, op in zip(_AXES[n], sizes, kernel, stride, pads, dilation, output_padding):
+    for i, (axis, size, k, s, p, d, op) in enumerate(zip(_AXES[n], sizes, kernel, stride, pads, dilation, output_padding)):
         out = add(add(add(sub(mul(sub(size, 1), s), mul(2, p)), mul(d, sub(k, 1))), op), 1)
         if ctx.explain:
-            steps.append(
-                f"{axis}_out = ({axis}-1)*s - 2p + d(k-1) + output_padding + 1 = "
-                f"({_fmt(size)}-1)*{_fmt(s)} - 2*{_fmt(p)} + {_fmt(d)}*({_fmt(k)}-1) + {_fmt(op)} + 1 = {_fmt(out)}"
-            )
+            steps.append(f"{axis}_out = ({axis}-1)*s - 2p + d(k-1) + output_padding + 1 = {worked(i)} = {_fmt(out)}")
         outs.append(out)
-    _too_small(
-        ctx, _AXES[n], outs, "(in-1)*s - 2p + d(k-1) + output_padding + 1",
-        lambda i: f"({_fmt(sizes[i])}-1)*{_fmt(stride[i])} - 2*{_fmt(pads[i])} + {_fmt(dilation[i])}*({_fmt(kernel[i])}-1) + {_fmt(output_padding[i])} + 1",
-    )
+    _too_small(ctx, outs, "(in-1)*s - 2p + d(k-1) + output_padding + 1", worked)
     output = (*ctx.x[:channel_axis], cout, *outs)
     per_input = mul(arith.true_div(cout, groups), product(kernel))
-    weight = mul(cin, per_input)
     bias_params = cout if bias else 0
-    # Counted on the input positions: each input element is scattered through (C_out/g)*prod(k).
-    macs = mul(product(ctx.x), per_input)
+    params = add(mul(cin, per_input), bias_params)
+    macs = mul(product(ctx.x), per_input)  # each input element is scattered through (C_out/g)*prod(k)
     if ctx.explain:
-        k_text = "*".join(_fmt(k) for k in kernel)
-        steps.append(
-            f"params = C_in*(C_out/groups)*{k_text}"
-            + (" + C_out" if bias else "")
-            + f" = {_fmt(cin)}*({_fmt(cout)}/{_fmt(groups)})*{k_text}"
-            + (f" + {_fmt(cout)}" if bias else "")
-            + f" = {_fmt(add(weight, bias_params))}"
-        )
-        steps.append(f"MACs = input elements * (C_out/groups)*{k_text} = {_fmt(macs)}")
-    return Outcome(output, add(weight, bias_params), bias_params, 0, macs, tuple(steps))
+        steps += _conv_steps(ctx, output, cin, cout, groups, kernel, bias, params, macs)
+    return Outcome(output, params, bias_params, 0, macs, tuple(steps))
 
 
 # ----------------------------------------------------------------------------- pooling
 
 
-def pooled_size(size: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool) -> Any:
-    """PyTorch's pooling_output_shape for one axis."""
-    span = sub(sub(add(size, mul(2, p)), mul(d, sub(k, 1))), 1)
-    out = add(floor_div(add(span, sub(s, 1)) if ceil_mode else span, s), 1)
-    # ceil_mode: a last window that would start inside the right padding is dropped.
-    if ceil_mode and isinstance(out, int) and isinstance(size, int):
-        if (out - 1) * s >= size + p:
-            out -= 1
-    return out
-
-
 def _pool(ctx: Ctx) -> Outcome:
     n = ctx.kind.spatial
     channel_axis, sizes = _spatial_input(ctx)
-    kernel = per_axis("kernel_size", ctx["kernel_size"], n)
-    if any(isinstance(k, int) and k <= 0 for k in kernel):
-        raise SpecError("kernel size should be greater than zero", expected="kernel_size >= 1", found=_fmt_tuple(kernel))
+    kernel = _positive_axes("kernel_size", ctx["kernel_size"], n)
     stride_arg = ctx["stride"]
-    stride = kernel if stride_arg is None or stride_arg == () else per_axis("stride", stride_arg, n)
-    if any(isinstance(s, int) and s <= 0 for s in stride):
-        raise SpecError("stride should be greater than zero", expected="stride >= 1", found=_fmt_tuple(stride))
+    stride = kernel if stride_arg is None or stride_arg == () else _positive_axes("stride", stride_arg, n)
     pads = per_axis("padding", ctx["padding"], n, minimum=0)
     is_max = ctx.kind.name.startswith("Max")
-    dilation = per_axis("dilation", ctx["dilation"], n) if is_max else (1,) * n
-    if any(isinstance(d, int) and d <= 0 for d in dilation):
-        raise SpecError("dilation should be greater than zero", expected="dilation >= 1", found=_fmt_tuple(dilation))
+    dilation = _positive_axes("dilation", ctx["dilation"], n) if is_max else (1,) * n
     ceil_mode = check_bool("ceil_mode", ctx["ceil_mode"])
     for p, k in zip(pads, kernel):
         # PyTorch compares with half the kernel itself, not the dilated kernel.
@@ -484,22 +470,21 @@ def _pool(ctx: Ctx) -> Outcome:
                     expected=f"every input size >= kernel_size {_fmt_tuple(kernel)} (padding does not count)",
                     found=f"input {_shape_text(ctx.x)}",
                 )
+    rounding = "ceil" if ceil_mode else "floor"
     outs = []
     steps: list[str] = []
     for axis, size, k, s, p, d in zip(_AXES[n], sizes, kernel, stride, pads, dilation):
-        out = pooled_size(size, k, s, p, d, ceil_mode)
+        out = _window_size(size, k, s, p, d, ceil_mode)
         if ctx.explain:
-            rounding = "ceil" if ceil_mode else "floor"
             steps.append(
-                f"{axis}_out = {rounding}(({axis} + 2p - d(k-1) - 1)/s) + 1 = "
-                f"{rounding}(({_fmt(size)} + 2*{_fmt(p)} - {_fmt(d)}*({_fmt(k)}-1) - 1)/{_fmt(s)}) + 1"
+                f"{axis}_out = {rounding}(({axis} + 2p - d(k-1) - 1)/s) + 1 = {_window_text(size, k, s, p, d, rounding)}"
                 + (" (minus one if the last window starts in the right padding)" if ceil_mode else "")
                 + f" = {_fmt(out)}"
             )
         outs.append(out)
     _too_small(
-        ctx, _AXES[n], outs, f"{'ceil' if ceil_mode else 'floor'}((in + 2p - d(k-1) - 1)/s) + 1",
-        lambda i: f"{'ceil' if ceil_mode else 'floor'}(({_fmt(sizes[i])} + 2*{_fmt(pads[i])} - {_fmt(dilation[i])}*({_fmt(kernel[i])}-1) - 1)/{_fmt(stride[i])}) + 1",
+        ctx, outs, f"{rounding}((in + 2p - d(k-1) - 1)/s) + 1",
+        lambda i: _window_text(sizes[i], kernel[i], stride[i], pads[i], dilation[i], rounding),
     )
     return Outcome((*ctx.x[: channel_axis + 1], *outs), steps=tuple(steps))
 
@@ -587,10 +572,7 @@ def _batch_norm(ctx: Ctx) -> Outcome:
             expected="eps > 0" if batch_stats else "eps >= 0",
             found=f"eps={eps}",
         )
-    weight = channels if affine else 0
-    bias_params = channels if affine and bias else 0
-    buffers = mul(2, channels) if track else 0
-    return _norm_outcome(ctx, channels, add(weight, bias_params), bias_params, buffers)
+    return _norm_outcome(ctx, channels, affine, bias, track)
 
 
 def _instance_norm(ctx: Ctx) -> Outcome:
@@ -603,10 +585,7 @@ def _instance_norm(ctx: Ctx) -> Outcome:
     channels = _features(ctx, "num_features", ctx.x[len(ctx.x) - n - 1], checked=affine or track)
     if ctx.training or not track:
         _one_value(ctx, product(ctx.x[-n:]), "spatial element", "*".join(_AXES[n]))
-    weight = channels if affine else 0
-    bias_params = channels if affine and bias else 0
-    buffers = mul(2, channels) if track else 0
-    return _norm_outcome(ctx, channels, add(weight, bias_params), bias_params, buffers)
+    return _norm_outcome(ctx, channels, affine, bias, track)
 
 
 def _group_norm(ctx: Ctx) -> Outcome:
@@ -639,9 +618,7 @@ def _group_norm(ctx: Ctx) -> Outcome:
         )
     per_group = floor_div(mul(ctx.x[0], ctx.x[1]), groups)
     _one_value(ctx, product((per_group, *ctx.x[2:])), "value per group", "N*(C/num_groups)*(spatial sizes)")
-    weight = channels if affine else 0
-    bias_params = channels if affine and bias else 0
-    return _norm_outcome(ctx, channels, add(weight, bias_params), bias_params, 0)
+    return _norm_outcome(ctx, channels, affine, bias, False)
 
 
 def _layer_norm(ctx: Ctx) -> Outcome:
@@ -666,22 +643,25 @@ def _layer_norm(ctx: Ctx) -> Outcome:
             found=f"input {_shape_text(ctx.x)}",
         )
     affine = check_bool("elementwise_affine", ctx["elementwise_affine"])
-    has_bias = check_bool("bias", ctx["bias"]) and affine
-    size = product(normalized)
-    params = add(size if affine else 0, size if has_bias else 0)
-    return _norm_outcome(ctx, size, params, size if has_bias else 0, 0)
+    bias = check_bool("bias", ctx["bias"])
+    return _norm_outcome(ctx, product(normalized), affine, bias, False)
 
 
-def _norm_outcome(ctx: Ctx, features: Any, params: Any, bias: Any, buffers: Any) -> Outcome:
+def _norm_outcome(ctx: Ctx, features: Any, affine: bool, bias: bool, track: bool) -> Outcome:
+    """A norm layer keeps its input's shape; weight and bias (`affine`) and running mean and
+    variance (`track`) hold one value per feature."""
+    bias_params = features if affine and bias else 0
+    params = add(features if affine else 0, bias_params)
+    buffers = mul(2, features) if track else 0
     steps: tuple[str, ...] = ()
     if ctx.explain:
         steps = (
-            f"params = {_fmt(params)} ({'weight and bias' if bias else 'weight'} of {_fmt(features)} features)"
+            f"params = {_fmt(params)} ({'weight and bias' if bias_params else 'weight'} of {_fmt(features)} features)"
             if params
             else "params = 0 (no affine weights)",
             f"buffers = {_fmt(buffers)} (running mean and variance)" if buffers else "buffers = 0",
         )
-    return Outcome(ctx.x, params, bias, buffers, 0, steps)
+    return Outcome(ctx.x, params, bias_params, buffers, 0, steps)
 
 
 # ----------------------------------------------------------------------------- dense & reshape
@@ -714,11 +694,14 @@ def _linear(ctx: Ctx) -> Outcome:
     macs = mul(product(output), fin)
     steps: tuple[str, ...] = ()
     if ctx.explain:
+        positions = ctx.x[:-1]  # N, then any further leading dims by their index
+        names = "".join(f"{'N' if i == 0 else f'd{i}'}*" for i in range(len(positions)))
         steps = (
             f"output = {_shape_text(output)} (last dimension {_fmt(fin)} -> {_fmt(fout)})",
-            f"params = in*out" + (" + out" if bias else "") + f" = {_fmt(fin)}*{_fmt(fout)}"
+            "params = in*out" + (" + out" if bias else "") + f" = {_fmt(fin)}*{_fmt(fout)}"
             + (f" + {_fmt(fout)}" if bias else "") + f" = {_fmt(add(weight, bias_params))}",
-            f"MACs = output elements * in_features = {_fmt(product(output))}*{_fmt(fin)} = {_fmt(macs)}",
+            f"MACs = {names}out_features*in_features = "
+            + "".join(f"{_fmt(v)}*" for v in positions) + f"{_fmt(fout)}*{_fmt(fin)} = {_fmt(macs)}",
         )
     return Outcome(output, add(weight, bias_params), bias_params, 0, macs, steps)
 
@@ -1190,8 +1173,7 @@ def _layer_norm_2d(ctx: Ctx) -> Outcome:
                 expected=f"normalized_shape={_fmt(c)} (or omit it: it is inferred)",
                 found=f"normalized_shape={_fmt(single)} for input {_shape_text(ctx.x)}",
             )
-    outcome = _layer_norm(Ctx(ctx.kind, args, ((n, h, w, c),), ctx.explain, ctx.training))
-    return Outcome(ctx.x, outcome.params, outcome.bias, outcome.buffers, outcome.macs, outcome.steps)
+    return _layer_norm(Ctx(ctx.kind, args, ((n, h, w, c),), ctx.explain, ctx.training))._replace(output=ctx.x)
 
 
 def _layer_scale(ctx: Ctx) -> Outcome:
@@ -1233,22 +1215,11 @@ def _conv_params(transposed: bool) -> tuple[Param, ...]:
         Param("stride", 1, "ints"),
         Param("padding", 0, "padding"),
     )
+    dilation, groups, bias = Param("dilation", 1, "ints"), Param("groups", 1), Param("bias", True, "bool")
+    mode = Param("padding_mode", "zeros", "str", ("zeros", "reflect", "replicate", "circular"))
     if transposed:
-        tail = (
-            Param("output_padding", 0, "ints"),
-            Param("groups", 1),
-            Param("bias", True, "bool"),
-            Param("dilation", 1, "ints"),
-            Param("padding_mode", "zeros", "str", ("zeros", "reflect", "replicate", "circular")),
-        )
-    else:
-        tail = (
-            Param("dilation", 1, "ints"),
-            Param("groups", 1),
-            Param("bias", True, "bool"),
-            Param("padding_mode", "zeros", "str", ("zeros", "reflect", "replicate", "circular")),
-        )
-    return head + tail + _IGNORED
+        return head + (Param("output_padding", 0, "ints"), groups, bias, dilation, mode) + _IGNORED
+    return head + (dilation, groups, bias, mode) + _IGNORED
 
 
 _MAXPOOL = (
@@ -1267,20 +1238,27 @@ _AVGPOOL1 = (
     Param("count_include_pad", True, "bool"),
 )
 _AVGPOOL = _AVGPOOL1 + (Param("divisor_override", None, "int"),)
-_BATCHNORM = (
-    Param("num_features", None, inferred=True),
+_LAYERNORM = (
+    Param("normalized_shape", None, "size", inferred=True),
     Param("eps", 1e-5, "number"),
-    Param("momentum", 0.1, "any"),
-    Param("affine", True, "bool"),
-    Param("track_running_stats", True, "bool"),
-) + _IGNORED + (Param("bias", True, "bool", keyword=True),)
-_INSTANCENORM = (
-    Param("num_features", None, inferred=True),
-    Param("eps", 1e-5, "number"),
-    Param("momentum", 0.1, "any"),
-    Param("affine", False, "bool"),
-    Param("track_running_stats", False, "bool"),
-) + _IGNORED + (Param("bias", True, "bool", keyword=True),)
+    Param("elementwise_affine", True, "bool"),
+    Param("bias", True, "bool"),
+) + _IGNORED
+
+
+def _running_norm_params(default: bool) -> tuple[Param, ...]:
+    """BatchNorm's (`default` True) and InstanceNorm's (False) signature: they differ only in
+    the defaults of affine and track_running_stats."""
+    return (
+        Param("num_features", None, inferred=True),
+        Param("eps", 1e-5, "number"),
+        Param("momentum", 0.1, "any"),
+        Param("affine", default, "bool"),
+        Param("track_running_stats", default, "bool"),
+    ) + _IGNORED + (Param("bias", True, "bool", keyword=True),)
+
+
+_BATCHNORM, _INSTANCENORM = _running_norm_params(True), _running_norm_params(False)
 
 
 def _kinds() -> dict[str, LayerKind]:
@@ -1316,18 +1294,7 @@ def _kinds() -> dict[str, LayerKind]:
             _group_norm,
             category="norm",
         ),
-        LayerKind(
-            "LayerNorm",
-            (
-                Param("normalized_shape", None, "size", inferred=True),
-                Param("eps", 1e-5, "number"),
-                Param("elementwise_affine", True, "bool"),
-                Param("bias", True, "bool"),
-            )
-            + _IGNORED,
-            _layer_norm,
-            category="norm",
-        ),
+        LayerKind("LayerNorm", _LAYERNORM, _layer_norm, category="norm"),
         LayerKind(
             "Linear",
             (Param("in_features", None, inferred=True), Param("out_features"), Param("bias", True, "bool")) + _IGNORED,
@@ -1396,18 +1363,7 @@ def _kinds() -> dict[str, LayerKind]:
     kinds += [
         LayerKind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow),
         LayerKind("Permute", (Param("dims", kind="ints"),), _permute),
-        LayerKind(
-            "LayerNorm2d",
-            (
-                Param("normalized_shape", None, "size", inferred=True),
-                Param("eps", 1e-5, "number"),
-                Param("elementwise_affine", True, "bool"),
-                Param("bias", True, "bool"),
-            )
-            + _IGNORED,
-            _layer_norm_2d,
-            category="norm",
-        ),
+        LayerKind("LayerNorm2d", _LAYERNORM, _layer_norm_2d, category="norm"),
         LayerKind("StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth),
     ]
     for name in ("LayerScale", "LayerScale2d"):
@@ -1443,19 +1399,15 @@ def check_arg_type(param: Param, value: Any) -> Any:
         if not isinstance(value, str) or (param.choices and value not in param.choices):
             raise SpecError(f"invalid value for {param.name!r}", expected=_kind_text(param), found=_describe(value))
         return value
-    if kind == "padding":
-        if isinstance(value, str):
-            if value not in ("same", "valid"):
-                raise SpecError("invalid padding", expected="an integer, a tuple, 'same' or 'valid'", found=_describe(value))
-            return value
-        kind = "ints"
-    if kind in ("ints", "size"):
-        if isinstance(value, tuple):
-            for v in value:
-                if not (v is None and kind == "size") and not _is_int(v):
-                    raise SpecError(f"argument {param.name!r} must hold integers", expected=_kind_text(param), found=_describe(value))
-            return value
-        return check_int(param.name, value)
+    if kind == "padding" and isinstance(value, str):
+        if value not in ("same", "valid"):
+            raise SpecError("invalid padding", expected=_kind_text(param), found=_describe(value))
+        return value
+    if isinstance(value, tuple) and kind in ("ints", "size", "padding"):
+        for v in value:
+            if not (v is None and kind == "size") and not _is_int(v):
+                raise SpecError(f"argument {param.name!r} must hold integers", expected=_kind_text(param), found=_describe(value))
+        return value
     return check_int(param.name, value)
 
 

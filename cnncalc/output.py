@@ -7,8 +7,6 @@ from typing import IO, Any
 
 from .render import Report, Table, csv_rows
 
-FORMATS = ("table", "json", "csv", "markdown")
-
 
 def write_json(document: Any, stream: IO[str] | None = None) -> None:
     """JSON, one trailing newline; laid out by `json_text`."""

@@ -33,7 +33,7 @@ from . import arith
 from .evaluate import Evaluation, Row
 from .layers import lookup, per_axis
 
-_AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}  # spatial axes by count
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def spatial_axes(evaluation: Evaluation) -> int:
 def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[RowField, ...]:
     """The field of every row's output with respect to the evaluation's input."""
     n = spatial_axes(evaluation)
-    names = _AXIS_NAMES.get(n, tuple(f"axis{i}" for i in range(n)))
+    names = AXIS_NAMES.get(n, tuple(f"axis{i}" for i in range(n)))
     start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None)
     states: list[_State] = []
     for index, row in enumerate(evaluation.rows):

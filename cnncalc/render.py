@@ -9,11 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import arith
-from .evaluate import Evaluation, Row
+from .evaluate import Evaluation, Row, shape_text
 from .layers import Shape
 from .records import record
-
-MAC_NOTE = "MACs: one multiply-accumulate = 1 MAC (conv and linear layers; bias additions not counted); FLOPs = 2 x MACs."
 
 
 @record
@@ -34,11 +32,6 @@ class Report:
 
     tables: tuple[Table, ...]
     explanation: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-def shape_text(shape: Shape) -> str:
-    """[64, 16, 16] style, symbols as text."""
-    return "[" + ", ".join(arith.as_text(d) for d in shape) + "]"
 
 
 def shape_json(shape: Shape) -> list[Any]:
@@ -120,7 +113,7 @@ def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
         "output": shape_json(last.shown(last.output)),
         "layers": [item for e in evaluations for item in _shape_rows(e)],
     }
-    if len(evaluations) > 1 or evaluations[0].groups and _standalone(evaluations[0]):
+    if len(evaluations) > 1 or evaluations[0].standalone:
         document["blocks"] = [
             {
                 "name": e.name,
@@ -131,10 +124,6 @@ def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
             for e in evaluations
         ]
     return document
-
-
-def _standalone(evaluation: Evaluation) -> bool:
-    return len(evaluation.groups) == 1 and evaluation.groups[0].name == evaluation.name
 
 
 def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
@@ -155,29 +144,31 @@ def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
     tables = []
     for e in evaluations:
         rows = tuple(
-            (_indent(r), r.type, shape_text(e.shown(r.input)), shape_text(e.shown(r.output))) for r in e.rows
+            (layer_cell(r), r.type, shape_text(e.shown(r.input)), shape_text(e.shown(r.output))) for r in e.rows
         )
         notes = (f"output {shape_text(e.shown(e.output))}",)
-        tables.append(Table(_title(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes))
+        tables.append(Table(title_text(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes))
     return Report(tuple(tables), _explanation(evaluations) if explain else ())
 
 
-def _title(e: Evaluation) -> str:
+def title_text(e: Evaluation) -> str:
+    """A table's title: the evaluation's name, input and batch size."""
     batch = f", batch {e.batch}" if e.batch != 1 and not e.batch_in_shapes else ""
     return f"{e.name}: input {shape_text(e.shown(e.input))}{batch}"
 
 
-def _indent(row: Row) -> str:
+def layer_cell(row: Row) -> str:
+    """A row's path, indented by its depth."""
     return "  " * row.depth + row.path
 
 
+def step_head(e: Evaluation, row: Row) -> str:
+    """The heading of a row's worked steps: path, type, input and output shapes."""
+    return f"{row.path} {row.type}: {shape_text(e.shown(row.input))} -> {shape_text(e.shown(row.output))}"
+
+
 def _explanation(evaluations: list[Evaluation]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    items = []
-    for e in evaluations:
-        for r in e.rows:
-            head = f"{r.path} {r.type}: {shape_text(e.shown(r.input))} -> {shape_text(e.shown(r.output))}"
-            items.append((head, r.steps))
-    return tuple(items)
+    return tuple((step_head(e, r), r.steps) for e in evaluations for r in e.rows)
 
 
 # ----------------------------------------------------------------------------- params
@@ -263,12 +254,8 @@ def _merged(evaluations: list[Evaluation]) -> _Item:
     )
 
 
-def _items(things: list[Any]) -> list[_Item]:
-    return [t if isinstance(t, _Item) else _Item(t.name, t.params, t.bias) for t in things]
-
-
-def _comparison_json(things: list[Any]) -> list[dict[str, Any]]:
-    items = _items(things)
+def _comparison_json(items: list[Any]) -> list[dict[str, Any]]:
+    """Each item (an Evaluation or a merged spec: name, params, bias) against the first."""
     base = items[0]
     result = []
     for item in items:
@@ -300,14 +287,14 @@ def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> 
                 columns += ("buffers",)
             rows = []
             for r in e.rows:
-                cells = (_indent(r), r.type, shape_text(e.shown(r.output)), count_text(r.params), count_text(r.bias))
+                cells = (layer_cell(r), r.type, shape_text(e.shown(r.output)), count_text(r.params), count_text(r.bias))
                 rows.append(cells + ((count_text(r.buffers),) if has_buffers else ()))
             notes = (
                 f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
                 f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
             )
-            tables.append(Table(_title(e), columns, tuple(rows), (False, False, False, True, True, True), notes))
-            groups = [g for g in e.groups if not _standalone(e)]
+            tables.append(Table(title_text(e), columns, tuple(rows), (False, False, False, True, True, True), notes))
+            groups = () if e.standalone else e.groups
             if groups:
                 tables.append(
                     Table(

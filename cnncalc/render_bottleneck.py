@@ -11,8 +11,9 @@ from typing import Any
 import sympy
 
 from . import arith
+from .band import decimal_text, percent
 from .render import Report, Table, count_text
-from .solve import BottleneckResult, Endpoint, Piece, Run, Solution, decimal_text, percent
+from .solve import BottleneckResult, Piece, Run, Solution, as_fraction, as_rational, piece_text
 
 Explanation = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -69,7 +70,7 @@ def _solution_json(s: Solution) -> dict[str, Any]:
             {"interval": _interval_values(p), "exact": [p.lo.text, p.hi.text], "closed": [p.lo.closed, p.hi.closed]}
             for p in s.pieces
         ]
-        item["runs"] = [[r.first, r.last] for row in s.rows for r in row.runs]
+        item["runs"] = [[r.first, r.last] for r in s.runs]
     else:
         item["derived_range"] = list(s.derived)
         item["rows"] = [
@@ -179,11 +180,9 @@ def _bound_text(s: Solution, b: Any) -> str:
 
 
 def number_text(value: Fraction) -> str:
-    """An exact rational for people: a short decimal when it terminates, else p/q."""
-    text = decimal_text(value, 6)
-    if Fraction(text) == value:
-        return text
-    return f"{_fraction_text(value)} (~{decimal_text(value, 4)})"
+    """An exact rational for people: a short decimal when it terminates, else p/q and its decimal."""
+    text = _frac(value)
+    return text if "/" not in text else f"{text} (~{decimal_text(value, 4)})"
 
 
 def inequality(s: Solution, *, exact: bool) -> str:
@@ -193,25 +192,14 @@ def inequality(s: Solution, *, exact: bool) -> str:
     return upper if s.lower is None else f"{show(s.lower)} <= {upper}"
 
 
-def _end(e: Endpoint, exact: bool) -> str:
-    if e.value is None:
-        return "oo"
-    return e.text if exact else f"{e.value:.4f}"
-
-
-def _piece_text(p: Piece, exact: bool) -> str:
-    return ("[" if p.lo.closed else "(") + f"{_end(p.lo, exact)}, {_end(p.hi, exact)}" + ("]" if p.hi.closed else ")")
-
-
 def _pieces_text(s: Solution, *, exact: bool) -> str:
     if not s.pieces:
         return "empty"
-    return " U ".join(_piece_text(p, exact) for p in s.pieces)
+    return " U ".join(piece_text(p, exact) for p in s.pieces)
 
 
 def _runs_text(s: Solution) -> str:
-    runs = [r for row in s.rows for r in row.runs]
-    return ", ".join(r.text for r in runs) if runs else "none"
+    return ", ".join(r.text for r in s.runs) or "none"
 
 
 def _total_text(s: Solution) -> str:
@@ -219,7 +207,7 @@ def _total_text(s: Solution) -> str:
 
 
 def _achieved_text(s: Solution) -> str:
-    runs = [r for row in s.rows for r in row.runs]
+    runs = s.runs
     if not runs:
         return "-"
     k = s.symbols[0]
@@ -230,13 +218,8 @@ def _achieved_text(s: Solution) -> str:
     return " .. ".join(parts)
 
 
-def value_at(s: Solution, values: dict[str, int]) -> Fraction:
-    """The candidate's count at integer widths, exactly."""
-    return s.value_at([values[n] for n in s.symbols])
-
-
 def _reduction(s: Solution, width: int) -> str:
-    return _pct(1 - value_at(s, {s.symbols[0]: width}) / s.baseline)
+    return _pct(1 - s.value_at([width]) / s.baseline)
 
 
 def _pct(value: Fraction) -> str:
@@ -319,11 +302,9 @@ def _solution_steps(result: BottleneckResult, s: Solution) -> list[tuple[str, tu
 
 
 def _frac(value: Fraction) -> str:
-    return decimal_text(value, 6) if Fraction(decimal_text(value, 6)) == value else _fraction_text(value)
-
-
-def _as_fraction(value: Any) -> Fraction:
-    return Fraction(int(value.p), int(value.q))
+    """An exact rational: a short decimal when it terminates, else p/q."""
+    text = decimal_text(value, 6)
+    return text if Fraction(text) == value else _fraction_text(value)
 
 
 def _root_lines(s: Solution) -> tuple[str, ...]:
@@ -332,15 +313,15 @@ def _root_lines(s: Solution) -> tuple[str, ...]:
     if s.method == "solveset":
         return (f"{s.count_text} is not a polynomial in {k}: solved with sympy's solveset over k > 0",)
     for b in s.boundaries:
-        shifted = sympy.expand(s.count - sympy.Rational(b.value.numerator, b.value.denominator))
+        shifted = sympy.expand(s.count - as_rational(b.value))
         lines.append(f"{b.side} end ({percent(b.reduction)} reduction): {s.count_text} - {number_text(b.value)} = 0")
         poly = sympy.Poly(shifted, k)
         if poly.degree() == 2:
             a, bb, c = poly.all_coeffs()
             disc = bb * bb - 4 * a * c
-            a_, b_, c_, d_ = (_frac(_as_fraction(v)) for v in (a, bb, c, disc))
+            a_, b_, c_, d_ = (_frac(as_fraction(v)) for v in (a, bb, c, disc))
             lines.append(f"    a = {a_}, b = {b_}, c = {c_}")
-            lines.append(f"    {k} = (-b +- sqrt(b^2 - 4ac)) / 2a = ({_frac(-_as_fraction(bb))} +- sqrt({d_})) / {_frac(2 * _as_fraction(a))}")
+            lines.append(f"    {k} = (-b +- sqrt(b^2 - 4ac)) / 2a = ({_frac(-as_fraction(bb))} +- sqrt({d_})) / {_frac(2 * as_fraction(a))}")
         elif poly.degree() < 1:
             lines.append(f"    no root: the count does not depend on {k}")
         for root in b.roots:
@@ -358,8 +339,8 @@ def _interval_lines(s: Solution) -> tuple[str, ...]:
         return (f"no real {k} > 0 satisfies the inequality",)
     lines = []
     for piece in s.pieces:
-        lines.append(f"{k} in {_piece_text(piece, True)}")
-        lines.append(f"  ~ {_piece_text(piece, False)}")
+        lines.append(f"{k} in {piece_text(piece, True)}")
+        lines.append(f"  ~ {piece_text(piece, False)}")
     if len(s.pieces) == 1 and s.boundaries and all(c >= 0 for c in sympy.Poly(s.count).coeffs()):
         lines.insert(0, f"the count grows with {k} > 0, so the band is one interval between the positive roots")
     return tuple(lines)
@@ -367,7 +348,7 @@ def _interval_lines(s: Solution) -> tuple[str, ...]:
 
 def _integer_lines(s: Solution) -> tuple[str, ...]:
     k = s.symbols[0]
-    runs = [r for row in s.rows for r in row.runs]
+    runs = s.runs
     if not runs:
         return (f"no integer {k} lies in the interval",)
     step = s.multiple_of
@@ -377,7 +358,7 @@ def _integer_lines(s: Solution) -> tuple[str, ...]:
     first, last = runs[0].first, runs[-1].last
     widths = [first - step, first] + ([] if last is None else [last, last + step])
     for width in dict.fromkeys(w for w in widths if w >= 1):
-        value = value_at(s, {k: width})
+        value = s.value_at([width])
         inside = (s.lower is None or value >= s.lower) and value <= s.upper
         verdict = "inside the band" if inside else "outside the band"
         lines.append(f"check {k} = {width}: P = {_fraction_text(value)}, reduction {_pct(1 - value / s.baseline)} ({verdict})")

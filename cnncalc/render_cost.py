@@ -6,9 +6,9 @@ from typing import Any
 
 from . import arith
 from .cost import BYTES, CONVENTION, OP_KINDS, Cost, bytes_of, cost
-from .evaluate import Evaluation
+from .evaluate import Evaluation, shape_text
 from .receptive import RowField, field_cells, receptive_fields
-from .render import Report, Table, count_text, shape_json, shape_text
+from .render import Report, Table, count_text, layer_cell, shape_json, step_head, title_text
 
 BOUND_NOTE = (
     "RF = receptive field, stride = effective stride, pad = effective padding, per axis, in input "
@@ -163,7 +163,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
             ) + ((False,) if noted else ())
             rows = []
             for r, rc, f in zip(e.rows, c.rows, fields):
-                cells = ["  " * r.depth + r.path, r.type, shape_text(e.shown(r.output)), count_text(rc.macs)]
+                cells = [layer_cell(r), r.type, shape_text(e.shown(r.output)), count_text(rc.macs)]
                 if flops:
                     cells.append(count_text(arith.mul(2, rc.macs)))
                 cells += [count_text(rc.ops), rc.op_kind or "", count_text(rc.elements), count_text(bytes_of(rc.elements, dtype))]
@@ -172,13 +172,10 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                     cells.append("; ".join(f.notes))
                 rows.append(tuple(cells))
                 if explain:
-                    head = f"{r.path} {r.type}: {shape_text(e.shown(r.input))} -> {shape_text(e.shown(r.output))}"
-                    explanation.append((head, _steps(r.steps, rc.steps, f.steps)))
-            batch = f", batch {e.batch}" if e.batch != 1 and not e.batch_in_shapes else ""
-            title = f"{e.name}: input {shape_text(e.shown(e.input))}{batch} -- {CONVENTION}"
+                    explanation.append((step_head(e, r), _steps(r.steps, rc.steps, f.steps)))
+            title = f"{title_text(e)} -- {CONVENTION}"
             tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype)))
-            standalone = len(e.groups) == 1 and e.groups[0].name == e.name
-            if c.groups and not standalone:
+            if c.groups and not e.standalone:
                 block_columns = ("block", "layers", "MACs") + (("FLOPs",) if flops else ()) + (
                     "cheap ops", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
                 )

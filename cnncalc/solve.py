@@ -13,6 +13,7 @@ This module imports sympy at the top: only the `bottleneck` command imports it.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,10 +24,8 @@ from typing import Any
 
 import sympy
 
-from .band import Band, Bound, decimal_text, parse_range, parse_reduce, percent
+from .band import Band, Bound
 from .errors import CnncalcError, LimitError, NoAnswerError, UsageError
-
-__all__ = ["Band", "Bound", "decimal_text", "parse_range", "parse_reduce", "percent", "solve_bottleneck"]
 
 METRICS = ("params", "macs")
 MAX_STEPS = 2_000_000  # outer grid points the multi-symbol search may visit
@@ -138,8 +137,7 @@ class Solution:
         """The candidate's count at integer widths (in the order of `symbols`), exactly."""
         if self.terms:
             return sum((c * math.prod(v**e for v, e in zip(values, m)) for m, c in self.terms), Fraction(0))
-        exact = self.count.subs({s: v for s, v in zip(sorted(self.count.free_symbols, key=str), values)})
-        return Fraction(int(exact.p), int(exact.q))
+        return as_fraction(self.count.subs({s: v for s, v in zip(sorted(self.count.free_symbols, key=str), values)}))
 
     @property
     def symbol(self) -> str:
@@ -153,6 +151,11 @@ class Solution:
     @property
     def interval(self) -> Piece | None:
         return self.pieces[0] if self.pieces else None
+
+    @property
+    def runs(self) -> list[Run]:
+        """Every feasible run, row after row (one symbol: its widths)."""
+        return [r for row in self.rows for r in row.runs]
 
     @property
     def integers(self) -> list[Any]:
@@ -201,26 +204,23 @@ def has_symbols(value: Any) -> bool:
 def choose(evaluations: Sequence[Any], metric: str, baseline: str | None, candidate: str | None) -> tuple[Any, Any]:
     """Pick (baseline, candidate): the one block without and the one with free symbols, unless named."""
     by_name = {e.name: e for e in evaluations}
-    fixed = [e.name for e in evaluations if not has_symbols(count_of(e, metric, True))]
-    free = [e.name for e in evaluations if has_symbols(count_of(e, metric, True))]
+    free = {e.name: has_symbols(count_of(e, metric, True)) for e in evaluations}
+
+    def only(role: str, options: list[str], expected: str) -> str:
+        if len(options) != 1:
+            raise UsageError(
+                f"cannot tell which block is the {role}",
+                expected=expected,
+                found=(", ".join(options) or "none") + f" (blocks: {', '.join(by_name)})",
+            )
+        return options[0]
+
     if baseline is None:
-        options = [n for n in fixed if n != candidate]
-        if len(options) != 1:
-            raise UsageError(
-                "cannot tell which block is the baseline",
-                expected="exactly one block whose count has no free symbols, or --baseline NAME",
-                found=(", ".join(options) or "none") + f" (blocks: {', '.join(by_name)})",
-            )
-        baseline = options[0]
+        fixed = [n for n in by_name if not free[n] and n != candidate]
+        baseline = only("baseline", fixed, "exactly one block whose count has no free symbols, or --baseline NAME")
     if candidate is None:
-        options = [n for n in free if n != baseline]
-        if len(options) != 1:
-            raise UsageError(
-                "cannot tell which block is the candidate",
-                expected="exactly one block with free width symbols, or --candidate NAME",
-                found=(", ".join(options) or "none") + f" (blocks: {', '.join(by_name)})",
-            )
-        candidate = options[0]
+        widths = [n for n in by_name if free[n] and n != baseline]
+        candidate = only("candidate", widths, "exactly one block with free width symbols, or --candidate NAME")
     base, cand = by_name[baseline], by_name[candidate]
     base_count = count_of(base, metric, True)
     if has_symbols(base_count):
@@ -349,7 +349,7 @@ def _solve_one(
     names = tuple(s.name for s in symbols)
     try:
         poly = sympy.Poly(count, *symbols)
-        terms = [(monom, _fraction(coeff)) for monom, coeff in poly.terms()]
+        terms = [(monom, as_fraction(coeff)) for monom, coeff in poly.terms()]
     except (sympy.PolynomialError, ValueError):
         poly, terms = None, None
     common = dict(bias=bias, metric=metric, symbols=names, baseline=base, count=count, lower=lower, upper=upper,
@@ -364,7 +364,7 @@ def _solve_one(
         return _solve_solveset(symbols[0], bounds[names[0]], count, common, limit)
     if len(symbols) == 1:
         coeffs = _ascending(terms, 0, ())
-        pieces, boundaries = _real_pieces(poly, symbols[0], bounds[names[0]], lower, upper, band)
+        pieces, boundaries = _real_pieces(poly, bounds[names[0]], lower, upper, band)
         bound = bounds[names[0]]
         runs = _stepped(integer_runs(coeffs, lower, upper, bound.lo, bound.hi), multiple_of)
         rows = (Row((), tuple(runs)),) if runs else ()
@@ -375,10 +375,16 @@ def _solve_one(
     return _enumerate(terms, names, bounds, common, limit)
 
 
-def _fraction(coeff: Any) -> Fraction:
-    if not coeff.is_Rational:
-        raise ValueError("not an exact rational coefficient")
-    return Fraction(int(coeff.p), int(coeff.q))
+def as_fraction(value: Any) -> Fraction:
+    """A sympy rational as a Fraction (ValueError for anything else)."""
+    if not value.is_Rational:
+        raise ValueError("not an exact rational")
+    return Fraction(int(value.p), int(value.q))
+
+
+def as_rational(value: Fraction) -> Any:
+    """A Fraction as a sympy Rational."""
+    return sympy.Rational(value.numerator, value.denominator)
 
 
 def _ascending(terms: list[tuple[tuple[int, ...], Fraction]], axis: int, outer: tuple[int, ...]) -> list[Fraction]:
@@ -402,10 +408,10 @@ def _ascending(terms: list[tuple[tuple[int, ...], Fraction]], axis: int, outer: 
 
 
 def _real_pieces(
-    poly: Any, k: Any, bound: Bound, lower: Fraction | None, upper: Fraction, band: Band
+    poly: Any, bound: Bound, lower: Fraction | None, upper: Fraction, band: Band
 ) -> tuple[tuple[Piece, ...], tuple[Boundary, ...]]:
     """Components of {x in domain : lower <= P(x) <= upper}, ends exact, from the boundary roots."""
-    coeffs = [_fraction(c) for c in reversed(poly.all_coeffs())]
+    coeffs = [as_fraction(c) for c in reversed(poly.all_coeffs())]
     boundaries = []
     sides = ([("lower", lower, band.hi)] if lower is not None else []) + [("upper", upper, band.lo)]
     for side, value, reduction in sides:
@@ -430,33 +436,33 @@ def _real_pieces(
                 points.setdefault(approx, r)
     ordered = sorted(points.items())
     # Elements in order: domain start, gaps and roots alternately, domain end; each feasible or not.
-    elements: list[tuple[str, Any, Any, bool]] = []  # (kind, exact, approx, feasible)
-    elements.append(("point", sympy.Integer(d_lo.numerator) if lo_closed else sympy.Integer(0), d_lo, lo_closed and feasible(d_lo)))
+    elements: list[tuple[str, Any, bool]] = []  # (kind, exact point (None for a gap), feasible)
+    elements.append(("point", sympy.Integer(d_lo.numerator) if lo_closed else sympy.Integer(0), lo_closed and feasible(d_lo)))
     previous = d_lo
     for approx, exact in ordered:
-        elements.append(("gap", None, None, feasible((previous + approx) / 2)))
-        elements.append(("point", exact, approx, True))
+        elements.append(("gap", None, feasible((previous + approx) / 2)))
+        elements.append(("point", exact, True))
         previous = approx
     if d_hi is None:
-        elements.append(("gap", None, None, feasible(previous + 1)))
-        elements.append(("point", sympy.oo, None, False))
+        elements.append(("gap", None, feasible(previous + 1)))
+        elements.append(("point", sympy.oo, False))
     else:
-        elements.append(("gap", None, None, feasible((previous + d_hi) / 2) if d_hi > previous else False))
-        elements.append(("point", sympy.Integer(bound.hi), d_hi, feasible(d_hi)))
+        elements.append(("gap", None, feasible((previous + d_hi) / 2) if d_hi > previous else False))
+        elements.append(("point", sympy.Integer(bound.hi), feasible(d_hi)))
     pieces = []
-    start: tuple[Any, Any, bool] | None = None
-    last_point: tuple[Any, Any] = (elements[0][1], elements[0][2])
-    for kind, exact, approx, ok in elements:
+    start: tuple[Any, bool] | None = None
+    last_point = elements[0][1]
+    for kind, exact, ok in elements:
         if ok and start is None:
-            start = (exact, approx, True) if kind == "point" else (last_point[0], last_point[1], False)
+            start = (exact, True) if kind == "point" else (last_point, False)
         if not ok and start is not None:
-            end = (last_point[0], last_point[1], True) if kind == "gap" else (exact, approx, False)
+            end = (last_point, True) if kind == "gap" else (exact, False)
             pieces.append(Piece(_endpoint(*start), _endpoint(*end)))
             start = None
         if kind == "point":
-            last_point = (exact, approx)
+            last_point = exact
     if start is not None:
-        pieces.append(Piece(_endpoint(*start), _endpoint(last_point[0], last_point[1], True)))
+        pieces.append(Piece(_endpoint(*start), _endpoint(last_point, True)))
     return tuple(pieces), tuple(boundaries)
 
 
@@ -473,34 +479,35 @@ def real_roots(coeffs: Sequence[Fraction], gen: Any) -> tuple[Any, ...]:
     if degree <= 0:
         return ()
     if degree == 1:
-        return (_rational(-f[0] / f[1]),)
+        return (as_rational(-f[0] / f[1]),)
     if degree == 2:
         c, b, a = f
         disc = b * b - 4 * a * c
         if disc < 0:
             return ()
         if disc == 0:
-            return (_rational(-b / (2 * a)), _rational(-b / (2 * a)))
-        root = sympy.sqrt(_rational(disc))
-        pair = ((_rational(-b) - root) / _rational(2 * a), (_rational(-b) + root) / _rational(2 * a))
+            return (as_rational(-b / (2 * a)), as_rational(-b / (2 * a)))
+        root = sympy.sqrt(as_rational(disc))
+        pair = ((as_rational(-b) - root) / as_rational(2 * a), (as_rational(-b) + root) / as_rational(2 * a))
         return pair if a > 0 else pair[::-1]
-    return tuple(sympy.Poly([_rational(c) for c in reversed(f)], gen).real_roots())
+    return tuple(sympy.Poly([as_rational(c) for c in reversed(f)], gen).real_roots())
 
 
-def _endpoint(exact: Any, approx: Fraction | None, closed: bool) -> Endpoint:
+def _endpoint(exact: Any, closed: bool) -> Endpoint:
     if exact is sympy.oo:
         return Endpoint(exact, None, False)
-    return Endpoint(exact, float(exact.evalf(30)) if not exact.is_Rational else float(Fraction(int(exact.p), int(exact.q))), closed)
+    return Endpoint(exact, float(as_fraction(exact)) if exact.is_Rational else float(exact.evalf(30)), closed)
 
 
 def _approx(root: Any) -> Fraction:
     """An exact rational for a rational root; a 40-digit rational approximation otherwise (ordering only)."""
     if root.is_Rational:
-        return Fraction(int(root.p), int(root.q))
+        return as_fraction(root)
     return Fraction(str(sympy.Float(root.evalf(40), 40)))
 
 
 def _horner(coeffs: Sequence[Any], x: Any) -> Any:
+    """The polynomial with coefficients `coeffs` (lowest degree first) at x."""
     value: Any = 0
     for c in reversed(coeffs):
         value = value * x + c
@@ -516,9 +523,9 @@ def _solve_solveset(k: Any, bound: Bound, count: Any, common: dict[str, Any], li
     expr = count.subs(k, x)
     start = sympy.Integer(bound.lo) if bound.explicit else sympy.Integer(0)
     domain = sympy.Interval(start, sympy.oo if bound.hi is None else sympy.Integer(bound.hi), not bound.explicit, bound.hi is None)
-    result = sympy.solveset(sympy.Le(expr, _rational(upper)), x, domain)
+    result = sympy.solveset(sympy.Le(expr, as_rational(upper)), x, domain)
     if lower is not None:
-        result = sympy.Intersection(result, sympy.solveset(sympy.Ge(expr, _rational(lower)), x, domain))
+        result = sympy.Intersection(result, sympy.solveset(sympy.Ge(expr, as_rational(lower)), x, domain))
     if isinstance(result, sympy.ConditionSet) or result.has(sympy.ConditionSet):
         raise SolveError(
             f"sympy cannot solve the band for {k.name} exactly (solveset returned a ConditionSet)",
@@ -533,13 +540,13 @@ def _solve_solveset(k: Any, bound: Bound, count: Any, common: dict[str, Any], li
             continue
         if isinstance(part, sympy.FiniteSet):
             for point in part:
-                pieces.append(Piece(_endpoint(point, None, True), _endpoint(point, None, True)))
+                pieces.append(Piece(_endpoint(point, True), _endpoint(point, True)))
                 if point.is_integer and point >= 1:
                     runs.append(Run(int(point), int(point)))
             continue
         if not isinstance(part, sympy.Interval):
             raise SolveError(f"sympy returned an unexpected set for {k.name}", found=str(result))
-        pieces.append(Piece(_endpoint(part.start, None, not part.left_open), _endpoint(part.end, None, not part.right_open)))
+        pieces.append(Piece(_endpoint(part.start, not part.left_open), _endpoint(part.end, not part.right_open)))
         first = max(1, int(sympy.ceiling(part.start)))
         if part.contains(first) is not sympy.true:
             first += 1
@@ -558,10 +565,6 @@ def _solve_solveset(k: Any, bound: Bound, count: Any, common: dict[str, Any], li
                     rows=rows, listed=listed, total=total, truncated=truncated, row_count=len(rows))
 
 
-def _rational(value: Fraction) -> Any:
-    return sympy.Rational(value.numerator, value.denominator)
-
-
 # -- integers: exact root isolation on integer cells
 
 
@@ -578,13 +581,6 @@ def _trim(f: list[int]) -> list[int]:
     while len(f) > 1 and f[-1] == 0:
         f.pop()
     return f
-
-
-def _eval(f: Sequence[int], x: int) -> int:
-    value = 0
-    for c in reversed(f):
-        value = value * x + c
-    return value
 
 
 def _sign(v: Any) -> int:
@@ -609,7 +605,7 @@ def root_cells(f: Sequence[int], a: int, b: int) -> set[int]:
         if q == p + 1 and p in critical:
             cells.add(p)
             continue
-        fp, fq = _eval(f, p), _eval(f, q)
+        fp, fq = _horner(f, p), _horner(f, q)
         if fp == 0:
             cells.add(p)
         if fq == 0:
@@ -619,7 +615,7 @@ def root_cells(f: Sequence[int], a: int, b: int) -> set[int]:
             lo, hi = p, q
             while hi - lo > 1:
                 mid = (lo + hi) // 2
-                sm = _sign(_eval(f, mid))
+                sm = _sign(_horner(f, mid))
                 if sm == 0:
                     cells.add(mid)
                     break
@@ -656,7 +652,7 @@ def integer_runs(
             marks.update(n for n in (cell, cell + 1) if a <= n <= end)
 
     def feasible(n: int) -> bool:
-        value = _eval(ints, n)
+        value = _horner(ints, n)
         return (low is None or value >= low) and value <= up
 
     ordered = sorted(marks)
@@ -693,22 +689,24 @@ def _stepped(runs: Iterable[tuple[int, int | None]], step: int) -> list[Run]:
     return out
 
 
-def _room(run: Run, room: int) -> int:
-    """How many of a run's values to list: an unbounded run lists a handful, never a million."""
-    return room if run.last is not None else min(room, DEFAULT_LIMIT)
+def _list_runs(listed: list[tuple[int, ...]], total: int | None, outer: tuple[int, ...], runs: Iterable[Run], limit: int) -> int | None:
+    """Add one row's points to `listed` while it holds fewer than `limit` (an unbounded run adds a
+    handful, never a million); returns `total` plus the row's count (None: unbounded)."""
+    for run in runs:
+        room = limit - len(listed)
+        if room > 0:
+            listed.extend(outer + (v,) for v in run.values(room if run.last is not None else min(room, DEFAULT_LIMIT)))
+        size = run.size
+        total = None if size is None or total is None else total + size
+    return total
 
 
 def _listing(rows: Sequence[Row], limit: int) -> tuple[tuple[tuple[int, ...], ...], int | None, bool]:
     listed: list[tuple[int, ...]] = []
     total: int | None = 0
     for row in rows:
-        for run in row.runs:
-            if len(listed) < limit:
-                listed.extend(row.outer + (v,) for v in run.values(_room(run, limit - len(listed))))
-            size = run.size
-            total = None if size is None or total is None else total + size
-    truncated = total is None or total > len(listed)
-    return tuple(listed), total, truncated
+        total = _list_runs(listed, total, row.outer, row.runs, limit)
+    return tuple(listed), total, total is None or total > len(listed)
 
 
 # -- several symbols: enumerate the outer ones, solve the inner one exactly
@@ -722,7 +720,6 @@ def _enumerate(
     limit: int,
 ) -> Solution:
     lower, upper, step = common["lower"], common["upper"], common["multiple_of"]
-    inner = len(names) - 1
     monotone = all(c >= 0 for _, c in terms)
     bounds = dict(given)
     derived = []
@@ -774,7 +771,7 @@ def _enumerate(
     # Pre-split each term into (outer exponents, inner exponent, coefficient) for the hot loop.
     split = [(tuple(m[:-1]), m[-1], c) for m, c in terms]
     degree = max((e for _, e, _ in split), default=0)
-    for outer in _product(outer_ranges):
+    for outer in itertools.product(*outer_ranges):
         coeffs = [Fraction(0)] * (degree + 1)
         for exps, e, c in split:
             factor = c
@@ -789,10 +786,7 @@ def _enumerate(
         row_count += 1
         if len(rows) < limit:
             rows.append(row)
-        for run in runs:
-            if len(listed) < limit:
-                listed.extend(outer + (v,) for v in run.values(_room(run, limit - len(listed))))
-            total = None if run.size is None or total is None else total + run.size
+        total = _list_runs(listed, total, outer, runs, limit)
     truncated = total is None or total > len(listed)
     return Solution(
         **common,
@@ -809,12 +803,6 @@ def _enumerate(
     )
 
 
-def _product(ranges: Sequence[range]) -> Iterable[tuple[int, ...]]:
-    import itertools
-
-    return itertools.product(*ranges)
-
-
 def no_answer(result: BottleneckResult) -> NoAnswerError:
     """The sentence for an empty answer, with what the band does allow."""
     names = ", ".join(result.symbols)
@@ -825,7 +813,7 @@ def no_answer(result: BottleneckResult) -> NoAnswerError:
         if len(s.symbols) != 1:
             continue
         if s.pieces:
-            where = " or ".join(_piece_text(p) for p in s.pieces)
+            where = " or ".join(piece_text(p) for p in s.pieces)
             details.append(f"{_label(s.metric, s.bias)}: the band holds only for {names} in {where}, which holds no admissible integer")
         else:
             details.append(f"{_label(s.metric, s.bias)}: no real {names} > 0 meets the band")
@@ -842,10 +830,13 @@ def no_answer(result: BottleneckResult) -> NoAnswerError:
     )
 
 
-def _piece_text(p: Piece) -> str:
-    def show(e: Endpoint) -> str:
+def piece_text(p: Piece, exact: bool | None = None) -> str:
+    """An interval like [50.5695, 57.2817): its ends exact (exact=True), as decimals (False), or
+    exact where rational and as decimals otherwise (None)."""
+
+    def end(e: Endpoint) -> str:
         if e.value is None:
             return "oo"
-        return e.text if e.exact.is_Rational else f"{e.value:.4f}"
+        return e.text if (e.exact.is_Rational if exact is None else exact) else f"{e.value:.4f}"
 
-    return ("[" if p.lo.closed else "(") + f"{show(p.lo)}, {show(p.hi)}" + ("]" if p.hi.closed else ")")
+    return ("[" if p.lo.closed else "(") + f"{end(p.lo)}, {end(p.hi)}" + ("]" if p.hi.closed else ")")

@@ -61,7 +61,7 @@ _MAP = "tag:yaml.org,2002:map"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
 # Tags a spec may carry; any other (!!python/..., !!binary, !custom) is refused, never constructed.
-_PLAIN_TAGS = frozenset((_STR, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", _NULL, _SEQ, _MAP, _TIMESTAMP, _MERGE))
+_PLAIN_TAGS = frozenset((_STR, _INT, _FLOAT, _BOOL, _NULL, _SEQ, _MAP, _TIMESTAMP, _MERGE))
 MAX_YAML_DEPTH = 200  # a spec nests about 8 levels; deeper YAML is refused before it is composed
 MAX_LITERAL_CHARS = 1_300  # an integer literal below 2**4096 has at most 1234 digits
 
@@ -71,41 +71,15 @@ BLOCK_KEYS = ("args", "layers", "residual", "shortcut", "after", "description")
 INPUT_NAME = "input"
 
 
+@record
 class Limits:
-    """Resource limits; each has a command-line flag to raise it. The class attributes are the defaults.
+    """Resource limits, with their defaults; all but `max_bytes` have a command-line flag to raise them."""
 
-    A plain class (not a dataclass, whose creation costs start-up time): a new limit needs a
-    class attribute, an `__init__` parameter and a line in `__init__`.
-    """
-
-    max_layers = 1_000_000
-    max_repeat = 100_000
-    max_depth = 50
-    max_bytes = 50_000_000
-    max_nodes = 1_000_000  # YAML values, counted with aliases expanded (billion laughs)
-
-    def __init__(
-        self,
-        max_layers: int = max_layers,
-        max_repeat: int = max_repeat,
-        max_depth: int = max_depth,
-        max_bytes: int = max_bytes,
-        max_nodes: int = max_nodes,
-    ) -> None:
-        self.max_layers = max_layers
-        self.max_repeat = max_repeat
-        self.max_depth = max_depth
-        self.max_bytes = max_bytes
-        self.max_nodes = max_nodes
-
-    def __repr__(self) -> str:
-        return "Limits(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Limits) and vars(self) == vars(other)
-
-    def __hash__(self) -> int:
-        return hash(tuple(vars(self).items()))
+    max_layers: int = 1_000_000
+    max_repeat: int = 100_000
+    max_depth: int = 50
+    max_bytes: int = 50_000_000
+    max_nodes: int = 1_000_000  # YAML values, counted with aliases expanded (billion laughs)
 
 
 @record
@@ -141,7 +115,6 @@ class Block:
     shortcut: tuple[LayerCall, ...]
     after: tuple[LayerCall, ...]
     position: Position
-    bare: bool  # written as a plain list (no args/layers keys)
 
     @property
     def path(self) -> str:
@@ -155,17 +128,11 @@ class Spec:
     name: str
     source: str
     input: tuple[Arg, ...]
-    input_position: Position
     batch: Arg | None
     vars: tuple[tuple[str, Arg], ...]
     blocks: dict[str, Block]
     layers: tuple[LayerCall, ...] | None
     position: Position
-
-
-def _pos(source: str, node: yaml.Node) -> Position:
-    mark = node.start_mark
-    return Position(source, mark.line + 1, mark.column + 1)
 
 
 def _text_pos(source: str, node: yaml.Node) -> Position:
@@ -183,16 +150,15 @@ def _type_name(node: yaml.Node) -> str:
 
 
 class _Reader:
-    """Turns composed YAML nodes into spec dataclasses, checking the structure as it goes."""
+    """Turns composed YAML nodes into spec records, checking the structure as it goes."""
 
     def __init__(self, source: str, limits: Limits) -> None:
         self.source = source
         self.limits = limits
-        self.block_nodes: dict[str, yaml.Node] = {}
         self.unchecked: set[int] = set()  # ids of calls not from plain_layer: _check_call_args checks them
 
     def pos(self, node: yaml.Node) -> Position:
-        return _pos(self.source, node)
+        return _mark_position(self.source, node.start_mark)
 
     def error(self, node: yaml.Node, message: str, path: str | None = None, **details: Any) -> SpecError:
         return SpecError(message, position=self.pos(node), path=path, **details)
@@ -218,6 +184,24 @@ class _Reader:
             seen[name] = key
             items.append((name, key, value))
         return items
+
+    def keyed(
+        self, node: yaml.Node, path: str, what: str, allowed: tuple[str, ...], label: str, where: str = ""
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """A mapping's (key, value) nodes by key name, refusing a key outside `allowed`:
+        'unknown {label} {key}{where}'."""
+        fields = {k: (key, v) for k, key, v in self.mapping(node, path, what)}
+        for key_name, (key, _) in fields.items():
+            if key_name not in allowed:
+                raise self.error(
+                    key,
+                    f"unknown {label} {key_name!r}{where}",
+                    path or None,
+                    expected="one of " + ", ".join(allowed),
+                    found=repr(key_name),
+                    hint=did_you_mean(key_name, allowed),
+                )
+        return fields
 
     def scalar(self, node: yaml.Node, path: str | None = None) -> Any:
         tag = node.tag
@@ -362,10 +346,7 @@ class _Reader:
         return new(LayerCall, (kind, tuple(args), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False))
 
     def layer(self, node: yaml.Node, path: str, block_names: set[str]) -> LayerCall:
-        plain = self.plain_layer(node, path, block_names)
-        if plain is not None:
-            return plain
-        position = self.pos(node)
+        """Any layer form, reported on where it is wrong (`layer_list` tries `plain_layer` first)."""
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
             text = node.value.strip()
             if "(" in text:
@@ -458,19 +439,8 @@ class _Reader:
         position = self.pos(node)
         if isinstance(node, yaml.SequenceNode):
             layers = self.layer_list(node, path, block_names, f"block {name!r}")
-            return Block(name, (), layers, False, (), (), position, True)
-        items = self.mapping(node, path, f"block {name!r}")
-        fields = {k: (key, v) for k, key, v in items}
-        for key_name, (key, _) in fields.items():
-            if key_name not in BLOCK_KEYS:
-                raise self.error(
-                    key,
-                    f"unknown key {key_name!r} in block {name!r}",
-                    path,
-                    expected="one of " + ", ".join(BLOCK_KEYS),
-                    found=repr(key_name),
-                    hint=did_you_mean(key_name, BLOCK_KEYS),
-                )
+            return Block(name, (), layers, False, (), (), position)
+        fields = self.keyed(node, path, f"block {name!r}", BLOCK_KEYS, "key", f" in block {name!r}")
         if "layers" not in fields:
             raise self.error(node, f"block {name!r} has no 'layers'", path, expected="a 'layers:' list")
         params: list[tuple[str, Arg | None]] = []
@@ -503,22 +473,12 @@ class _Reader:
                 path,
                 hint="use 'residual: true' with a shortcut, or drop the shortcut",
             )
-        return Block(name, tuple(params), layers, residual, shortcut, after, position, False)
+        return Block(name, tuple(params), layers, residual, shortcut, after, position)
 
     def spec(self, node: yaml.Node | None, default_name: str) -> Spec:
         if node is None:
             raise SpecError("the spec is empty", position=Position(self.source, 1, 1), expected="a mapping with input: and layers: or blocks:")
-        items = self.mapping(node, "", "the spec")
-        fields = {k: (key, v) for k, key, v in items}
-        for key_name, (key, _) in fields.items():
-            if key_name not in TOP_KEYS:
-                raise self.error(
-                    key,
-                    f"unknown top-level key {key_name!r}",
-                    expected="one of " + ", ".join(TOP_KEYS),
-                    found=repr(key_name),
-                    hint=did_you_mean(key_name, TOP_KEYS),
-                )
+        fields = self.keyed(node, "", "the spec", TOP_KEYS, "top-level key")
         if "input" not in fields:
             raise self.error(node, "the spec has no 'input'", expected="input: [C, H, W]")
         input_node = fields["input"][1]
@@ -562,7 +522,7 @@ class _Reader:
             for call in calls:
                 if id(call) in unchecked:
                     _check_call_args(call, blocks)
-        return Spec(name, self.source, inputs, self.pos(input_node), batch, tuple(variables), blocks, layers, self.pos(node))
+        return Spec(name, self.source, inputs, batch, tuple(variables), blocks, layers, self.pos(node))
 
 
 def _named_later(items: list[yaml.Node], name: str) -> yaml.Node | None:
@@ -678,7 +638,7 @@ def _check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
             )
 
 
-def _check_cycles(blocks: dict[str, Block], max_depth: int = Limits.max_depth) -> None:
+def _check_cycles(blocks: dict[str, Block], max_depth: int) -> None:
     """Refuse blocks that call each other in a cycle or nest deeper than `max_depth` levels.
 
     Iterative, so a chain of 100,000 blocks is refused with its place, not a RecursionError.
@@ -750,7 +710,7 @@ def compose(text: str, source: str, limits: Limits = Limits()) -> yaml.Node | No
         node = yaml.compose(text, Loader=_FastSafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        position = Position(source, mark.line + 1, mark.column + 1) if mark else Position(source, 1, 1)
+        position = _mark_position(source, mark) if mark else Position(source, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.problem and exc.context and exc.context_mark is not None:  # e.g. while parsing a flow sequence
             problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
@@ -912,7 +872,7 @@ def load_text(text: str, source: str = "<spec>", limits: Limits = Limits()) -> S
     if len(text) > limits.max_bytes:
         raise LimitError("spec file too large", position=Position(source, 1, 1), expected=f"at most {limits.max_bytes} bytes", found=f"{len(text)} bytes")
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0] if source not in ("-", "<stdin>") else "stdin"
-    # Composed nodes and spec dataclasses hold no reference cycles, yet building hundreds of
+    # Composed nodes and spec records hold no reference cycles, yet building hundreds of
     # thousands of them triggers the cyclic GC over and over (2-3x the time of a large file).
     import gc
 
@@ -976,6 +936,24 @@ def decode(data: bytes, path: str) -> str:
 # ----------------------------------------------------------------------------- inline calls
 
 
+def inline_calls(texts: list[str]) -> tuple[LayerCall, ...]:
+    """Layer calls given on the command line (`--input SHAPE LAYER...`), parsed and checked as a spec's are."""
+    calls = tuple(call_from_text(text, Position(f"<layer {i + 1}>", 1, 1), f"layer[{i}]") for i, text in enumerate(texts))
+    for call in calls:
+        kind = lookup(call.kind)
+        assert kind is not None  # call_from_text knows no blocks here
+        if kind.inputs > 1:
+            raise SpecError(
+                f"{call.kind} needs several inputs and cannot be used inline",
+                position=call.position,
+                path=f"{call.path} ({call.kind})",
+                expected="a layer with one input",
+                hint="write a spec file with 'from:' to merge branches",
+            )
+        _check_call_args(call, {})
+    return calls
+
+
 def call_from_text(text: str, position: Position, path: str, block_names: set[str] = frozenset()) -> LayerCall:  # type: ignore[assignment]
     """A PyTorch constructor call such as `nn.Conv2d(3, 64, 7, stride=2)`, parsed safely."""
     import ast
@@ -1029,7 +1007,7 @@ def call_from_text(text: str, position: Position, path: str, block_names: set[st
     if kind is not None and kind.ignores_args:
         # nn.Identity(*args, **kwargs) takes anything and ignores it; keep only cnncalc's meta keys.
         tree.args = []
-        tree.keywords = [k for k in tree.keywords if k.arg in ("name", "from", "repeat")]
+        tree.keywords = [k for k in tree.keywords if k.arg in META_KEYS]
     names = [p.name for p in kind.params if not p.keyword] if kind is not None else []
     if len(tree.args) > len(names) and not is_block:
         raise SpecError(

@@ -14,7 +14,6 @@ class ZooEntry:
     """A shipped spec, evaluated: its name, file, input, output and totals."""
 
     name: str
-    path: str
     title: str
     input: tuple[Any, ...]
     output: tuple[Any, ...]
@@ -64,7 +63,6 @@ def zoo_entries() -> list[ZooEntry]:
         entries.append(
             ZooEntry(
                 name,
-                path,
                 spec.name,
                 first.shown(first.input),
                 last.shown(last.output),
