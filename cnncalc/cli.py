@@ -222,11 +222,10 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
     cnncalc shape configs/resnet50.yaml
     cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
     """
-    from .render import shape_document, shape_report
+    from .render import shape_documents, shape_report
 
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
-    for evaluations in sets:
-        _write(fmt, lambda: shape_document(evaluations), lambda: shape_report(evaluations, explain=explain))
+    _write(fmt, lambda: shape_documents(sets), lambda: shape_report([e for s in sets for e in s], explain=explain))
 
 
 @main.command()

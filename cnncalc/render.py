@@ -126,6 +126,13 @@ def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
     return document
 
 
+def shape_documents(evaluation_sets: list[list[Evaluation]]) -> dict[str, Any]:
+    """One spec's `shape` document, or {"specs": [...]} for several (as `params` does)."""
+    if len(evaluation_sets) == 1:
+        return shape_document(evaluation_sets[0])
+    return {"specs": [shape_document(s) for s in evaluation_sets]}
+
+
 def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
     shapes = _Shapes(e)
     items = []

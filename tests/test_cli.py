@@ -239,3 +239,11 @@ class TestDerive:
     def test_unknown_topic(self, runner: CliRunner) -> None:
         code, _, err = run(runner, "derive", "relu")
         assert code == 2 and "Invalid value" in err
+
+
+def test_several_specs_shape_json_is_one_document(runner: CliRunner) -> None:
+    code, out, _ = run(runner, "shape", str(CONFIGS / "lenet5.yaml"), SEED, "-f", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert [s["name"] for s in doc["specs"]] == ["lenet5", "resnet-block-bottleneck"]
+    assert doc["specs"][1]["output"] == [64, 16, 16]
