@@ -106,6 +106,8 @@ class _Frame:
 class Evaluator:
     """Evaluates layer lists of one spec; holds the global environment and the block cache."""
 
+    plain_fast_path = True  # run_list's short cut for plain layers (tests turn it off to compare)
+
     def __init__(
         self,
         spec: Spec | None,
@@ -215,6 +217,8 @@ class Evaluator:
         """Refuse at once a list whose literal `repeat` counts alone exceed --max-layers."""
         assert self.spec is not None
         memo: dict[str, int] = {}
+        if _least_layers(calls, self.spec.blocks, memo) <= self.limits.max_layers:
+            return  # no running total can exceed it either (counts are never negative)
         counts = [_least_layers((call,), self.spec.blocks, memo) for call in calls]
         running = 0
         for call, count in zip(calls, counts):
@@ -273,7 +277,39 @@ class Evaluator:
         producer: dict[str, int] = {INPUT_NAME: source}
         current = x
         current_source = source
+        plain = self.plain_fast_path
+        outcomes, explain, max_layers, append = self.outcomes, self.explain, self.limits.max_layers, rows.append
+        strip = 0 if local_base is None else len(local_base)
+        kinds: dict[str, LayerKind] = {}
+        last_input: Any = None
+        last_inputs: tuple[Shape, ...] = ()
         for call in calls:
+            kind_name, _args, name, sources, repeat_arg, _position, call_path, is_block = call
+            if plain and repeat_arg is None and name is None and not sources and not is_block:
+                # The common case (most of a flat file), inlined: exactly what the general path
+                # below does for a one-input layer without repeat, name or from.
+                kind = kinds.get(kind_name)
+                if kind is None:
+                    kind = kinds[kind_name] = lookup(kind_name)
+                    assert kind is not None
+                if kind.inputs == 1:
+                    path = prefix + call_path[strip:] if prefix or strip else call_path
+                    if self.layer_count + 1 > max_layers:
+                        self.tick(call, path, 1)  # raises
+                    if current is not last_input:  # a run of shape-keeping layers shares one inputs tuple
+                        last_input, last_inputs = current, (current,)
+                    inputs = last_inputs
+                    found = None
+                    if not explain:
+                        literal = _literal_key(kind, call, inputs)
+                        if literal is not None:
+                            found = outcomes.get(literal)
+                    outcome, items = found if found is not None else self.outcome(kind, call, env, inputs, path)
+                    current, params, bias, buffers, macs, steps = outcome
+                    append(_new_row(Row, (path, kind.name, inputs, current, params, bias, buffers, macs, depth, None, steps, items, (current_source,))))
+                    self.layer_count += 1
+                    current_source = len(rows) - 1
+                    continue
             local = call.path if local_base is None else call.path[len(local_base):]
             path = prefix + local
             inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
@@ -576,14 +612,24 @@ _LITERALS = frozenset((int, float, bool, type(None)))
 def _literal_key(kind: LayerKind, call: LayerCall, inputs: tuple[Shape, ...]) -> Any:
     """A key for a layer whose arguments are all literal numbers, booleans or nulls: its outcome
     depends on nothing else, so it is reused before its arguments are even evaluated (typed, as
-    in `_outcome_key`; None when an argument is an expression, a string or a list)."""
-    if not call.args:
+    in `_outcome_key`; None when an argument is an expression, a string or a list).
+
+    Flat: (kind, inputs, name, value, type, name, value, type, ...), 2 + 3n items, never the
+    4 of an `_outcome_key` in the same cache."""
+    args = call.args
+    if not args:
         return (id(kind), inputs)
-    raws = tuple([arg.raw for _, arg in call.args])
-    types = tuple(map(type, raws))
-    if not _LITERALS.issuperset(types):
-        return None
-    return (id(kind), tuple([name for name, _ in call.args]), raws, types, inputs)
+    key = [id(kind), inputs]
+    append = key.append
+    for name, arg in args:
+        raw = arg[0]  # Arg.raw
+        kind_of = type(raw)
+        if kind_of not in _LITERALS:
+            return None
+        append(name)
+        append(raw)
+        append(kind_of)
+    return tuple(key)
 
 
 def _outcome_key(kind: LayerKind, args: dict[str, Any], inputs: tuple[Shape, ...]) -> Any:
@@ -652,6 +698,7 @@ def _check_size(what: str, value: Any, position: Position, where: str) -> None:
         )
 
 
+_new_row = tuple.__new__  # Row is a record (a tuple): built from its fields without a Python-level call
 _PATH, _DEPTH, _GROUP, _SOURCES = (Row._fields.index(f) for f in ("path", "depth", "group", "sources"))
 _COUNTS = tuple(itemgetter(Row._fields.index(f)) for f in ("params", "bias", "buffers", "macs"))
 

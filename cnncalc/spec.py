@@ -8,6 +8,7 @@ templates and their arguments, cycles); shapes and numbers are the evaluator's j
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import yaml
@@ -23,30 +24,28 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
+def _resolve(kind: Any, value: Any, implicit: Any) -> Any:
+    # A safe loader's resolver reads only class-level tables when it has no path resolvers
+    # (asserted below): the tag depends on the arguments alone.
+    return _Loader.resolve(_RESOLVER, kind, value, implicit)
+
+
+_RESOLVER = _Loader.__new__(_Loader)
+
+
 class _FastSafeLoader(_Loader):  # type: ignore[misc,valid-type]
     """The safe loader, composing a third faster: the same nodes and tags.
 
-    The C parser asks Python for every scalar's tag (a loop of regular expressions) and calls
-    two path-resolver hooks per node. A spec repeats its scalars (`out_channels`, `3`, `ReLU`):
-    tags are memoised per loader, and the hooks, no-ops without path resolvers (a safe loader
-    has none), are bound to C builtins that do nothing useful: a discarded slice, an empty tuple.
+    The C parser asks Python for every node's tag (for a scalar, a loop of regular expressions)
+    and calls two path-resolver hooks per node. A spec repeats its scalars (`out_channels`, `3`,
+    `ReLU`): tags are memoised in C (an LRU cache, bounded), and the hooks, no-ops without path
+    resolvers (a safe loader has none), are bound to C builtins that do nothing useful: a
+    discarded slice, an empty tuple.
     """
 
     descend_resolver = slice  # called as self.descend_resolver(node, index)
     ascend_resolver = tuple  # called as self.ascend_resolver()
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._tags: dict[tuple[str, Any], str] = {}
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not yaml.ScalarNode or len(value) > 100:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = self._tags[key] = super().resolve(kind, value, implicit)
-        return tag
+    resolve = staticmethod(functools.lru_cache(maxsize=512)(_resolve))  # called as self.resolve(kind, value, implicit)
 
 
 assert not _FastSafeLoader.yaml_path_resolvers, "the no-op resolver hooks above assume no path resolvers"
@@ -156,6 +155,7 @@ class _Reader:
         self.source = source
         self.limits = limits
         self.unchecked: set[int] = set()  # ids of calls not from plain_layer: _check_call_args checks them
+        self.plain_values: dict[tuple[str, str, Any], tuple[Any, int] | None] = {}  # see plain_layer
 
     def pos(self, node: yaml.Node) -> Position:
         return _mark_position(self.source, node.start_mark)
@@ -318,26 +318,19 @@ class _Reader:
         args = []
         if type(body) is _MAPPING:
             known = _param_names(KINDS[kind])
+            seen = self.plain_values
             for arg_key, value in body.value:
                 name = arg_key.value
                 if type(arg_key) is not scalar or type(value) is not scalar or arg_key.tag != _STR or name not in known:
                     return None
-                tag, text = value.tag, value.value
-                if tag == _STR:
-                    if len(text) > expr.MAX_EXPRESSION_LENGTH:
-                        return None
-                    raw: Any = text
-                elif tag == _INT and text.isdigit() and text.isascii() and len(text) < 100 and (text[0] != "0" or len(text) == 1):
-                    raw = int(text)  # decimal without sign, underscores or a leading 0 (octal in YAML 1.1)
-                elif tag == _BOOL:
-                    raw = text.lower() in ("true", "yes", "on", "y")
-                elif tag == _NULL:
-                    raw = None
-                else:
+                written = (value.tag, value.value, value.style)
+                read = seen.get(written, _UNSEEN)  # a flat file repeats its values: each read once
+                if read is _UNSEEN:
+                    read = seen[written] = _plain_value(*written)
+                if read is None:
                     return None
                 mark = value.start_mark
-                column = mark.column + 1 + (value.style in _QUOTES)  # as _text_pos: past an opening quote
-                args.append((name, new(Arg, (raw, new(Position, (source, mark.line + 1, column))))))
+                args.append((name, new(Arg, (read[0], new(Position, (source, mark.line + 1, mark.column + read[1]))))))
             if len(args) > 1 and len({name for name, _ in args}) != len(args):
                 return None  # a repeated argument: the general path reports it
         elif type(body) is not scalar or body.tag != _NULL:
@@ -588,6 +581,28 @@ _PARAM_NAMES: dict[str, frozenset[str]] = {}
 _ONE_INPUT_KINDS = frozenset(name for name, kind in KINDS.items() if kind.inputs == 1)
 _QUOTES = frozenset(("'", '"'))
 _SCALAR, _MAPPING = yaml.ScalarNode, yaml.MappingNode
+
+
+_UNSEEN: Any = object()
+
+
+def _plain_value(tag: str, text: str, style: Any) -> tuple[Any, int] | None:
+    """A plain layer's argument value as the general path reads it, and the column offset of its
+    position (past an opening quote, as _text_pos); None when plain_layer must leave it to the
+    general path."""
+    if tag == _STR:
+        if len(text) > expr.MAX_EXPRESSION_LENGTH:
+            return None
+        raw: Any = text
+    elif tag == _INT and text.isdigit() and text.isascii() and len(text) < 100 and (text[0] != "0" or len(text) == 1):
+        raw = int(text)  # decimal without sign, underscores or a leading 0 (octal in YAML 1.1)
+    elif tag == _BOOL:
+        raw = text.lower() in ("true", "yes", "on", "y")
+    elif tag == _NULL:
+        raw = None
+    else:
+        return None
+    return raw, 1 + (style in _QUOTES)
 
 
 def _param_names(kind: Any) -> frozenset[str]:

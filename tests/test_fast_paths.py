@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from cnncalc import output, spec
-from cnncalc.evaluate import Row, evaluate_spec
+from cnncalc.evaluate import Evaluator, Row, evaluate_spec
 from cnncalc.records import record
 from cnncalc.render import params_document, params_report, shape_document, shape_report
 from cnncalc.spec import load_path, load_text
@@ -120,6 +120,29 @@ def test_plain_layers_cover_odd_scalars_like_the_general_path() -> None:
     assert load_text(PLAIN_LAYERS, "t.yaml") == _general_calls(PLAIN_LAYERS)
 
 
+REPEATED_VALUES = """
+input: [3, 32, 32]
+layers:
+  - Conv2d: {out_channels: 8, kernel_size: 3, padding: 1, bias: false}
+  - Conv2d: {out_channels: '8', kernel_size: "3", padding: 1, bias: no}
+  - Conv2d:   {kernel_size: 3,  out_channels: 8, bias: false, padding: 1}
+  - BatchNorm2d: {eps: 0.001, affine: true}
+  - BatchNorm2d: {affine: True, eps: 0.001}
+  - Conv2d: {out_channels: 8, kernel_size: 3, padding: 1, bias: false}
+"""
+
+
+def test_plain_layers_read_repeated_values_with_their_own_positions() -> None:
+    """Values read once per spelling (tag, text, quotes): each argument keeps its own line and
+    column, a quoted value its column past the quote, as the general path reads them."""
+    fast = load_text(REPEATED_VALUES, "t.yaml")
+    assert fast == _general_calls(REPEATED_VALUES)
+    first, quoted = dict(fast.layers[0].args), dict(fast.layers[1].args)
+    assert (first["out_channels"].raw, first["out_channels"].position.line) == (8, 4)
+    assert (quoted["out_channels"].raw, quoted["out_channels"].position.column) == ("8", 29)
+    assert dict(fast.layers[5].args)["kernel_size"].position.line == 9
+
+
 @pytest.mark.parametrize(
     ("layer", "message"),
     [
@@ -147,6 +170,11 @@ def test_the_fast_composer_gives_the_safe_loaders_nodes() -> None:
         return (node.tag, [(tree(k), tree(v)) for k, v in node.value])
 
     assert tree(yaml.compose(text, Loader=spec._FastSafeLoader)) == tree(yaml.compose(text, Loader=yaml.CSafeLoader))
+    # the tag cache is shared by every load and bounded: the same text spelt plain and quoted,
+    # and more distinct scalars than the cache holds, still resolve as the safe loader does
+    many = "a: [1, '1', \"1\", 1, yes, 'yes', null, 'null', '', ~]\n" + "".join(f"k{i}: [{i}, '{i}', {i}.5]\n" for i in range(700))
+    for _ in range(2):
+        assert tree(yaml.compose(many, Loader=spec._FastSafeLoader)) == tree(yaml.compose(many, Loader=yaml.CSafeLoader))
 
 
 # ----------------------------------------------------------------------------- the evaluator's caches
@@ -173,6 +201,112 @@ def test_equal_but_different_values_do_not_share_a_cached_outcome(second: str) -
     text = f"input: [4, 8]\nlayers:\n  - Softmax: {{dim: 1}}\n  - Softmax: {second}\n"
     with pytest.raises(spec.SpecError, match="layers\\[1\\] \\(Softmax\\): .*dim"):
         evaluate_spec(load_text(text, "t.yaml"))
+
+
+FLAT_VARIANTS = {
+    "plain": "input: [16, 8, 8]\nlayers:\n"
+    + "".join(["  - Conv2d: {out_channels: 16, kernel_size: 3, padding: 1, bias: false}\n  - BatchNorm2d\n  - ReLU\n"] * 4),
+    "names, from and merges": """
+        input: [16, 8, 8]
+        layers:
+          - Conv2d: {out_channels: 16, kernel_size: 3, padding: 1, name: a}
+          - ReLU
+          - Conv2d: {out_channels: 16, kernel_size: 3, padding: 1}
+          - Add: {from: a}
+          - ReLU: {name: r}
+          - Conv2d: {out_channels: 16, kernel_size: 1, from: input}
+          - Concat: {from: [r, input], dim: 1}
+          - ReLU
+          - Conv2d: {out_channels: 16, kernel_size: 1}
+        """,
+    "repeat, zero and expressions": """
+        input: [c, 8, 8]
+        vars: {c: 8, w: 2, n: 3}
+        layers:
+          - Conv2d: {out_channels: c*w, kernel_size: 3, padding: 1}
+          - ReLU: {repeat: 0}
+          - Conv2d: {out_channels: c*w, kernel_size: 3, padding: 1, repeat: n}
+          - ReLU
+          - Conv2d: {out_channels: 16, kernel_size: 3, padding: 1}
+          - Conv2d: {out_channels: 16, kernel_size: 3, padding: 1, bias: true}
+          - Conv2d: {out_channels: 16, kernel_size: 3, padding: same}
+          - MaxPool2d: {kernel_size: 2}
+          - Flatten
+          - Linear: {out_features: 10}
+        """,
+    "blocks of plain layers": """
+        input: [8, 8, 8]
+        blocks:
+          unit:
+            args: {out: null}
+            residual: true
+            shortcut: [{Conv2d: {out_channels: out, kernel_size: 1}}]
+            layers: [{Conv2d: {out_channels: out, kernel_size: 3, padding: 1}}, BatchNorm2d, ReLU]
+            after: [ReLU]
+          plain: [ReLU, {Conv2d: {out_channels: 8, kernel_size: 1}}, ReLU]
+        layers:
+          - unit: {out: 16, repeat: 2}
+          - ReLU
+          - unit: {out: 8}
+          - plain
+          - ReLU
+        """,
+    "symbolic sizes": "input: [8, h, h]\nlayers:\n"
+    + "".join(["  - Conv2d: {out_channels: 8, kernel_size: 3, stride: 2}\n  - ReLU\n"] * 3),
+}
+
+
+def _evaluate_both(text: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> tuple[Any, Any]:
+    """The spec evaluated with and without the evaluator's plain-layer fast path."""
+    loaded = load_text(textwrap.dedent(text), "t.yaml")
+    fast = evaluate_spec(loaded, **options)
+    with monkeypatch.context() as patch:
+        patch.setattr(Evaluator, "plain_fast_path", False)
+        general = evaluate_spec(loaded, **options)
+    return fast, general
+
+
+@pytest.mark.parametrize("explain", [False, True], ids=["cached", "explain"])
+@pytest.mark.parametrize("text", list(FLAT_VARIANTS.values()), ids=list(FLAT_VARIANTS))
+def test_plain_layer_fast_path_gives_the_general_paths_rows(text: str, explain: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every field of every row, the groups and the totals: equal with and without the short cut."""
+    fast, general = _evaluate_both(text, monkeypatch, explain=explain)
+    assert len(fast) == len(general) == 1
+    for a, b in zip(fast, general, strict=True):
+        assert len(a.rows) == len(b.rows) > 0
+        for row_a, row_b in zip(a.rows, b.rows, strict=True):
+            for field in Row._fields:
+                assert getattr(row_a, field) == getattr(row_b, field), (row_a.path, field)
+        assert a == b
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_plain_layer_fast_path_on_every_shipped_spec(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, general = _evaluate_both(path.read_text(), monkeypatch)
+    assert fast == general
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("input: [8, 4, 4]\nlayers:\n  - ReLU\n  - Conv2d: {out_channels: 0, kernel_size: 1}\n", "layers\\[1\\]"),
+        ("input: [8, 4, 4]\nlayers:\n  - ReLU\n  - Conv2d: {out_channels: 8, kernel_size: 9}\n", "layers\\[1\\]"),
+        ("input: [8, 4, 4]\nlayers:\n  - Conv2d: {out_channels: 8, kernel_size: 1}\n  - Conv2d: {out_channels: 'x +', kernel_size: 1}\n", "layers\\[1\\]"),
+        ("input: [8, 4, 4]\nlayers:\n" + "  - ReLU\n" * 6, "too many layers"),
+    ],
+    ids=["bad argument", "bad shape", "bad expression", "too many layers"],
+)
+def test_plain_layer_fast_path_refuses_as_the_general_path(text: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same error, message and place, with and without the short cut."""
+    loaded = load_text(text, "t.yaml")
+    limits = spec.Limits(max_layers=5)
+    errors = []
+    for fast in (True, False):
+        monkeypatch.setattr(Evaluator, "plain_fast_path", fast)
+        with pytest.raises(spec.CnncalcError, match=message) as caught:
+            evaluate_spec(loaded, limits=limits)
+        errors.append((type(caught.value), str(caught.value), caught.value.position))
+    assert errors[0] == errors[1]
 
 
 def test_repeated_blocks_are_placed_with_their_own_paths_and_sources() -> None:
