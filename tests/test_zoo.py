@@ -167,7 +167,8 @@ class TestLeNet5:
     """LeNet-5 on a 1x32x32 image: conv5-pool-conv5-pool-fc120-fc84-fc10, C5 as Linear(400, 120)."""
 
     @pytest.fixture(scope="class")
-    def lenet(self) -> Evaluation:
+    @classmethod
+    def lenet(cls) -> Evaluation:
         (evaluation,) = evaluate_spec(load_spec(str(CONFIGS / "lenet5.yaml")))
         return evaluation
 
