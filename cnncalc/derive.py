@@ -1,4 +1,4 @@
-"""Symbolic derivations for ``cnncalc derive`` (issue 7).
+"""Symbolic derivations for ``cnncalc derive``: gradients derived with sympy and checked.
 
 Two topics are derived with sympy, by differentiating through the
 computational graph rather than by typing in known answers:

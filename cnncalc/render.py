@@ -300,7 +300,7 @@ def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> 
                 f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
                 f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
             )
-            tables.append(Table(title_text(e), columns, tuple(rows), (False, False, False, True, True, True), notes))
+            tables.append(Table(title_text(e), columns, tuple(rows), (False, False, False) + (True,) * (len(columns) - 3), notes))
             groups = () if e.standalone else e.groups
             if groups:
                 tables.append(

@@ -9,6 +9,7 @@ templates and their arguments, cycles); shapes and numbers are the evaluator's j
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import yaml
@@ -724,6 +725,7 @@ def compose(text: str, source: str, limits: Limits = Limits()) -> yaml.Node | No
         _check_size(text, source, limits)
         node = yaml.compose(text, Loader=_FastSafeLoader)
     except yaml.MarkedYAMLError as exc:
+        _count_exactly(text, source, limits)  # cnncalc's depth limit speaks before libyaml's own
         mark = exc.problem_mark or exc.context_mark
         position = _mark_position(source, mark) if mark else Position(source, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
@@ -773,45 +775,105 @@ def _stack_bytes() -> int:
 
 
 def _check_size(text: str, source: str, limits: Limits) -> None:
-    """Refuse YAML nested too deeply or holding too many values, before libyaml composes it.
+    """Refuse YAML nested deeper than MAX_YAML_DEPTH or holding too many values, before composing.
 
-    Counting characters gives upper bounds at C speed: every level of nesting needs a `[` or
-    `{`, or two more columns of a line; every value needs a separator. Only when a bound is
-    exceeded are the parser's events counted exactly (it is iterative; its composer is not).
+    cnncalc's own limit speaks first, whatever libyaml's version: libyaml's composer recurses
+    in C (too deep a document would crash it) and newer libyaml builds refuse deep nesting with
+    their own wording. Cheap bounds at C speed decide whether the exact count is needed: every
+    level of nesting needs a `[` or `{`, or more columns at the start of a line.
     """
-    depth_bound = text.count("[") + text.count("{") + 2 * max(map(len, text.splitlines()), default=0) + 2
+    sound_bound = text.count("[") + text.count("{") + 2 * max(map(len, text.splitlines()), default=0) + 2
     node_bound = (
         text.count(",") + text.count("-") + 2 * (text.count(":") + text.count("?"))
         + text.count("[") + text.count("{") + text.count("\n") + 1
     )
-    # libyaml's composer uses about 350 bytes of C stack per level; keep a 2x margin.
-    if depth_bound <= min(_stack_bytes() // 768, 20_000) and node_bound <= limits.max_nodes:
+    if sound_bound <= MAX_YAML_DEPTH and node_bound <= limits.max_nodes:
         return
+    # libyaml's composer uses about 350 bytes of C stack per level; keep a 2x margin.
+    stack_safe = sound_bound <= min(_stack_bytes() // 768, 20_000)
+    if stack_safe and node_bound <= limits.max_nodes and _depth_estimate(text) <= MAX_YAML_DEPTH:
+        return
+    _count_exactly(text, source, limits)
+
+
+_BRACKETS_ONLY = re.compile(r"[^\[\]{}]+")
+_INNERMOST_PAIR = re.compile(r"\[\]|\{\}|\[\}|\{\]")
+_BLOCK_PREFIX = re.compile(r"^[ ?:-]*", re.MULTILINE)
+
+
+def _depth_estimate(text: str) -> int:
+    """Nesting depth of the brackets (quotes ignored) plus the longest run of indentation and
+    block indicators that starts a line: exact for ordinary specs, and only a guide (the exact
+    event count decides when it exceeds the limit)."""
+    brackets = _BRACKETS_ONLY.sub("", text)
+    flow = 0
+    while brackets and flow <= MAX_YAML_DEPTH:
+        brackets, removed = _INNERMOST_PAIR.subn("", brackets)
+        if not removed:
+            flow = MAX_YAML_DEPTH + 1  # unbalanced: let the exact count decide
+            break
+        flow += 1
+    block = max(map(len, _BLOCK_PREFIX.findall(text)), default=0)
+    return flow + block + 1
+
+
+def _count_exactly(text: str, source: str, limits: Limits) -> None:
+    """Count the parser's events: nesting depth and values, each refused past its limit.
+
+    The parser reports a collection some characters after its opening bracket (it looks ahead
+    on the line for a `:`); when libyaml stops with an error of its own before that (newer
+    builds refuse 1,000 levels), the brackets between the last reported event and the error
+    are counted here, so the refusal and its position are cnncalc's in every libyaml version.
+    """
     depth = nodes = 0
+    scanned_to = 0
     starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
     ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, starts):
-            depth += 1
-            nodes += 1
-            if depth > MAX_YAML_DEPTH:
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            scanned_to = event.end_mark.index
+            if isinstance(event, starts):
+                depth += 1
+                nodes += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise _too_deep(_mark_position(source, event.start_mark))
+            elif isinstance(event, ends):
+                depth -= 1
+            elif isinstance(event, yaml.ScalarEvent):
+                nodes += 1
+            if nodes > limits.max_nodes:
                 raise LimitError(
-                    "YAML nested too deeply",
+                    "the spec holds too many YAML values",
                     position=_mark_position(source, event.start_mark),
-                    expected=f"at most {MAX_YAML_DEPTH} levels of lists and mappings (a spec needs about 8)",
-                    found=f"more than {MAX_YAML_DEPTH} levels",
+                    expected=f"at most {limits.max_nodes} values (raise it with --max-nodes)",
+                    found=f"more than {limits.max_nodes}",
                 )
-        elif isinstance(event, ends):
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem_mark is not None:
+            _count_flow_tail(text, source, scanned_to, exc.problem_mark.index, depth)
+        # any other YAML error is reported by the composer, with its own position
+
+
+def _count_flow_tail(text: str, source: str, start: int, stop: int, depth: int) -> None:
+    """Follow the flow brackets of text[start:stop] from `depth`; refuse one level too many."""
+    for index in range(start, min(stop + 1, len(text))):
+        char = text[index]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                line = text.count("\n", 0, index) + 1
+                raise _too_deep(Position(source, line, index - text.rfind("\n", 0, index)))
+        elif char in "]}":
             depth -= 1
-        elif isinstance(event, yaml.ScalarEvent):
-            nodes += 1
-        if nodes > limits.max_nodes:
-            raise LimitError(
-                "the spec holds too many YAML values",
-                position=_mark_position(source, event.start_mark),
-                expected=f"at most {limits.max_nodes} values (raise it with --max-nodes)",
-                found=f"more than {limits.max_nodes}",
-            )
+
+
+def _too_deep(position: Position) -> LimitError:
+    return LimitError(
+        "YAML nested too deeply",
+        position=position,
+        expected=f"at most {MAX_YAML_DEPTH} levels of lists and mappings (a spec needs about 8)",
+        found=f"more than {MAX_YAML_DEPTH} levels",
+    )
 
 
 def _mark_position(source: str, mark: Any) -> Position:

@@ -111,7 +111,7 @@ class TestFormats:
 class TestInline:
     """PyTorch constructor calls on the command line."""
 
-    def test_issue_example(self, runner: CliRunner) -> None:
+    def test_readme_example(self, runner: CliRunner) -> None:
         code, out, _ = run(
             runner, "shape", "--input", "3,224,224", "-f", "json",
             "Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)", "MaxPool2d(3, 2, 1)",

@@ -33,7 +33,7 @@ def document(runner: CliRunner, *args: str) -> dict[str, Any]:
 
 
 class TestAcceptance:
-    """The issue's acceptance runs."""
+    """The seed problem's documented runs."""
 
     def test_seed_json(self, runner: CliRunner) -> None:
         doc = document(runner, SEED, "--reduce", "0.5-0.6")

@@ -1,4 +1,4 @@
-"""Tests for cnncalc.derive (issue 7: ``cnncalc derive bn|softmax-ce``)."""
+"""Tests for cnncalc.derive (``cnncalc derive bn|softmax-ce``)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def sm_explained() -> Derivation:
 
 
 def _textbook_compact() -> sp.Expr:
-    """dl/dx_i = gamma/(m sqrt(sigma^2+eps)) (m g_i - sum g - xhat_i sum g xhat), typed in from the issue."""
+    """dl/dx_i = gamma/(m sqrt(sigma^2+eps)) (m g_i - sum g - xhat_i sum g xhat), typed in from the textbook."""
     m, i, j, g, xh = BN.m, BN.i, BN.j, BN.g, BN.xhat
     s = sp.sqrt(BN.var + BN.eps)
     return BN.gamma / (m * s) * (m * g[i] - sp.Sum(g[j], (j, 1, m)) - xh[i] * sp.Sum(g[j] * xh[j], (j, 1, m)))

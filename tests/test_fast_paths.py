@@ -1,4 +1,4 @@
-"""The speed-ups of issue 5 change no answer: each fast path is checked against the slow one.
+"""The fast paths change no answer: each fast path is checked against the slow one.
 
 benchmarks/run.py measures the speed; these tests hold the fast paths to the results of the
 general code they short-cut (the spec reader's plain layers, the evaluator's block and layer

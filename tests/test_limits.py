@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -102,14 +103,14 @@ HOSTILE: dict[str, tuple[str, list[str], tuple[str, ...]]] = {
     ),
     "repeat 1e9": ("input: [3, 8, 8]\nlayers:\n  - ReLU: {repeat: 1000000000}\n", [], ("repeat count too large", "--max-repeat", ":3:20:")),
     "repeat 1e9 as an expression": ("input: [3, 8, 8]\nlayers:\n  - ReLU: {repeat: 10**9}\n", [], ("repeat count too large", "--max-repeat")),
-    "100,000-deep list": ("input: [3, 8, 8]\nlayers: " + "[" * 100_000 + "]" * 100_000 + "\n", [], ("YAML nested too deeply", ":2:")),
+    "100,000-deep list": ("input: [3, 8, 8]\nlayers: " + "[" * 100_000 + "]" * 100_000 + "\n", [], ("YAML nested too deeply", ":2:208:")),
     "100,000-deep mapping": ("input: [3, 8, 8]\nlayers: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n", [], ("YAML nested too deeply",)),
     "100,000-deep block list": ("input: [3, 8, 8]\nlayers:\n" + "- " * 100_000 + "ReLU\n", [], ("YAML nested too deeply",)),
-    # as deep as indentation gets in a file of a few MB: composed safely, then refused as a spec
+    # as deep as indentation gets in a file of a few MB: cnncalc's guard speaks before libyaml's
     "2,000-deep indentation": (
         "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "-\n" for i in range(0, 2000)) + " " * 2000 + "- ReLU\n",
         [],
-        ("layers[0]: a layer must be a name",),
+        ("YAML nested too deeply", ":202:200:", "at most 200 levels"),
     ),
     "2,000 nested blocks": (
         "input: [3, 8, 8]\nblocks:\n" + "".join(f"  b{i}: [b{i + 1}]\n" for i in range(2000)) + "  b2000: [ReLU]\nlayers: [b0]\n",
@@ -172,7 +173,7 @@ def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
 
 def test_hostile_spec_on_stdin(tmp_path: Path) -> None:
     """Standard input gets the same checks (and a bounded read)."""
-    _refused(_run(["shape", "-"], stdin=HOSTILE["100,000-deep list"][0].encode()), "<stdin>:2:", "YAML nested too deeply")
+    _refused(_run(["shape", "-"], stdin=HOSTILE["100,000-deep list"][0].encode()), "<stdin>:2:208:", "YAML nested too deeply")
 
 
 @pytest.mark.parametrize(
@@ -238,3 +239,59 @@ def test_deep_yaml_within_the_stack_budget_is_checked_exactly() -> None:
     text = "input: [3, 8, 8]\nlayers:\n" + "  - Conv2d: {out_channels: 4, kernel_size: 1}\n" * 30_000
     spec = load_text(text, "wide.yaml")
     assert spec.layers is not None and len(spec.layers) == 30_000
+
+
+class _LibyamlWithNestingLimit:
+    """yaml.parse as libyaml 0.2.6 and later behave: it looks ahead on a line before it reports
+    the line's events, and refuses 1,000 levels of nesting in its own words."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        import yaml
+
+        self.real_parse = yaml.parse
+        self.limit = limit
+
+    def __call__(self, text: str, Loader: object) -> Iterator[object]:
+        import yaml
+
+        depth = 0
+        held: list[Any] = []
+        for event in self.real_parse(text, Loader=Loader):
+            while held and held[0].start_mark.line < event.start_mark.line:
+                yield held.pop(0)
+            held.append(event)
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth >= self.limit:
+                    mark = event.start_mark
+                    raise yaml.scanner.ScannerError("while increasing flow level", mark, "exceeded maximum nesting depth", mark)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+        yield from held
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input: [3, 8, 8]\nlayers: " + "[" * 5000 + "]" * 5000 + "\n",
+        "input: [3, 8, 8]\nlayers: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n",
+        "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "-\n" for i in range(0, 1200)) + " " * 1200 + "- ReLU\n",
+    ],
+    ids=["flow list", "flow mapping", "indentation"],
+)
+def test_depth_message_is_cnncalcs_whatever_libyaml_refuses(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same message and position whether or not libyaml refuses deep nesting itself first."""
+    import yaml
+
+    from cnncalc.errors import LimitError
+    from cnncalc.spec import load_text
+
+    def message() -> str:
+        with pytest.raises(LimitError) as caught:
+            load_text(text, "deep.yaml")
+        return str(caught.value)
+
+    plain = message()
+    monkeypatch.setattr(yaml, "parse", _LibyamlWithNestingLimit())
+    assert message() == plain
+    assert "YAML nested too deeply" in plain and "at most 200 levels" in plain

@@ -162,7 +162,7 @@ class TestEmpty:
         assert "holds no admissible integer" in str(no_answer(result))
 
     def test_ninety_nine_percent_band_is_not_empty(self) -> None:
-        # The issue expected 0.99-0.999 to be empty, but k = 1..4 fit: P(1) = 137 = 99.81% below 73728.
+        # 0.99-0.999 is not empty: k = 1..4 fit: P(1) = 137 = 99.81% below 73728.
         result, _, _ = solve_spec(SEED, "0.99-0.999")
         for bias, s in by_bias(result).items():
             expected = [v[0] for v in brute(SEED_P[bias], BASE[bias], Fraction(99, 100), Fraction(999, 1000), [range(1, 100)])]

@@ -4,21 +4,24 @@
 This script is NOT part of cnncalc and CI never runs it: cnncalc is torch-free.  It needs
 torch, torchvision and fvcore, which live in a separate virtual environment outside the repo:
 
-    python3 -m venv /work/torchref
-    /work/torchref/bin/pip install torch==2.14.1 torchvision==0.29.1
-    /work/torchref/bin/pip install fvcore          # 0.1.5.post20221221
+    python3 -m venv <torch-venv>
+    <torch-venv>/bin/pip install torch==2.14.1 torchvision==0.29.1
+    <torch-venv>/bin/pip install fvcore          # 0.1.5.post20221221
 
 Usage (from the repo root):
 
-    /work/torchref/bin/python tools/torch_reference.py            # both files
-    /work/torchref/bin/python tools/torch_reference.py --only shapes
-    /work/torchref/bin/python tools/torch_reference.py --only zoo
-    /work/torchref/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
+    <torch-venv>/bin/python tools/torch_reference.py            # both files
+    <torch-venv>/bin/python tools/torch_reference.py --only shapes
+    <torch-venv>/bin/python tools/torch_reference.py --only zoo
+    <torch-venv>/bin/python tools/torch_reference.py --only lppool
+    <torch-venv>/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
 
 It writes
 
   tests/data/shape_cases_torch.jsonl   ~3000 single-layer cases (seeded, deterministic)
   tests/data/torchvision_zoo.json      24 torchvision models (weights=None, eval, batch 1)
+  tests/data/lppool_cases_torch.jsonl  ~150 LPPool1d/LPPool2d cases (seeded, deterministic;
+                                       same record format as shape_cases_torch.jsonl)
 
 Everything recorded is what torch itself did (output shapes, parameter and buffer counts,
 exception type/message and whether the exception came from the constructor or from forward);
@@ -1180,6 +1183,146 @@ def gen_edges(c: Cases):
     A(U, "ChannelShuffle", {"groups": 2}, (4, 3, 3))
 
 
+# ---- LPPool (separate file: lppool_cases_torch.jsonl) ----------------------------------------
+#
+# nn.LPPool1d/2d(norm_type, kernel_size, stride=None, ceil_mode=False).  F.lp_pool*d is
+# avg_pool*d(x.pow(p), kernel_size, stride, padding=0, ceil_mode) * prod(kernel_size), then
+# ** (1/p); so the shape is avg_pool's with padding 0.  norm_type stays within 1, 2, 3, 1.5
+# (and a few other finite values in the edge cases): inf would not survive JSON as a number.
+
+LP_NORMS = [1, 2, 3, 1.5]
+
+
+def gen_lppool_random(c: Cases, d: int, n: int, unbatched: bool = False):
+    r = c.r
+    for _ in range(n):
+        k = c.it(d, 1, 5, p_tuple=0.4)
+        kd = c.per_dim(k, d)
+        kw = {"norm_type": r.choice(LP_NORMS), "kernel_size": k}
+        u = r.random()
+        if u < 0.3:
+            pass                                     # stride left to its default (kernel_size)
+        elif u < 0.38:
+            kw["stride"] = None
+        else:
+            kw["stride"] = c.it(d, 1, 4, p_tuple=0.4)
+        v = r.random()
+        if v < 0.45:
+            kw["ceil_mode"] = True
+        elif v < 0.85:
+            kw["ceil_mode"] = False
+        hi = {1: 120, 2: 40}[d]
+        # mostly inputs at least as large as the kernel; sometimes smaller along a dim
+        sp = tuple(r.randint(kk if r.random() < 0.92 else 1, max(kk, hi)) for kk in kd)
+        ch = r.randint(1, 4)
+        shape = (ch,) + sp if unbatched else (1, ch) + sp
+        c.add("unbatched" if unbatched else "random", "LPPool%dd" % d, kw, shape)
+
+
+def gen_lppool_edges(c: Cases):
+    r = c.r
+    A = c.add
+
+    # kernel larger than the input (floor and ceil mode; one dim or all) --------------------
+    for d in (1, 2):
+        L = "LPPool%dd" % d
+        for ceil in (False, True):
+            for k, s, n in ((5, None, 2), (5, 2, 3), (5, 2, 1), (3, None, 2), (3, 3, 2), (4, 1, 3),
+                            (2, 2, 1)):
+                kw = {"norm_type": 2, "kernel_size": k}
+                if s is not None:
+                    kw["stride"] = s
+                kw["ceil_mode"] = ceil
+                A("edge_lppool_kernel_larger_than_input", L, kw, (1, 1) + (n,) * d)
+        if d == 2:
+            for ceil in (False, True):
+                A("edge_lppool_kernel_larger_than_input", L,
+                  {"norm_type": 1, "kernel_size": (2, 5), "ceil_mode": ceil}, (1, 2, 8, 4),
+                  note="only W is smaller than the kernel")
+                A("edge_lppool_kernel_larger_than_input", L,
+                  {"norm_type": 3, "kernel_size": (6, 2), "stride": (2, 1), "ceil_mode": ceil}, (1, 2, 5, 9),
+                  note="only H is smaller than the kernel")
+        A("edge_lppool_kernel_larger_than_input", L, {"norm_type": 2, "kernel_size": 3}, (1, 1) + (3,) * d,
+          note="input exactly the kernel size")
+
+    # zero / negative kernel, stride and input sizes ---------------------------------------------
+    for d in (1, 2):
+        L = "LPPool%dd" % d
+        for kw in ({"norm_type": 2, "kernel_size": 0},
+                   {"norm_type": 2, "kernel_size": 0, "stride": 1},
+                   {"norm_type": 2, "kernel_size": 2, "stride": 0},
+                   {"norm_type": 2, "kernel_size": -2},
+                   {"norm_type": 2, "kernel_size": -2, "stride": 1},
+                   {"norm_type": 2, "kernel_size": 2, "stride": -1},
+                   {"norm_type": 1.5, "kernel_size": 2, "stride": -2, "ceil_mode": True}):
+            A("edge_lppool_zero_negative", L, kw, (1, 1) + (6,) * d)
+        A("edge_lppool_zero_negative", L, {"norm_type": 2, "kernel_size": 2}, (1, 1) + (0,) * d,
+          note="empty spatial input")
+        A("edge_lppool_zero_negative", L, {"norm_type": 2, "kernel_size": 2}, (0, 1) + (4,) * d,
+          note="batch 0")
+        A("edge_lppool_zero_negative", L, {"norm_type": 2, "kernel_size": 2}, (1, 0) + (4,) * d,
+          note="0 channels")
+        A("edge_lppool_zero_negative", L, {"norm_type": 0, "kernel_size": 2}, (1, 1) + (6,) * d,
+          note="norm_type 0 is rejected by the constructor")
+        A("edge_lppool_zero_negative", L, {"norm_type": 0.0, "kernel_size": 2}, (1, 1) + (6,) * d)
+    A("edge_lppool_zero_negative", "LPPool2d", {"norm_type": 2, "kernel_size": (2, 0)}, (1, 1, 6, 6))
+    A("edge_lppool_zero_negative", "LPPool2d", {"norm_type": 2, "kernel_size": 2, "stride": (1, 0)}, (1, 1, 6, 6))
+    A("edge_lppool_zero_negative", "LPPool2d", {"norm_type": 2, "kernel_size": (3, -1)}, (1, 1, 6, 6))
+    A("edge_lppool_zero_negative", "LPPool2d", {"norm_type": 2, "kernel_size": 2}, (1, 1, 0, 4),
+          note="one empty spatial dim")
+
+    # ceil_mode: the last window starting past the input is dropped (padding is always 0) --------
+    for d in (1, 2):
+        L = "LPPool%dd" % d
+        for k, s, n in ((1, 2, 4), (1, 3, 7), (2, 3, 8), (3, 2, 8), (3, 2, 9), (4, 3, 11)):
+            for ceil in (False, True):
+                A("edge_lppool_ceil_mode_pairs", L,
+                  {"norm_type": r.choice(LP_NORMS), "kernel_size": k, "stride": s, "ceil_mode": ceil},
+                  (1, 1) + (n,) * d)
+
+    # kernel / stride forms ------------------------------------------------------------------------
+    for kw, shape in (
+            ({"norm_type": 2, "kernel_size": (3,)}, (1, 2, 10)),
+            ({"norm_type": 2, "kernel_size": 3, "stride": (2,)}, (1, 2, 10)),
+            ({"norm_type": 2, "kernel_size": 2, "stride": None, "ceil_mode": True}, (1, 2, 9)),
+            ({"norm_type": 2, "kernel_size": (2, 2)}, (1, 2, 10))):
+        A("edge_lppool_args", "LPPool1d", kw, shape)
+    for kw, shape in (
+            ({"norm_type": 2, "kernel_size": (3, 2, 1)}, (1, 2, 10, 10)),
+            ({"norm_type": 2, "kernel_size": (3,)}, (1, 2, 10, 10)),
+            ({"norm_type": 2, "kernel_size": 3, "stride": (2, 1, 1)}, (1, 2, 10, 10)),
+            ({"norm_type": 2, "kernel_size": 3, "stride": (2,)}, (1, 2, 10, 10)),
+            ({"norm_type": 2, "kernel_size": (2, 3), "stride": (1, 2)}, (1, 2, 10, 10)),
+            ({"norm_type": 2, "kernel_size": (2, 3), "stride": 1}, (1, 2, 10, 10)),
+            ({"norm_type": 2, "kernel_size": 2, "stride": (3, 1), "ceil_mode": True}, (1, 2, 10, 10)),
+            ({"norm_type": 2.0, "kernel_size": 2}, (1, 2, 10, 10)),
+            ({"norm_type": -1, "kernel_size": 2}, (1, 2, 10, 10)),
+            ({"norm_type": 0.5, "kernel_size": 3, "stride": 2}, (1, 2, 10, 10)),
+            ({"norm_type": 2, "kernel_size": 1}, (1, 2, 10, 10)),
+            ({"norm_type": 2, "kernel_size": 4, "stride": 1}, (1, 2, 10, 10))):
+        A("edge_lppool_args", "LPPool2d", kw, shape)
+
+    # input rank --------------------------------------------------------------------------------
+    for layer, shape in (("LPPool1d", (10,)), ("LPPool1d", (1, 2, 10, 10)), ("LPPool1d", (2, 10)),
+                         ("LPPool2d", (10, 10)), ("LPPool2d", (1, 2, 10, 10, 10)), ("LPPool2d", (2, 10, 10))):
+        A("edge_lppool_rank", layer, {"norm_type": 2, "kernel_size": 2}, shape)
+
+    # large -------------------------------------------------------------------------------------
+    A("edge_large", "LPPool1d", {"norm_type": 2, "kernel_size": 3, "stride": 2, "ceil_mode": True}, (1, 1, 4097))
+    A("edge_large", "LPPool2d", {"norm_type": 2, "kernel_size": 2}, (1, 1, 2, 4096))
+    A("edge_large", "LPPool2d", {"norm_type": 1, "kernel_size": 7, "stride": 1}, (1, 2048, 7, 7))
+
+
+def build_lppool_cases(seed: int) -> list[dict]:
+    c = Cases(seed)
+    gen_lppool_random(c, 1, 20)
+    gen_lppool_random(c, 2, 28)
+    gen_lppool_random(c, 1, 5, unbatched=True)
+    gen_lppool_random(c, 2, 7, unbatched=True)
+    gen_lppool_edges(c)
+    return c.items
+
+
 def build_cases(seed: int) -> list[dict]:
     c = Cases(seed)
     for d, n in ((1, 110), (2, 160), (3, 70)):
@@ -1211,10 +1354,10 @@ def build_cases(seed: int) -> list[dict]:
     return c.items
 
 
-def make_shapes(path: str, seed: int) -> list[dict]:
+def make_shapes(path: str, seed: int, build=build_cases) -> list[dict]:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    specs = build_cases(seed)
+    specs = build(seed)
     t0 = time.time()
     recs = []
     for i, spec in enumerate(specs):
@@ -1455,7 +1598,7 @@ def main(argv=None):
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["shapes", "zoo"], help="generate just one of the two files")
+    ap.add_argument("--only", choices=["shapes", "zoo", "lppool"], help="generate just one of the files")
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
@@ -1470,6 +1613,8 @@ def main(argv=None):
         make_shapes(os.path.join(a.out_dir, "shape_cases_torch.jsonl"), a.seed)
     if a.only in (None, "zoo"):
         make_zoo(os.path.join(a.out_dir, "torchvision_zoo.json"), a.models)
+    if a.only in (None, "lppool"):
+        make_shapes(os.path.join(a.out_dir, "lppool_cases_torch.jsonl"), a.seed, build_lppool_cases)
 
 
 if __name__ == "__main__":
