@@ -347,8 +347,8 @@ def child_evaluate(path: str) -> None:
 
     gc.disable()
     start = time.perf_counter()
-    from cnncalc.evaluate import evaluate_spec
-    from cnncalc.render import params_document, shape_document
+    from cnncalc.analysis.evaluate import evaluate_spec
+    from cnncalc.render.tables import params_document, shape_document
     from cnncalc.spec import load_path
 
     imported = time.perf_counter()
@@ -385,8 +385,8 @@ def child_flat(path: str, runs: int) -> None:
     import yaml
 
     gc.disable()
-    from cnncalc.evaluate import evaluate_spec
-    from cnncalc.render import params_document, shape_document
+    from cnncalc.analysis.evaluate import evaluate_spec
+    from cnncalc.render.tables import params_document, shape_document
     from cnncalc.spec import load_text
 
     text = Path(path).read_text()

@@ -11,7 +11,7 @@ def main() -> None:
     `cli.run` freezes what is left at the end, so interpreter shutdown does not scan it again.
     """
     gc.disable()
-    from .cli import run
+    from cnncalc.cli import run
 
     run()
 

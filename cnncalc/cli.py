@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip
-from .spec import Limits
+from cnncalc import __version__
+from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip
+from cnncalc.spec import Limits
 
 FORMATS = ("table", "json", "csv", "markdown")
 DEFAULT_LIMITS = Limits()
@@ -67,7 +67,7 @@ class Binding(click.ParamType):
         name = name.strip()
         if not sep or not name.isidentifier() or name.startswith("__"):
             self.fail(f"expected NAME=VALUE (e.g. k=54), found {value!r}", param, ctx)
-        from . import expr
+        from cnncalc.spec import expr
 
         try:
             bound = dict(ctx.meta.get("cnncalc.bindings", {})) if ctx else {}
@@ -98,7 +98,7 @@ class ShapeArg(click.ParamType):
 
 
 class BandArg(click.ParamType):
-    """A --reduce band or a --range, read by a parser of `cnncalc.band` (imported only when given)."""
+    """A --reduce band or a --range, read by a parser of `cnncalc.solve.band` (imported only when given)."""
 
     def __init__(self, name: str, parser: str) -> None:
         self.name = name
@@ -107,7 +107,7 @@ class BandArg(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
-        from . import band
+        from cnncalc.solve import band
 
         try:
             return getattr(band, self.parser)(value)
@@ -177,7 +177,7 @@ def main() -> None:
 
 def _write(fmt: str, document: Callable[[], Any], report: Callable[[], Any]) -> None:
     """Write the JSON document or draw the report, as --format asks."""
-    from .output import write_json, write_report
+    from cnncalc.render.output import write_json, write_report
 
     if fmt == "json":
         write_json(document())
@@ -194,8 +194,8 @@ def _evaluate_all(
     explain: bool,
     limits: Limits,
 ) -> list[list[Any]]:
-    from .evaluate import evaluate_inline, evaluate_spec
-    from .zoo import load_spec
+    from cnncalc.analysis.evaluate import evaluate_inline, evaluate_spec
+    from cnncalc.spec.zoo import load_spec
 
     overrides = dict(bindings)
     if not sources:
@@ -222,7 +222,7 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
     cnncalc shape configs/resnet50.yaml
     cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
     """
-    from .render import shape_documents, shape_report
+    from cnncalc.render.tables import shape_documents, shape_report
 
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     _write(fmt, lambda: shape_documents(sets), lambda: shape_report([e for s in sets for e in s], explain=explain))
@@ -238,7 +238,7 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
     cnncalc params configs/resnet_block_bottleneck.yaml
     cnncalc params configs/resnet18.yaml configs/resnet50.yaml
     """
-    from .render import params_document, params_report
+    from cnncalc.render.tables import params_document, params_report
 
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     _write(fmt, lambda: params_document(sets), lambda: params_report(sets, explain=explain))
@@ -261,7 +261,7 @@ def cost(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks:
     cnncalc cost configs/resnet_block_bottleneck.yaml --block plain --explain
     cnncalc cost resnet18 --flops --dtype float16 --format json
     """
-    from .render_cost import cost_document, cost_report
+    from cnncalc.render.cost import cost_document, cost_report
 
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     _write(fmt, lambda: cost_document(sets, dtype=dtype, explain=explain), lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain))
@@ -280,8 +280,8 @@ def derive(topic: str, fmt: str, check: bool, explain: bool, seed: int) -> None:
     cnncalc derive bn --check
     cnncalc derive softmax-ce --format latex
     """
-    from .derive import derive as run_derivation
-    from .derive import render as render_derivation
+    from cnncalc.derive import derive as run_derivation
+    from cnncalc.derive import render as render_derivation
 
     derivation = run_derivation(topic, check=check, seed=seed, explain=explain)
     click.echo(render_derivation(derivation, fmt), nl=False)
@@ -298,8 +298,8 @@ def zoo(fmt: str) -> None:
     cnncalc zoo
     cnncalc params resnet50
     """
-    from .render import zoo_document, zoo_report
-    from .zoo import zoo_entries
+    from cnncalc.render.tables import zoo_document, zoo_report
+    from cnncalc.spec.zoo import zoo_entries
 
     entries = zoo_entries()
     _write(fmt, lambda: zoo_document(entries), lambda: zoo_report(entries))
@@ -329,10 +329,10 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
     cnncalc bottleneck configs/resnet_block_bottleneck.yaml --reduce 50-60% --explain
     cnncalc bottleneck configs/bottleneck_two_widths.yaml --reduce 0.5-0.6 --multiple-of 8
     """
-    from .evaluate import evaluate_spec
-    from .render_bottleneck import bottleneck_document, bottleneck_explanation, bottleneck_report
-    from .solve import choose, no_answer, solve_bottleneck
-    from .zoo import load_spec
+    from cnncalc.analysis.evaluate import evaluate_spec
+    from cnncalc.render.bottleneck import bottleneck_document, bottleneck_explanation, bottleneck_report
+    from cnncalc.solve.bottleneck import choose, no_answer, solve_bottleneck
+    from cnncalc.spec.zoo import load_spec
 
     if metric == "macs" and bias != "both":
         raise UsageError("--bias applies to --metric params only (MACs count no bias additions)")

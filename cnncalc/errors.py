@@ -7,7 +7,7 @@ them into exit codes in one place (`cli.main`).
 
 from __future__ import annotations
 
-from .records import record
+from cnncalc.records import record
 
 EXIT_NO_ANSWER = 1
 EXIT_BAD_INPUT = 2

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cnncalc.evaluate import evaluate_spec
-from cnncalc.zoo import load_spec
+from cnncalc.analysis.evaluate import evaluate_spec
+from cnncalc.spec.zoo import load_spec
 
 from .conftest import CONFIGS
 

@@ -19,10 +19,10 @@ import sympy
 from click.testing import CliRunner
 
 from cnncalc.cli import main
-from cnncalc.cost import cost, sequential_peak
-from cnncalc.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.analysis.cost import cost, sequential_peak
+from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
 from cnncalc.spec import Limits, load_text
-from cnncalc.zoo import load_spec
+from cnncalc.spec.zoo import load_spec
 
 from .conftest import CONFIGS, ROOT, SEED
 

@@ -9,7 +9,7 @@ import pytest
 
 from cnncalc import arith
 from cnncalc.errors import LimitError, ShapeError, SpecError
-from cnncalc.evaluate import Evaluation, evaluate_spec
+from cnncalc.analysis.evaluate import Evaluation, evaluate_spec
 from cnncalc.spec import Limits, load_text
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from cnncalc import arith, expr
+from cnncalc import arith
+from cnncalc.spec import expr
 from cnncalc.errors import ExprError, LimitError
 
 

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from cnncalc import output, spec
-from cnncalc.evaluate import Evaluator, Row, evaluate_spec
+from cnncalc.render import output
+from cnncalc import spec
+from cnncalc.analysis.evaluate import Evaluator, Row, evaluate_spec
 from cnncalc.records import record
-from cnncalc.render import params_document, params_report, shape_document, shape_report
+from cnncalc.render.tables import params_document, params_report, shape_document, shape_report
 from cnncalc.spec import load_path, load_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ import pytest
 import sympy
 
 from cnncalc.errors import CnncalcError, ShapeError, SpecError
-from cnncalc.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
 from cnncalc.layers import KINDS
 from cnncalc.spec import load_text
 

@@ -14,7 +14,7 @@ import pytest
 
 from cnncalc import arith
 from cnncalc.errors import CnncalcError, ShapeError, SpecError
-from cnncalc.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
 from cnncalc.spec import load_text
 
 X = (1, 6, 4, 5)  # N, C, H, W

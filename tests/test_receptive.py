@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from cnncalc.evaluate import Evaluation, evaluate_inline, evaluate_spec
-from cnncalc.receptive import AxisField, field_cells, receptive_fields
+from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.analysis.receptive import AxisField, field_cells, receptive_fields
 from cnncalc.spec import Limits, load_text
-from cnncalc.zoo import load_spec
+from cnncalc.spec.zoo import load_spec
 
 from .conftest import SEED
 

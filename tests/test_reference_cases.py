@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cnncalc.errors import CnncalcError
-from cnncalc.evaluate import evaluate_inline
+from cnncalc.analysis.evaluate import evaluate_inline
 
 DATA = Path(__file__).parent / "data"
 FILES = ["shape_cases_public.jsonl", "shape_cases_torch.jsonl"]

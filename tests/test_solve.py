@@ -15,13 +15,13 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc.band import Band, parse_range, parse_reduce
+from cnncalc.solve.band import Band, parse_range, parse_reduce
 from cnncalc.errors import CnncalcError, LimitError, NoAnswerError, UsageError
-from cnncalc.evaluate import evaluate_spec
-from cnncalc.render_bottleneck import bottleneck_document, bottleneck_explanation, bottleneck_report
-from cnncalc.solve import SolveError, choose, integer_runs, no_answer, solve_bottleneck
+from cnncalc.analysis.evaluate import evaluate_spec
+from cnncalc.render.bottleneck import bottleneck_document, bottleneck_explanation, bottleneck_report
+from cnncalc.solve.bottleneck import SolveError, choose, integer_runs, no_answer, solve_bottleneck
 from cnncalc.spec import load_text
-from cnncalc.zoo import load_spec
+from cnncalc.spec.zoo import load_spec
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 SEED = CONFIGS / "resnet_block_bottleneck.yaml"
@@ -501,7 +501,7 @@ def test_sympy_not_needed_to_parse_options() -> None:
     import subprocess
     import sys
 
-    code = "import sys, cnncalc.band, cnncalc.cli; assert 'sympy' not in sys.modules"
+    code = "import sys, cnncalc.solve.band, cnncalc.cli; assert 'sympy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
 
 

@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from cnncalc.cli import main
-from cnncalc.evaluate import Evaluation, Row, evaluate_spec
-from cnncalc.zoo import load_spec
+from cnncalc.analysis.evaluate import Evaluation, Row, evaluate_spec
+from cnncalc.spec.zoo import load_spec
 
 from .conftest import CONFIGS, ROOT, SEED
 

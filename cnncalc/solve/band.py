@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import UsageError
+from cnncalc.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import arith
-from .arith import add, floor_div, mul, product, sub
-from .errors import ShapeError, SpecError
-from .records import record
+from cnncalc import arith
+from cnncalc.arith import add, floor_div, mul, product, sub
+from cnncalc.errors import ShapeError, SpecError
+from cnncalc.records import record
 
 Shape = tuple[Any, ...]
 

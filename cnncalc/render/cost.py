@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import arith
-from .cost import BYTES, CONVENTION, OP_KINDS, Cost, bytes_of, cost
-from .evaluate import Evaluation, shape_text
-from .receptive import RowField, field_cells, receptive_fields
-from .render import Report, Table, count_text, layer_cell, shape_json, step_head, title_text
+from cnncalc import arith
+from cnncalc.analysis.cost import BYTES, CONVENTION, OP_KINDS, Cost, bytes_of, cost
+from cnncalc.analysis.evaluate import Evaluation, shape_text
+from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
+from cnncalc.render.tables import Report, Table, count_text, layer_cell, shape_json, step_head, title_text
 
 BOUND_NOTE = (
     "RF = receptive field, stride = effective stride, pad = effective padding, per axis, in input "

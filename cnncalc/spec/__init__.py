@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from . import expr
-from .errors import CnncalcError, LimitError, Position, SpecError, clip
-from .layers import KINDS, lookup
-from .records import record
+from cnncalc.spec import expr
+from cnncalc.errors import CnncalcError, LimitError, Position, SpecError, clip
+from cnncalc.layers import KINDS, lookup
+from cnncalc.records import record
 
 try:  # the C composer when PyYAML was built with libyaml
     from yaml import CSafeLoader as _Loader

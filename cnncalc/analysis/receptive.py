@@ -29,9 +29,9 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-from . import arith
-from .evaluate import Evaluation, Row
-from .layers import lookup, per_axis
+from cnncalc import arith
+from cnncalc.analysis.evaluate import Evaluation, Row
+from cnncalc.layers import lookup, per_axis
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}  # spatial axes by count
 

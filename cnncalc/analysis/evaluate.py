@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from operator import itemgetter
 from typing import Any
 
-from . import arith, expr
-from .errors import CnncalcError, LimitError, Position, ShapeError, SpecError
-from .layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type, lookup
-from .records import record
-from .spec import INPUT_NAME, Arg, Block, LayerCall, Limits, Spec, did_you_mean, inline_calls, is_keyword
+from cnncalc import arith
+from cnncalc.spec import expr
+from cnncalc.errors import CnncalcError, LimitError, Position, ShapeError, SpecError
+from cnncalc.layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type, lookup
+from cnncalc.records import record
+from cnncalc.spec import INPUT_NAME, Arg, Block, LayerCall, Limits, Spec, did_you_mean, inline_calls, is_keyword
 
 
 @record

@@ -13,10 +13,10 @@ import ast
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import arith
-from .arith import Fraction
-from .errors import CnncalcError, ExprError, LimitError, Position, clip
-from .records import record
+from cnncalc import arith
+from cnncalc.arith import Fraction
+from cnncalc.errors import CnncalcError, ExprError, LimitError, Position, clip
+from cnncalc.records import record
 
 MAX_EXPRESSION_LENGTH = 2_000
 MAX_EXPRESSION_DEPTH = 60

@@ -10,10 +10,10 @@ from typing import Any
 
 import sympy
 
-from . import arith
-from .band import decimal_text, percent
-from .render import Report, Table, count_text
-from .solve import BottleneckResult, Piece, Run, Solution, as_fraction, as_rational, piece_text
+from cnncalc import arith
+from cnncalc.solve.band import decimal_text, percent
+from cnncalc.render.tables import Report, Table, count_text
+from cnncalc.solve.bottleneck import BottleneckResult, Piece, Run, Solution, as_fraction, as_rational, piece_text
 
 Explanation = tuple[tuple[str, tuple[str, ...]], ...]
 

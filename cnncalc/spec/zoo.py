@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .records import record
-from .spec import Limits, Spec, load_path
+from cnncalc.records import record
+from cnncalc.spec import Limits, Spec, load_path
 
 
 @record
@@ -25,7 +25,7 @@ class ZooEntry:
 
 def zoo_dirs() -> list[str]:
     """Where shipped specs live: the installed package's `zoo/`, else the checkout's `configs/`."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the cnncalc package
     return [d for d in (os.path.join(here, "zoo"), os.path.join(os.path.dirname(here), "configs")) if os.path.isdir(d)]
 
 
@@ -53,7 +53,7 @@ def load_spec(source: str, limits: Limits = Limits(), stdin_text: str | bytes | 
 
 def zoo_entries() -> list[ZooEntry]:
     """Every shipped spec, evaluated (a blocks-only spec counts its blocks' rows together)."""
-    from .evaluate import evaluate_spec
+    from cnncalc.analysis.evaluate import evaluate_spec
 
     entries = []
     for name, path in zoo_names().items():

@@ -24,8 +24,8 @@ from typing import Any
 
 import sympy
 
-from .band import Band, Bound
-from .errors import CnncalcError, LimitError, NoAnswerError, UsageError
+from cnncalc.solve.band import Band, Bound
+from cnncalc.errors import CnncalcError, LimitError, NoAnswerError, UsageError
 
 METRICS = ("params", "macs")
 MAX_STEPS = 2_000_000  # outer grid points the multi-symbol search may visit
@@ -318,7 +318,7 @@ def _ordered(symbols: Iterable[Any]) -> tuple[Any, ...]:
 def _bounds(names: tuple[str, ...], ranges: Mapping[str | None, tuple[int, int | None]]) -> dict[str, Bound]:
     for name in ranges:
         if name is not None and name not in names:
-            from .spec import did_you_mean
+            from cnncalc.spec import did_you_mean
 
             raise UsageError(
                 f"--range names {name!r}, which is not a free symbol of the candidate",

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import arith
-from .evaluate import Evaluation, Row, shape_text
-from .layers import Shape
-from .records import record
+from cnncalc import arith
+from cnncalc.analysis.evaluate import Evaluation, Row, shape_text
+from cnncalc.layers import Shape
+from cnncalc.records import record
 
 
 @record
