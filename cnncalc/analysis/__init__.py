@@ -1,0 +1,1 @@
+"""Analysis of a spec: evaluation (shapes, params), cost (MACs, memory), receptive fields."""

@@ -1,0 +1,1 @@
+"""All text: tables, JSON, CSV, markdown, explanations and number formatting."""

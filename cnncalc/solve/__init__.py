@@ -1,0 +1,1 @@
+"""Solving for free symbols: the bottleneck band search and its option parsers."""
