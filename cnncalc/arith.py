@@ -8,36 +8,35 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import fractions
+    from fractions import Fraction as Fraction  # re-exported: `arith.Fraction`
 
     import sympy
+else:
+
+    class _FractionType(type):
+        def __instancecheck__(cls, value: object) -> bool:
+            module = sys.modules.get("fractions")
+            return module is not None and isinstance(value, module.Fraction)
+
+    class Fraction(metaclass=_FractionType):
+        """`fractions.Fraction` without importing it until a division needs one.
+
+        Importing fractions costs 2-3 ms of start-up (decimal, numbers, a regex), a sixth of a
+        whole `cnncalc params` run. `Fraction(...)` makes a real `fractions.Fraction`, and
+        `isinstance(x, Fraction)` is true exactly for them (a Fraction exists only once fractions
+        has been imported, by anyone). Type checkers see `fractions.Fraction` itself.
+        """
+
+        def __new__(cls, *args):
+            from fractions import Fraction as _Fraction
+
+            return _Fraction(*args)
 
 
-class _FractionType(type):
-    def __instancecheck__(cls, value: object) -> bool:
-        module = sys.modules.get("fractions")
-        return module is not None and isinstance(value, module.Fraction)
-
-
-class Fraction(metaclass=_FractionType):
-    """`fractions.Fraction` without importing it until a division needs one.
-
-    Importing fractions costs 2-3 ms of start-up (decimal, numbers, a regex), a sixth of a
-    whole `cnncalc params` run. `Fraction(...)` makes a real `fractions.Fraction`, and
-    `isinstance(x, Fraction)` is true exactly for them (a Fraction exists only once fractions
-    has been imported, by anyone).
-    """
-
-    def __new__(cls, *args: Any) -> fractions.Fraction:  # type: ignore[misc]
-        from fractions import Fraction as _Fraction
-
-        return _Fraction(*args)
-
-
-Number = Union[int, float, "fractions.Fraction"]
+Number = int | float | Fraction
 
 _NUMERIC = (int, float, Fraction)
 _symbols: dict[str, Any] = {}

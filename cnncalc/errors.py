@@ -7,14 +7,13 @@ them into exit codes in one place (`cli.main`).
 
 from __future__ import annotations
 
-from cnncalc.records import record
+from typing import NamedTuple
 
 EXIT_NO_ANSWER = 1
 EXIT_BAD_INPUT = 2
 
 
-@record
-class Position:
+class Position(NamedTuple):
     """A place in a spec file; line and column count from 1."""
 
     file: str
