@@ -299,7 +299,7 @@ def zoo(fmt: str) -> None:
     cnncalc params resnet50
     """
     from cnncalc.render.tables import zoo_document, zoo_report
-    from cnncalc.spec.zoo import zoo_entries
+    from cnncalc.analysis.zoo import zoo_entries
 
     entries = zoo_entries()
     _write(fmt, lambda: zoo_document(entries), lambda: zoo_report(entries))

@@ -24,6 +24,8 @@ from cnncalc.analysis.evaluate import Evaluator, Row, evaluate_spec
 from cnncalc.records import record
 from cnncalc.render.tables import params_document, params_report, shape_document, shape_report
 from cnncalc.spec import load_path, load_text
+from cnncalc.spec.nodes import FastSafeLoader
+from cnncalc.spec.reader import Reader
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -89,7 +91,7 @@ def test_record_fields_with_defaults_come_last() -> None:
 
 def _general_calls(text: str) -> spec.Spec:
     """The spec read with the plain-layer fast path switched off."""
-    reader = spec._Reader("t.yaml", spec.Limits())
+    reader = Reader("t.yaml", spec.Limits())
     reader.plain_layer = lambda *args: None  # type: ignore[method-assign]
     return reader.spec(yaml.compose(text, Loader=yaml.CSafeLoader), "t")
 
@@ -170,12 +172,12 @@ def test_the_fast_composer_gives_the_safe_loaders_nodes() -> None:
             return (node.tag, [tree(v) for v in node.value])
         return (node.tag, [(tree(k), tree(v)) for k, v in node.value])
 
-    assert tree(yaml.compose(text, Loader=spec._FastSafeLoader)) == tree(yaml.compose(text, Loader=yaml.CSafeLoader))
+    assert tree(yaml.compose(text, Loader=FastSafeLoader)) == tree(yaml.compose(text, Loader=yaml.CSafeLoader))
     # the tag cache is shared by every load and bounded: the same text spelt plain and quoted,
     # and more distinct scalars than the cache holds, still resolve as the safe loader does
     many = "a: [1, '1', \"1\", 1, yes, 'yes', null, 'null', '', ~]\n" + "".join(f"k{i}: [{i}, '{i}', {i}.5]\n" for i in range(700))
     for _ in range(2):
-        assert tree(yaml.compose(many, Loader=spec._FastSafeLoader)) == tree(yaml.compose(many, Loader=yaml.CSafeLoader))
+        assert tree(yaml.compose(many, Loader=FastSafeLoader)) == tree(yaml.compose(many, Loader=yaml.CSafeLoader))
 
 
 # ----------------------------------------------------------------------------- the evaluator's caches
@@ -298,14 +300,14 @@ def test_plain_layer_fast_path_on_every_shipped_spec(path: Path, monkeypatch: py
     ids=["bad argument", "bad shape", "bad expression", "too many layers"],
 )
 def test_plain_layer_fast_path_refuses_as_the_general_path(text: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same error, message and place, with and without the short cut."""
-    loaded = load_text(text, "t.yaml")
+    """The same error, message and place, with and without the short cut (a bad expression is
+    refused as the spec is read, before evaluation)."""
     limits = spec.Limits(max_layers=5)
     errors = []
     for fast in (True, False):
         monkeypatch.setattr(Evaluator, "plain_fast_path", fast)
         with pytest.raises(spec.CnncalcError, match=message) as caught:
-            evaluate_spec(loaded, limits=limits)
+            evaluate_spec(load_text(text, "t.yaml"), limits=limits)
         errors.append((type(caught.value), str(caught.value), caught.value.position))
     assert errors[0] == errors[1]
 

@@ -261,9 +261,9 @@ def test_yaml_is_read_with_a_safe_loader_only(path: Path) -> None:
 
 
 def test_the_loader_is_a_safe_one() -> None:
-    """spec._Loader is PyYAML's safe loader (C or Python)."""
+    """spec.nodes.SafeLoader is PyYAML's safe loader (C or Python)."""
     import yaml
 
-    from cnncalc import spec
+    from cnncalc.spec import nodes
 
-    assert spec._Loader in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert nodes.SafeLoader in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -16,7 +16,6 @@ from typing import Any
 from cnncalc import arith
 from cnncalc.arith import Fraction
 from cnncalc.errors import CnncalcError, ExprError, LimitError, Position, clip
-from cnncalc.records import record
 
 MAX_EXPRESSION_LENGTH = 2_000
 MAX_EXPRESSION_DEPTH = 60
@@ -85,15 +84,25 @@ _ARITH: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
-@record
-class Parsed:
-    """A checked syntax tree and the text it came from."""
+class Expr(str):
+    """A checked expression: its text (this string, as written) and its syntax tree (`tree`).
 
-    text: str
+    Parsed once, when a spec is read; evaluating it only binds names. It equals, hashes and
+    prints as its text, since the tree is a function of the text.
+    """
+
     tree: ast.expr
 
+    def __new__(cls, text: str, tree: ast.expr) -> Expr:
+        self = super().__new__(cls, text)
+        self.tree = tree
+        return self
 
-_cache: dict[str, Parsed] = {}
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (parse, (str(self),))
+
+
+_cache: dict[str, Expr] = {}
 
 
 _ALLOWED = "numbers, names, + - * / // % **, parentheses and calls of " + ", ".join(sorted(FUNCTIONS))
@@ -113,7 +122,7 @@ def _refuse(text: str, message: str, node: ast.AST | None, position: Position | 
     return _error(text, message, node, position, expected=_ALLOWED)
 
 
-def parse(text: str, position: Position | None = None) -> Parsed:
+def parse(text: str, position: Position | None = None) -> Expr:
     """Parse and whitelist-check `text`; raise ExprError naming what is not allowed."""
     found = _cache.get(text)
     if found is not None:
@@ -142,7 +151,7 @@ def parse(text: str, position: Position | None = None) -> Parsed:
     except (RecursionError, MemoryError, ValueError):
         raise LimitError("expression too deeply nested or too large", position=position) from None
     _check(module.body, text, position, 0)
-    parsed = Parsed(text, module.body)
+    parsed = Expr(text, module.body)
     if len(_cache) < 100_000:
         _cache[text] = parsed
     return parsed
@@ -203,7 +212,7 @@ Lookup = Callable[[str], Any]
 
 
 def evaluate(
-    parsed: Parsed,
+    parsed: Expr,
     env: Mapping[str, Any],
     *,
     position: Position | None = None,
@@ -211,15 +220,15 @@ def evaluate(
 ) -> Any:
     """Evaluate a checked tree; unbound names go to `free` (e.g. make a symbol) or are errors."""
     try:
-        return _eval(parsed.tree, parsed.text, env, position, free)
+        return _eval(parsed.tree, parsed, env, position, free)
     except ZeroDivisionError:
         raise ExprError(
-            f"division by zero in expression {clip(parsed.text)!r}", position=position, expected="a divisor other than 0", found="0"
+            f"division by zero in expression {clip(parsed)!r}", position=position, expected="a divisor other than 0", found="0"
         ) from None
     except CnncalcError:
         raise
     except (TypeError, OverflowError, ValueError) as exc:
-        raise ExprError(f"cannot evaluate {clip(parsed.text)!r}: {exc}", position=position) from None
+        raise ExprError(f"cannot evaluate {clip(parsed)!r}: {exc}", position=position) from None
 
 
 def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position | None, free: Lookup | None) -> Any:
@@ -293,7 +302,7 @@ def _binary_value(node: ast.BinOp, left: Any, right: Any, text: str, position: P
     return arith.normalize(left**right)
 
 
-def _bits(value: Any) -> int:
+def _bits(value: int | float | Fraction) -> int:
     if isinstance(value, int):
         return max(value.bit_length(), 1)
     if isinstance(value, float):

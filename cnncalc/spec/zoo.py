@@ -1,26 +1,71 @@
-"""The shipped specs (the model zoo): found by name from an installed package or a checkout."""
+"""Loading a spec: from YAML text, a file, standard input or the name of a shipped model (the zoo).
+
+Shipped specs are found by name in an installed package's `zoo/` or a checkout's `configs/`;
+`cnncalc.analysis.zoo` evaluates them for the `zoo` listing.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
-from cnncalc.records import record
-from cnncalc.spec import Limits, Spec, load_path
+from cnncalc.errors import LimitError, Position, SpecError
+from cnncalc.spec.model import Limits, Spec
+from cnncalc.spec.nodes import compose
+from cnncalc.spec.reader import Reader
 
 
-@record
-class ZooEntry:
-    """A shipped spec, evaluated: its name, file, input, output and totals."""
+def load_text(text: str, source: str = "<spec>", limits: Limits = Limits()) -> Spec:
+    """Parse and validate a spec from YAML text."""
+    if len(text) > limits.max_bytes:
+        raise LimitError("spec file too large", position=Position(source, 1, 1), expected=f"at most {limits.max_bytes} bytes", found=f"{len(text)} bytes")
+    stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0] if source not in ("-", "<stdin>") else "stdin"
+    return Reader(source, limits).spec(compose(text, source, limits), stem)
 
-    name: str
-    title: str
-    input: tuple[Any, ...]
-    output: tuple[Any, ...]
-    params: Any
-    buffers: Any
-    macs: Any
-    blocks: int
+
+def load_path(path: str, limits: Limits = Limits(), stdin_text: str | bytes | None = None) -> Spec:
+    """Read and validate a spec file (`-` reads `stdin_text`), with clear errors for bad files."""
+    if path == "-":
+        if isinstance(stdin_text, bytes):
+            return load_text(decode(stdin_text, "<stdin>"), "<stdin>", limits)
+        return load_text(stdin_text or "", "<stdin>", limits)
+    if os.path.isdir(path):
+        raise SpecError("is a directory, not a spec file", position=Position(path, 1, 1), expected="a YAML file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limits.max_bytes + 1)
+    except FileNotFoundError:
+        raise SpecError(
+            "no such file",
+            position=Position(path, 1, 1),
+            expected="a YAML spec file, '-' or the name of a shipped model",
+            found="nothing at this path",
+            hint="check the path; 'cnncalc zoo' lists the shipped models",
+        ) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror}", position=Position(path, 1, 1)) from None
+    return load_text(decode(data, path), path, limits)
+
+
+def decode(data: bytes, path: str) -> str:
+    """Spec bytes as text: refuses binary files and invalid UTF-8 (naming the place), drops a BOM."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError("the file is UTF-16 text", position=Position(path, 1, 1), expected="UTF-8 text", found="a UTF-16 byte-order mark", hint="save the file as UTF-8")
+    if b"\x00" in data[:8192]:
+        raise SpecError("this is a binary file, not a YAML spec", position=Position(path, 1, 1), expected="a YAML text file", found="NUL bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            "the file is not valid UTF-8",
+            position=Position(path, line, column),
+            found=f"byte 0x{data[exc.start]:02x}",
+            expected="UTF-8 text",
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
 
 
 def zoo_dirs() -> list[str]:
@@ -49,27 +94,3 @@ def resolve(source: str) -> str:
 def load_spec(source: str, limits: Limits = Limits(), stdin_text: str | bytes | None = None) -> Spec:
     """Load a spec given as a path, '-' or a zoo name."""
     return load_path(resolve(source), limits, stdin_text)
-
-
-def zoo_entries() -> list[ZooEntry]:
-    """Every shipped spec, evaluated (a blocks-only spec counts its blocks' rows together)."""
-    from cnncalc.analysis.evaluate import evaluate_spec
-
-    entries = []
-    for name, path in zoo_names().items():
-        spec = load_path(path)
-        evaluations = evaluate_spec(spec)
-        first, last = evaluations[0], evaluations[-1]
-        entries.append(
-            ZooEntry(
-                name,
-                spec.name,
-                first.shown(first.input),
-                last.shown(last.output),
-                first.params if len(evaluations) == 1 else None,
-                first.buffers if len(evaluations) == 1 else None,
-                first.macs if len(evaluations) == 1 else None,
-                len(evaluations) if spec.layers is None else 0,
-            )
-        )
-    return entries

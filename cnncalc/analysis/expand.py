@@ -1,0 +1,316 @@
+"""Expansion: layer lists walked into rows, `repeat` copies and block templates expanded.
+
+A block instance that has been evaluated before with the same arguments on the same input
+shape reuses the earlier result (exact, since a block's result depends on nothing else), its
+rows re-rooted at the new place: repeated stages cost one evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from cnncalc import arith
+from cnncalc.analysis import bind
+from cnncalc.analysis.outcomes import Outcomes
+from cnncalc.analysis.results import Row, make_row, placed, shape_text, totals
+from cnncalc.errors import LimitError, ShapeError, SpecError
+from cnncalc.layers import LayerKind, Shape, lookup
+from cnncalc.spec import INPUT_NAME, Block, LayerCall, Limits, Spec
+
+OnBlock = Callable[[LayerCall, str, list[Row]], None]  # a top-level block call, its path and its rows
+
+
+class Frame(NamedTuple):
+    """A block instance's evaluation, cached by (block, arguments, input shape)."""
+
+    output: Shape
+    rows: list[Row]
+    params: Any
+    bias: Any
+    buffers: Any
+    macs: Any
+    source: int = -1  # the frame row that produced the output (frame-local index; -1 = the frame's input)
+
+
+class Expander:
+    """Walks the layer lists of one spec (or of inline calls) into rows; holds the block cache."""
+
+    # Speed: run_list's short cut for plain layers, kept for the flat-file budget (benchmarks/run.py,
+    # flat: load + evaluation <= 1.5x PyYAML's compose). Measured on 10,000 layers: see the
+    # comment in run_list. tests/test_fast_paths.py turns it off to compare every row.
+    plain_fast_path = True
+
+    def __init__(self, spec: Spec | None, globals_: dict[str, Any], *, explain: bool, training: bool, limits: Limits) -> None:
+        self.spec = spec
+        self.globals = globals_
+        self.explain = explain
+        self.limits = limits
+        self.outcomes = Outcomes(explain=explain, training=training)
+        self.layer_count = 0
+        self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
+        self.cache: dict[Any, tuple[Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
+        self.kinds: dict[str, LayerKind] = {}  # layer kinds by the names the spec calls them (the short cut's)
+
+    def bind_input_names(self, env: dict[str, Any], x: Shape) -> None:
+        """Names a layer list may use for its input: `in_channels`."""
+        if len(x) >= 2 and "in_channels" not in env:
+            env["in_channels"] = x[1]
+
+    def tick(self, call: LayerCall, path: str, amount: int = 1) -> None:
+        """Count `amount` more layers; refuse them past --max-layers."""
+        self.layer_count += amount
+        if self.layer_count > self.limits.max_layers:
+            raise LimitError(
+                "too many layers after expansion",
+                position=call.position,
+                path=path,
+                expected=f"at most {self.limits.max_layers} (raise it with --max-layers)",
+                found=f"more than {self.limits.max_layers}",
+            )
+
+    # -- lists and layers
+
+    def run_list(
+        self,
+        calls: tuple[LayerCall, ...],
+        x: Shape,
+        env: Mapping[str, Any],
+        prefix: str,
+        depth: int,
+        rows: list[Row],
+        *,
+        on_block: OnBlock | None = None,
+        local_base: str | None,
+        source: int = -1,
+    ) -> Shape:
+        """Evaluate a list of layer calls on input x, appending rows; returns the list's output.
+
+        A call's path is `prefix` + its path in the spec less `local_base` (the template's own
+        path, for a block's lists). `source` is the index in `rows` of the row that produced x
+        (-1: the frame's input); the index of the row producing the output is left in `self.source`.
+        """
+        named: dict[str, Shape] = {INPUT_NAME: x}
+        producer: dict[str, int] = {INPUT_NAME: source}
+        current = x
+        current_source = source
+        strip = 0 if local_base is None else len(local_base)
+        plain, kinds, last_input, last_inputs = self.plain_fast_path, self.kinds, x, (x,)
+        for call in calls:
+            if plain and not call.is_block and call.repeat is None and call.name is None and not call.sources:
+                # Speed: the short cut for a plain layer (most of a flat file), for the flat-file
+                # budget (see `plain_fast_path`): what the general path below does for a layer of
+                # one input without repeat, name or from, less its bookkeeping.
+                kind = kinds.get(call.kind)
+                if kind is None:
+                    kind = kinds[call.kind] = layer_kind(call.kind)
+                if kind.inputs == 1:
+                    path = prefix + call.path[strip:]
+                    if self.layer_count >= self.limits.max_layers:
+                        self.tick(call, path, 1)  # raises
+                    if current is not last_input:  # a run of shape-keeping layers shares one inputs tuple
+                        last_input, last_inputs = current, (current,)
+                    outcome, items = self.outcomes.literal(kind, call, last_inputs) or self.outcomes.outcome(kind, call, env, last_inputs, path)
+                    rows.append(make_row((
+                        path, kind.name, last_inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs,
+                        depth, None, outcome.steps, items, (current_source,),
+                    )))  # fmt: skip
+                    self.layer_count += 1
+                    current, current_source = outcome.output, len(rows) - 1
+                    continue
+            path = prefix + call.path[strip:]
+            where = f"{path} ({call.kind})"
+            inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
+            input_sources = tuple(producer[s] for s in call.sources) if call.sources else (current_source,)
+            repeat = 1
+            if call.repeat is not None:
+                repeat = bind.count(bind.value(call.repeat, env, where), "repeat", call.repeat, where, 0)
+                if repeat > self.limits.max_repeat:
+                    raise LimitError(
+                        "repeat count too large",
+                        position=call.repeat.position,
+                        path=where,
+                        expected=f"at most {self.limits.max_repeat} (raise it with --max-repeat)",
+                        found=str(repeat),
+                    )
+            if not call.is_block and self.layer_count + repeat > self.limits.max_layers:
+                self.tick(call, path, repeat)  # refused now, not after a million rows
+            for copy in range(repeat):
+                copy_path = f"{path}.{copy}" if call.repeat is not None else path
+                if call.is_block:
+                    if len(inputs) > 1:
+                        raise SpecError("a block takes one input", position=call.position, path=copy_path)
+                    start = len(rows)
+                    group = None if on_block is None else group_name(call, copy_path)
+                    current = self.run_block_call(call, env, inputs[0], copy_path, depth, rows, input_sources[0], group)
+                    if copy == 0 and self.layer_count + (len(rows) - start) * (repeat - 1) > self.limits.max_layers:
+                        self.tick(call, path, (len(rows) - start) * (repeat - 1))
+                    current_source = self.source
+                    if on_block is not None:
+                        on_block(call, copy_path, rows[start:])
+                else:
+                    kind = layer_kind(call.kind)
+                    merge_inputs, merge_sources = inputs, input_sources
+                    if kind.inputs > 1 and len(inputs) == 1:
+                        merge_inputs, merge_sources = (current, inputs[0]), (current_source, input_sources[0])
+                    rows.append(self.run_layer(kind, call, env, merge_inputs, copy_path, depth, merge_sources))
+                    self.tick(call, copy_path, 1)
+                    current = rows[-1].output
+                    current_source = len(rows) - 1
+                inputs, input_sources = (current,), (current_source,)
+            if repeat == 0:
+                current, current_source = inputs[0], input_sources[0]
+            if call.name is not None:
+                named[call.name] = current
+                producer[call.name] = current_source
+        self.source = current_source
+        return current
+
+    def run_layer(
+        self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str, depth: int, sources: tuple[int, ...]
+    ) -> Row:
+        """One layer's row."""
+        outcome, items = self.outcomes.outcome(kind, call, env, inputs, path)
+        return Row(
+            path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None,
+            outcome.steps, items, sources,
+        )
+
+    # -- blocks
+
+    def run_block_call(
+        self,
+        call: LayerCall,
+        env: Mapping[str, Any],
+        x: Shape,
+        path: str,
+        depth: int,
+        rows: list[Row],
+        source: int = -1,
+        group: str | None = None,
+    ) -> Shape:
+        """Evaluate a block call on x, appending its rows (tagged with `group`, if any) to `rows`."""
+        assert self.spec is not None
+        block = self.spec.blocks[call.kind]
+        where = f"{path} ({call.kind})"
+        if depth + 1 > self.limits.max_depth:
+            raise LimitError(
+                "blocks nested too deeply",
+                position=call.position,
+                path=where,
+                expected=f"at most {self.limits.max_depth} levels (raise it with --max-depth)",
+            )
+        given = dict(call.args)
+        inner: dict[str, Any] = dict(self.globals)
+        self.bind_input_names(inner, x)
+        for name, default in block.params:
+            if name in given:
+                inner[name] = bind.value(given[name], env, where)
+            elif default is not None:
+                inner[name] = bind.value(default, inner, f"{block.path}.args.{name}")
+            else:
+                raise SpecError(
+                    f"block {call.kind!r} needs argument {name!r}",
+                    position=call.position,
+                    path=where,
+                    expected=f"{call.kind}: {{{', '.join(n for n, d in block.params if d is None)}: ...}}",
+                    found="no " + name,
+                )
+        start = len(rows)
+        frame = self.run_block_body(block, inner, x, path, depth + 1, call, source=source, start=start, group=group)
+        rows.extend(frame.rows)
+        self.source = source if frame.source < 0 else frame.source + start
+        return frame.output
+
+    def run_block_body(
+        self,
+        block: Block,
+        env: dict[str, Any],
+        x: Shape,
+        path: str,
+        depth: int,
+        call: LayerCall | None,
+        *,
+        source: int = -1,
+        start: int = 0,
+        group: str | None = None,
+    ) -> Frame:
+        """A block instance's rows and totals: from the cache when seen before, else evaluated.
+
+        The rows come out placed at index `start` of the caller's list, the frame's input made
+        by row `source` there (their `sources` renumbered), tagged with `group`; the frame's
+        own `source` stays frame-local.
+        """
+        key: Any = None
+        if not self.explain:
+            key = (block.name, tuple(env.get(name) for name, _ in block.params), x)
+            try:
+                hash(key)
+            except TypeError:
+                key = None
+        if key is not None and key in self.cache:
+            frame, first_path, first_depth = self.cache[key]
+            if call is not None:
+                self.tick(call, path, len(frame.rows))
+            rows = placed(frame.rows, path, depth - first_depth, len(first_path), source, start, group)
+            return Frame(frame.output, rows, frame.params, frame.bias, frame.buffers, frame.macs, frame.source)
+        rows = []
+        base = block.path
+        output = self.run_list(block.layers, x, env, path, depth, rows, local_base=base)
+        if block.residual:
+            output = self.residual(block, env, x, output, path, depth, rows, base)
+        if block.after:
+            output = self.run_list(block.after, output, env, path, depth, rows, local_base=base, source=self.source)
+        frame = Frame(output, rows, *totals(rows), self.source)
+        if key is not None:
+            self.cache[key] = (frame, path, depth)  # its rows stay as they are: nothing mutates them
+        if source != -1 or start or group is not None:
+            frame = Frame(output, placed(rows, "", 0, 0, source, start, group), frame.params, frame.bias, frame.buffers, frame.macs, frame.source)
+        return frame
+
+    def residual(self, block: Block, env: dict[str, Any], x: Shape, fx: Shape, path: str, depth: int, rows: list[Row], base: str) -> Shape:
+        """y = F(x) + x, or + shortcut(x) where F(x) changes the shape; the Add row appended."""
+        same = len(fx) == len(x) and all(arith.equal(a, b) is not False for a, b in zip(fx, x))
+        if not same and block.residual == "auto":
+            return fx  # self.source still names F(x)'s producer
+        fx_source, shortcut_source = self.source, -1
+        shortcut = x
+        if not same:
+            if not block.shortcut:
+                raise ShapeError(
+                    f"residual block {block.name!r}: F(x) and x differ in shape and there is no shortcut",
+                    position=block.position,
+                    path=path or block.path,
+                    expected=f"F(x) of shape {shape_text(x)} or a 'shortcut:' projection",
+                    found=f"F(x) {shape_text(fx)} vs x {shape_text(x)}",
+                    hint="add shortcut: [Conv2d: {out_channels: ..., kernel_size: 1, stride: ...}]",
+                )
+            shortcut = self.run_list(block.shortcut, x, env, path, depth, rows, local_base=base)
+            shortcut_source = self.source
+            if len(shortcut) != len(fx) or any(arith.equal(a, b) is False for a, b in zip(shortcut, fx)):
+                raise ShapeError(
+                    f"residual block {block.name!r}: the shortcut's output does not match F(x)",
+                    position=block.shortcut[0].position,
+                    path=(path or block.path) + ".shortcut",
+                    expected=f"shape {shape_text(fx)}",
+                    found=f"shortcut gives {shape_text(shortcut)}",
+                )
+        steps = ("y = F(x) + shortcut(x)",) if self.explain else ()
+        rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source)))
+        self.source = len(rows) - 1
+        return fx
+
+
+def layer_kind(name: str) -> LayerKind:
+    """The layer kind a (checked) call names."""
+    kind = lookup(name)
+    assert kind is not None, name  # the reader refused unknown kinds
+    return kind
+
+
+def group_name(call: LayerCall, path: str) -> str:
+    """The name of a top-level block call's group; copies of a named, repeated block are told
+    apart by their index, like path.0."""
+    if call.name:
+        return call.name + (path[path.rindex("."):] if call.repeat is not None else "")
+    return f"{path} ({call.kind})"

@@ -1,0 +1,120 @@
+"""What an evaluation gives: a row per layer, totals per block and for the whole network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from operator import attrgetter
+from typing import Any, NamedTuple, cast
+
+from cnncalc import arith
+from cnncalc.layers import Shape
+
+
+class Row(NamedTuple):
+    """One evaluated layer."""
+
+    path: str
+    type: str
+    inputs: tuple[Shape, ...]
+    output: Shape
+    params: Any
+    bias: Any
+    buffers: Any
+    macs: Any
+    depth: int
+    group: str | None = None
+    steps: tuple[Any, ...] = ()  # the explanation (--explain), as the layer rule gives it
+    args: tuple[tuple[str, Any], ...] = ()  # the layer's evaluated arguments (kernel_size, stride, ...)
+    # Per input: the index in Evaluation.rows of the row that produced it; -1 = the evaluation's input.
+    sources: tuple[int, ...] = ()
+
+    @property
+    def input(self) -> Shape:
+        return self.inputs[0]
+
+
+class Group(NamedTuple):
+    """Totals of one block (a top-level block call with its copies, or a standalone block)."""
+
+    name: str
+    template: str
+    params: Any
+    bias: Any
+    buffers: Any
+    macs: Any
+    layers: int
+
+    @property
+    def params_no_bias(self) -> Any:
+        return arith.sub(self.params, self.bias)
+
+
+class Evaluation(NamedTuple):
+    """A whole evaluated network (or one standalone block), with its totals."""
+
+    name: str
+    spec_name: str
+    input: Shape
+    output: Shape
+    rows: tuple[Row, ...]
+    groups: tuple[Group, ...]
+    params: Any
+    bias: Any
+    buffers: Any
+    macs: Any
+    batch: int
+    batch_in_shapes: bool  # False: shapes are shown without the leading batch dimension
+
+    @property
+    def params_no_bias(self) -> Any:
+        return arith.sub(self.params, self.bias)
+
+    @property
+    def standalone(self) -> bool:
+        """True for one block of the spec evaluated on its own (its one group is the whole evaluation)."""
+        return len(self.groups) == 1 and self.groups[0].name == self.name
+
+    def shown(self, shape: Shape) -> Shape:
+        """A tensor shape as users read it (the spec's batch dimension dropped)."""
+        return shape if self.batch_in_shapes else shape[1:]
+
+
+# Speed: `make_row(fields)` builds a Row with tuple's own constructor, in C, where `Row(...)`
+# runs the Python function NamedTuple generates: half the cost of a row (0.3 us less), kept
+# for the flat and scale budgets (benchmarks/run.py): measured N.
+make_row = cast(Callable[[Iterable[Any]], Row], partial(tuple.__new__, Row))
+
+
+_PARAMS, _BIAS, _BUFFERS, _MACS = (attrgetter(field) for field in ("params", "bias", "buffers", "macs"))
+
+
+def totals(rows: Sequence[Row]) -> tuple[Any, Any, Any, Any]:
+    """Params, bias, buffers and MACs summed over rows (at C speed while they are ints)."""
+    return (
+        arith.total(list(map(_PARAMS, rows))),
+        arith.total(list(map(_BIAS, rows))),
+        arith.total(list(map(_BUFFERS, rows))),
+        arith.total(list(map(_MACS, rows))),
+    )
+
+
+def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, source: int = -1, start: int = 0, group: str | None = None) -> list[Row]:
+    """A block frame's rows re-rooted (the hot loop of repeated blocks): path prefix swapped
+    (`strip` characters of the old path dropped), depth shifted, frame-local sources renumbered
+    from `start` (-1, the frame's input, becomes `source`), and `group` set when given."""
+    renumber = source != -1 or start != 0
+    moved = []
+    for path, kind, inputs, output, params, bias, buffers, macs, depth, old_group, steps, args, sources in rows:
+        if renumber:
+            sources = tuple(source if i < 0 else i + start for i in sources)
+        moved.append(make_row((
+            prefix + path[strip:], kind, inputs, output, params, bias, buffers, macs,
+            depth + depth_shift, old_group if group is None else group, steps, args, sources,
+        )))  # fmt: skip
+    return moved
+
+
+def shape_text(shape: Shape) -> str:
+    """[64, 16, 16] style, symbols as text."""
+    return "[" + ", ".join(arith.as_text(d) for d in shape) + "]"

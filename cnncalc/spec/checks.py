@@ -1,0 +1,132 @@
+"""Checks of a read spec against the layer signatures and itself: argument names, the number of
+inputs, blocks that call each other in a cycle or nest too deeply; text arguments made into
+checked expressions (or kept as text where the layer takes a word, such as padding='same')."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from cnncalc.errors import CnncalcError, LimitError, Position, SpecError
+from cnncalc.layers import Param, lookup
+from cnncalc.spec import expr
+from cnncalc.spec.expr import Expr
+from cnncalc.spec.model import Block, LayerCall
+
+
+def takes_text(param: Param | None, text: str) -> bool:
+    """Whether `text`, given for `param`, is a word the layer takes as it is (not an expression):
+    any text for a parameter of kind 'str', 'same' or 'valid' for a padding."""
+    return param is not None and (param.kind == "str" or (param.kind == "padding" and text in ("same", "valid")))
+
+
+def expression(text: str, position: Position, path: str) -> Expr:
+    """`text` parsed and whitelist-checked; an error points at `position` and names `path`."""
+    try:
+        return expr.parse(text, position)
+    except CnncalcError as exc:
+        raise exc.located(position, path) from None
+
+
+def text_value(text: str, param: Param | None, position: Position, path: str) -> str | Expr:
+    """A text argument as the layer takes it: a word, or a checked expression."""
+    return text if takes_text(param, text) else expression(text, position, path)
+
+
+def check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
+    """Refuse an argument the layer or block does not take, and a wrong number of inputs."""
+    if call.is_block:
+        block = blocks[call.kind]
+        known = [name for name, _ in block.params]
+        what = f"block {call.kind!r}"
+    else:
+        kind = lookup(call.kind)
+        assert kind is not None
+        if not call.args and kind.inputs == 1 and len(call.sources) <= 1:
+            return  # nothing to check (most layers of a flat file)
+        known = [p.name for p in kind.params]
+        what = call.kind
+        if kind.inputs > 1 and len(call.sources) == 0:
+            raise SpecError(
+                f"{call.kind} merges two or more inputs: say which with 'from'",
+                position=call.position,
+                path=f"{call.path} ({call.kind})",
+                expected="from: [a, b] (names of earlier layers, or input)",
+                found="no 'from'",
+            )
+        if kind.inputs == 1 and len(call.sources) > 1:
+            raise SpecError(
+                f"{call.kind} takes one input",
+                position=call.position,
+                path=f"{call.path} ({call.kind})",
+                expected="from: one name",
+                found=f"from: {list(call.sources)}",
+            )
+    for name, arg in call.args:
+        if name not in known:
+            raise SpecError(
+                f"unknown argument {name!r} for {what}",
+                position=arg.position,
+                path=f"{call.path} ({call.kind})",
+                expected="one of " + (", ".join(known) if known else "(no arguments)"),
+                found=repr(name),
+                hint=did_you_mean(name, known),
+            )
+
+
+def check_cycles(blocks: dict[str, Block], max_depth: int) -> None:
+    """Refuse blocks that call each other in a cycle or nest deeper than `max_depth` levels.
+
+    Iterative, so a chain of 100,000 blocks is refused with its place, not a RecursionError.
+    """
+    callees = {name: [c for c in b.layers + b.shortcut + b.after if c.is_block] for name, b in blocks.items()}
+    height: dict[str, int] = {}
+    for root in blocks:
+        if root in height:
+            continue
+        trail, index, active = [root], [0], {root}
+        while trail:
+            name = trail[-1]
+            calls = callees[name]
+            if index[-1] < len(calls):
+                call = calls[index[-1]]
+                index[-1] += 1
+                where = f"{call.path} ({call.kind})"
+                if call.kind in active:
+                    cycle = " -> ".join([*trail[trail.index(call.kind):], call.kind])
+                    raise SpecError(
+                        f"blocks call each other in a cycle: {cycle}",
+                        position=call.position,
+                        path=where,
+                        hint="a block cannot contain itself, directly or through other blocks",
+                    )
+                levels = len(trail) + height.get(call.kind, 1)
+                if levels > max_depth:
+                    chain = " -> ".join(trail[:3] + (["..."] if len(trail) > 4 else trail[3:-1]) + trail[-1:] + [call.kind])
+                    raise LimitError(
+                        "blocks nested too deeply",
+                        position=call.position,
+                        path=where,
+                        expected=f"at most {max_depth} levels of blocks (raise it with --max-depth)",
+                        found=f"{levels} or more levels: {chain}",
+                    )
+                if call.kind not in height:
+                    trail.append(call.kind)
+                    index.append(0)
+                    active.add(call.kind)
+                continue
+            height[name] = 1 + max((height[c.kind] for c in calls), default=0)
+            active.discard(trail.pop())
+            index.pop()
+
+
+def did_you_mean(word: str, candidates: Collection[str]) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None."""
+    import difflib
+
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered:
+        return f"did you mean {lowered[word.lower()]!r}? (names are case-sensitive)"
+    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
