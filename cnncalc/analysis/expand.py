@@ -95,7 +95,9 @@ class Expander:
         current = x
         current_source = source
         strip = 0 if local_base is None else len(local_base)
-        plain, kinds, last_input, last_inputs = self.plain_fast_path, self.kinds, x, (x,)
+        # the short cut's locals (see below)
+        plain, kinds, outcome, append, max_layers = self.plain_fast_path, self.kinds, self.outcomes.outcome, rows.append, self.limits.max_layers
+        last_input, last_inputs = x, (x,)
         for call in calls:
             if plain and not call.is_block and call.repeat is None and call.name is None and not call.sources:
                 # Speed: the short cut for a plain layer (most of a flat file), for the flat-file
@@ -106,24 +108,24 @@ class Expander:
                     kind = kinds[call.kind] = layer_kind(call.kind)
                 if kind.inputs == 1:
                     path = prefix + call.path[strip:]
-                    if self.layer_count >= self.limits.max_layers:
+                    if self.layer_count >= max_layers:
                         self.tick(call, path, 1)  # raises
                     if current is not last_input:  # a run of shape-keeping layers shares one inputs tuple
                         last_input, last_inputs = current, (current,)
-                    outcome, items = self.outcomes.literal(kind, call, last_inputs) or self.outcomes.outcome(kind, call, env, last_inputs, path)
-                    rows.append(make_row((
-                        path, kind.name, last_inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs,
-                        depth, None, outcome.steps, items, (current_source,),
+                    found, items = outcome(kind, call, env, last_inputs, path)
+                    append(make_row((
+                        path, kind.name, last_inputs, found.output, found.params, found.bias, found.buffers, found.macs,
+                        depth, None, found.steps, items, (current_source,),
                     )))  # fmt: skip
                     self.layer_count += 1
-                    current, current_source = outcome.output, len(rows) - 1
+                    current, current_source = found.output, len(rows) - 1
                     continue
             path = prefix + call.path[strip:]
-            where = f"{path} ({call.kind})"
             inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
             input_sources = tuple(producer[s] for s in call.sources) if call.sources else (current_source,)
             repeat = 1
             if call.repeat is not None:
+                where = f"{path} ({call.kind})"
                 repeat = bind.count(bind.value(call.repeat, env, where), "repeat", call.repeat, where, 0)
                 if repeat > self.limits.max_repeat:
                     raise LimitError(

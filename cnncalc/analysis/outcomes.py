@@ -30,14 +30,6 @@ class Outcomes:
         self.training = training
         self.cache: dict[Any, Found] = {}  # layer on its inputs -> found
 
-    def literal(self, kind: LayerKind, call: LayerCall, inputs: tuple[Shape, ...]) -> Found | None:
-        """The outcome of a layer of literal arguments met before on these inputs, else None:
-        found before its arguments are even bound."""
-        if self.explain:
-            return None
-        key = _literal_key(kind, call, inputs)
-        return None if key is None else self.cache.get(key)
-
     def outcome(self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str) -> Found:
         """A layer's outcome on its inputs and its evaluated arguments; reused when met before."""
         literal = None if self.explain else _literal_key(kind, call, inputs)
@@ -109,12 +101,14 @@ def _literal_key(kind: LayerKind, call: LayerCall, inputs: tuple[Shape, ...]) ->
     if not args:
         return (id(kind), inputs)
     key: list[Any] = [id(kind), inputs]
-    for name, arg in args:
-        raw = arg.raw
+    append = key.append
+    for name, (raw, _) in args:
         kind_of = type(raw)
         if kind_of not in _LITERALS:
             return None
-        key += (name, raw, kind_of)
+        append(name)
+        append(raw)
+        append(kind_of)
     return tuple(key)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 from cnncalc import arith
@@ -86,7 +86,7 @@ class Evaluation(NamedTuple):
 make_row = cast(Callable[[Iterable[Any]], Row], partial(tuple.__new__, Row))
 
 
-_PARAMS, _BIAS, _BUFFERS, _MACS = (attrgetter(field) for field in ("params", "bias", "buffers", "macs"))
+_PARAMS, _BIAS, _BUFFERS, _MACS = (itemgetter(Row._fields.index(field)) for field in ("params", "bias", "buffers", "macs"))
 
 
 def totals(rows: Sequence[Row]) -> tuple[Any, Any, Any, Any]:
@@ -107,7 +107,10 @@ def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, s
     moved = []
     for path, kind, inputs, output, params, bias, buffers, macs, depth, old_group, steps, args, sources in rows:
         if renumber:
-            sources = tuple(source if i < 0 else i + start for i in sources)
+            if len(sources) == 1:  # most rows: without a generator
+                sources = (source if sources[0] < 0 else sources[0] + start,)
+            else:
+                sources = tuple(source if i < 0 else i + start for i in sources)
         moved.append(make_row((
             prefix + path[strip:], kind, inputs, output, params, bias, buffers, macs,
             depth + depth_shift, old_group if group is None else group, steps, args, sources,
