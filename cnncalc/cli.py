@@ -281,7 +281,7 @@ def derive(topic: str, fmt: str, check: bool, explain: bool, seed: int) -> None:
     cnncalc derive softmax-ce --format latex
     """
     from cnncalc.derive import derive as run_derivation
-    from cnncalc.derive import render as render_derivation
+    from cnncalc.render.derive import render as render_derivation
 
     derivation = run_derivation(topic, check=check, seed=seed, explain=explain)
     click.echo(render_derivation(derivation, fmt), nl=False)
