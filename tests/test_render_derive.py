@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 
 import pytest
+import sympy as sp
 
-from cnncalc.derive import SOFTMAX, Derivation, check_formula
-from cnncalc.render.derive import render
+from cnncalc.derive import BN, SOFTMAX, CheckResult, Derivation, Step, check_formula
+from cnncalc.derive.symbols import partial, plain
+from cnncalc.errors import UsageError
+from cnncalc.render.derive import FORMATS, render, step_expr, step_latex, step_pretty, step_prose
 
 from .derive_shared import derivation
 
@@ -97,3 +101,185 @@ def test_text_shows_key_results(bn: Derivation) -> None:
     assert bn.max_abs_error is not None
     assert float(bn.max_abs_error) == max(float(c.max_abs_error) for c in bn.checks) < 1e-20
     assert Derivation("bn", "t", ()).max_abs_error is None
+
+
+# --- every format, exactly, on a small hand-made derivation ----------------------
+
+_x, _y = sp.symbols("x y")
+_DEMO = Derivation(
+    "demo", "Demo: f_i",
+    (
+        Step("Part A", "First", parts=(partial(plain("f", "i"), plain("x", "i")), 2 * _x),
+             prose=("Because ", sp.Gt(_x, 0, evaluate=False), ", 50% & more_*")),
+        Step("Part B", "Second", parts=(_y, 2 * _x, sp.Integer(4))),
+        Step("Part B", "Prose only", prose=("words",)),
+    ),
+    checks=(CheckResult("df/dx", "1.5e-40", 3, True, "1e-20"),),
+    seed=4, notation="x: input.", size="n",
+)
+
+
+def test_text_exactly() -> None:
+    assert render(_DEMO, "text") == textwrap.dedent("""\
+        Demo: f_i
+        =========
+        x: input.
+
+        Part A
+        ------
+        1. First
+          Because x > 0, 50% & more_*
+            df_i/dx_i = 2*x
+
+        Part B
+        ------
+        2. Second
+            y = 2*x = 4
+        3. Prose only
+          words
+
+        Checks
+        ------
+          central finite differences, 60 significant digits, h = 1e-15, seed 4, n =
+          2..6, 3 random points per size
+          df/dx  max |error| =  1.5e-40  (3 points)  ok
+          largest error 1.5e-40 (tolerance 1e-20): all checks passed
+        """)
+    assert "    ∂fᵢ/∂xᵢ = 2⋅x\n" in render(_DEMO, "text", use_unicode=True)
+
+
+def test_latex_exactly() -> None:
+    assert render(_DEMO, "latex") == textwrap.dedent("""\
+        % cnncalc derive demo
+        \\subsection*{Demo: f\\_i}
+
+        \\subsubsection*{Part A}
+
+        \\paragraph{1. First.} Because $x > 0$, 50\\% \\& more\\_*
+        \\begin{equation*}
+        \\frac{\\partial f_{i}}{\\partial x_{i}} = 2 x
+        \\end{equation*}
+
+        \\subsubsection*{Part B}
+
+        \\paragraph{2. Second.}
+        \\begin{equation*}
+        \\begin{aligned}
+        y &= 2 x \\\\
+        &= 4
+        \\end{aligned}
+        \\end{equation*}
+
+        \\paragraph{3. Prose only.} words
+
+        \\subsubsection*{Checks}
+        central finite differences, 60 significant digits, h = 1e-15, seed 4, n = 2..6, 3 random points per size.
+
+        \\begin{tabular}{lrrl}
+        gradient & max abs error & points & ok \\\\ \\hline
+        \\texttt{df/dx} & 1.5e-40 & 3 & yes \\\\
+        \\end{tabular}
+        """)
+
+
+def test_markdown_exactly() -> None:
+    assert render(_DEMO, "markdown") == textwrap.dedent("""\
+        ## Demo: f\\_i
+
+        ### Part A
+
+        **1. First.** Because $x > 0$, 50% & more\\_\\*
+
+        $$
+        \\frac{\\partial f_{i}}{\\partial x_{i}} = 2 x
+        $$
+
+        ### Part B
+
+        **2. Second.**
+
+        $$
+        \\begin{aligned}
+        y &= 2 x \\\\
+        &= 4
+        \\end{aligned}
+        $$
+
+        **3. Prose only.** words
+
+        ### Checks
+
+        _central finite differences, 60 significant digits, h = 1e-15, seed 4, n = 2..6, 3 random points per size_
+
+        | gradient | max abs error | points | ok |
+        |---|---|---|---|
+        | `df/dx` | 1.5e-40 | 3 | yes |
+
+        Largest error: 1.5e-40 (all checks passed).
+        """)
+
+
+def test_json_exactly() -> None:
+    assert json.loads(render(_DEMO, "json")) == {
+        "topic": "demo",
+        "title": "Demo: f_i",
+        "steps": [
+            {"title": "First", "text": "Because x > 0, 50% & more_*",
+             "latex": r"\frac{\partial f_{i}}{\partial x_{i}} = 2 x", "expr": "df_i/dx_i = 2*x"},
+            {"title": "Second", "text": "", "latex": "y = 2 x = 4", "expr": "y = 2*x = 4"},
+            {"title": "Prose only", "text": "words", "latex": "", "expr": ""},
+        ],
+        "checks": [{"name": "df/dx", "max_abs_error": "1.5e-40", "ok": True}],
+        "ok": True,
+    }
+    assert render(_DEMO, "json").endswith("}\n")
+
+
+def test_failed_check_in_every_format() -> None:
+    failed = dataclasses.replace(_DEMO, checks=(CheckResult("df/dx", "0.5", 3, False, "1e-20"),))
+    assert "(3 points)  FAIL" in render(failed, "text") and "SOME CHECKS FAILED" in render(failed, "text")
+    assert "| **NO** |" in render(failed, "markdown") and "(SOME CHECKS FAILED)" in render(failed, "markdown")
+    assert "& 0.5 & 3 & NO \\\\" in render(failed, "latex")
+    assert json.loads(render(failed, "json"))["ok"] is False
+
+
+def test_no_checks_no_checks_section() -> None:
+    bare = dataclasses.replace(_DEMO, checks=())
+    for fmt in FORMATS:
+        assert "Checks" not in render(bare, fmt) and "checks passed" not in render(bare, fmt)
+    assert json.loads(render(bare, "json"))["checks"] == []
+
+
+def test_unknown_format_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown format 'pdf'"):
+        render(_DEMO, "pdf")
+
+
+# --- one step -------------------------------------------------------------------------
+
+
+def test_step_printers_spell_indices_deltas_sums_and_matrices() -> None:
+    j, m = BN.j, BN.m
+    step = Step("s", "t", parts=(
+        sp.Sum(BN.g[j] * BN.xhat[j], (j, 1, m)),
+        sp.KroneckerDelta(BN.i, BN.k),
+        sp.Matrix([BN.x[1], BN.x[2]]),
+        sp.Eq(BN.mu, 0, evaluate=False),
+    ))
+    assert step_expr(step) == "sum_{j=1..m} (g_j*xhat_j) = delta_ik = (x_1, x_2)^T = mu = 0"
+    assert step_latex(step) == (r"\sum_{j=1}^{m} {g}_{j} {\hat{x}}_{j} = \delta_{i k} = "
+                                r"\left[\begin{matrix}{x}_{1}\\{x}_{2}\end{matrix}\right] = \mu = 0")
+    assert "delta_ik" in step_pretty(step) and "δ" in step_pretty(step, use_unicode=True)
+    assert step_pretty(Step("s", "prose only", prose=("words",))) == ""
+    assert step_prose(Step("s", "t", prose=("a ", BN.x[BN.i], " b"))) == "a x_i b"
+
+
+def test_pretty_chain_breaks_a_wide_chain_into_aligned_rows() -> None:
+    label = partial(plain("f", "i"), plain("x", "i"))
+    wide = sp.Add(*sp.symbols("a0:40"))
+    lines = step_pretty(Step("s", "t", parts=(label, wide, sp.Integer(0)))).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("df_i/dx_i = a0 + a1")
+    assert lines[1] == " " * len("df_i/dx_i") + " = 0"
+    narrow = step_pretty(Step("s", "t", parts=(label, _x, sp.Integer(0))))
+    assert narrow == "df_i/dx_i = x = 0"
