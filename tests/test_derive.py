@@ -69,7 +69,7 @@ def test_bad_arguments_are_usage_errors() -> None:
 
 
 def test_derivations_carry_their_notation_and_size(bn: Derivation, sm: Derivation) -> None:
-    assert (bn.topic, bn.size, sm.topic, sm.size) == ("bn", "m", "softmax-ce", "n")
+    assert (bn.topic, bn.size_symbol, sm.topic, sm.size_symbol) == ("bn", "m", "softmax-ce", "n")
     assert bn.notation.startswith("g_i = dl/dy_i") and sm.notation.startswith("z: logits")
     assert bn.title.startswith("Batch normalization") and sm.title.startswith("Softmax and cross-entropy")
     assert [c.name for c in bn.checks][-1] == "dy_i/dx_k (Jacobian)" and bn.seed == 0

@@ -33,7 +33,7 @@ def test_check_result_error_is_a_float() -> None:
 def test_derivation_ok_and_largest_error() -> None:
     bare = Derivation("bn", "t", ())
     assert bare.ok and bare.max_abs_error is None
-    assert bare.notation == "" and bare.size == "m" and dict(bare.results) == {}
+    assert bare.notation == "" and bare.size_symbol == "m" and dict(bare.results) == {}
     checked = dataclasses.replace(bare, checks=(_result("1.0e-40"), _result("2.0e-25")))
     assert checked.ok and checked.max_abs_error == "2.0e-25"
     failed = dataclasses.replace(bare, checks=(_result("1.0e-40"), _result("0.5", ok=False)))

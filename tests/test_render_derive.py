@@ -115,7 +115,7 @@ _DEMO = Derivation(
         Step("Part B", "Prose only", prose=("words",)),
     ),
     checks=(CheckResult("df/dx", "1.5e-40", 3, True, "1e-20"),),
-    seed=4, notation="x: input.", size="n",
+    seed=4, notation="x: input.", size_symbol="n",
 )
 
 

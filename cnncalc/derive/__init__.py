@@ -90,4 +90,4 @@ def derive(topic: str, *, check: bool = False, seed: int = 0, explain: bool = Fa
     if check:
         checks = tuple(check_formula(topic, c.target, results[c.result], seed=seed, name=c.name) for c in plan.checks)
     return Derivation(topic=topic, title=plan.title, steps=steps, checks=checks, explain=explain, seed=seed,
-                      results=MappingProxyType(results), notation=plan.notation, size=plan.size)
+                      results=MappingProxyType(results), notation=plan.notation, size_symbol=plan.size_symbol)

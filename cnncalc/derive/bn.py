@@ -262,7 +262,7 @@ TOPIC = Topic(
     name="bn",
     title="Batch normalization: forward and backward pass over a mini-batch of m values",
     notation="g_i = dl/dy_i is the upstream gradient; i, j, k run over 1..m.",
-    size="m",
+    size_symbol="m",
     derive=derive_bn,
     checks=(
         PlannedCheck("dxhat", "dxhat", "dl/dxhat_i"),

@@ -73,7 +73,7 @@ class Derivation:
 
     ``results`` maps result names (``"dx_compact"``, ``"dvar"``, ...) to the
     sympy expressions that were printed, for programmatic use and tests.
-    ``notation`` says what the symbols mean; ``size`` names the size symbol
+    ``notation`` says what the symbols mean; ``size_symbol`` names the size
     (``"m"`` values in a batch, ``"n"`` classes) that the checks vary.
     """
 
@@ -87,7 +87,7 @@ class Derivation:
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False, hash=False
     )
     notation: str = ""
-    size: str = "m"
+    size_symbol: str = "m"
 
     @property
     def ok(self) -> bool:
@@ -116,6 +116,6 @@ class Topic(NamedTuple):
     name: str
     title: str
     notation: str
-    size: str
+    size_symbol: str
     derive: Callable[[bool], tuple[tuple[Step, ...], dict[str, sp.Expr]]]  # explain -> (steps, results)
     checks: tuple[PlannedCheck, ...]

@@ -229,7 +229,7 @@ TOPIC = Topic(
     name="softmax-ce",
     title="Softmax and cross-entropy: dL/dz_t = yhat_t - y_t",
     notation="z: logits, yhat = softmax(z), y: target; t, j, k run over 1..n.",
-    size="n",
+    size_symbol="n",
     derive=derive_softmax,
     checks=(
         PlannedCheck("jacobian", "jacobian", "dyhat_k/dz_t (softmax Jacobian)"),

@@ -169,7 +169,7 @@ def _aligned(parts: Sequence[sp.Basic]) -> str:
 
 def _check_note(d: Derivation) -> str:
     return (f"central finite differences, {CHECK_DPS} significant digits, h = {CHECK_STEP}, seed {d.seed}, "
-            f"{d.size} = {CHECK_SIZES[0]}..{CHECK_SIZES[-1]}, {POINTS_PER_SIZE} random points per size")
+            f"{d.size_symbol} = {CHECK_SIZES[0]}..{CHECK_SIZES[-1]}, {POINTS_PER_SIZE} random points per size")
 
 
 def _sections(steps: Sequence[Step]) -> list[tuple[str, list[tuple[int, Step]]]]:
