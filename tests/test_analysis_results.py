@@ -5,16 +5,17 @@ from __future__ import annotations
 import fractions
 
 from cnncalc import arith
-from cnncalc.analysis.results import Evaluation, Group, Row, make_row, placed, shape_text, totals
+from cnncalc.analysis.results import Evaluation, Group, Row, placed, shape_text, totals
+from cnncalc.spec.model import new_tuple
 
 
 def _row(path: str, params: object = 10, sources: tuple[int, ...] = (-1,)) -> Row:
     return Row(path, "Conv2d", ((1, 3, 8, 8),), (1, 4, 8, 8), params, 4, 0, 100, 1, sources=sources)
 
 
-def test_make_row_builds_the_same_row() -> None:
+def test_new_tuple_builds_the_same_row() -> None:
     row = _row("a")
-    assert make_row(tuple(row)) == row and type(make_row(tuple(row))) is Row
+    assert new_tuple(Row, tuple(row)) == row and type(new_tuple(Row, tuple(row))) is Row
     assert row.input == (1, 3, 8, 8) and row.group is None and row.steps == () and row.args == ()
 
 

@@ -32,7 +32,7 @@ class Outcomes:
 
     def outcome(self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str) -> Found:
         """A layer's outcome on its inputs and its evaluated arguments; reused when met before."""
-        literal = None if self.explain else _literal_key(kind, call, inputs)
+        literal = None if self.explain else literal_key(kind, call, inputs)
         if literal is not None:
             cached = self.cache.get(literal)
             if cached is not None:  # this very layer (literal arguments) on this input before
@@ -90,7 +90,7 @@ def layer_args(kind: LayerKind, call: LayerCall, env: Mapping[str, Any], path: s
     return args
 
 
-def _literal_key(kind: LayerKind, call: LayerCall, inputs: tuple[Shape, ...]) -> Any:
+def literal_key(kind: LayerKind, call: LayerCall, inputs: tuple[Shape, ...]) -> Any:
     """A key for a layer whose arguments are all literal numbers, booleans or nulls: its outcome
     depends on nothing else, so it is reused before its arguments are even evaluated (typed, as
     in `_outcome_key`; None when an argument is an expression, a string or a list).

@@ -1,14 +1,14 @@
 """What an evaluation gives: a row per layer, totals per block and for the whole network."""
 
-from __future__ import annotations
-
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial
+# No `from __future__ import annotations` here: NamedTuple would make a ForwardRef of each
+# field's annotation, compiling it at import (a third of these classes' import cost).
+from collections.abc import Sequence
 from operator import itemgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from cnncalc import arith
 from cnncalc.layers import Shape
+from cnncalc.spec.model import new_tuple
 
 
 class Row(NamedTuple):
@@ -80,12 +80,6 @@ class Evaluation(NamedTuple):
         return shape if self.batch_in_shapes else shape[1:]
 
 
-# Speed: `make_row(fields)` builds a Row with tuple's own constructor, in C, where `Row(...)`
-# runs the Python function NamedTuple generates: half the cost of a row (0.3 us less), kept
-# for the flat and scale budgets (benchmarks/run.py): measured N.
-make_row = cast(Callable[[Iterable[Any]], Row], partial(tuple.__new__, Row))
-
-
 _PARAMS, _BIAS, _BUFFERS, _MACS = (itemgetter(Row._fields.index(field)) for field in ("params", "bias", "buffers", "macs"))
 
 
@@ -111,7 +105,7 @@ def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, s
                 sources = (source if sources[0] < 0 else sources[0] + start,)
             else:
                 sources = tuple(source if i < 0 else i + start for i in sources)
-        moved.append(make_row((
+        moved.append(new_tuple(Row, (
             prefix + path[strip:], kind, inputs, output, params, bias, buffers, macs,
             depth + depth_shift, old_group if group is None else group, steps, args, sources,
         )))  # fmt: skip

@@ -8,9 +8,7 @@ expression is refused at load time, with its place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import yaml  # type: ignore[import-untyped, unused-ignore]  # (see spec.nodes)
 
@@ -20,7 +18,7 @@ from cnncalc.spec import expr
 from cnncalc.spec.checks import check_call_args, check_cycles, did_you_mean, takes_text, text_value
 from cnncalc.spec.expr import Expr
 from cnncalc.spec.inline import call_from_text
-from cnncalc.spec.model import BLOCK_KEYS, INPUT_NAME, META_KEYS, TOP_KEYS, Arg, Block, LayerCall, Limits, Spec, Value
+from cnncalc.spec.model import BLOCK_KEYS, INPUT_NAME, META_KEYS, TOP_KEYS, Arg, Block, LayerCall, Limits, Spec, Value, new_tuple
 from cnncalc.spec.nodes import (
     BOOL,
     INT,
@@ -166,14 +164,14 @@ class Reader:
         one input, with known argument names and plain string, decimal, boolean or null values.
         None for anything else, which the general path (`layer`) then reads, and reports on;
         both give equal calls, and these need no `check_call_args`."""
-        source, scalar, mapping = self.source, _SCALAR, _MAPPING
+        source, scalar, mapping, new = self.source, _SCALAR, _MAPPING, new_tuple  # new_tuple: see spec.model
         if type(node) is scalar:
             kind = node.value
             # plain style (None, or "" from the C composer); merges need 'from': the general path
             if node.tag != STR or node.style or kind not in _ONE_INPUT_KINDS or kind in block_names:
                 return None
             mark = node.start_mark
-            return _new_call((kind, (), None, (), None, _new_position((source, mark.line + 1, mark.column + 1)), path, False))
+            return new(LayerCall, (kind, (), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False))
         if type(node) is not mapping or len(node.value) != 1:
             return None
         key, body = node.value[0]
@@ -200,13 +198,13 @@ class Reader:
                     if raw is None:
                         return None  # not a valid expression: the general path reports it
                 mark = value.start_mark
-                args.append((name, _new_arg((raw, _new_position((source, mark.line + 1, mark.column + offset))))))
+                args.append((name, new(Arg, (raw, new(Position, (source, mark.line + 1, mark.column + offset))))))
             if len(args) > 1 and len({name for name, _ in args}) != len(args):
                 return None  # a repeated argument: the general path reports it
         elif type(body) is not scalar or body.tag != NULL:
             return None
         mark = key.start_mark
-        return _new_call((kind, tuple(args), None, (), None, _new_position((source, mark.line + 1, mark.column + 1)), path, False))
+        return new(LayerCall, (kind, tuple(args), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False))
 
     def layer(self, node: yaml.Node, path: str, block_names: set[str]) -> LayerCall:
         """Any layer form, reported on where it is wrong (`layer_list` tries `plain_layer` first)."""
@@ -405,13 +403,6 @@ def _named_later(items: list[yaml.Node], name: str) -> yaml.Node | None:
     return None
 
 
-
-# Speed: plain_layer builds its calls with tuple's own constructor, in C, where `LayerCall(...)`
-# runs the Python function NamedTuple generates; kept for the flat-file budget (benchmarks/run.py,
-# flat: load + evaluation <= 1.5x PyYAML's compose): measured N.
-_new_call = cast(Callable[[Iterable[Any]], LayerCall], partial(tuple.__new__, LayerCall))
-_new_arg = cast(Callable[[Iterable[Any]], Arg], partial(tuple.__new__, Arg))
-_new_position = cast(Callable[[Iterable[Any]], Position], partial(tuple.__new__, Position))
 _SCALAR, _MAPPING = yaml.ScalarNode, yaml.MappingNode
 _ONE_INPUT_KINDS = frozenset(name for name, kind in KINDS.items() if kind.inputs == 1)
 _QUOTES = frozenset(("'", '"'))
