@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from cnncalc.analysis.outcomes import Outcomes, layer_args
@@ -12,7 +14,7 @@ from cnncalc.spec import Arg, LayerCall, Position, expr
 HERE = Position("t.yaml", 3, 5)
 
 
-def _conv(**args: object) -> LayerCall:
+def _conv(**args: Any) -> LayerCall:
     return LayerCall("Conv2d", tuple((k, Arg(v, HERE)) for k, v in args.items()), None, (), None, HERE, "layers[0]", False)
 
 

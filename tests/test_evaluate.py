@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from cnncalc import arith
-from cnncalc.errors import LimitError, ShapeError, SpecError
 from cnncalc.analysis.evaluate import Evaluation, evaluate_spec
+from cnncalc.errors import LimitError, ShapeError, SpecError
 from cnncalc.spec import Limits, load_text
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from cnncalc import arith
-from cnncalc.spec import expr
 from cnncalc.errors import ExprError, LimitError
+from cnncalc.spec import expr
 
 
 def value(text: str, **env: Any) -> Any:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from cnncalc.errors import LimitError, Position, SpecError
+from cnncalc.spec import nodes
 from cnncalc.spec.model import Limits
 from cnncalc.spec.nodes import (
     MAX_YAML_DEPTH,
     FastSafeLoader,
-    SafeLoader,
     compose,
     float_scalar,
     int_scalar,
@@ -32,8 +32,8 @@ def _scalar(text: str) -> yaml.ScalarNode:
 
 
 def test_the_loaders_are_safe_ones() -> None:
-    assert SafeLoader in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    assert issubclass(FastSafeLoader, SafeLoader)
+    assert nodes.SafeLoader in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert issubclass(FastSafeLoader, nodes.SafeLoader)
 
 
 def test_compose_keeps_positions() -> None:

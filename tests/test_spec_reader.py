@@ -8,7 +8,7 @@ import textwrap
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from cnncalc.errors import ExprError, LimitError, Position, SpecError
 from cnncalc.spec import Arg, Block, Expr, LayerCall, Limits, Spec, load_text

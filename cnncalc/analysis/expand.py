@@ -43,9 +43,10 @@ class Expander:
     # comment in run_list. tests/test_fast_paths.py turns it off to compare every row.
     plain_fast_path = True
 
-    def __init__(self, spec: Spec | None, globals_: dict[str, Any], *, explain: bool, training: bool, limits: Limits) -> None:
+    def __init__(self, spec: Spec | None, names: dict[str, Any], *, explain: bool, training: bool, limits: Limits) -> None:
+        """`names`: the values bound for every list (the spec's variables, --set overrides)."""
         self.spec = spec
-        self.globals = globals_
+        self.globals = names
         self.explain = explain
         self.limits = limits
         self.outcomes = Outcomes(explain=explain, training=training)

@@ -163,7 +163,11 @@ class Reader:
         holds thousands): `ReLU`, and `Conv2d: {argument: value, ...}` of a registered layer of
         one input, with known argument names and plain string, decimal, boolean or null values.
         None for anything else, which the general path (`layer`) then reads, and reports on;
-        both give equal calls, and these need no `check_call_args`."""
+        both give equal calls, and these need no `check_call_args`.
+
+        Speed, kept for the flat-file budget (benchmarks/run.py, flat: load + evaluation <= 1.5x
+        PyYAML's compose): without it, reading 10,000 flat layers costs 55% more instructions
+        (valgrind). tests/test_fast_paths.py compares it with the general path."""
         source, scalar, mapping, new = self.source, _SCALAR, _MAPPING, new_tuple  # new_tuple: see spec.model
         if type(node) is scalar:
             kind = node.value
