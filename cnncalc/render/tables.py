@@ -12,6 +12,7 @@ from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row, shape_text
 from cnncalc.layers import Shape
 from cnncalc.records import record
+from cnncalc.render.numbers import count_text
 
 
 @record
@@ -55,13 +56,6 @@ class _Shapes(dict):  # type: ignore[type-arg]
 
 def _count_json(value: Any) -> Any:
     return value if type(value) is int else arith.as_json(value)
-
-
-def count_text(value: Any) -> str:
-    """An integer with thousands separators; symbolic counts as their expanded polynomial."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return arith.as_text(value)
 
 
 def _ratio(value: Any, base: Any) -> Any:
