@@ -222,7 +222,7 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
     cnncalc shape configs/resnet50.yaml
     cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
     """
-    from cnncalc.render.tables import shape_documents, shape_report
+    from cnncalc.render.shape import shape_documents, shape_report
 
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     _write(fmt, lambda: shape_documents(sets), lambda: shape_report([e for s in sets for e in s], explain=explain))
@@ -238,7 +238,7 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
     cnncalc params configs/resnet_block_bottleneck.yaml
     cnncalc params configs/resnet18.yaml configs/resnet50.yaml
     """
-    from cnncalc.render.tables import params_document, params_report
+    from cnncalc.render.params import params_document, params_report
 
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     _write(fmt, lambda: params_document(sets), lambda: params_report(sets, explain=explain))
@@ -298,7 +298,7 @@ def zoo(fmt: str) -> None:
     cnncalc zoo
     cnncalc params resnet50
     """
-    from cnncalc.render.tables import zoo_document, zoo_report
+    from cnncalc.render.zoo import zoo_document, zoo_report
     from cnncalc.spec.zoo import zoo_entries
 
     entries = zoo_entries()
@@ -330,8 +330,9 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
     cnncalc bottleneck configs/bottleneck_two_widths.yaml --reduce 0.5-0.6 --multiple-of 8
     """
     from cnncalc.analysis.evaluate import evaluate_spec
-    from cnncalc.render.bottleneck import bottleneck_document, bottleneck_explanation, bottleneck_report
-    from cnncalc.solve.bottleneck import choose, no_answer, solve_bottleneck
+    from cnncalc.render.bottleneck import bottleneck_document, bottleneck_report, no_answer
+    from cnncalc.render.working import bottleneck_explanation
+    from cnncalc.solve.bottleneck import choose, solve_bottleneck
     from cnncalc.spec.zoo import load_spec
 
     if metric == "macs" and bias != "both":

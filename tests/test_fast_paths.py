@@ -22,7 +22,8 @@ from cnncalc.render import output
 from cnncalc import spec
 from cnncalc.analysis.evaluate import Evaluator, Row, evaluate_spec
 from cnncalc.records import record
-from cnncalc.render.tables import params_document, params_report, shape_document, shape_report
+from cnncalc.render.params import params_document, params_report
+from cnncalc.render.shape import shape_document, shape_report
 from cnncalc.spec import load_path, load_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -34,7 +34,7 @@ from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
 from cnncalc.layers import lookup, per_axis
 from cnncalc.analysis.receptive import AXIS_NAMES
-from cnncalc.render.tables import count_text as _n
+from cnncalc.render.numbers import count_text as _n
 
 BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 OP_KINDS = ("norm", "pool", "activation", "add/mul", "upsample", "scale")
