@@ -43,7 +43,7 @@ def test_integer_runs_unbounded(coeffs: list[int], upper: int) -> None:
     window = 3 + 2 * (sum(abs(c) for c in coeffs) + abs(upper))  # past every root of P - upper (Cauchy)
 
     def ok(n: int) -> bool:
-        return sum(c * n**i for i, c in enumerate(coeffs)) <= upper
+        return bool(sum(c * n**i for i, c in enumerate(coeffs)) <= upper)
 
     got = {n for first, last in runs for n in range(first, (last if last is not None else window) + 1)}
     assert got == {n for n in range(1, window + 1) if ok(n)}

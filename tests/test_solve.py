@@ -6,7 +6,7 @@ force over plain Python ints with the hand-written polynomial), never copied fro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ TWO_P: dict[bool, Callable[[int, int], int]] = {
 k = sympy.Symbol("k")
 
 
-def solve_spec(path: Path | str, reduce: str | Band, *, text: str | None = None, bindings: dict[str, Any] | None = None,
+def solve_spec(path: Path | str | None, reduce: str | Band, *, text: str | None = None, bindings: dict[str, Any] | None = None,
                explain: bool = False, **options: Any) -> Any:
     spec = load_text(text, "<test>") if text is not None else load_spec(str(path))
     evaluations = evaluate_spec(spec, blocks=tuple(spec.blocks), overrides=bindings or {}, explain=explain)
@@ -61,7 +61,7 @@ def quadratic_root(a: Any, b: Any, c: Any) -> Any:
     return (-b + sympy.sqrt(b * b - 4 * a * c)) / (2 * a)
 
 
-def brute(p: Callable[..., int], base: int, lo: Fraction, hi: Fraction | None, ranges: list[range]) -> list[tuple[int, ...]]:
+def brute(p: Callable[..., int], base: int, lo: Fraction, hi: Fraction | None, ranges: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
     import itertools
 
     lower = None if hi is None else (1 - hi) * base
@@ -211,7 +211,9 @@ class TestMacs:
         (s,) = result.solutions
         base = 2 * (16 * 16 * 64) * (64 * 9)  # two 3x3 convs: output elements * Cin * 3 * 3
         assert s.baseline == base == 18874368
-        macs = lambda w: 16 * 16 * (64 * w + 9 * w * w + 64 * w)  # noqa: E731
+
+        def macs(w: int) -> int:
+            return 16 * 16 * (64 * w + 9 * w * w + 64 * w)
         for width in (1, 13, 57):
             assert s.count.subs(s.count.free_symbols.pop(), width) == macs(width)
         expected = [v[0] for v in brute(macs, base, Fraction(1, 2), Fraction(3, 5), [range(1, 400)])]
