@@ -4,7 +4,7 @@ compared (several specs or blocks, against the first)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, TypeAlias
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, shape_text
@@ -19,7 +19,7 @@ def params_document(evaluation_sets: list[list[Evaluation]]) -> dict[str, Any]:
     if len(documents) == 1:
         document = documents[0]
         if len(evaluation_sets[0]) > 1:
-            document["comparison"] = _comparison_json(evaluation_sets[0])
+            document["comparison"] = _comparison_json([_block(e) for e in evaluation_sets[0]])
         return document
     return {"specs": documents, "comparison": _comparison_json([_merged(e) for e in evaluation_sets])}
 
@@ -81,19 +81,17 @@ def _params_rows(e: Evaluation) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- comparison
 
 
-class _Merged(NamedTuple):
-    """A whole spec (all its evaluations) as one item of a comparison."""
-
-    name: str
-    params: Any
-    bias: Any
+_Item: TypeAlias = tuple[str, Any, Any]
+"""One side of a comparison: (name, params, bias) of a block or of a whole spec. A plain tuple:
+`params` runs define no record classes they rarely need (a NamedTuple costs ~0.1 ms to define)."""
 
 
-_Item: TypeAlias = Evaluation | _Merged
+def _block(e: Evaluation) -> _Item:
+    return e.name, e.params, e.bias
 
 
-def _merged(evaluations: list[Evaluation]) -> _Merged:
-    return _Merged(
+def _merged(evaluations: list[Evaluation]) -> _Item:
+    return (
         evaluations[0].spec_name,
         arith.total(e.params for e in evaluations),
         arith.total(e.bias for e in evaluations),
@@ -110,17 +108,17 @@ def _ratio(value: Any, base: Any) -> Any:
 
 
 def _comparison_json(items: Sequence[_Item]) -> list[dict[str, Any]]:
-    """Each item (an Evaluation or a merged spec: name, params, bias) against the first."""
-    base = items[0]
+    """Each item (a block or a whole spec: name, params, bias) against the first."""
+    _, base_params, base_bias = items[0]
     result = []
-    for item in items:
-        no_bias = arith.sub(item.params, item.bias)
-        ratio = _ratio(item.params, base.params)
-        ratio_no_bias = _ratio(no_bias, arith.sub(base.params, base.bias))
+    for name, params, bias in items:
+        no_bias = arith.sub(params, bias)
+        ratio = _ratio(params, base_params)
+        ratio_no_bias = _ratio(no_bias, arith.sub(base_params, base_bias))
         result.append(
             {
-                "name": item.name,
-                "params": arith.as_json(item.params),
+                "name": name,
+                "params": arith.as_json(params),
                 "params_no_bias": arith.as_json(no_bias),
                 "ratio": ratio_json(ratio),
                 "reduction": ratio_json(None if ratio is None else arith.sub(1, ratio)),
@@ -194,7 +192,7 @@ def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> 
             tables.append(_layers_table(e))
             if e.groups and not e.standalone:
                 tables.append(_blocks_table(e))
-    items: list[_Item] = [_merged(s) for s in evaluation_sets] if len(evaluation_sets) > 1 else list(evaluation_sets[0])
+    items = [_merged(s) for s in evaluation_sets] if len(evaluation_sets) > 1 else [_block(e) for e in evaluation_sets[0]]
     if len(items) > 1:
         tables.append(_comparison_table(items))
     return Report(tuple(tables), explanation([e for s in evaluation_sets for e in s]) if explain else ())
