@@ -262,7 +262,7 @@ def test_markdown_and_csv(run: Any) -> None:
 def test_explain_writes_the_mac_formula(run: Any) -> None:
     result = run(SEED, "--block", "plain", "--explain")
     assert result.exit_code == 0
-    assert "MACs = N*H_out*W_out*C_out*(C_in/g)*k_h*k_w = 1*16*16*64*(64/1)*3*3 = 9,437,184" in result.stdout
+    assert "MACs = N*C_out*H_out*W_out*(C_in/groups)*kh*kw = 1*64*16*16*(64/1)*3*3 = 9,437,184" in result.stdout
     assert "r = r_in + (k_eff-1)*j_in = 3 + 2*1 = 5" in result.stdout
 
 

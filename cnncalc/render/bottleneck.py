@@ -12,6 +12,7 @@ import sympy
 
 from cnncalc import arith
 from cnncalc.solve.band import decimal_text, percent
+from cnncalc.render.explain import steps_text
 from cnncalc.render.tables import Report, Table, count_text
 from cnncalc.solve.bottleneck import BottleneckResult, Piece, Run, Solution, as_fraction, as_rational, piece_text
 
@@ -247,7 +248,7 @@ def _layer_lines(evaluation: Any, macs: bool) -> tuple[str, ...]:
     prefix = "MACs =" if macs else "params ="
     for row in evaluation.rows:
         value = row.macs if macs else row.params
-        formulas = [step for step in row.steps if step.startswith(prefix)]
+        formulas = [text for text in steps_text(row.steps) if text.startswith(prefix)]
         if not formulas and arith.equal(value, 0) is True:
             continue
         head = f"{row.path} {row.type}: "

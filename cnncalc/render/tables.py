@@ -12,6 +12,7 @@ from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row, shape_text
 from cnncalc.layers import Shape
 from cnncalc.records import record
+from cnncalc.render.explain import steps_text
 
 
 @record
@@ -141,7 +142,7 @@ def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
         if len(row.inputs) > 1:
             item["inputs"] = [shapes[s] for s in row.inputs]
         if row.steps:
-            item["steps"] = list(row.steps)
+            item["steps"] = list(steps_text(row.steps))
         items.append(item)
     return items
 
@@ -175,7 +176,7 @@ def step_head(e: Evaluation, row: Row) -> str:
 
 
 def _explanation(evaluations: list[Evaluation]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple((step_head(e, r), r.steps) for e in evaluations for r in e.rows)
+    return tuple((step_head(e, r), steps_text(r.steps)) for e in evaluations for r in e.rows)
 
 
 # ----------------------------------------------------------------------------- params
@@ -241,7 +242,7 @@ def _params_rows(e: Evaluation) -> list[dict[str, Any]]:
             "macs": _count_json(r.macs),
         }
         if r.steps:
-            item["steps"] = list(r.steps)
+            item["steps"] = list(steps_text(r.steps))
         items.append(item)
     return items
 
