@@ -84,7 +84,9 @@ class LayerKind(NamedTuple):
     field: FieldRule | None = None  # None: pointwise (keeps every position where it was)
     mac_kind: str = ""  # "conv" or "linear": which headline MAC total its MACs go to
     params_doc: str = "0"  # the parameter rule in words, for docs/layers.md
+    macs_doc: str = "0"  # the MAC rule in words, for docs/layers.md
     ops_doc: str = ""  # the cheap-op rule in words, for docs/layers.md
+    origin: str = "torch.nn"  # where PyTorch users find it, for docs/layers.md
 
     @property
     def param_names(self) -> frozenset[str]:

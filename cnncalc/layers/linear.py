@@ -76,6 +76,6 @@ def kinds() -> list[LayerKind]:
     return [
         LayerKind(
             "Linear", params, _linear, family=FAMILY, field=_linear_field, mac_kind="linear",
-            params_doc="in_features*out_features + out_features (bias)",
+            params_doc="in_features*out_features weight + out_features bias", macs_doc="output elements * in_features",
         )
     ]

@@ -85,17 +85,17 @@ def _concat_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
     return Union(dim - len(output) if dim >= 0 else dim)
 
 
-def _elementwise(name: str) -> LayerKind:
+def _elementwise(name: str, origin: str) -> LayerKind:
     return LayerKind(
         name, (), _broadcast, inputs=2, family=FAMILY, cheap=_elementwise_ops, op_kind="add/mul", field=_union_field,
-        ops_doc="output elements * (inputs - 1)",
+        ops_doc="output elements * (inputs - 1)", origin=origin,
     )
 
 
 def kinds() -> list[LayerKind]:
     """The merge family's kinds."""
     return [
-        _elementwise("Add"),
-        _elementwise("Mul"),
-        LayerKind("Concat", (Param("dim", 1),), _concat, inputs=2, family=FAMILY, field=_concat_field),
+        _elementwise("Add", "x + y (torch.add, broadcasting)"),
+        _elementwise("Mul", "x * y (torch.mul, broadcasting)"),
+        LayerKind("Concat", (Param("dim", 1),), _concat, inputs=2, family=FAMILY, field=_concat_field, origin="torch.cat((x, y), dim)"),
     ]

@@ -93,14 +93,14 @@ def kinds() -> list[LayerKind]:
         for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
     ]
     result.append(
-        LayerKind("StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth, family=FAMILY)
+        LayerKind("StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth, family=FAMILY, origin="torchvision.ops.StochasticDepth")
     )
     scale = (Param("dim", None, inferred=True), Param("init_values", 1e-5, "number")) + INPLACE
     for name, two_d in (("LayerScale", False), ("LayerScale2d", True)):
         result.append(
             LayerKind(
                 name, scale, _layer_scale(two_d), family=FAMILY, cheap=_scale_ops, op_kind="scale", params_doc="dim",
-                ops_doc="output elements",
+                ops_doc="output elements", origin=f"timm.layers.{name}",
             )
         )
     return result

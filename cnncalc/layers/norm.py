@@ -240,32 +240,35 @@ _LAYERNORM = (
     Param("elementwise_affine", True, "bool"),
     Param("bias", True, "bool"),
 ) + IGNORED
-_AFFINE = "2*C (weight, bias) with affine; buffers 2*C with track_running_stats"
-_STATISTICS = "elements * 5 (4 without affine)"
+_AFFINE = "C weight + C bias with affine (bias=False: weight only)"
+_RUNNING = _AFFINE + "; buffers: 2*C (running mean and variance) with track_running_stats"
+_STATISTICS = "elements * 5 (4 without affine): the statistics"
 
 
-def _norm(name: str, params: tuple[Param, ...], rule: Rule, n: int = 0, *, doc: str, batch: bool = False) -> LayerKind:
+def _norm(name: str, params: tuple[Param, ...], rule: Rule, n: int = 0, *, doc: str, batch: bool = False, origin: str = "torch.nn") -> LayerKind:
     return LayerKind(
         name, params, rule, n, family=FAMILY, cheap=_batch_norm_ops if batch else _statistics_ops, op_kind="norm", params_doc=doc,
-        ops_doc="elements * 2 (1 without affine); with batch statistics " + _STATISTICS if batch else _STATISTICS,
+        ops_doc="elements * 2 (1 without affine): scale and shift with the running statistics; with batch statistics " + _STATISTICS
+        if batch
+        else _STATISTICS,
+        origin=origin,
     )
 
 
 def kinds() -> list[LayerKind]:
     """The norm family's kinds."""
-    result = []
-    for n in (1, 2, 3):
-        result += [
-            _norm(f"BatchNorm{n}d", _running_norm_params(True), _batch_norm, n, doc=_AFFINE, batch=True),
-            _norm(f"InstanceNorm{n}d", _running_norm_params(False), _instance_norm, n, doc=_AFFINE),
-        ]
+    result = [_norm(f"BatchNorm{n}d", _running_norm_params(True), _batch_norm, n, doc=_RUNNING, batch=True) for n in (1, 2, 3)]
+    result += [_norm(f"InstanceNorm{n}d", _running_norm_params(False), _instance_norm, n, doc=_RUNNING) for n in (1, 2, 3)]
     group = (
         (Param("num_groups"), Param("num_channels", None, inferred=True), Param("eps", 1e-5, "number"), Param("affine", True, "bool"))
         + IGNORED
         + (Param("bias", True, "bool", keyword=True),)
     )
     return result + [
-        _norm("GroupNorm", group, _group_norm, doc="2*C (weight, bias) with affine"),
-        _norm("LayerNorm", _LAYERNORM, _layer_norm, doc="2*prod(normalized_shape) with elementwise_affine (bias: with bias)"),
-        _norm("LayerNorm2d", _LAYERNORM, _layer_norm_2d, doc="2*C with elementwise_affine (bias: with bias)"),
+        _norm("GroupNorm", group, _group_norm, doc=_AFFINE),
+        _norm("LayerNorm", _LAYERNORM, _layer_norm, doc="S weight + S bias with elementwise_affine, S = prod(normalized_shape) (bias=False: weight only)"),
+        _norm(
+            "LayerNorm2d", _LAYERNORM, _layer_norm_2d, doc="C weight + C bias with elementwise_affine (bias=False: weight only)",
+            origin="torchvision.models.convnext.LayerNorm2d",
+        ),
     ]

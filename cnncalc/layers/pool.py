@@ -249,12 +249,11 @@ def _adaptive(name: str, params: tuple[Param, ...], n: int) -> LayerKind:
 
 def kinds() -> list[LayerKind]:
     """The pool family's kinds."""
-    result = []
-    for n in (1, 2, 3):
-        result += [
-            _sliding(f"MaxPool{n}d", _MAXPOOL, _max_pool, n),
-            _sliding(f"AvgPool{n}d", _AVGPOOL1 if n == 1 else _AVGPOOL, _avg_pool, n),
-            _adaptive(f"AdaptiveAvgPool{n}d", (Param("output_size", kind="size"),), n),
-            _adaptive(f"AdaptiveMaxPool{n}d", (Param("output_size", kind="size"), Param("return_indices", False, "bool")), n),
-        ]
-    return result + [_sliding(f"LPPool{n}d", _LPPOOL, _lp_pool, n) for n in (1, 2)]
+    adaptive_max = (Param("output_size", kind="size"), Param("return_indices", False, "bool"))
+    return (
+        [_sliding(f"MaxPool{n}d", _MAXPOOL, _max_pool, n) for n in (1, 2, 3)]
+        + [_sliding(f"AvgPool{n}d", _AVGPOOL1 if n == 1 else _AVGPOOL, _avg_pool, n) for n in (1, 2, 3)]
+        + [_adaptive(f"AdaptiveMaxPool{n}d", adaptive_max, n) for n in (1, 2, 3)]
+        + [_adaptive(f"AdaptiveAvgPool{n}d", (Param("output_size", kind="size"),), n) for n in (1, 2, 3)]
+        + [_sliding(f"LPPool{n}d", _LPPOOL, _lp_pool, n) for n in (1, 2)]
+    )

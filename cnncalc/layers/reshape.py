@@ -213,8 +213,8 @@ def _pixel_unshuffle_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...
     return Window(((r, 0, sub(r, 1)),) * 2)
 
 
-def _kind(name: str, params: tuple[Param, ...], rule: Rule, field: FieldRule | None = None) -> LayerKind:
-    return LayerKind(name, params, rule, family=FAMILY, field=field)
+def _kind(name: str, params: tuple[Param, ...], rule: Rule, field: FieldRule | None = None, origin: str = "torch.nn") -> LayerKind:
+    return LayerKind(name, params, rule, family=FAMILY, field=field, origin=origin)
 
 
 def kinds() -> list[LayerKind]:
@@ -222,8 +222,8 @@ def kinds() -> list[LayerKind]:
     return [
         _kind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten, _flatten_field),
         _kind("Unflatten", (Param("dim"), Param("unflattened_size", kind="size")), _unflatten),
-        _kind("Permute", (Param("dims", kind="ints"),), _permute, _permute_field),
-        _kind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow, _narrow_field),
+        _kind("Permute", (Param("dims", kind="ints"),), _permute, _permute_field, "torchvision.ops.misc.Permute"),
+        _kind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow, _narrow_field, "torch.narrow(x, dim, start, length)"),
         _kind("PixelShuffle", (Param("upscale_factor"),), _pixel_shuffle, _pixel_shuffle_field),
         _kind("PixelUnshuffle", (Param("downscale_factor"),), _pixel_unshuffle, _pixel_unshuffle_field),
         _kind("ChannelShuffle", (Param("groups"),), _channel_shuffle),
