@@ -11,16 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pytest
 import sympy
 from click.testing import CliRunner
 
-from cnncalc.cli import main
 from cnncalc.analysis.cost import cost, sequential_peak
 from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.cli import main
 from cnncalc.spec import Limits, load_text
 from cnncalc.spec.zoo import load_spec
 
@@ -32,7 +32,7 @@ PUBLIC_MODELS = sorted(k for k in PUBLIC if k != "_about")
 ZOO_MODELS = sorted(k for k in ZOO if k != "_about" and (CONFIGS / f"{k}.yaml").exists())
 
 
-@lru_cache(maxsize=None)
+@cache
 def model(name: str) -> Evaluation:
     (evaluation,) = evaluate_spec(load_spec(str(CONFIGS / f"{name}.yaml")))
     return evaluation

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sympy
 
-from cnncalc.errors import CnncalcError, ShapeError, SpecError
 from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.errors import CnncalcError, ShapeError, SpecError
 from cnncalc.layers import KINDS
 from cnncalc.render.explain import step_text
 from cnncalc.spec import load_text

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from cnncalc.errors import CnncalcError
 from cnncalc.analysis.evaluate import evaluate_inline
+from cnncalc.errors import CnncalcError
 
 DATA = Path(__file__).parent / "data"
 FILES = ["shape_cases_public.jsonl", "shape_cases_torch.jsonl", "lppool_cases_torch.jsonl"]
