@@ -12,8 +12,8 @@ strings are shown as they are and its other items are counts, formatted by the r
 every result (`(16384, "*4")` prints `16,384*4`).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: typing.NamedTuple compiles every string
+# annotation (a ForwardRef each), which would double what defining Step costs at start-up.
 from typing import NamedTuple
 
 
@@ -26,4 +26,4 @@ class Step(NamedTuple):
     result: object = None  # the value, formatted by the renderer; None: no result part
     unit: str = ""  # printed after the result: " B"
     note: str = ""  # printed after the line, in parentheses
-    then: tuple[Step, ...] = ()  # further clauses of the same line, after "; "
+    then: tuple["Step", ...] = ()  # further clauses of the same line, after "; "

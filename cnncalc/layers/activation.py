@@ -8,12 +8,11 @@ is pointwise.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc import arith
 from cnncalc.arith import floor_div, product
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
 from cnncalc.layers.base import (
     IGNORED,
     INPLACE,
@@ -29,7 +28,11 @@ from cnncalc.layers.base import (
     fmt,
     require_rank,
     shape_text,
+    step,
 )
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
 
 FAMILY = "activation"
 
@@ -56,7 +59,7 @@ def _prelu(ctx: Ctx) -> Outcome:
                 expected=f"num_parameters in (1, {fmt(channels)})",
                 found=f"num_parameters={fmt(count)}",
             )
-    return Outcome(ctx.x, count, 0, 0, 0, (Step("params", "num_parameters", "", count),) if ctx.explain else ())
+    return Outcome(ctx.x, count, 0, 0, 0, (step("params", "num_parameters", "", count),) if ctx.explain else ())
 
 
 def _celu(ctx: Ctx) -> Outcome:
@@ -103,7 +106,7 @@ def _glu(ctx: Ctx) -> Outcome:
             found=f"size {fmt(size)} in input {shape_text(ctx.x)}",
         )
     output = (*ctx.x[:dim], floor_div(size, 2), *ctx.x[dim + 1 :])
-    return Outcome(output, steps=(Step(f"dim {dim}: {fmt(size)}/2", result=output[dim], note="GLU halves it"),) if ctx.explain else ())
+    return Outcome(output, steps=(step(f"dim {dim}: {fmt(size)}/2", result=output[dim], note="GLU halves it"),) if ctx.explain else ())
 
 
 def _hardtanh(ctx: Ctx) -> Outcome:
@@ -121,7 +124,7 @@ def _hardtanh(ctx: Ctx) -> Outcome:
 def _activation_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
     """One op per output element."""
     elements = product(output)
-    return elements, Step("activation ops", "output elements", "", elements)
+    return elements, step("activation ops", "output elements", "", elements)
 
 
 def _act(name: str, params: tuple[Param, ...] = (), rule: Rule = _same_shape, params_doc: str = "0") -> LayerKind:

@@ -9,17 +9,17 @@ This module is on the start-up path of every command: it defines few classes (Na
 compile code when defined) and imports neither sympy nor dataclasses.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` in this module: typing.NamedTuple compiles every
+# string annotation (a ForwardRef each), which would double what defining the records costs.
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc import arith
 from cnncalc.arith import add, floor_div, mul, sub
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
 
 if TYPE_CHECKING:
+    from cnncalc.explain import Step
     from cnncalc.layers.fields import Field
 
 Shape = tuple[Any, ...]
@@ -58,7 +58,7 @@ class Outcome(NamedTuple):
     bias: Any = 0
     buffers: Any = 0
     macs: Any = 0
-    steps: tuple[Step, ...] = ()
+    steps: tuple["Step", ...] = ()
 
 
 Rule = Callable[["Ctx"], Outcome]
@@ -115,6 +115,17 @@ class Ctx:
 
     def __getitem__(self, name: str) -> Any:
         return self.args[name]
+
+
+def step(
+    lhs: str, formula: str = "", numbers: "str | tuple[object, ...]" = "", result: object = None, unit: str = "", note: str = "",
+    then: "tuple[Step, ...]" = (),
+) -> "Step":
+    """A `cnncalc.explain.Step`, its class imported on first use: defining a NamedTuple costs
+    about half a millisecond, and a plain run (no --explain, no cost) never makes a step."""
+    from cnncalc.explain import Step
+
+    return Step(lhs, formula, numbers, result, unit, note, then)
 
 
 IGNORED = (Param("device", None, "any"), Param("dtype", None, "any"))
@@ -349,12 +360,12 @@ def window_sizes(ctx: Ctx, sizes: Shape, kernel: Shape, stride: Shape, pads: Sha
     return outs
 
 
-def window_steps(sizes: Shape, kernel: Shape, stride: Shape, pads: Shape, dilation: Shape, ceil_mode: bool, outs: list[Any]) -> list[Step]:
+def window_steps(sizes: Shape, kernel: Shape, stride: Shape, pads: Shape, dilation: Shape, ceil_mode: bool, outs: list[Any]) -> "list[Step]":
     """The pooling output-size steps, one per axis."""
     rounding = "ceil" if ceil_mode else "floor"
     drop = " (minus one if the last window starts in the right padding)" if ceil_mode else ""
     return [
-        Step(f"{axis}_out", f"{rounding}(({axis} + 2p - d(k-1) - 1)/s) + 1", window_text(size, k, s, p, d, rounding) + drop, out)
+        step(f"{axis}_out", f"{rounding}(({axis} + 2p - d(k-1) - 1)/s) + 1", window_text(size, k, s, p, d, rounding) + drop, out)
         for axis, size, k, s, p, d, out in zip(AXES[len(sizes)], sizes, kernel, stride, pads, dilation, outs)
     ]
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith
 from cnncalc.arith import add, floor_div, mul, product, sub
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
 from cnncalc.layers.base import (
     AXES,
     IGNORED,
@@ -33,12 +32,14 @@ from cnncalc.layers.base import (
     positive_axes,
     shape_text,
     spatial_input,
+    step,
     too_small,
     window_size,
     window_text,
 )
 
 if TYPE_CHECKING:
+    from cnncalc.explain import Step
     from cnncalc.layers.fields import Window
 
 FAMILY = "conv"
@@ -86,13 +87,13 @@ def _conv_steps(
     per_weight = f"({fmt(inner_size)}/{fmt(groups)})*" + "*".join(fmt(k) for k in kernel)
     names = ["N"] * (len(positions) - n - 1) + [outer] + [a + ("_in" if transposed else "_out") for a in AXES[n]]
     return [
-        Step(
+        step(
             "params",
             f"{outer}*({inner}/groups)*{k_names}" + (" + C_out" if bias else ""),
             f"{fmt(outer_size)}*{per_weight}" + (f" + {fmt(cout)}" if bias else ""),
             params,
         ),
-        Step("MACs", f"{'*'.join(names)}*({inner}/groups)*{k_names}", f"{'*'.join(fmt(v) for v in positions)}*{per_weight}", macs),
+        step("MACs", f"{'*'.join(names)}*({inner}/groups)*{k_names}", f"{'*'.join(fmt(v) for v in positions)}*{per_weight}", macs),
     ]
 
 
@@ -139,11 +140,11 @@ def _conv(ctx: Ctx) -> Outcome:
         if padding_arg == "same":
             out = size
             if ctx.explain:
-                steps.append(Step(f"{axis}_out", axis, "", size, note="padding='same', stride 1"))
+                steps.append(step(f"{axis}_out", axis, "", size, note="padding='same', stride 1"))
         else:
             out = window_size(size, k, s, p, d)
             if ctx.explain:
-                steps.append(Step(f"{axis}_out", f"floor(({axis} + 2p - d(k-1) - 1)/s) + 1", window_text(size, k, s, p, d), out))
+                steps.append(step(f"{axis}_out", f"floor(({axis} + 2p - d(k-1) - 1)/s) + 1", window_text(size, k, s, p, d), out))
         outs.append(out)
     too_small(
         ctx, outs, "floor((in + 2p - d(k-1) - 1)/s) + 1",
@@ -219,7 +220,7 @@ def _conv_transpose(ctx: Ctx) -> Outcome:
     for i, (axis, size, k, s, p, d, op) in enumerate(zip(AXES[n], sizes, kernel, stride, pads, dilation, output_padding)):
         out = add(add(add(sub(mul(sub(size, 1), s), mul(2, p)), mul(d, sub(k, 1))), op), 1)
         if ctx.explain:
-            steps.append(Step(f"{axis}_out", f"({axis}-1)*s - 2p + d(k-1) + output_padding + 1", worked(i), out))
+            steps.append(step(f"{axis}_out", f"({axis}-1)*s - 2p + d(k-1) + output_padding + 1", worked(i), out))
         outs.append(out)
     too_small(ctx, outs, "(in-1)*s - 2p + d(k-1) + output_padding + 1", worked)
     output = (*ctx.x[:channel_axis], cout, *outs)

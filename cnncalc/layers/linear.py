@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith
 from cnncalc.arith import add, mul, product
 from cnncalc.errors import ShapeError
-from cnncalc.explain import Step
-from cnncalc.layers.base import IGNORED, Ctx, LayerKind, Outcome, Param, Shape, check_bool, check_int, fmt, shape_text
+from cnncalc.layers.base import IGNORED, Ctx, LayerKind, Outcome, Param, Shape, check_bool, check_int, fmt, shape_text, step
 
 if TYPE_CHECKING:
+    from cnncalc.explain import Step
     from cnncalc.layers.fields import Collapse
 
 FAMILY = "linear"
@@ -52,14 +52,14 @@ def _linear(ctx: Ctx) -> Outcome:
         positions = ctx.x[:-1]  # N, then any further leading dims by their index
         names = "".join(f"{'N' if i == 0 else f'd{i}'}*" for i in range(len(positions)))
         steps = (
-            Step("output", numbers=shape_text(output), note=f"last dimension {fmt(fin)} -> {fmt(fout)}"),
-            Step(
+            step("output", numbers=shape_text(output), note=f"last dimension {fmt(fin)} -> {fmt(fout)}"),
+            step(
                 "params",
                 "in*out" + (" + out" if bias else ""),
                 f"{fmt(fin)}*{fmt(fout)}" + (f" + {fmt(fout)}" if bias else ""),
                 params,
             ),
-            Step("MACs", f"{names}out_features*in_features", "".join(f"{fmt(v)}*" for v in positions) + f"{fmt(fout)}*{fmt(fin)}", macs),
+            step("MACs", f"{names}out_features*in_features", "".join(f"{fmt(v)}*" for v in positions) + f"{fmt(fout)}*{fmt(fin)}", macs),
         )
     return Outcome(output, params, bias_params, 0, macs, steps)
 

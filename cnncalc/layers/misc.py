@@ -8,11 +8,10 @@ The receptive field is pointwise.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.arith import product
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
 from cnncalc.layers.base import (
     INPLACE,
     Ctx,
@@ -26,7 +25,11 @@ from cnncalc.layers.base import (
     infer_channels,
     require_rank,
     shape_text,
+    step,
 )
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
 
 FAMILY = "misc"
 
@@ -56,7 +59,7 @@ def _stochastic_depth(ctx: Ctx) -> Outcome:
     check_probability("drop", ctx["p"])
     if ctx["mode"] not in ("batch", "row"):
         raise SpecError("mode has to be either 'batch' or 'row'", found=repr(ctx["mode"]))
-    steps = (Step("identity at inference: output = input, no parameters"),) if ctx.explain else ()
+    steps = (step("identity at inference: output = input, no parameters"),) if ctx.explain else ()
     return Outcome(ctx.x, steps=steps)
 
 
@@ -72,7 +75,7 @@ def _layer_scale(two_d: bool) -> Rule:
                 raise ShapeError("LayerScale needs an input with at least one dimension", found=shape_text(ctx.x))
             channels = ctx.x[-1]
         features = infer_channels(ctx, "dim", channels)
-        steps = (Step("params", "dim", "", features, note="one learnable scale per channel"),) if ctx.explain else ()
+        steps = (step("params", "dim", "", features, note="one learnable scale per channel"),) if ctx.explain else ()
         return Outcome(ctx.x, features, 0, 0, 0, steps)
 
     return rule
@@ -81,7 +84,7 @@ def _layer_scale(two_d: bool) -> Rule:
 def _scale_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
     """One multiply per element."""
     elements = product(output)
-    return elements, Step("scale ops", "output elements", "", elements)
+    return elements, step("scale ops", "output elements", "", elements)
 
 
 def kinds() -> list[LayerKind]:

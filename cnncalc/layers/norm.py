@@ -11,12 +11,11 @@ taken as pointwise (the statistics are not counted).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc import arith
 from cnncalc.arith import add, floor_div, mul, product
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
 from cnncalc.layers.base import (
     AXES,
     IGNORED,
@@ -33,7 +32,11 @@ from cnncalc.layers.base import (
     infer_channels,
     require_rank,
     shape_text,
+    step,
 )
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
 
 FAMILY = "norm"
 
@@ -189,10 +192,10 @@ def _norm_outcome(ctx: Ctx, features: Any, affine: bool, bias: bool, track: bool
     steps: tuple[Step, ...] = ()
     if ctx.explain:
         steps = (
-            Step("params", result=params, note=f"{'weight and bias' if bias_params else 'weight'} of {fmt(features)} features")
+            step("params", result=params, note=f"{'weight and bias' if bias_params else 'weight'} of {fmt(features)} features")
             if params
-            else Step("params", result=0, note="no affine weights"),
-            Step("buffers", result=buffers, note="running mean and variance") if buffers else Step("buffers", result=0),
+            else step("params", result=0, note="no affine weights"),
+            step("buffers", result=buffers, note="running mean and variance") if buffers else step("buffers", result=0),
         )
     return Outcome(ctx.x, params, bias_params, buffers, 0, steps)
 
@@ -206,7 +209,7 @@ def _statistics_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shap
     affine = args.get("affine", args.get("elementwise_affine", True))
     per = 5 if affine else 4
     ops = mul(elements, per)
-    return ops, Step("norm ops", f"elements*{per} (statistics{' and affine' if affine else ''})", (elements, f"*{per}"), ops)
+    return ops, step("norm ops", f"elements*{per} (statistics{' and affine' if affine else ''})", (elements, f"*{per}"), ops)
 
 
 def _batch_norm_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
@@ -216,7 +219,7 @@ def _batch_norm_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shap
     elements = product(output)
     per = 2 if args.get("affine", True) else 1
     ops = mul(elements, per)
-    return ops, Step("norm ops", f"elements*{per} (eval: scale and shift)", (elements, f"*{per}"), ops)
+    return ops, step("norm ops", f"elements*{per} (eval: scale and shift)", (elements, f"*{per}"), ops)
 
 
 # ----------------------------------------------------------------------------- kinds

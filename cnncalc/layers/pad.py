@@ -11,10 +11,23 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.arith import add
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
-from cnncalc.layers.base import Ctx, LayerKind, Outcome, Param, Rule, Shape, check_int, describe, fmt, require_rank, shape_text
+from cnncalc.layers.base import (
+    Ctx,
+    LayerKind,
+    Outcome,
+    Param,
+    Rule,
+    Shape,
+    check_int,
+    describe,
+    fmt,
+    require_rank,
+    shape_text,
+    step,
+)
 
 if TYPE_CHECKING:
+    from cnncalc.explain import Step
     from cnncalc.layers.fields import Shift
 
 FAMILY = "pad"
@@ -60,7 +73,7 @@ def _pad(ctx: Ctx, mode: str) -> Outcome:
             _check_sizes(ctx, mode, axis, size, before, after)
         sizes[axis] = add(add(size, before), after)
         if ctx.explain:
-            steps.append(Step(f"dim {axis}: {fmt(size)} + {fmt(before)} + {fmt(after)}", result=sizes[axis]))
+            steps.append(step(f"dim {axis}: {fmt(size)} + {fmt(before)} + {fmt(after)}", result=sizes[axis]))
     return Outcome(tuple(sizes), steps=tuple(steps))
 
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith
 from cnncalc.arith import product
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
 from cnncalc.layers.base import (
     AXES,
     Ctx,
@@ -34,11 +33,13 @@ from cnncalc.layers.base import (
     positive_axes,
     shape_text,
     spatial_input,
+    step,
     window_sizes,
     window_steps,
 )
 
 if TYPE_CHECKING:
+    from cnncalc.explain import Step
     from cnncalc.layers.fields import Window
 
 FAMILY = "pool"
@@ -173,7 +174,7 @@ def _window_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, .
     elements = product(output)
     window = product(per_axis("kernel_size", args["kernel_size"], kind.spatial))
     ops = arith.mul(elements, window)
-    return ops, Step("pool ops", "output elements*window", (elements, "*" + fmt(window)), ops)
+    return ops, step("pool ops", "output elements*window", (elements, "*" + fmt(window)), ops)
 
 
 def _adaptive_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
@@ -182,10 +183,10 @@ def _adaptive_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
     window = adaptive_windows(inputs[0][-n:], output[-n:])
     if window is None:
         total = product(inputs[0])
-        return total, Step("pool ops", "input elements", "", total)
+        return total, step("pool ops", "input elements", "", total)
     outer = product(output[:-n])
     total = arith.mul(outer, window)
-    return total, Step("pool ops", "sum of the adaptive windows", (outer, "*", window), total)
+    return total, step("pool ops", "sum of the adaptive windows", (outer, "*", window), total)
 
 
 # ----------------------------------------------------------------------------- receptive field

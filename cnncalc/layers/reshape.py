@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith
 from cnncalc.arith import add, floor_div, mul, product, sub
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
 from cnncalc.layers.base import (
     Ctx,
     FieldRule,
@@ -30,6 +29,7 @@ from cnncalc.layers.base import (
     fmt_tuple,
     is_int,
     shape_text,
+    step,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def _flatten(ctx: Ctx) -> Outcome:
         )
     merged = product(ctx.x[start : end + 1])
     output = (*ctx.x[:start], merged, *ctx.x[end + 1 :])
-    steps = (Step("output", numbers=shape_text(output), note=f"dims {start}..{end} multiplied"),) if ctx.explain else ()
+    steps = (step("output", numbers=shape_text(output), note=f"dims {start}..{end} multiplied"),) if ctx.explain else ()
     return Outcome(output, steps=steps)
 
 
@@ -91,7 +91,7 @@ def _permute(ctx: Ctx) -> Outcome:
     if len(set(order)) != len(order):
         raise SpecError("permute(): duplicate dims are not allowed", expected="a permutation of the dimensions", found=f"dims={fmt_tuple(dims)}")
     output = tuple(ctx.x[i] for i in order)
-    steps = (Step("output", numbers=shape_text(output), note=f"input dims reordered as {fmt_tuple(order)}"),) if ctx.explain else ()
+    steps = (step("output", numbers=shape_text(output), note=f"input dims reordered as {fmt_tuple(order)}"),) if ctx.explain else ()
     return Outcome(output, steps=steps)
 
 
@@ -122,7 +122,7 @@ def _narrow(ctx: Ctx) -> Outcome:
         )
     output = (*ctx.x[:dim], length, *ctx.x[dim + 1 :])
     note = f"dim {dim}: elements {fmt(start)} .. {fmt(end)} - 1 of {fmt(size)}"
-    return Outcome(output, steps=(Step("output", numbers=shape_text(output), note=note),) if ctx.explain else ())
+    return Outcome(output, steps=(step("output", numbers=shape_text(output), note=note),) if ctx.explain else ())
 
 
 def _pixel_shuffle(ctx: Ctx) -> Outcome:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith
 from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.explain import Step
 from cnncalc.layers.base import (
     Ctx,
     LayerKind,
@@ -27,9 +26,11 @@ from cnncalc.layers.base import (
     fmt_tuple,
     per_axis,
     shape_text,
+    step,
 )
 
 if TYPE_CHECKING:
+    from cnncalc.explain import Step
     from cnncalc.layers.fields import Window
 
 FAMILY = "upsample"
@@ -98,11 +99,13 @@ def _upsample(ctx: Ctx) -> Outcome:
                 found=describe(size),
             )
         outs = per_axis("size", size, n, minimum=0)
-        step = Step("output size", numbers=fmt_tuple(outs), note="given")
     else:
         outs = _scaled(ctx, scale, n)
-        step = Step("output size", "floor(in * scale_factor)", fmt_tuple(outs))
-    return Outcome((*ctx.x[:2], *outs), steps=(step,) if ctx.explain else ())
+    steps: tuple[Step, ...] = ()
+    if ctx.explain:
+        formula, note = ("", "given") if size is not None else ("floor(in * scale_factor)", "")
+        steps = (step("output size", formula, fmt_tuple(outs), note=note),)
+    return Outcome((*ctx.x[:2], *outs), steps=steps)
 
 
 def _scaled(ctx: Ctx, scale: Any, n: int) -> tuple[Any, ...]:
@@ -135,11 +138,11 @@ def _upsample_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
         n = len(output) - 2
         window = adaptive_windows(inputs[0][-n:], output[-n:])
         total = product(inputs[0]) if window is None else mul(product(output[:-n]), window)
-        return total, Step("upsample ops", "sum of the area windows", "", total)
+        return total, step("upsample ops", "sum of the area windows", "", total)
     elements = product(output)
     taps = _TAPS.get(mode, 1)
     ops = mul(elements, taps)
-    return ops, Step("upsample ops", f"output elements*taps ({mode})", (elements, f"*{taps}"), ops)
+    return ops, step("upsample ops", f"output elements*taps ({mode})", (elements, f"*{taps}"), ops)
 
 
 def _upsample_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Window:

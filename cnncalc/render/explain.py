@@ -7,7 +7,10 @@ one number formatter (thousands separators for integers, symbolic values as thei
 
 from __future__ import annotations
 
-from cnncalc.explain import Step
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
 
 
 def step_text(step: Step) -> str:
