@@ -20,7 +20,11 @@ DEFAULT_LIMITS = Limits()
 
 def _read_stdin(sources: tuple[str, ...], limits: Limits) -> bytes | None:
     """Standard input as bytes when a source is '-' (decoded later with the same checks as a file)."""
-    return sys.stdin.buffer.read(limits.max_bytes + 1) if "-" in sources else None
+    if "-" not in sources:
+        return None
+    if sys.stdin is None:
+        raise UsageError("standard input is closed", expected="a spec on standard input for '-'", found="no standard input")
+    return sys.stdin.buffer.read(limits.max_bytes + 1)
 
 
 class CnncalcGroup(click.Group):
@@ -32,7 +36,18 @@ class CnncalcGroup(click.Group):
         if 0 < getattr(sys, "get_int_max_str_digits", lambda: 0)() < 100_000:
             sys.set_int_max_str_digits(100_000)
         try:
-            return super().invoke(ctx)
+            if sys.stdout is None:
+                raise UsageError("standard output is closed", expected="somewhere to write the answer (a terminal, a file or a pipe)")
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
+        except BrokenPipeError:
+            _silence_stdout()
+            ctx.exit(0)  # the reader stopped early (`| head`): nothing more to say, as head expects
+        except OSError as exc:  # only writing is left to fail: reading errors are SpecErrors by now
+            _silence_stdout()
+            click.echo(f"Error: cannot write the answer to standard output ({exc.strerror or exc}).", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
         except CnncalcError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
@@ -42,7 +57,7 @@ class CnncalcGroup(click.Group):
         except MemoryError:
             click.echo("Error: the input needs more memory than is available.", err=True)
             ctx.exit(EXIT_BAD_INPUT)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # a bug: still one message and exit 2, never a traceback
             if os.environ.get("CNNCALC_DEBUG"):
@@ -53,6 +68,15 @@ class CnncalcGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_BAD_INPUT)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the flush at exit cannot fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush
 
 
 class Binding(click.ParamType):
@@ -281,7 +305,7 @@ def derive(topic: str, fmt: str, check: bool, explain: bool, seed: int) -> None:
     cnncalc derive softmax-ce --format latex
     """
     from cnncalc.derive import derive as run_derivation
-    from cnncalc.derive import render as render_derivation
+    from cnncalc.render.derive import render as render_derivation
 
     derivation = run_derivation(topic, check=check, seed=seed, explain=explain)
     click.echo(render_derivation(derivation, fmt), nl=False)
