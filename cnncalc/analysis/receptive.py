@@ -21,6 +21,10 @@ Merges take the union of their branches' fields (equal to the largest when the b
 centred alike) and warn where branches disagree in stride or centre; an input broadcast along
 an axis (squeeze-excitation's 1x1 gate) adds global context that is not counted there.
 Normalisations and softmax are treated as pointwise (their statistics are not counted).
+
+Each layer kind declares its map in its family module (cnncalc/layers/), as a description from
+`cnncalc.layers.fields` (a window, a shift, a reorder, a fold, a collapse, a union or
+pointwise); this module composes the descriptions and never looks at a layer's name.
 """
 
 from __future__ import annotations
