@@ -99,7 +99,7 @@ class TestFormats:
     def test_explain_shows_formulas(self, runner: CliRunner) -> None:
         _, out, _ = run(runner, "shape", SEED, "-b", "plain", "--explain")
         assert "floor((16 + 2*1 - 1*(3-1) - 1)/1) + 1 = 16" in out
-        assert "64*(64/1)*3*3 + 64 = 36928" in out
+        assert "64*(64/1)*3*3 + 64 = 36,928" in out
 
     def test_piped_process_has_no_ansi(self) -> None:
         out = subprocess.run(

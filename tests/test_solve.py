@@ -375,7 +375,7 @@ class TestRendering:
         result, base, cand = solve_spec(SEED, "0.5-0.6", explain=True)
         text = "\n".join(head + "\n" + "\n".join(lines) for head, lines in bottleneck_explanation(result, base, cand))
         for expected in (
-            "params = C_out*(C_in/groups)*kh*kw + C_out = 64*(64/1)*3*3 + 64 = 36928",
+            "params = C_out*(C_in/groups)*kh*kw + C_out = 64*(64/1)*3*3 + 64 = 36,928",
             "with bias: 36928 + 36928 = 73856",
             "without bias: 36864 + 36864 = 73728",
             "= 9*k**2 + 128*k",

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc import arith
 from cnncalc.spec import expr
 from cnncalc.errors import CnncalcError, LimitError, Position, ShapeError, SpecError
 from cnncalc.layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type, lookup
+from cnncalc.layers.base import step
 from cnncalc.records import record
 from cnncalc.spec import INPUT_NAME, Arg, Block, LayerCall, Limits, Spec, did_you_mean, inline_calls, is_keyword
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
 
 
 @record
@@ -33,7 +37,7 @@ class Row:
     macs: Any
     depth: int
     group: str | None = None
-    steps: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
     args: tuple[tuple[str, Any], ...] = ()  # the layer's evaluated arguments (kernel_size, stride, ...)
     # Per input: the index in Evaluation.rows of the row that produced it; -1 = the evaluation's input.
     sources: tuple[int, ...] = ()
@@ -577,7 +581,7 @@ class Evaluator:
                 )
         rows.append(
             Row(
-                f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, ("y = F(x) + shortcut(x)",) if self.explain else (),
+                f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, (step("y = F(x) + shortcut(x)"),) if self.explain else (),
                 sources=(fx_source, shortcut_source),
             )
         )

@@ -8,6 +8,7 @@ from typing import Any
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row, shape_text
 from cnncalc.layers import Shape
+from cnncalc.render.explain import steps_text
 from cnncalc.render.report import Working
 
 
@@ -48,4 +49,4 @@ def step_head(e: Evaluation, row: Row) -> str:
 
 def explanation(evaluations: list[Evaluation]) -> Working:
     """Every row's worked steps under its heading (`shape --explain`, `params --explain`)."""
-    return tuple((step_head(e, r), r.steps) for e in evaluations for r in e.rows)
+    return tuple((step_head(e, r), steps_text(r.steps)) for e in evaluations for r in e.rows)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc import arith
-from cnncalc.analysis.cost import BYTES, CONVENTION, OP_KINDS, Cost, bytes_of, cost
+from cnncalc.analysis.cost import BYTES, CONVENTION, Cost, bytes_of, cost
 from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
+from cnncalc.explain import Step
+from cnncalc.layers import OP_KINDS
 from cnncalc.render.cells import layer_cell, shape_json, step_head, title_text
+from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import bytes_text, count_text
 from cnncalc.render.report import Report, Table
 
@@ -134,9 +137,9 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
     }
 
 
-def _steps(layer_steps: tuple[str, ...], cost_steps: tuple[str, ...], field_steps: tuple[str, ...]) -> tuple[str, ...]:
-    # the layer rule's own MAC line is replaced by the fuller formula of the cost steps
-    return tuple(s for s in layer_steps if not s.startswith("MACs")) + cost_steps + field_steps
+def _steps(layer_steps: tuple[Step, ...], cost_steps: tuple[Step, ...], field_steps: tuple[Step, ...]) -> tuple[str, ...]:
+    # the layer rule's (shapes, params, MACs), then the cheap ops and memory, then the receptive field
+    return steps_text(layer_steps + cost_steps + field_steps)
 
 
 def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool) -> Report:

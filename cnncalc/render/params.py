@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.render.cells import Shapes, explanation, layer_cell, shape_json, title_text
+from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_text, reduction_text
 from cnncalc.render.report import Report, Table
 
@@ -73,7 +74,7 @@ def _params_rows(e: Evaluation) -> list[dict[str, Any]]:
             "macs": count_json(r.macs),
         }
         if r.steps:
-            item["steps"] = list(r.steps)
+            item["steps"] = list(steps_text(r.steps))
         items.append(item)
     return items
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.render.cells import Shapes, explanation, layer_cell, shape_json, title_text
+from cnncalc.render.explain import steps_text
 from cnncalc.render.report import Report, Table
 
 
@@ -46,7 +47,7 @@ def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
         if len(row.inputs) > 1:
             item["inputs"] = [shapes[s] for s in row.inputs]
         if row.steps:
-            item["steps"] = list(row.steps)
+            item["steps"] = list(steps_text(row.steps))
         items.append(item)
     return items
 

@@ -19,6 +19,7 @@ from cnncalc.render.bottleneck import (
     run_text,
     total_text,
 )
+from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import approx_text, fixed_text, fraction_text, percent, percent_fixed, rational_text, value_text
 from cnncalc.render.report import Working
 from cnncalc.solve.rational import as_fraction, as_rational
@@ -43,7 +44,7 @@ def _layer_lines(evaluation: Evaluation, macs: bool) -> tuple[str, ...]:
     prefix = "MACs =" if macs else "params ="
     for row in evaluation.rows:
         value = row.macs if macs else row.params
-        formulas = [step for step in row.steps if step.startswith(prefix)]
+        formulas = [text for text in steps_text(row.steps) if text.startswith(prefix)]
         if not formulas and arith.equal(value, 0) is True:
             continue
         head = f"{row.path} {row.type}: "
