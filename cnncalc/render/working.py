@@ -19,7 +19,7 @@ from cnncalc.render.bottleneck import (
     run_text,
     total_text,
 )
-from cnncalc.render.explain import steps_text
+from cnncalc.render.explain import step_text
 from cnncalc.render.numbers import approx_text, fixed_text, fraction_text, percent, percent_fixed, rational_text, value_text
 from cnncalc.render.report import Working
 from cnncalc.solve.rational import as_fraction, as_rational
@@ -41,14 +41,14 @@ def bottleneck_explanation(result: BottleneckResult, baseline: Evaluation, candi
 
 def _layer_lines(evaluation: Evaluation, macs: bool) -> tuple[str, ...]:
     lines = []
-    prefix = "MACs =" if macs else "params ="
+    what = "MACs" if macs else "params"
     for row in evaluation.rows:
         value = row.macs if macs else row.params
-        formulas = [text for text in steps_text(row.steps) if text.startswith(prefix)]
+        formulas = [step_text(step) for step in row.steps if step.lhs == what]
         if not formulas and arith.equal(value, 0) is True:
             continue
         head = f"{row.path} {row.type}: "
-        lines.append(head + (formulas[0] if formulas else f"{prefix} {value_text(value)}"))
+        lines.append(head + (formulas[0] if formulas else f"{what} = {value_text(value)}"))
         if not macs and arith.equal(row.bias, 0) is not True:
             no_bias = arith.sub(row.params, row.bias)
             lines.append(f"    without bias: {_paren(row.params)} - {_paren(row.bias)} = {value_text(no_bias)}")
