@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from cnncalc.render import output
 from cnncalc import spec
 from cnncalc.analysis.evaluate import Evaluator, Row, evaluate_spec
 from cnncalc.records import record
+from cnncalc.render import output
 from cnncalc.render.params import params_document, params_report
 from cnncalc.render.shape import shape_document, shape_report
 from cnncalc.spec import load_path, load_text
@@ -201,7 +201,7 @@ def test_equal_but_different_values_do_not_share_a_cached_outcome(second: str) -
     """1, 1.0 and True are equal in Python: a layer cache keyed on values alone would accept
     the second layer as a copy of the first, where PyTorch refuses a bool or float dim."""
     text = f"input: [4, 8]\nlayers:\n  - Softmax: {{dim: 1}}\n  - Softmax: {second}\n"
-    with pytest.raises(spec.SpecError, match="layers\\[1\\] \\(Softmax\\): .*dim"):
+    with pytest.raises(spec.SpecError, match=r"layers\[1\] \(Softmax\): .*dim"):
         evaluate_spec(load_text(text, "t.yaml"))
 
 
