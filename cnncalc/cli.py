@@ -6,13 +6,18 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cnncalc import __version__
 from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip
 from cnncalc.spec import Limits
+
+if TYPE_CHECKING:  # click >= 8.2 makes ParamType generic; 8.1 cannot subscript it at run time
+    _ParamType = click.ParamType[Any]
+else:
+    _ParamType = click.ParamType
 
 FORMATS = ("table", "json", "csv", "markdown")
 DEFAULT_LIMITS = Limits()
@@ -76,10 +81,10 @@ def _silence_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, AttributeError, ValueError):
-        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush
+        sys.stdout = None  # nothing left to flush
 
 
-class Binding(click.ParamType):
+class Binding(_ParamType):
     """NAME=VALUE for --set; VALUE is a number or an expression over earlier bindings."""
 
     name = "NAME=VALUE"
@@ -103,7 +108,7 @@ class Binding(click.ParamType):
         return name, result
 
 
-class ShapeArg(click.ParamType):
+class ShapeArg(_ParamType):
     """An input tensor shape: 3,224,224 or 3x224x224."""
 
     name = "SHAPE"
@@ -121,7 +126,7 @@ class ShapeArg(click.ParamType):
         return sizes
 
 
-class BandArg(click.ParamType):
+class BandArg(_ParamType):
     """A --reduce band or a --range, read by a parser of `cnncalc.solve.band` (imported only when given)."""
 
     def __init__(self, name: str, parser: str) -> None:
