@@ -348,7 +348,8 @@ def child_evaluate(path: str) -> None:
     gc.disable()
     start = time.perf_counter()
     from cnncalc.analysis.evaluate import evaluate_spec
-    from cnncalc.render.tables import params_document, shape_document
+    from cnncalc.render.params import params_document
+    from cnncalc.render.shape import shape_document
     from cnncalc.spec import load_path
 
     imported = time.perf_counter()
@@ -386,7 +387,8 @@ def child_flat(path: str, runs: int) -> None:
 
     gc.disable()
     from cnncalc.analysis.evaluate import evaluate_spec
-    from cnncalc.render.tables import params_document, shape_document
+    from cnncalc.render.params import params_document
+    from cnncalc.render.shape import shape_document
     from cnncalc.spec import load_text
 
     text = Path(path).read_text()

@@ -6,13 +6,18 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cnncalc import __version__
 from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip
 from cnncalc.spec import Limits
+
+if TYPE_CHECKING:  # click >= 8.2 makes ParamType generic; 8.1 cannot subscript it at run time
+    _ParamType = click.ParamType[Any]
+else:
+    _ParamType = click.ParamType
 
 FORMATS = ("table", "json", "csv", "markdown")
 DEFAULT_LIMITS = Limits()
@@ -76,10 +81,10 @@ def _silence_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, AttributeError, ValueError):
-        sys.stdout = None  # type: ignore[assignment]  # nothing left to flush
+        sys.stdout = None  # nothing left to flush
 
 
-class Binding(click.ParamType):
+class Binding(_ParamType):
     """NAME=VALUE for --set; VALUE is a number or an expression over earlier bindings."""
 
     name = "NAME=VALUE"
@@ -103,7 +108,7 @@ class Binding(click.ParamType):
         return name, result
 
 
-class ShapeArg(click.ParamType):
+class ShapeArg(_ParamType):
     """An input tensor shape: 3,224,224 or 3x224x224."""
 
     name = "SHAPE"
@@ -121,7 +126,7 @@ class ShapeArg(click.ParamType):
         return sizes
 
 
-class BandArg(click.ParamType):
+class BandArg(_ParamType):
     """A --reduce band or a --range, read by a parser of `cnncalc.solve.band` (imported only when given)."""
 
     def __init__(self, name: str, parser: str) -> None:
@@ -246,7 +251,7 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
     cnncalc shape configs/resnet50.yaml
     cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
     """
-    from cnncalc.render.tables import shape_documents, shape_report
+    from cnncalc.render.shape import shape_documents, shape_report
 
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     _write(fmt, lambda: shape_documents(sets), lambda: shape_report([e for s in sets for e in s], explain=explain))
@@ -262,7 +267,7 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
     cnncalc params configs/resnet_block_bottleneck.yaml
     cnncalc params configs/resnet18.yaml configs/resnet50.yaml
     """
-    from cnncalc.render.tables import params_document, params_report
+    from cnncalc.render.params import params_document, params_report
 
     sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
     _write(fmt, lambda: params_document(sets), lambda: params_report(sets, explain=explain))
@@ -322,8 +327,8 @@ def zoo(fmt: str) -> None:
     cnncalc zoo
     cnncalc params resnet50
     """
-    from cnncalc.render.tables import zoo_document, zoo_report
     from cnncalc.analysis.zoo import zoo_entries
+    from cnncalc.render.zoo import zoo_document, zoo_report
 
     entries = zoo_entries()
     _write(fmt, lambda: zoo_document(entries), lambda: zoo_report(entries))
@@ -354,8 +359,9 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
     cnncalc bottleneck configs/bottleneck_two_widths.yaml --reduce 0.5-0.6 --multiple-of 8
     """
     from cnncalc.analysis.evaluate import evaluate_spec
-    from cnncalc.render.bottleneck import bottleneck_document, bottleneck_explanation, bottleneck_report
-    from cnncalc.solve.bottleneck import choose, no_answer, solve_bottleneck
+    from cnncalc.render.bottleneck import bottleneck_document, bottleneck_report, no_answer
+    from cnncalc.render.working import bottleneck_explanation
+    from cnncalc.solve.bottleneck import choose, solve_bottleneck
     from cnncalc.spec.zoo import load_spec
 
     if metric == "macs" and bias != "both":

@@ -107,3 +107,7 @@ class NoAnswerError(CnncalcError):
 def clip(text: str, limit: int = 60) -> str:
     """`text` shortened for an error message: long input is quoted by its start only."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class SolveError(CnncalcError):
+    """The count cannot be solved exactly (not a polynomial, sympy gives a ConditionSet): exit status 2."""

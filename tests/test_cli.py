@@ -57,7 +57,7 @@ class TestSeedProblem:
         doc = json.loads(out)
         assert doc["input"] == [64, 16, 16]
         assert doc["output"] == [64, 16, 16]
-        first_bottleneck = next(l for l in doc["layers"] if l["path"] == "blocks.bottleneck[0]")
+        first_bottleneck = next(layer for layer in doc["layers"] if layer["path"] == "blocks.bottleneck[0]")
         assert first_bottleneck == {"path": "blocks.bottleneck[0]", "type": "Conv2d", "input": [64, 16, 16], "output": ["k", 16, 16]}
 
     def test_block_option_selects_one(self, runner: CliRunner) -> None:
@@ -99,7 +99,7 @@ class TestFormats:
     def test_explain_shows_formulas(self, runner: CliRunner) -> None:
         _, out, _ = run(runner, "shape", SEED, "-b", "plain", "--explain")
         assert "floor((16 + 2*1 - 1*(3-1) - 1)/1) + 1 = 16" in out
-        assert "64*(64/1)*3*3 + 64 = 36928" in out
+        assert "64*(64/1)*3*3 + 64 = 36,928" in out
 
     def test_piped_process_has_no_ansi(self) -> None:
         out = subprocess.run(
@@ -119,7 +119,7 @@ class TestInline:
         assert code == 0
         doc = json.loads(out)
         # floor((224 + 6 - 6 - 1)/2) + 1 = 112; floor((112 + 2 - 2 - 1)/2) + 1 = 56
-        assert [l["output"] for l in doc["layers"]] == [[64, 112, 112], [64, 56, 56]]
+        assert [layer["output"] for layer in doc["layers"]] == [[64, 112, 112], [64, 56, 56]]
 
     @pytest.mark.parametrize("shape", ["3x224x224", "3,224,224", "[3, 224, 224]"])
     def test_input_spellings(self, runner: CliRunner, shape: str) -> None:

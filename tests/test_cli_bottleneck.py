@@ -29,7 +29,8 @@ def run(runner: CliRunner, *args: str, input: str | None = None) -> Any:
 def document(runner: CliRunner, *args: str) -> dict[str, Any]:
     result = run(runner, *args, "--format", "json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    loaded: dict[str, Any] = json.loads(result.stdout)
+    return loaded
 
 
 class TestAcceptance:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pytest
 import sympy
 from click.testing import CliRunner
 
-from cnncalc.cli import main
 from cnncalc.analysis.cost import cost, sequential_peak
 from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.cli import main
 from cnncalc.spec import Limits, load_text
 from cnncalc.spec.zoo import load_spec
 
@@ -32,7 +32,7 @@ PUBLIC_MODELS = sorted(k for k in PUBLIC if k != "_about")
 ZOO_MODELS = sorted(k for k in ZOO if k != "_about" and (CONFIGS / f"{k}.yaml").exists())
 
 
-@lru_cache(maxsize=None)
+@cache
 def model(name: str) -> Evaluation:
     (evaluation,) = evaluate_spec(load_spec(str(CONFIGS / f"{name}.yaml")))
     return evaluation
@@ -262,7 +262,7 @@ def test_markdown_and_csv(run: Any) -> None:
 def test_explain_writes_the_mac_formula(run: Any) -> None:
     result = run(SEED, "--block", "plain", "--explain")
     assert result.exit_code == 0
-    assert "MACs = N*H_out*W_out*C_out*(C_in/g)*k_h*k_w = 1*16*16*64*(64/1)*3*3 = 9,437,184" in result.stdout
+    assert "MACs = N*C_out*H_out*W_out*(C_in/groups)*kh*kw = 1*64*16*16*(64/1)*3*3 = 9,437,184" in result.stdout
     assert "r = r_in + (k_eff-1)*j_in = 3 + 2*1 = 5" in result.stdout
 
 

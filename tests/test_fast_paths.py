@@ -22,7 +22,8 @@ from cnncalc import spec
 from cnncalc.analysis.evaluate import Evaluator, Row, evaluate_spec
 from cnncalc.records import record
 from cnncalc.render import output
-from cnncalc.render.tables import params_document, params_report, shape_document, shape_report
+from cnncalc.render.params import params_document, params_report
+from cnncalc.render.shape import shape_document, shape_report
 from cnncalc.spec import load_path, load_text
 from cnncalc.spec.nodes import FastSafeLoader
 from cnncalc.spec.reader import Reader

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import sympy
 
-from cnncalc.errors import CnncalcError, ShapeError, SpecError
 from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.errors import CnncalcError, ShapeError, SpecError
 from cnncalc.layers import KINDS
+from cnncalc.render.explain import step_text
 from cnncalc.spec import load_text
 
 
@@ -76,6 +77,13 @@ SHAPES: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = [
     ("MaxPool2d(3)", (3, 8, 8), (3, 2, 2)),
     # a 1-tuple kernel is repeated for pools: floor((8-2-1)/3)+1 = 2
     ("MaxPool2d(kernel_size=(3,))", (1, 3, 8, 8), (1, 3, 2, 2)),
+    # LPPool: avg pool's shape without padding or dilation, stride defaulting to kernel_size
+    # floor((10 - 1*(3-1) - 1)/2) + 1 = floor(7/2) + 1 = 4
+    ("LPPool2d(2, 3, stride=2)", (1, 4, 10, 10), (1, 4, 4, 4)),
+    # stride = kernel_size = 4: floor((10 - 3 - 1)/4) + 1 = 2
+    ("LPPool1d(1.5, 4)", (2, 3, 10), (2, 3, 2)),
+    # ceil((5 - 1 - 1)/2) + 1 = 3; the last window starts at (3-1)*2 = 4 < 5: kept
+    ("LPPool2d(2, 2, ceil_mode=True)", (1, 5, 5), (1, 3, 3)),
     # ceil((6 + 2 - 2 - 1)/2) + 1 = ceil(5/2) + 1 = 4; start (4-1)*2 = 6 < 6 + 1: kept
     ("AvgPool2d(3, stride=2, padding=1, ceil_mode=True)", (1, 3, 6, 6), (1, 3, 4, 4)),
     # floor((10-3-1)/3) + 1 = 3
@@ -264,24 +272,25 @@ def test_macs(call: str, shape: tuple[int, ...], macs: int) -> None:
 
 
 MAC_STEPS: list[tuple[str, tuple[int, ...], str]] = [
-    # the formula over the positions, then the same with the numbers put in
+    # the formula over the positions, then the same with the numbers put in; the result with
+    # thousands separators (the one number formatter of render/)
     ("Conv2d(3, 64, 7, stride=2, padding=3, bias=False)", (1, 3, 224, 224),
-     "MACs = N*C_out*H_out*W_out*(C_in/groups)*kh*kw = 1*64*112*112*(3/1)*7*7 = 118013952"),
+     "MACs = N*C_out*H_out*W_out*(C_in/groups)*kh*kw = 1*64*112*112*(3/1)*7*7 = 118,013,952"),
     # 2*64*8*8*8*3*3 = 589824
     ("Conv2d(32, 64, 3, groups=4, padding=1)", (2, 32, 8, 8),
-     "MACs = N*C_out*H_out*W_out*(C_in/groups)*kh*kw = 2*64*8*8*(32/4)*3*3 = 589824"),
+     "MACs = N*C_out*H_out*W_out*(C_in/groups)*kh*kw = 2*64*8*8*(32/4)*3*3 = 589,824"),
     # unbatched: floor((50 - 4 - 1)/1) + 1 = 46; 8*46*3*5 = 5520
-    ("Conv1d(3, 8, 5)", (3, 50), "MACs = C_out*L_out*(C_in/groups)*kl = 8*46*(3/1)*5 = 5520"),
+    ("Conv1d(3, 8, 5)", (3, 50), "MACs = C_out*L_out*(C_in/groups)*kl = 8*46*(3/1)*5 = 5,520"),
     # 6, 14, 14 out; 1*8*6*14*14*3*27 = 762048
     ("Conv3d(3, 8, 3)", (1, 3, 8, 16, 16),
-     "MACs = N*C_out*D_out*H_out*W_out*(C_in/groups)*kd*kh*kw = 1*8*6*14*14*(3/1)*3*3*3 = 762048"),
+     "MACs = N*C_out*D_out*H_out*W_out*(C_in/groups)*kd*kh*kw = 1*8*6*14*14*(3/1)*3*3*3 = 762,048"),
     # on the input positions: 1*16*14*14*8*4*4 = 401408
     ("ConvTranspose2d(16, 8, 4, stride=2, padding=1)", (1, 16, 14, 14),
-     "MACs = N*C_in*H_in*W_in*(C_out/groups)*kh*kw = 1*16*14*14*(8/1)*4*4 = 401408"),
+     "MACs = N*C_in*H_in*W_in*(C_out/groups)*kh*kw = 1*16*14*14*(8/1)*4*4 = 401,408"),
     # 1*4*5*3*3 = 180
     ("ConvTranspose1d(4, 6, 3, groups=2)", (1, 4, 5), "MACs = N*C_in*L_in*(C_out/groups)*kl = 1*4*5*(6/2)*3 = 180"),
     # 2*1000*512 = 1024000
-    ("Linear(512, 1000)", (2, 512), "MACs = N*out_features*in_features = 2*1000*512 = 1024000"),
+    ("Linear(512, 1000)", (2, 512), "MACs = N*out_features*in_features = 2*1000*512 = 1,024,000"),
     # 2*5*4*3 = 120
     ("Linear(3, 4)", (2, 5, 3), "MACs = N*d1*out_features*in_features = 2*5*4*3 = 120"),
 ]
@@ -290,7 +299,7 @@ MAC_STEPS: list[tuple[str, tuple[int, ...], str]] = [
 @pytest.mark.parametrize(("call", "shape", "step"), MAC_STEPS, ids=[m[0] for m in MAC_STEPS])
 def test_explain_writes_the_mac_formula_with_numbers(call: str, shape: tuple[int, ...], step: str) -> None:
     (row,) = evaluate_inline(["nn." + call], shape, explain=True).rows
-    assert [s for s in row.steps if s.startswith("MACs")] == [step]
+    assert [step_text(s) for s in row.steps if s.lhs == "MACs"] == [step]
 
 
 # ----------------------------------------------------------------------------- symbols

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from cnncalc import arith
-from cnncalc.errors import CnncalcError, ShapeError, SpecError
 from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
+from cnncalc.errors import CnncalcError, ShapeError, SpecError
 from cnncalc.spec import load_text
 
 X = (1, 6, 4, 5)  # N, C, H, W

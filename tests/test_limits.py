@@ -13,11 +13,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -108,7 +109,7 @@ HOSTILE: dict[str, tuple[str, list[str], tuple[str, ...]]] = {
     "100,000-deep block list": ("input: [3, 8, 8]\nlayers:\n" + "- " * 100_000 + "ReLU\n", [], ("YAML nested too deeply",)),
     # as deep as indentation gets in a file of a few MB: cnncalc's guard speaks before libyaml's
     "2,000-deep indentation": (
-        "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "-\n" for i in range(0, 2000)) + " " * 2000 + "- ReLU\n",
+        "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "-\n" for i in range(2000)) + " " * 2000 + "- ReLU\n",
         [],
         ("YAML nested too deeply", ":202:200:", "at most 200 levels"),
     ),
@@ -275,7 +276,7 @@ class _LibyamlWithNestingLimit:
     [
         "input: [3, 8, 8]\nlayers: " + "[" * 5000 + "]" * 5000 + "\n",
         "input: [3, 8, 8]\nlayers: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n",
-        "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "-\n" for i in range(0, 1200)) + " " * 1200 + "- ReLU\n",
+        "input: [3, 8, 8]\nlayers:\n" + "".join(" " * i + "-\n" for i in range(1200)) + " " * 1200 + "- ReLU\n",
     ],
     ids=["flow list", "flow mapping", "indentation"],
 )

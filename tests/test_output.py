@@ -8,11 +8,16 @@ table to a renderer at all: it shows as a paragraph of pipes.
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
 from cnncalc.cli import main
+from cnncalc.render import output
+from cnncalc.render.report import Report, Table
 
 from .conftest import CONFIGS, SEED
 
@@ -85,3 +90,91 @@ def test_the_documents_hold_tables(runner: CliRunner) -> None:
     """The check above is not vacuous: the table commands do print tables."""
     result = runner.invoke(main, ["params", SEED, "--format", "markdown"])
     assert len(_rendered_tables(result.stdout)) == 3
+
+
+# ----------------------------------------------------------------------------- drawing, unit by unit
+
+SMALL = Report(
+    (
+        Table("net: input [3, 8, 8]", ("layer", "type", "params"), (("conv", "Conv2d", "1,792"), ("  relu", "ReLU", "0")), (False, False, True), ("params 1,792",)),
+        Table("a|b", ("x",), (("1|2",),), (True,), kind="blocks"),
+    ),
+    (("conv Conv2d: [3, 8, 8] -> [64, 8, 8]", ("params = 1,792",)),),
+)
+
+
+def test_plain_text_drawing() -> None:
+    assert output.plain_text(SMALL) == (
+        "net: input [3, 8, 8]        \n"
+        "+--------+--------+--------+\n"
+        "| layer  | type   | params |\n"
+        "+--------+--------+--------+\n"
+        "| conv   | Conv2d |  1,792 |\n"
+        "|   relu | ReLU   |      0 |\n"
+        "+--------+--------+--------+\n"
+        "params 1,792\n"
+        "\n"
+        "a|b    \n"
+        "+-----+\n"
+        "|   x |\n"
+        "+-----+\n"
+        "| 1|2 |\n"
+        "+-----+\n"
+        "\n"
+        "Working\n"
+        "conv Conv2d: [3, 8, 8] -> [64, 8, 8]\n"
+        "    params = 1,792\n"
+    )
+
+
+def test_markdown_drawing() -> None:
+    assert output.markdown(SMALL) == (
+        "### net: input [3, 8, 8]\n\n"
+        "| layer | type | params |\n"
+        "|---|---|---:|\n"
+        "| conv | Conv2d | 1,792 |\n"
+        "| relu | ReLU | 0 |\n"
+        "\n"
+        "params 1,792\n\n"
+        "### a\\|b\n\n"
+        "| x |\n"
+        "|---:|\n"
+        "| 1\\|2 |\n"
+        "\n"
+        "### Working\n\n"
+        "- **conv Conv2d: [3, 8, 8] -> [64, 8, 8]**\n"
+        "  - `params = 1,792`\n"
+    )
+
+
+def test_csv_and_plain_through_write_report() -> None:
+    stream = io.StringIO()
+    output.write_report(SMALL, "csv", stream)
+    assert stream.getvalue() == "layer,type,params\nconv,Conv2d,1792\nrelu,ReLU,0\n"
+    stream = io.StringIO()  # not a terminal: plain text, no colour
+    output.write_report(SMALL, "table", stream)
+    assert stream.getvalue() == output.plain_text(SMALL)
+
+
+def test_wide_characters_take_two_columns() -> None:
+    table = Table("", ("name",), (("\u6df1\u5ea6",), ("ab",)), (False,))
+    lines = output.plain_text(Report((table,))).splitlines()
+    assert lines[0] == "+------+" and lines[3] == "| \u6df1\u5ea6 |" and lines[4] == "| ab   |"
+
+
+def test_json_layout() -> None:
+    document = {"name": "n", "input": [3, 8, 8], "layers": [{"path": "a", "n": 1}, {"path": "b, {x}", "n": 2}], "empty": []}
+    assert output.json_text(document) == (
+        "{\n"
+        '  "name": "n",\n'
+        '  "input": [3, 8, 8],\n'
+        '  "layers": [\n'
+        '    {"path": "a", "n": 1},\n'
+        '    {"path": "b, {x}", "n": 2}\n'
+        "  ],\n"
+        '  "empty": []\n'
+        "}"
+    )
+    assert json.loads(output.json_text(document)) == document
+    tricky = [{"s": "}, {"}, {"s": "x"}]  # a separator inside a string: laid out one by one, still valid
+    assert json.loads(output.json_text({"rows": tricky})) == {"rows": tricky}

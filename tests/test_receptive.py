@@ -360,7 +360,7 @@ def test_brute_force_2d_stacks() -> None:
         sets = {(y, x): frozenset({(y, x)}) for y in range(h) for x in range(w)}
         size = (h, w)
         try:
-            for kind, k, s, p, d in stack:
+            for _kind, k, s, p, d in stack:
                 out = tuple(_out_len(size[a], k[a], s[a], p[a], d[a], False) for a in (0, 1))
                 if min(out) < 1:
                     raise ValueError

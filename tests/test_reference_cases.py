@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from cnncalc.errors import CnncalcError
 from cnncalc.analysis.evaluate import evaluate_inline
+from cnncalc.errors import CnncalcError
 
 DATA = Path(__file__).parent / "data"
-FILES = ["shape_cases_public.jsonl", "shape_cases_torch.jsonl"]
+FILES = ["shape_cases_public.jsonl", "shape_cases_torch.jsonl", "lppool_cases_torch.jsonl"]
 
 
 def _cases() -> list[Any]:
@@ -43,6 +43,9 @@ CASES = _cases()
 
 def test_reference_files_are_present() -> None:
     assert len(CASES) >= 1000
+    lppool = [c for c in CASES if c.id.startswith("lppool_cases_torch-")]
+    assert len(lppool) == 171  # LPPool1d/2d from torch 2.14.1, 57 of them raise
+    assert sum(c.values[0]["error"] for c in lppool) == 57
 
 
 @pytest.mark.parametrize("case", CASES)

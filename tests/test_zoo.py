@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from cnncalc.cli import main
 from cnncalc.analysis.evaluate import Evaluation, Row, evaluate_spec
+from cnncalc.cli import main
 from cnncalc.spec.zoo import load_spec
 
 from .conftest import CONFIGS, ROOT, SEED
@@ -45,7 +45,7 @@ MODELS = sorted(ZOO)
 BRANCH_ORDER_DIFFERS: frozenset[str] = frozenset({"regnet_y_400mf"})
 
 
-@lru_cache(maxsize=None)
+@cache
 def evaluated(model: str) -> Evaluation:
     """The config's model, evaluated once per test session."""
     (evaluation,) = evaluate_spec(load_spec(str(CONFIGS / ZOO[model])))

@@ -127,7 +127,7 @@ def run_case(idx: int, spec: dict, gen: torch.Generator) -> dict:
         warnings.simplefilter("always")
         try:
             m = cls(**kwargs)
-        except Exception as e:  # noqa: BLE001 - we record whatever torch raises
+        except Exception as e:  # whatever torch raises is recorded
             rec.update(error=True, error_phase="construct", error_type=type(e).__name__,
                        error_message=err_msg(e), output_shape=None, param_count=None,
                        param_count_with_bias=None, param_count_without_bias=None,
@@ -155,7 +155,7 @@ def run_case(idx: int, spec: dict, gen: torch.Generator) -> dict:
                     y = m(x)
                 rec["output_shape"] = list(y.shape)
                 rec["error"] = False
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 rec.update(error=True, error_phase="forward", error_type=type(e).__name__,
                            error_message=err_msg(e), output_shape=None)
         for w in wlist:
@@ -1422,9 +1422,9 @@ def leaf_hparams(m: nn.Module) -> dict:
 
 def analyse_model(name: str, ctor: str, res: int, extra: dict) -> dict:
     import torchvision
+    from fvcore.nn import FlopCountAnalysis
     from torch.nn.modules.batchnorm import _BatchNorm
     from torch.nn.modules.conv import _ConvNd
-    from fvcore.nn import FlopCountAnalysis
 
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None, **extra).eval()
@@ -1433,7 +1433,7 @@ def analyse_model(name: str, ctor: str, res: int, extra: dict) -> dict:
     params = dict(model.named_parameters())
     owner_class = {}
     for mname, mod in model.named_modules():
-        for pname, p in mod.named_parameters(recurse=False):
+        for pname, _ in mod.named_parameters(recurse=False):
             owner_class[(mname + "." if mname else "") + pname] = type(mod).__name__
     by_owner = Counter()
     for pn, p in params.items():
@@ -1531,8 +1531,9 @@ def analyse_model(name: str, ctor: str, res: int, extra: dict) -> dict:
 
 
 def make_zoo(path: str, only: list[str] | None = None) -> dict:
-    import torchvision
     from importlib.metadata import version
+
+    import torchvision
     out = {"_about": {
         "source": "torchvision %s with torch %s (weights=None, eval mode, torch.manual_seed(0)), fvcore %s; "
                   "input 1x3x224x224 (inception_v3: 1x3x299x299)"

@@ -6,19 +6,10 @@ Conventions (also in the README):
   input elements * (C_out/groups) * prod(k) (counted on the input positions); linear = output
   elements * in_features. The headline number is conv + linear.
 - Cheap ops are elementary operations (one add, multiply, compare or function evaluation each),
-  reported apart from MACs, per kind:
-  norm       BatchNorm in eval mode: 2 per element with affine, 1 without (scale and shift with
-             the running statistics); batch statistics (track_running_stats=False), GroupNorm,
-             InstanceNorm, LayerNorm, LayerNorm2d: 5 per element with affine, 4 without
-             (fvcore's counts);
-  pool       Max/AvgPool: output elements * window (prod(kernel_size)); adaptive pools: the sum
-             of their windows (= input elements when the output size divides the input size);
-  activation one per output element (ReLU, GELU, Softmax, ... alike);
-  add/mul    Add and Mul: one per output element per extra input; Concat costs nothing;
-  upsample   output elements * taps: nearest 1, linear 2, bilinear 4, trilinear 8, bicubic 16;
-             'area' as an adaptive average pool;
-  scale      LayerScale: one multiply per element.
-  Everything else (dropout and stochastic depth at inference, padding, reshapes) costs 0.
+  reported apart from MACs, by kind (OP_KINDS: norm, pool, activation, add/mul, upsample,
+  scale). Each layer kind declares its own rule in its family module under cnncalc/layers/
+  (docs/layers.md lists them); dropout and stochastic depth at inference, padding, reshapes
+  and Concat cost 0.
 - Memory: every layer's output is a new tensor (in-place ops and views not modelled); its
   bytes are elements * the dtype's size. The sequential peak runs the rows in order and keeps
   a tensor from the row that writes it to the last row that reads it (the network's input from
@@ -32,17 +23,14 @@ from typing import Any
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
-from cnncalc.layers import lookup, per_axis
-from cnncalc.analysis.receptive import AXIS_NAMES
-from cnncalc.render.tables import count_text as _n
+from cnncalc.explain import Step
+from cnncalc.layers import OP_KINDS, lookup
 
 BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
-OP_KINDS = ("norm", "pool", "activation", "add/mul", "upsample", "scale")
 CONVENTION = (
     "1 MAC = one multiply-accumulate; bias additions are not MACs; FLOPs = 2 x MACs; "
     "MACs = conv + linear, cheap ops (norm, pool, activation, add/mul, upsample) counted apart"
 )
-_TAPS = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 4, "trilinear": 8, "bicubic": 16}
 
 
 @dataclass(frozen=True)
@@ -53,7 +41,7 @@ class RowCost:
     ops: Any
     op_kind: str | None
     elements: Any
-    steps: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,8 +90,13 @@ def bytes_of(elements: Any, dtype: str) -> Any:
 def cost(evaluation: Evaluation, *, explain: bool = False, dtype: str = "float32") -> Cost:
     """MACs, cheap ops and memory of an evaluation."""
     rows = tuple(row_cost(r, explain=explain, dtype=dtype) for r in evaluation.rows)
-    conv = arith.total(c.macs for r, c in zip(evaluation.rows, rows) if r.type.startswith("Conv"))
-    linear = arith.total(c.macs for r, c in zip(evaluation.rows, rows) if r.type == "Linear")
+    by_mac_kind: dict[str, list[Any]] = {}  # the headline MAC totals each kind declares ("conv", "linear")
+    for r, c in zip(evaluation.rows, rows):
+        kind = lookup(r.type)
+        if kind is not None and kind.mac_kind:
+            by_mac_kind.setdefault(kind.mac_kind, []).append(c.macs)
+    conv = arith.total(by_mac_kind.get("conv", ()))
+    linear = arith.total(by_mac_kind.get("linear", ()))
     ops = tuple((kind, arith.total(c.ops for c in rows if c.op_kind == kind)) for kind in OP_KINDS)
     groups = []
     by_group: dict[str | None, list[int]] = {}
@@ -174,107 +167,18 @@ def sequential_peak(evaluation: Evaluation, sizes: list[Any], input_size: Any) -
 
 
 def row_cost(row: Row, *, explain: bool = False, dtype: str = "float32") -> RowCost:
-    """A row's MACs, cheap ops (with their kind) and output elements, with the working if asked."""
+    """A row's MACs, cheap ops (with their kind) and output elements, with the working if asked.
+
+    The MACs and their working come from the layer rule (the row); the cheap ops from the kind's
+    cheap-op rule."""
     elements = arith.product(row.output)
     kind = lookup(row.type)
-    args = dict(row.args)
-    steps: list[str] = []
-    if explain and arith.equal(row.macs, 0) is not True:
-        steps.append(_mac_step(row, kind, args))
-    ops, op_kind, formula = _cheap(row, kind, args, elements)
-    if explain and op_kind is not None:
-        text = f"{op_kind} ops = {formula}"
-        steps.append(text if text.endswith(" = " + _n(ops)) else f"{text} = {_n(ops)}")
+    found = kind.cheap(kind, dict(row.args), row.inputs, row.output) if kind is not None and kind.cheap is not None else None
+    ops, op_kind = (found[0], kind.op_kind) if found is not None and kind is not None else (0, None)
+    steps: list[Step] = []
     if explain:
+        if found is not None:
+            steps.append(found[1])
         size = BYTES[dtype]
-        steps.append(f"activation = output elements * {size} B ({dtype}) = {_n(elements)}*{size} = {_n(arith.mul(elements, size))} B")
+        steps.append(Step("activation", f"output elements * {size} B ({dtype})", (elements, f"*{size}"), arith.mul(elements, size), " B"))
     return RowCost(row.macs, ops, op_kind, elements, tuple(steps))
-
-
-def _t(value: Any) -> str:
-    return arith.as_text(value)
-
-
-def _mac_step(row: Row, kind: Any, args: dict[str, Any]) -> str:
-    """The MAC formula with the numbers put in (conv, transposed conv, linear)."""
-    if kind is not None and kind.category == "conv" and kind.spatial:
-        n = kind.spatial
-        kernel = per_axis("kernel_size", args["kernel_size"], n)
-        groups = args.get("groups", 1)
-        transposed = row.type.startswith("ConvTranspose")
-        shape = row.input if transposed else row.output
-        channel_axis = len(shape) - n - 1
-        batch = shape[:channel_axis]
-        sizes = shape[channel_axis + 1 :]
-        cin, cout = row.input[channel_axis], row.output[channel_axis]
-        where = "_in" if transposed else "_out"
-        names = (["N"] if batch else []) + [a + where for a in AXIS_NAMES[n]]
-        k_names = ["k_" + a.lower() for a in AXIS_NAMES[n]]
-        values = [*batch, *sizes]
-        if transposed:
-            formula = "*".join(names + ["C_in", "(C_out/g)"] + k_names)
-            numbers = "*".join([_t(v) for v in values] + [_t(cin), f"({_t(cout)}/{_t(groups)})"] + [_t(k) for k in kernel])
-            return f"MACs (on the input positions) = {formula} = {numbers} = {_n(row.macs)}"
-        formula = "*".join(names + ["C_out", "(C_in/g)"] + k_names)
-        numbers = "*".join([_t(v) for v in values] + [_t(cout), f"({_t(cin)}/{_t(groups)})"] + [_t(k) for k in kernel])
-        return f"MACs = {formula} = {numbers} = {_n(row.macs)}"
-    if row.type == "Linear":
-        positions = arith.product(row.output[:-1])
-        fin = row.input[-1]
-        return (
-            f"MACs = positions*out_features*in_features = {_t(positions)}*{_t(row.output[-1])}*{_t(fin)} = {_n(row.macs)}"
-        )
-    return f"MACs = {_n(row.macs)}"
-
-
-def _cheap(row: Row, kind: Any, args: dict[str, Any], elements: Any) -> tuple[Any, str | None, str]:
-    """(ops, kind, formula) of the cheap op a row performs; (0, None, '') for free layers."""
-    if kind is None:
-        return 0, None, ""
-    name = row.type
-    category = kind.category
-    if category == "norm":
-        if name.startswith("BatchNorm") and args.get("track_running_stats", True):
-            per = 2 if args.get("affine", True) else 1
-            return arith.mul(elements, per), "norm", f"elements*{per} (eval: scale and shift) = {_n(elements)}*{per}"
-        affine = args.get("affine", args.get("elementwise_affine", True))
-        per = 5 if affine else 4
-        return arith.mul(elements, per), "norm", f"elements*{per} (statistics{' and affine' if affine else ''}) = {_n(elements)}*{per}"
-    if category == "pool":
-        n = kind.spatial
-        if name.startswith("Adaptive"):
-            window = _windows(row.inputs[0][-n:], row.output[-n:])
-            if window is None:
-                total = arith.product(row.inputs[0])
-                return total, "pool", f"input elements = {_n(total)}"
-            total = arith.mul(arith.product(row.output[:-n]), window)
-            return total, "pool", f"sum of the adaptive windows = {_n(arith.product(row.output[:-n]))}*{_n(window)}"
-        kernel = arith.product(per_axis("kernel_size", args["kernel_size"], n))
-        return arith.mul(elements, kernel), "pool", f"output elements*window = {_n(elements)}*{_t(kernel)}"
-    if category == "act":
-        return elements, "activation", f"output elements = {_n(elements)}"
-    if name in ("Add", "Mul"):
-        extra = len(row.inputs) - 1
-        return arith.mul(elements, extra), "add/mul", f"output elements*{extra} = {_n(elements)}*{extra}"
-    if category == "upsample":
-        mode = args.get("mode", "nearest")
-        if mode == "area":
-            n = len(row.output) - 2
-            window = _windows(row.inputs[0][-n:], row.output[-n:])
-            total = arith.product(row.inputs[0]) if window is None else arith.mul(arith.product(row.output[:-n]), window)
-            return total, "upsample", "sum of the area windows"
-        taps = _TAPS.get(mode, 1)
-        return arith.mul(elements, taps), "upsample", f"output elements*taps ({mode}) = {_n(elements)}*{taps}"
-    if name in ("LayerScale", "LayerScale2d"):
-        return elements, "scale", f"output elements = {_n(elements)}"
-    return 0, None, ""
-
-
-def _windows(sizes: tuple[Any, ...], outs: tuple[Any, ...]) -> Any:
-    """Product over axes of the summed adaptive window lengths; None when a size is symbolic."""
-    total = 1
-    for size, out in zip(sizes, outs):
-        if not (isinstance(size, int) and isinstance(out, int)):
-            return None
-        total *= sum(-((-(o + 1) * size) // out) - (o * size) // out for o in range(out))
-    return total

@@ -17,6 +17,7 @@ from cnncalc.analysis.outcomes import Outcomes, literal_key
 from cnncalc.analysis.results import Row, placed, shape_text, totals
 from cnncalc.errors import LimitError, ShapeError, SpecError
 from cnncalc.layers import LayerKind, Outcome, Shape, lookup
+from cnncalc.layers.base import step
 from cnncalc.spec import INPUT_NAME, Block, LayerCall, Limits, Spec
 from cnncalc.spec.model import new_tuple
 
@@ -308,7 +309,7 @@ class Expander:
                     expected=f"shape {shape_text(fx)}",
                     found=f"shortcut gives {shape_text(shortcut)}",
                 )
-        steps = ("y = F(x) + shortcut(x)",) if self.explain else ()
+        steps = (step("y = F(x) + shortcut(x)"),) if self.explain else ()
         rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source)))
         self.source = len(rows) - 1
         return fx

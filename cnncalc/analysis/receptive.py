@@ -21,6 +21,10 @@ Merges take the union of their branches' fields (equal to the largest when the b
 centred alike) and warn where branches disagree in stride or centre; an input broadcast along
 an axis (squeeze-excitation's 1x1 gate) adds global context that is not counted there.
 Normalisations and softmax are treated as pointwise (their statistics are not counted).
+
+Each layer kind declares its map in its family module (cnncalc/layers/), as a description from
+`cnncalc.layers.fields` (a window, a shift, a reorder, a fold, a collapse, a union or
+pointwise); this module composes the descriptions and never looks at a layer's name.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ from typing import Any
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
-from cnncalc.layers import lookup, per_axis
-
-AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}  # spatial axes by count
+from cnncalc.explain import Step
+from cnncalc.layers import AXES, lookup
+from cnncalc.layers.fields import POINTWISE, Collapse, Field, Fold, Reorder, Shift, Union, Window
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class RowField:
     names: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-    steps: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
 
     @property
     def exact(self) -> bool:
@@ -93,7 +97,7 @@ class _State:
     tracks: tuple[_Track, ...] | None
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-    steps: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
 
 
 class _Untracked(Exception):
@@ -115,7 +119,7 @@ def spatial_axes(evaluation: Evaluation) -> int:
 def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[RowField, ...]:
     """The field of every row's output with respect to the evaluation's input."""
     n = spatial_axes(evaluation)
-    names = AXIS_NAMES.get(n, tuple(f"axis{i}" for i in range(n)))
+    names = AXES.get(n, tuple(f"axis{i}" for i in range(n)))
     start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None)
     states: list[_State] = []
     for index, row in enumerate(evaluation.rows):
@@ -145,99 +149,24 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
 
 
 def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool) -> _State:
+    """Compose one row's field: the kind describes what it does to its input's positions."""
     kind = lookup(row.type)
-    args = dict(row.args)
-    x = row.inputs[0]
+    rule: Field = POINTWISE
+    if kind is not None and kind.field is not None:
+        rule = kind.field(kind, dict(row.args), row.inputs, row.output)
     state = inputs[0]
-    name = row.type
-    if kind is not None and kind.inputs > 1:
-        return _merge(row, inputs, names)
-    if name.startswith(("Conv", "MaxPool", "AvgPool")) and kind is not None and kind.spatial:
-        n = kind.spatial
-        kernel = per_axis("kernel_size", args["kernel_size"], n)
-        stride_arg = args.get("stride")
-        stride = kernel if stride_arg is None or stride_arg == () else per_axis("stride", stride_arg, n)
-        dilation = per_axis("dilation", args.get("dilation", 1), n)
-        if name.startswith("ConvTranspose"):
-            pads = per_axis("padding", args["padding"], n)
-            maps = []
-            for k, s, p, d in zip(kernel, stride, pads, dilation):
-                span = arith.mul(d, arith.sub(k, 1))
-                # output o gathers inputs i with i*s - p + t*d = o: i in [(o + p - span)/s, (o + p)/s]
-                maps.append((arith.true_div(1, s), arith.true_div(arith.sub(p, span), s), arith.true_div(span, s)))
-            note = "fractional stride (transposed conv): " + "x".join("1/" + arith.as_text(s) for s in stride)
-            return _apply(state, row, maps, n, names, explain, exact=False, note=note, what="transposed")
-        padding = args.get("padding", 0)
-        if padding == "same":
-            pads = tuple(arith.floor_div(arith.mul(d, arith.sub(k, 1)), 2) for k, d in zip(kernel, dilation))
-        elif padding == "valid":
-            pads = (0,) * n
-        else:
-            pads = per_axis("padding", padding, n)
-        maps = [(s, arith.sub(0, p), arith.mul(d, arith.sub(k, 1))) for k, s, p, d in zip(kernel, stride, pads, dilation)]
-        return _apply(state, row, maps, n, names, explain, kernel=kernel, pads=pads, dilation=dilation)
-    if name.startswith("Adaptive") and kind is not None:
-        n = kind.spatial
-        maps = []
-        exact = True
-        for size, out in zip(x[-n:], row.output[-n:]):
-            if arith.divides(out, size):
-                window = arith.floor_div(size, out)
-                maps.append((window, 0, arith.sub(window, 1)))
-            else:
-                # windows floor(o*L/O) .. ceil((o+1)*L/O) - 1 vary in size: a bound
-                a = arith.true_div(size, out)
-                maps.append((a, arith.sub(arith.true_div(1, out), 1), arith.add(a, arith.sub(1, arith.true_div(2, out)))))
-                exact = False
-        return _apply(state, row, maps, n, names, explain, exact=exact, sized=True, note="input-size dependent (adaptive pool)")
-    if name == "Upsample":
-        n = len(x) - 2
-        mode = args.get("mode", "nearest")
-        align = bool(args.get("align_corners"))
-        maps = []
-        for size, out in zip(x[-n:], row.output[-n:]):
-            if mode in ("nearest", "nearest-exact"):
-                maps.append((arith.true_div(size, out), -1, 1))
-            elif mode == "area":
-                a = arith.true_div(size, out)
-                maps.append((a, arith.sub(arith.true_div(1, out), 1), arith.add(a, arith.sub(1, arith.true_div(2, out)))))
-            else:
-                taps = 2 if mode == "bicubic" else 1  # the source point's neighbours on each side
-                if align:
-                    a = arith.true_div(arith.sub(size, 1), arith.sub(out, 1)) if arith.equal(out, 1) is False else 0
-                    maps.append((a, -taps, 2 * taps))
-                else:
-                    a = arith.true_div(size, out)
-                    maps.append((a, arith.sub(arith.true_div(a, 2), Fraction(1, 2) + taps), 2 * taps))
-        sized = args.get("size") is not None or align
-        return _apply(state, row, maps, n, names, explain, exact=False, sized=sized, note=f"fractional stride (Upsample, {mode})", what="bound")
-    if name in ("PixelShuffle", "PixelUnshuffle"):
-        r = args["upscale_factor" if name == "PixelShuffle" else "downscale_factor"]
-        if name == "PixelShuffle":
-            inv = arith.true_div(1, r)
-            m = (inv, arith.sub(inv, 1), arith.sub(1, inv))
-            return _apply(state, row, [m, m], 2, names, explain, exact=False, note=f"fractional stride (PixelShuffle): 1/{arith.as_text(r)}", what="bound")
-        return _apply(state, row, [(r, 0, arith.sub(r, 1))] * 2, 2, names, explain)
-    if kind is not None and name.endswith(("Pad1d", "Pad2d", "Pad3d")):
-        arg = args["padding"]
-        pads = tuple(arg) if isinstance(arg, tuple) else (arg,) * (2 * kind.spatial)
-        shifts = {-(i + 1): pads[2 * i] for i in range(len(pads) // 2)}
-        return _shift(state, row, shifts, names, explain)
-    if name == "Narrow":
-        dim = args["dim"] - len(x) if args["dim"] >= 0 else args["dim"]
-        begin = args["start"]
-        if isinstance(begin, int) and begin < 0:
-            begin = arith.add(x[dim], begin)
-        return _shift(state, row, {dim: arith.sub(0, begin)}, names, explain)
-    if name == "Permute":
-        rank = len(x)
-        order = [d % rank for d in (args["dims"] if isinstance(args["dims"], tuple) else (args["dims"],))]
-        moved = {src - rank: out - rank for out, src in enumerate(order)}
-        return _State(tuple(t if t.dim is None else replace(t, dim=moved[t.dim]) for t in state.tracks or ()))
-    if name == "Flatten":
-        return _flatten(state, row, args)
-    if name == "Linear":
-        return _collapse(state, row, -1, names, explain)
+    if isinstance(rule, Union):
+        return _merge(row, inputs, names, rule.dim)
+    if isinstance(rule, Window):
+        return _apply(state, row, rule, names, explain)
+    if isinstance(rule, Shift):
+        return _shift(state, row, rule.shifts, names, explain)
+    if isinstance(rule, Reorder):
+        return _State(tuple(t if t.dim is None else replace(t, dim=rule.moved[t.dim]) for t in state.tracks or ()))
+    if isinstance(rule, Fold):
+        return _flatten(state, row, rule)
+    if isinstance(rule, Collapse):
+        return _collapse(state, row, rule.dim, names, explain)
     return _pointwise(state, row)
 
 
@@ -260,50 +189,42 @@ def _compose(field: AxisField, a: Any, b: Any, w: Any, exact: bool, sized: bool)
     )
 
 
-def _apply(
-    state: _State,
-    row: Row,
-    maps: list[tuple[Any, Any, Any]],
-    n: int,
-    names: tuple[str, ...],
-    explain: bool,
-    *,
-    exact: bool = True,
-    sized: bool = False,
-    note: str | None = None,
-    what: str = "window",
-    kernel: tuple[Any, ...] = (),
-    pads: tuple[Any, ...] = (),
-    dilation: tuple[Any, ...] = (),
-) -> _State:
-    """Compose per-axis maps on the last n dims of the input (which must be tracked input axes)."""
+def _apply(state: _State, row: Row, window: Window, names: tuple[str, ...], explain: bool) -> _State:
+    """Compose per-dim maps on the last dims of the input (which must be tracked input axes)."""
     tracks = list(state.tracks or ())
     by_dim = {t.dim: i for i, t in enumerate(tracks) if t.dim is not None and t.flat is None}
-    steps: list[str] = []
-    for axis, (a, b, w) in zip(range(-n, 0), maps):
+    n = len(window.maps)
+    steps: list[Step] = []
+    for axis, (a, b, w) in zip(range(-n, 0), window.maps):
         if axis not in by_dim:
             raise _Untracked(f"{row.type} runs over a dimension that is not a spatial axis of the input: field not tracked")
         i = by_dim[axis]
         old = tracks[i].field
-        new = _compose(old, a, b, w, exact, sized)
+        new = _compose(old, a, b, w, window.exact, window.sized)
         tracks[i] = replace(tracks[i], field=new)
         if explain:
             label = names[i] if i < len(names) else f"axis{i}"
-            if kernel:
-                k, d, p = kernel[axis + n], dilation[axis + n], pads[axis + n]
+            if window.kernel:
+                k, d, p = window.kernel[axis + n], window.dilation[axis + n], window.pads[axis + n]
                 steps.append(
-                    f"RF {label}: k_eff = d*(k-1)+1 = {_text(d)}*({_text(k)}-1)+1 = {_text(arith.add(w, 1))}; "
-                    f"r = r_in + (k_eff-1)*j_in = {_text(old.size)} + {_text(w)}*{_text(old.stride)} = {_text(new.size)}; "
-                    f"j = j_in*s = {_text(old.stride)}*{_text(a)} = {_text(new.stride)}; "
-                    f"P = P_in + p*j_in = {_text(old.padding)} + {_text(p)}*{_text(old.stride)} = {_text(new.padding)}"
+                    Step(
+                        f"RF {label}: k_eff", "d*(k-1)+1", f"{_text(d)}*({_text(k)}-1)+1", arith.add(w, 1),
+                        then=(
+                            Step("r", "r_in + (k_eff-1)*j_in", f"{_text(old.size)} + {_text(w)}*{_text(old.stride)}", new.size),
+                            Step("j", "j_in*s", f"{_text(old.stride)}*{_text(a)}", new.stride),
+                            Step("P", "P_in + p*j_in", f"{_text(old.padding)} + {_text(p)}*{_text(old.stride)}", new.padding),
+                        ),
+                    )
                 )
             else:
+                sees = f"output o sees inputs [{_text(a)}*o + {_text(b)}, ... + {_text(w)}]"
                 steps.append(
-                    f"RF {label} ({what}: output o sees inputs [{_text(a)}*o + {_text(b)}, ... + {_text(w)}]): "
-                    f"r = {_text(old.size)} + {_text(w)}*{_text(old.stride)} = {_text(new.size)}; "
-                    f"j = {_text(old.stride)}*{_text(a)} = {_text(new.stride)}; P = {_text(new.padding)}"
+                    Step(
+                        f"RF {label} ({window.what}: {sees}): r", "", f"{_text(old.size)} + {_text(w)}*{_text(old.stride)}", new.size,
+                        then=(Step("j", "", f"{_text(old.stride)}*{_text(a)}", new.stride), Step("P", result=new.padding)),
+                    )
                 )
-    return _State(tuple(tracks), (note,) if note else (), (), tuple(steps))
+    return _State(tuple(tracks), (window.note,) if window.note else (), (), tuple(steps))
 
 
 def _shift(state: _State, row: Row, shifts: dict[int, Any], names: tuple[str, ...], explain: bool) -> _State:
@@ -316,18 +237,18 @@ def _shift(state: _State, row: Row, shifts: dict[int, Any], names: tuple[str, ..
             new = _compose(t.field, 1, arith.mul(-1, amount), 0, True, False)
             tracks[i] = replace(t, field=new)
             if explain and i < len(names):
-                steps.append(f"RF {names[i]}: shifted by {_text(amount)} input positions of this layer: P = {_text(new.padding)}")
+                steps.append(Step(f"RF {names[i]}: shifted by {_text(amount)} input positions of this layer: P", result=new.padding))
         elif t.flat is not None and t.dim in shifts:
             raise _Untracked(f"{row.type} pads a flattened dimension: field not tracked")
     return _State(tuple(tracks), (), (), tuple(steps))
 
 
-def _flatten(state: _State, row: Row, args: dict[str, Any]) -> _State:
+def _flatten(state: _State, row: Row, fold: Fold) -> _State:
     x = row.inputs[0]
     rank, out_rank = len(x), len(row.output)
     if rank == 0:
         return _State(state.tracks)
-    first, last = args["start_dim"] % rank, args["end_dim"] % rank
+    first, last = fold.first, fold.last
     tracks = []
     for t in state.tracks or ():
         if t.dim is None:
@@ -356,8 +277,10 @@ def _collapse(state: _State, row: Row, dim: int, names: tuple[str, ...], explain
             tracks.append(_Track(new, None))
             if explain and i < len(names):
                 steps.append(
-                    f"RF {names[i]}: {row.type} mixes all {_text(extent)} positions: "
-                    f"r = {_text(t.field.size)} + ({_text(extent)}-1)*{_text(t.field.stride)} = {_text(new.size)}"
+                    Step(
+                        f"RF {names[i]}: {row.type} mixes all {_text(extent)} positions: r", "",
+                        f"{_text(t.field.size)} + ({_text(extent)}-1)*{_text(t.field.stride)}", new.size,
+                    )
                 )
         else:
             tracks.append(t)
@@ -375,14 +298,11 @@ def _pointwise(state: _State, row: Row) -> _State:
     return _State(state.tracks)
 
 
-def _merge(row: Row, inputs: list[_State], names: tuple[str, ...]) -> _State:
-    """Add / Mul / Concat: the union of the branches' fields, axis by axis."""
+def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | None) -> _State:
+    """Add / Mul / Concat: the union of the branches' fields, axis by axis; `dim`: a Concat's."""
     y = row.output
-    if row.type == "Concat":
-        dim = dict(row.args).get("dim", 1)
-        dim = dim - len(y) if dim >= 0 else dim
-        if any(t.dim == dim for s in inputs for t in s.tracks or ()):
-            raise _Untracked("Concat along a spatial axis: field not tracked")
+    if dim is not None and any(t.dim == dim for s in inputs for t in s.tracks or ()):
+        raise _Untracked(f"{row.type} along a spatial axis: field not tracked")
     first = inputs[0].tracks or ()
     tracks = []
     notes: list[str] = []

@@ -4,11 +4,14 @@
 # field's annotation, compiling it at import (a third of these classes' import cost).
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc import arith
 from cnncalc.layers import Shape
 from cnncalc.spec.model import new_tuple
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
 
 
 class Row(NamedTuple):
@@ -24,7 +27,7 @@ class Row(NamedTuple):
     macs: Any
     depth: int
     group: str | None = None
-    steps: tuple[Any, ...] = ()  # the explanation (--explain), as the layer rule gives it
+    steps: tuple["Step", ...] = ()  # the explanation (--explain), as data
     args: tuple[tuple[str, Any], ...] = ()  # the layer's evaluated arguments (kernel_size, stride, ...)
     # Per input: the index in Evaluation.rows of the row that produced it; -1 = the evaluation's input.
     sources: tuple[int, ...] = ()

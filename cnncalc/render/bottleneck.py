@@ -1,27 +1,113 @@
-"""Rendering of `cnncalc bottleneck`: the JSON document, the tables and the worked solution.
+"""Rendering of `cnncalc bottleneck`: the JSON document, the tables and the no-answer sentence.
 
-Imported only by the `bottleneck` command (it uses sympy through `solve`).
+The solver returns numbers (Fractions, sympy roots, integer runs); everything it says in words
+is written here, and the worked solution in `working.py`. Imported only by the `bottleneck`
+command (it uses sympy through `solve`).
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-import sympy
-
 from cnncalc import arith
-from cnncalc.solve.band import decimal_text, percent
-from cnncalc.render.tables import Report, Table, count_text
-from cnncalc.solve.bottleneck import BottleneckResult, Piece, Run, Solution, as_fraction, as_rational, piece_text
+from cnncalc.errors import NoAnswerError
+from cnncalc.render.numbers import (
+    approx_text,
+    count_text,
+    fixed_text,
+    fraction_text,
+    json_number,
+    percent,
+    percent_fixed,
+)
+from cnncalc.render.report import Report, Table, Working
+from cnncalc.solve.band import Band, Bound
+from cnncalc.solve.bottleneck import count_label
+from cnncalc.solve.results import BottleneckResult, Endpoint, Piece, Run, Solution
 
-Explanation = tuple[tuple[str, tuple[str, ...]], ...]
+# ----------------------------------------------------------------------------- the solver's values as text
+
+
+def band_text(band: Band) -> str:
+    """The band as users write it: '50%-60%', 'at least 50%', 'exactly 50%'."""
+    if band.hi is None:
+        return f"at least {percent(band.lo)}"
+    if band.hi == band.lo:
+        return f"exactly {percent(band.lo)}"
+    return f"{percent(band.lo)}-{percent(band.hi)}"
+
+
+def bound_text(bound: Bound) -> str:
+    """Integer bounds as --range takes them: '1..256', '8..'."""
+    return f"{bound.lo}..{'' if bound.hi is None else bound.hi}"
+
+
+def run_text(run: Run) -> str:
+    """Feasible integers: '51..57', '8..56 step 8', '7', '3.. (unbounded)'."""
+    if run.last is None:
+        return f"{run.first}.. (unbounded)"
+    if run.first == run.last:
+        return str(run.first)
+    step = f" step {run.step}" if run.step != 1 else ""
+    return f"{run.first}..{run.last}{step}"
+
+
+def end_text(end: Endpoint) -> str:
+    """An interval end exactly, as sympy prints it: '-64/9 + 64*sqrt(1645)/45', 'oo'."""
+    return str(end.exact)
+
+
+def piece_text(p: Piece, exact: bool | None = None) -> str:
+    """An interval like [50.5695, 57.2817): its ends exact (exact=True), as decimals (False), or
+    exact where rational and as decimals otherwise (None)."""
+
+    def end(e: Endpoint) -> str:
+        if e.value is None:
+            return "oo"
+        return end_text(e) if (e.exact.is_Rational if exact is None else exact) else fixed_text(e.value)
+
+    return ("[" if p.lo.closed else "(") + f"{end(p.lo)}, {end(p.hi)}" + ("]" if p.hi.closed else ")")
+
+
+@lru_cache(maxsize=16)
+def _printed(count: Any) -> str:
+    return str(count)
+
+
+def polynomial_text(s: Solution) -> str:
+    """The candidate's count as sympy prints it (printed once: tables, JSON and the working all show it)."""
+    return _printed(s.count)
+
+
+def mode_name(s: Solution) -> str:
+    """The column heading of one count."""
+    if s.metric == "macs":
+        return "MACs"
+    return "with bias" if s.bias else "without bias"
+
+
+def inequality(s: Solution, *, exact: bool) -> str:
+    """lower <= P <= upper, with exact rationals (JSON) or short decimals (people)."""
+    show = fraction_text if exact else approx_text
+    upper = f"{polynomial_text(s)} <= {show(s.upper)}"
+    return upper if s.lower is None else f"{show(s.lower)} <= {upper}"
+
+
+def total_text(s: Solution) -> str:
+    """How many integer points fit: a number or 'unbounded'."""
+    return "unbounded" if s.total is None else str(s.total)
+
+
+def reduction_at(s: Solution, width: int) -> str:
+    """The reduction against the baseline that one width achieves, as a percentage."""
+    return percent_fixed(1 - s.value_at([width]) / s.baseline)
 
 
 # ----------------------------------------------------------------------------- JSON
 
 
-def bottleneck_document(result: BottleneckResult, explanation: Explanation = ()) -> dict[str, Any]:
+def bottleneck_document(result: BottleneckResult, explanation: Working = ()) -> dict[str, Any]:
     """The `bottleneck` JSON document (DESIGN.md keys, plus the working behind them)."""
     band = result.band
     document: dict[str, Any] = {
@@ -34,7 +120,7 @@ def bottleneck_document(result: BottleneckResult, explanation: Explanation = ())
             "symbols": list(result.symbols),
         },
         "reduce": [float(band.lo), None if band.hi is None else float(band.hi)],
-        "reduce_exact": [_fraction_text(band.lo), None if band.hi is None else _fraction_text(band.hi)],
+        "reduce_exact": [fraction_text(band.lo), None if band.hi is None else fraction_text(band.hi)],
         "solutions": [_solution_json(s) for s in result.solutions],
     }
     if explanation:
@@ -48,15 +134,15 @@ def _solution_json(s: Solution) -> dict[str, Any]:
     item: dict[str, Any] = {
         "bias": s.bias,
         "metric": s.metric,
-        "symbol": s.symbol,
+        "symbol": ", ".join(s.symbols),
         "symbols": list(s.symbols),
         "baseline": s.baseline,
-        "polynomial": s.count_text,
-        "bounds": [None if s.lower is None else _number(s.lower), _number(s.upper)],
-        "bounds_exact": [None if s.lower is None else _fraction_text(s.lower), _fraction_text(s.upper)],
+        "polynomial": polynomial_text(s),
+        "bounds": [None if s.lower is None else json_number(s.lower), json_number(s.upper)],
+        "bounds_exact": [None if s.lower is None else fraction_text(s.lower), fraction_text(s.upper)],
         "inequality": inequality(s, exact=True),
         "interval": _interval_values(piece) if one and piece else None,
-        "exact": [piece.lo.text, piece.hi.text] if one and piece else None,
+        "exact": [end_text(piece.lo), end_text(piece.hi)] if one and piece else None,
         "closed": [piece.lo.closed, piece.hi.closed] if one and piece else None,
         "integers": s.integers,
         "count": s.total,
@@ -67,7 +153,7 @@ def _solution_json(s: Solution) -> dict[str, Any]:
     }
     if one:
         item["intervals"] = [
-            {"interval": _interval_values(p), "exact": [p.lo.text, p.hi.text], "closed": [p.lo.closed, p.hi.closed]}
+            {"interval": _interval_values(p), "exact": [end_text(p.lo), end_text(p.hi)], "closed": [p.lo.closed, p.hi.closed]}
             for p in s.pieces
         ]
         item["runs"] = [[r.first, r.last] for r in s.runs]
@@ -84,36 +170,21 @@ def _interval_values(piece: Piece) -> list[float | None]:
     return [piece.lo.value, piece.hi.value]
 
 
-def _number(value: Fraction) -> int | float:
-    return int(value) if value.denominator == 1 else float(value)
-
-
-def _fraction_text(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
 # ----------------------------------------------------------------------------- tables
 
 
-def mode_name(s: Solution) -> str:
-    """The column heading of one count."""
-    if s.metric == "macs":
-        return "MACs"
-    return "with bias" if s.bias else "without bias"
-
-
-def bottleneck_report(result: BottleneckResult, explanation: Explanation = ()) -> Report:
+def bottleneck_report(result: BottleneckResult, explanation: Working = ()) -> Report:
     """The tables: one column per count side by side; a table of combinations per count for several symbols."""
     solutions = result.solutions
     what = "MACs" if result.metric == "macs" else "params"
     title = (
-        f"{result.spec_name}: cut the {what} of {result.baseline!r} by {result.band.text} "
+        f"{result.spec_name}: cut the {what} of {result.baseline!r} by {band_text(result.band)} "
         f"with {result.candidate!r}, solving for {', '.join(result.symbols)}"
     )
     one = len(result.symbols) == 1
     rows: list[tuple[str, ...]] = [
         (f"baseline {result.baseline}", *(count_text(s.baseline) for s in solutions)),
-        (f"candidate {result.candidate}", *(s.count_text for s in solutions)),
+        (f"candidate {result.candidate}", *(polynomial_text(s) for s in solutions)),
         ("inequality", *(inequality(s, exact=False) for s in solutions)),
     ]
     if one:
@@ -121,13 +192,13 @@ def bottleneck_report(result: BottleneckResult, explanation: Explanation = ()) -
             ("interval (exact)", *(_pieces_text(s, exact=True) for s in solutions)),
             ("interval", *(_pieces_text(s, exact=False) for s in solutions)),
             (_widths_label(result, solutions), *(_runs_text(s) for s in solutions)),
-            ("count", *(_total_text(s) for s in solutions)),
+            ("count", *(total_text(s) for s in solutions)),
             ("reduction achieved", *(_achieved_text(s) for s in solutions)),
         ]
     else:
         rows += [
-            ("searched", *(", ".join(_bound_text(s, b) for b in s.bounds) for s in solutions)),
-            ("combinations", *(_total_text(s) for s in solutions)),
+            ("searched", *(", ".join(_searched_text(s, b) for b in s.bounds) for s in solutions)),
+            ("combinations", *(total_text(s) for s in solutions)),
         ]
     if one and solutions[0].method == "solveset":
         how = "the count is not a polynomial: the interval comes from sympy's solveset over the positive reals."
@@ -155,9 +226,9 @@ def _widths_label(result: BottleneckResult, solutions: tuple[Solution, ...]) -> 
 
 def _combinations_table(s: Solution) -> Table:
     rows = tuple(
-        (*(str(v) for v in row.outer), ", ".join(r.text for r in row.runs), _size_text(row.runs)) for row in s.rows
+        (*(str(v) for v in row.outer), ", ".join(run_text(r) for r in row.runs), _size_text(row.runs)) for row in s.rows
     )
-    notes = [f"{_total_text(s)} combinations in total, in {s.row_count} rows"]
+    notes = [f"{total_text(s)} combinations in total, in {s.row_count} rows"]
     if len(s.rows) < s.row_count:
         notes.append(f"showing the first {len(s.rows)} rows (raise --limit for more)")
     return Table(
@@ -174,22 +245,9 @@ def _size_text(runs: tuple[Run, ...]) -> str:
     return "unbounded" if None in sizes else str(sum(s for s in sizes if s is not None))
 
 
-def _bound_text(s: Solution, b: Any) -> str:
+def _searched_text(s: Solution, b: Bound) -> str:
     derived = " (derived)" if b.name in s.derived else ""
-    return f"{b.name} in {b.text}{derived}"
-
-
-def number_text(value: Fraction) -> str:
-    """An exact rational for people: a short decimal when it terminates, else p/q and its decimal."""
-    text = _frac(value)
-    return text if "/" not in text else f"{text} (~{decimal_text(value, 4)})"
-
-
-def inequality(s: Solution, *, exact: bool) -> str:
-    """lower <= P <= upper, with exact rationals (JSON) or short decimals (people)."""
-    show = _fraction_text if exact else number_text
-    upper = f"{s.count_text} <= {show(s.upper)}"
-    return upper if s.lower is None else f"{show(s.lower)} <= {upper}"
+    return f"{b.name} in {bound_text(b)}{derived}"
 
 
 def _pieces_text(s: Solution, *, exact: bool) -> str:
@@ -199,11 +257,7 @@ def _pieces_text(s: Solution, *, exact: bool) -> str:
 
 
 def _runs_text(s: Solution) -> str:
-    return ", ".join(r.text for r in s.runs) or "none"
-
-
-def _total_text(s: Solution) -> str:
-    return "unbounded" if s.total is None else str(s.total)
+    return ", ".join(run_text(r) for r in s.runs) or "none"
 
 
 def _achieved_text(s: Solution) -> str:
@@ -212,176 +266,37 @@ def _achieved_text(s: Solution) -> str:
         return "-"
     k = s.symbols[0]
     first, last = runs[0].first, runs[-1].last
-    parts = [f"{_reduction(s, first)} at {k}={first}"]
+    parts = [f"{reduction_at(s, first)} at {k}={first}"]
     if last is not None and last != first:
-        parts.append(f"{_reduction(s, last)} at {k}={last}")
+        parts.append(f"{reduction_at(s, last)} at {k}={last}")
     return " .. ".join(parts)
 
 
-def _reduction(s: Solution, width: int) -> str:
-    return _pct(1 - s.value_at([width]) / s.baseline)
+# ----------------------------------------------------------------------------- no answer
 
 
-def _pct(value: Fraction) -> str:
-    return f"{float(value) * 100:.2f}%"
-
-
-# ----------------------------------------------------------------------------- the worked solution
-
-
-def bottleneck_explanation(result: BottleneckResult, baseline: Any, candidate: Any) -> Explanation:
-    """The solution written out like a worked homework answer (evaluations made with explain=True)."""
-    macs = result.metric == "macs"
-    steps: list[tuple[str, tuple[str, ...]]] = []
-    for role, evaluation in (("Baseline", baseline), ("Candidate", candidate)):
-        what = "MACs" if macs else "parameters"
-        steps.append((f"{role} block {evaluation.name!r}: {what} per layer", _layer_lines(evaluation, macs)))
-        steps.append((f"{role} total", _total_lines(evaluation, macs)))
+def no_answer(result: BottleneckResult) -> NoAnswerError:
+    """The sentence for an empty answer, with what the band does allow."""
+    names = ", ".join(result.symbols)
+    what = "width" if len(result.symbols) == 1 else "combination of widths"
+    counts = " or ".join(count_label(s.metric, s.bias) for s in result.solutions)
+    details = []
     for s in result.solutions:
-        steps.extend(_solution_steps(result, s))
-    return tuple(steps)
-
-
-def _layer_lines(evaluation: Any, macs: bool) -> tuple[str, ...]:
-    lines = []
-    prefix = "MACs =" if macs else "params ="
-    for row in evaluation.rows:
-        value = row.macs if macs else row.params
-        formulas = [step for step in row.steps if step.startswith(prefix)]
-        if not formulas and arith.equal(value, 0) is True:
+        if len(s.symbols) != 1:
             continue
-        head = f"{row.path} {row.type}: "
-        lines.append(head + (formulas[0] if formulas else f"{prefix} {arith.as_text(value)}"))
-        if not macs and arith.equal(row.bias, 0) is not True:
-            no_bias = arith.sub(row.params, row.bias)
-            lines.append(f"    without bias: {_paren(row.params)} - {_paren(row.bias)} = {arith.as_text(no_bias)}")
-    return tuple(lines)
-
-
-def _total_lines(evaluation: Any, macs: bool) -> tuple[str, ...]:
-    rows = evaluation.rows
-    if macs:
-        terms = [r.macs for r in rows if arith.equal(r.macs, 0) is not True]
-        return (f"MACs = {_sum_text(terms)} = {arith.as_text(evaluation.macs)}",)
-    with_bias = [r.params for r in rows if arith.equal(r.params, 0) is not True]
-    no_bias = [arith.sub(r.params, r.bias) for r in rows if arith.equal(arith.sub(r.params, r.bias), 0) is not True]
-    return (
-        f"with bias: {_sum_text(with_bias)} = {arith.as_text(evaluation.params)}",
-        f"without bias: {_sum_text(no_bias)} = {arith.as_text(evaluation.params_no_bias)}",
-    )
-
-
-def _sum_text(terms: list[Any]) -> str:
-    return " + ".join(_paren(t) for t in terms) if terms else "0"
-
-
-def _paren(value: Any) -> str:
-    text = arith.as_text(value)
-    return f"({text})" if (" + " in text or " - " in text) else text
-
-
-def _solution_steps(result: BottleneckResult, s: Solution) -> list[tuple[str, tuple[str, ...]]]:
-    mode = mode_name(s)
-    mode = mode[0].upper() + mode[1:]
-    p = "P(" + ", ".join(s.symbols) + ")"
-    band = result.band
-    lines = [f"{p} = {s.count_text}, baseline B = {s.baseline}"]
-    if band.hi is None:
-        lines.append(f"reduce by at least {_pct(band.lo)}: {p} <= (1 - {_frac(band.lo)})*B")
-    else:
-        lines.append(f"reduce by {band.text}: (1 - {_frac(band.hi)})*B <= {p} <= (1 - {_frac(band.lo)})*B")
-    lines.append(inequality(s, exact=False))
-    steps = [(f"{mode}: the inequality", tuple(lines))]
-    if len(s.symbols) == 1:
-        steps.append((f"{mode}: the roots", _root_lines(s)))
-        steps.append((f"{mode}: the interval", _interval_lines(s)))
-        steps.append((f"{mode}: integer widths", _integer_lines(s)))
-    else:
-        steps.append((f"{mode}: the search", _search_lines(s)))
-    return steps
-
-
-def _frac(value: Fraction) -> str:
-    """An exact rational: a short decimal when it terminates, else p/q."""
-    text = decimal_text(value, 6)
-    return text if Fraction(text) == value else _fraction_text(value)
-
-
-def _root_lines(s: Solution) -> tuple[str, ...]:
-    k = sympy.Symbol(s.symbols[0], positive=True, integer=True)
-    lines = []
-    if s.method == "solveset":
-        return (f"{s.count_text} is not a polynomial in {k}: solved with sympy's solveset over k > 0",)
-    for b in s.boundaries:
-        shifted = sympy.expand(s.count - as_rational(b.value))
-        lines.append(f"{b.side} end ({percent(b.reduction)} reduction): {s.count_text} - {number_text(b.value)} = 0")
-        poly = sympy.Poly(shifted, k)
-        if poly.degree() == 2:
-            a, bb, c = poly.all_coeffs()
-            disc = bb * bb - 4 * a * c
-            a_, b_, c_, d_ = (_frac(as_fraction(v)) for v in (a, bb, c, disc))
-            lines.append(f"    a = {a_}, b = {b_}, c = {c_}")
-            lines.append(f"    {k} = (-b +- sqrt(b^2 - 4ac)) / 2a = ({_frac(-as_fraction(bb))} +- sqrt({d_})) / {_frac(2 * as_fraction(a))}")
-        elif poly.degree() < 1:
-            lines.append(f"    no root: the count does not depend on {k}")
-        for root in b.roots:
-            value = float(root.evalf(30))
-            verdict = "" if value > 0 else " (not positive: rejected)"
-            lines.append(f"    {k} = {root} ~ {value:.4f}{verdict}")
-        if poly.degree() >= 1 and not b.roots:
-            lines.append("    no real root")
-    return tuple(lines)
-
-
-def _interval_lines(s: Solution) -> tuple[str, ...]:
-    k = s.symbols[0]
-    if not s.pieces:
-        return (f"no real {k} > 0 satisfies the inequality",)
-    lines = []
-    for piece in s.pieces:
-        lines.append(f"{k} in {piece_text(piece, True)}")
-        lines.append(f"  ~ {piece_text(piece, False)}")
-    if len(s.pieces) == 1 and s.boundaries and all(c >= 0 for c in sympy.Poly(s.count).coeffs()):
-        lines.insert(0, f"the count grows with {k} > 0, so the band is one interval between the positive roots")
-    return tuple(lines)
-
-
-def _integer_lines(s: Solution) -> tuple[str, ...]:
-    k = s.symbols[0]
-    runs = s.runs
-    if not runs:
-        return (f"no integer {k} lies in the interval",)
-    step = s.multiple_of
-    plural = "s" if s.total != 1 else ""
-    multiples = f", multiples of {step}" if step != 1 else ""
-    lines = [f"{k} = " + ", ".join(r.text for r in runs) + f" ({_total_text(s)} width{plural}{multiples})"]
-    first, last = runs[0].first, runs[-1].last
-    widths = [first - step, first] + ([] if last is None else [last, last + step])
-    for width in dict.fromkeys(w for w in widths if w >= 1):
-        value = s.value_at([width])
-        inside = (s.lower is None or value >= s.lower) and value <= s.upper
-        verdict = "inside the band" if inside else "outside the band"
-        lines.append(f"check {k} = {width}: P = {_fraction_text(value)}, reduction {_pct(1 - value / s.baseline)} ({verdict})")
-    return tuple(lines)
-
-
-def _search_lines(s: Solution) -> tuple[str, ...]:
-    inner = s.symbols[-1]
-    outer = ", ".join(s.symbols[:-1])
-    lines = []
-    for b in s.bounds:
-        if b.name in s.derived:
-            lines.append(
-                f"{b.name} <= {b.hi}: the count grows with every width, and with the others at their smallest "
-                f"it exceeds the upper bound beyond {b.name} = {b.hi}"
-            )
+        if s.pieces:
+            where = " or ".join(piece_text(p) for p in s.pieces)
+            details.append(f"{count_label(s.metric, s.bias)}: the band holds only for {names} in {where}, which holds no admissible integer")
         else:
-            lines.append(f"{b.name} in {b.text}")
-    if s.multiple_of != 1:
-        lines.append(f"only multiples of {s.multiple_of}")
-    lines.append(
-        f"for each {outer}, P is a polynomial in {inner} alone: its integer solutions come from exact "
-        f"root isolation (integer bisection between the roots of its derivative)"
+            details.append(f"{count_label(s.metric, s.bias)}: no real {names} > 0 meets the band")
+    first = result.solutions[0]
+    limits = []
+    if first.multiple_of != 1:
+        limits.append(f"multiples of {first.multiple_of}")
+    limits.extend(f"{b.name} in {bound_text(b)}" for b in first.bounds if b.explicit)
+    scope = f" (searching {', '.join(limits)})" if limits else ""
+    return NoAnswerError(
+        f"no integer {what} {names}{scope} reduces the {counts} of {result.candidate!r} by {band_text(result.band)} "
+        f"against {result.baseline!r}" + ("; " + "; ".join(details) if details else ""),
+        hint="widen the band with --reduce" + (", or loosen --range / --multiple-of" if limits else ""),
     )
-    lines.append(f"{_total_text(s)} combinations satisfy the band")
-    return tuple(lines)

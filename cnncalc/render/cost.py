@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc import arith
-from cnncalc.analysis.cost import BYTES, CONVENTION, OP_KINDS, Cost, bytes_of, cost
+from cnncalc.analysis.cost import BYTES, CONVENTION, Cost, bytes_of, cost
 from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
-from cnncalc.render.tables import Report, Table, count_text, layer_cell, shape_json, step_head, title_text
+from cnncalc.explain import Step
+from cnncalc.layers import OP_KINDS
+from cnncalc.render.cells import layer_cell, shape_json, step_head, title_text
+from cnncalc.render.explain import steps_text
+from cnncalc.render.numbers import bytes_text, count_text
+from cnncalc.render.report import Report, Table
 
 BOUND_NOTE = (
     "RF = receptive field, stride = effective stride, pad = effective padding, per axis, in input "
@@ -132,19 +137,9 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
     }
 
 
-def _steps(layer_steps: tuple[str, ...], cost_steps: tuple[str, ...], field_steps: tuple[str, ...]) -> tuple[str, ...]:
-    # the layer rule's own MAC line is replaced by the fuller formula of the cost steps
-    return tuple(s for s in layer_steps if not s.startswith("MACs")) + cost_steps + field_steps
-
-
-def _bytes_text(value: Any) -> str:
-    """Bytes with a binary unit beside the exact count."""
-    if not isinstance(value, int):
-        return arith.as_text(value) + " B"
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if value >= size:
-            return f"{value:,} B ({value / size:.2f} {unit})"
-    return f"{value:,} B"
+def _steps(layer_steps: tuple[Step, ...], cost_steps: tuple[Step, ...], field_steps: tuple[Step, ...]) -> tuple[str, ...]:
+    # the layer rule's (shapes, params, MACs), then the cheap ops and memory, then the receptive field
+    return steps_text(layer_steps + cost_steps + field_steps)
 
 
 def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool) -> Report:
@@ -207,10 +202,10 @@ def _notes(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> 
         f"FLOPs {count_text(c.flops)}",
         f"cheap ops {count_text(c.ops_total)} (elementary ops, not in MACs): {other}",
         f"activations ({dtype}): input {count_text(c.input_elements)} elements, layer outputs "
-        f"{count_text(c.activation_elements)} elements = {_bytes_text(bytes_of(c.activation_elements, dtype))}; "
-        f"sequential peak {count_text(c.peak_elements)} elements = {_bytes_text(bytes_of(c.peak_elements, dtype))}{peak_at}",
-        f"parameters ({dtype}): {count_text(c.params)} = {_bytes_text(bytes_of(c.params, dtype))}; "
-        f"buffers {count_text(c.buffers)} = {_bytes_text(bytes_of(c.buffers, dtype))}",
+        f"{count_text(c.activation_elements)} elements = {bytes_text(bytes_of(c.activation_elements, dtype))}; "
+        f"sequential peak {count_text(c.peak_elements)} elements = {bytes_text(bytes_of(c.peak_elements, dtype))}{peak_at}",
+        f"parameters ({dtype}): {count_text(c.params)} = {bytes_text(bytes_of(c.params, dtype))}; "
+        f"buffers {count_text(c.buffers)} = {bytes_text(bytes_of(c.buffers, dtype))}",
     ]
     if fields and fields[-1].axes:
         size, stride, pad = field_cells(fields[-1])

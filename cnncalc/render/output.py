@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
-from cnncalc.render.tables import Report, Table, csv_rows
+from cnncalc.render.report import Report, Table, csv_rows
 
 
 def write_json(document: Any, stream: IO[str] | None = None) -> None:

@@ -1,6 +1,7 @@
 """Options of `cnncalc bottleneck` read exactly: the reduction band and width ranges (no sympy here).
 
 Numbers are parsed with `fractions.Fraction`, never `float` or sympy, so 0.6 means exactly 3/5.
+Band and Bound are numbers only: `cnncalc.render.bottleneck` writes them as text.
 """
 
 from __future__ import annotations
@@ -23,30 +24,6 @@ class Band:
         """(lower, upper) bounds on the candidate's count for a baseline count `base`."""
         lower = None if self.hi is None else (1 - self.hi) * base
         return lower, (1 - self.lo) * base
-
-    @property
-    def text(self) -> str:
-        """The band as users write it: '50%-60%', 'at least 50%', 'exactly 50%'."""
-        if self.hi is None:
-            return f"at least {percent(self.lo)}"
-        if self.hi == self.lo:
-            return f"exactly {percent(self.lo)}"
-        return f"{percent(self.lo)}-{percent(self.hi)}"
-
-
-def percent(value: Fraction) -> str:
-    """A fraction as a percentage: 1/2 -> '50%', 1/3 -> '33.3333%'."""
-    return decimal_text(value * 100, 4) + "%"
-
-
-def decimal_text(value: Fraction, places: int = 4) -> str:
-    """A Fraction as a short decimal: exact when it terminates within `places`, else rounded."""
-    scaled = value * 10**places
-    if scaled.denominator == 1:
-        whole, frac = divmod(abs(scaled.numerator), 10**places)
-        text = str(whole) + (("." + str(frac).rjust(places, "0").rstrip("0")) if frac else "")
-        return ("-" if value < 0 else "") + text
-    return f"{float(value):.{places}f}"
 
 
 _NUMBER = r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+|[0-9]+/[0-9]+)\s*"
@@ -89,11 +66,6 @@ class Bound:
     lo: int
     hi: int | None
     explicit: bool = False  # given with --range: the real domain starts at lo, not at 0
-
-    @property
-    def text(self) -> str:
-        """The bounds as --range takes them: '1..256', '8..'."""
-        return f"{self.lo}..{'' if self.hi is None else self.hi}"
 
 
 _RANGE = re.compile(r"^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=)?\s*([0-9]+)\s*\.\.\s*([0-9]*)\s*$")

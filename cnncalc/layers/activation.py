@@ -1,0 +1,159 @@
+"""Activations: ReLU and its relatives, the softmaxes, PReLU (its one parameter per channel or
+one in all) and GLU (which halves a dimension).
+
+Cheap ops ("activation"): one per output element, whatever the function. The receptive field
+is pointwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from cnncalc import arith
+from cnncalc.arith import floor_div, product
+from cnncalc.errors import ShapeError, SpecError
+from cnncalc.layers.base import (
+    IGNORED,
+    INPLACE,
+    Ctx,
+    LayerKind,
+    Outcome,
+    Param,
+    Rule,
+    Shape,
+    check_int,
+    check_number,
+    dim_index,
+    fmt,
+    require_rank,
+    shape_text,
+    step,
+)
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
+
+FAMILY = "activation"
+
+
+def _same_shape(ctx: Ctx) -> Outcome:
+    return Outcome(ctx.x)
+
+
+def _softmax(ctx: Ctx) -> Outcome:
+    if ctx["dim"] is not None:
+        dim_index("dim", ctx["dim"], len(ctx.x))
+    return Outcome(ctx.x)
+
+
+def _prelu(ctx: Ctx) -> Outcome:
+    count = check_int("num_parameters", ctx["num_parameters"], minimum=1)
+    check_number("init", ctx["init"])
+    if count != 1:
+        # PyTorch's channel axis is dim 1; an input of rank 0 or 1 counts as one channel.
+        channels = ctx.x[1] if len(ctx.x) >= 2 else 1
+        if arith.equal(count, channels) is False:
+            raise ShapeError(
+                "PReLU's num_parameters must be 1 or the number of channels",
+                expected=f"num_parameters in (1, {fmt(channels)})",
+                found=f"num_parameters={fmt(count)}",
+            )
+    return Outcome(ctx.x, count, 0, 0, 0, (step("params", "num_parameters", "", count),) if ctx.explain else ())
+
+
+def _celu(ctx: Ctx) -> Outcome:
+    alpha = check_number("alpha", ctx["alpha"])
+    if arith.is_number(alpha) and alpha == 0:
+        raise SpecError("CELU's alpha cannot be 0 (it divides by alpha)", expected="alpha != 0", found="alpha=0")
+    return Outcome(ctx.x)
+
+
+def _softshrink(ctx: Ctx) -> Outcome:
+    lambd = check_number("lambd", ctx["lambd"])
+    if arith.is_number(lambd) and lambd < 0:
+        raise SpecError("Softshrink's lambd must not be negative", expected="lambd >= 0", found=f"lambd={fmt(lambd)}")
+    return Outcome(ctx.x)
+
+
+def _rrelu(ctx: Ctx) -> Outcome:
+    lower = check_number("lower", ctx["lower"])
+    upper = check_number("upper", ctx["upper"])
+    if arith.is_number(lower) and arith.is_number(upper) and lower > upper:
+        raise SpecError(
+            "RReLU's lower bound must not exceed its upper bound",
+            expected="lower <= upper",
+            found=f"lower={fmt(lower)}, upper={fmt(upper)}",
+        )
+    return Outcome(ctx.x)
+
+
+def _softmax2d(ctx: Ctx) -> Outcome:
+    require_rank(ctx, (3, 4))
+    return Outcome(ctx.x)
+
+
+def _glu(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    if rank == 0:
+        raise ShapeError("GLU cannot halve a 0-D input", expected="an input of rank >= 1", found="a scalar input []")
+    dim = dim_index("dim", ctx["dim"], rank)
+    size = ctx.x[dim]
+    if arith.divides(2, size) is False:
+        raise ShapeError(
+            f"GLU halves dimension {dim}, which must be even",
+            expected=f"an even size in dimension {dim}",
+            found=f"size {fmt(size)} in input {shape_text(ctx.x)}",
+        )
+    output = (*ctx.x[:dim], floor_div(size, 2), *ctx.x[dim + 1 :])
+    return Outcome(output, steps=(step(f"dim {dim}: {fmt(size)}/2", result=output[dim], note="GLU halves it"),) if ctx.explain else ())
+
+
+def _hardtanh(ctx: Ctx) -> Outcome:
+    low = check_number("min_val", ctx["min_val"])
+    high = check_number("max_val", ctx["max_val"])
+    if arith.is_number(low) and arith.is_number(high) and not high > low:
+        raise SpecError(
+            "Hardtanh's max_val must be greater than min_val",
+            expected="min_val < max_val",
+            found=f"min_val={fmt(low)}, max_val={fmt(high)}",
+        )
+    return Outcome(ctx.x)
+
+
+def _activation_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
+    """One op per output element."""
+    elements = product(output)
+    return elements, step("activation ops", "output elements", "", elements)
+
+
+def _act(name: str, params: tuple[Param, ...] = (), rule: Rule = _same_shape, params_doc: str = "0") -> LayerKind:
+    return LayerKind(
+        name, params, rule, family=FAMILY, cheap=_activation_ops, op_kind="activation", params_doc=params_doc,
+        ops_doc="output elements",
+    )
+
+
+def kinds() -> list[LayerKind]:
+    """The activation family's kinds."""
+    dim = (Param("dim", None, "any"),)
+    result = [_act(name, INPLACE) for name in ("ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "SELU")]
+    result += [_act(name) for name in ("Sigmoid", "Tanh", "Tanhshrink", "Softsign", "LogSigmoid")]
+    return result + [
+        _act("PReLU", (Param("num_parameters", 1), Param("init", 0.25, "number")) + IGNORED, _prelu, "num_parameters"),
+        _act("Softmax", dim, _softmax),
+        _act("LogSoftmax", dim, _softmax),
+        _act("Softmin", dim, _softmax),
+        _act("Softmax2d", (), _softmax2d),
+        _act("GLU", (Param("dim", -1),), _glu),
+        _act("CELU", (Param("alpha", 1.0, "number"),) + INPLACE, _celu),
+        _act("Softplus", (Param("beta", 1.0, "number"), Param("threshold", 20.0, "number"))),
+        _act("Threshold", (Param("threshold", kind="number"), Param("value", kind="number")) + INPLACE),
+        _act("Hardshrink", (Param("lambd", 0.5, "number"),)),
+        _act("Softshrink", (Param("lambd", 0.5, "number"),), _softshrink),
+        _act("RReLU", (Param("lower", 1 / 8, "number"), Param("upper", 1 / 3, "number")) + INPLACE, _rrelu),
+        _act("LeakyReLU", (Param("negative_slope", 0.01, "number"),) + INPLACE),
+        _act("ELU", (Param("alpha", 1.0, "number"),) + INPLACE),
+        _act("Hardtanh", (Param("min_val", -1.0, "number"), Param("max_val", 1.0, "number")) + INPLACE, _hardtanh),
+        _act("GELU", (Param("approximate", "none", "str", ("none", "tanh")),)),
+    ]

@@ -1,0 +1,380 @@
+"""What every layer family shares: the records, the argument checks and the axis names.
+
+A layer kind (`LayerKind`) holds everything cnncalc knows about one PyTorch module class: its
+constructor signature (`Param`s), its rule (shape, parameters, buffers and MACs, as an
+`Outcome`), its cheap-op rule and its receptive-field mapping. The families (conv, pool, ...)
+declare their kinds; `cnncalc.layers` gathers them into the registry.
+
+This module is on the start-up path of every command: it defines few classes (NamedTuples
+compile code when defined) and imports neither sympy nor dataclasses.
+"""
+
+# No `from __future__ import annotations` in this module: typing.NamedTuple compiles every
+# string annotation (a ForwardRef each), which would double what defining the records costs.
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from cnncalc import arith
+from cnncalc.arith import add, floor_div, mul, sub
+from cnncalc.errors import ShapeError, SpecError
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
+    from cnncalc.layers.fields import Field
+
+Shape = tuple[Any, ...]
+
+# The one table of axis names, by the number of spatial axes.
+AXES: dict[int, tuple[str, ...]] = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+# The kinds of cheap operation, in the order the cost tables list them.
+OP_KINDS = ("norm", "pool", "activation", "add/mul", "upsample", "scale")
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+REQUIRED: Any = _Required()
+
+
+class Param(NamedTuple):
+    """One constructor argument: PyTorch's name, default and accepted type (`kind`)."""
+
+    name: str
+    default: Any = REQUIRED
+    kind: str = "int"
+    choices: tuple[str, ...] = ()
+    inferred: bool = False  # filled from the incoming shape when omitted (in_channels, ...)
+    keyword: bool = False  # keyword-only in PyTorch's signature (after `*`)
+
+
+class Outcome(NamedTuple):
+    """What one layer does to its input: output shape, parameters, buffers and MACs."""
+
+    output: Shape
+    params: Any = 0
+    bias: Any = 0
+    buffers: Any = 0
+    macs: Any = 0
+    steps: tuple["Step", ...] = ()
+
+
+Rule = Callable[["Ctx"], Outcome]
+# A kind's cheap-op rule, given the layer as evaluated (kind, arguments, input shapes, output
+# shape): the count of cheap ops and the step that explains it, or None when it costs nothing.
+CheapRule = Callable[["LayerKind", Mapping[str, Any], tuple[Shape, ...], Shape], "tuple[Any, Step] | None"]
+# A kind's receptive-field mapping, given the same: a description from `cnncalc.layers.fields`.
+FieldRule = Callable[["LayerKind", Mapping[str, Any], tuple[Shape, ...], Shape], "Field"]
+
+
+class LayerKind(NamedTuple):
+    """A layer type: its PyTorch signature and rules; `inputs` > 1 marks a merge."""
+
+    name: str
+    params: tuple[Param, ...]
+    rule: Rule
+    spatial: int = 0
+    inputs: int = 1
+    family: str = ""
+    ignores_args: bool = False  # nn.Identity(*args, **kwargs): any arguments, all ignored
+    cheap: CheapRule | None = None  # None: no cheap ops
+    op_kind: str | None = None  # the kind of its cheap ops, one of OP_KINDS
+    field: FieldRule | None = None  # None: pointwise (keeps every position where it was)
+    mac_kind: str = ""  # "conv" or "linear": which headline MAC total its MACs go to
+    params_doc: str = "0"  # the parameter rule in words, for docs/layers.md
+    macs_doc: str = "0"  # the MAC rule in words, for docs/layers.md
+    ops_doc: str = ""  # the cheap-op rule in words, for docs/layers.md
+    origin: str = "torch.nn"  # where PyTorch users find it, for docs/layers.md
+
+    @property
+    def param_names(self) -> frozenset[str]:
+        """The names of the constructor arguments."""
+        return frozenset(p.name for p in self.params)
+
+
+class Ctx:
+    """The evaluated arguments and input shapes handed to a rule."""
+
+    __slots__ = ("args", "explain", "inputs", "kind", "training")
+
+    def __init__(
+        self, kind: LayerKind, args: dict[str, Any], inputs: tuple[Shape, ...], explain: bool, training: bool = False
+    ) -> None:
+        self.kind = kind
+        self.args = args
+        self.inputs = inputs
+        self.explain = explain
+        self.training = training  # PyTorch's module.training: batch statistics in the norm layers
+
+    @property
+    def x(self) -> Shape:
+        """The (first) input's shape."""
+        return self.inputs[0]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.args[name]
+
+
+def step(
+    lhs: str, formula: str = "", numbers: "str | tuple[object, ...]" = "", result: object = None, unit: str = "", note: str = "",
+    then: "tuple[Step, ...]" = (),
+) -> "Step":
+    """A `cnncalc.explain.Step`, its class imported on first use: defining a NamedTuple costs
+    about half a millisecond, and a plain run (no --explain, no cost) never makes a step."""
+    from cnncalc.explain import Step
+
+    return Step(lhs, formula, numbers, result, unit, note, then)
+
+
+IGNORED = (Param("device", None, "any"), Param("dtype", None, "any"))
+INPLACE = (Param("inplace", False, "bool"),)
+
+
+# ----------------------------------------------------------------------------- text
+
+fmt = arith.as_text
+
+
+def fmt_tuple(values: Iterable[Any]) -> str:
+    return "(" + ", ".join(fmt(v) for v in values) + ")"
+
+
+def shape_text(shape: Shape) -> str:
+    return "[" + ", ".join(fmt(d) for d in shape) + "]"
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"bool {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, tuple):
+        return f"tuple {value!r}"
+    if value is None:
+        return "null"
+    return f"{type(value).__name__} {arith.as_text(value)}"
+
+
+# ----------------------------------------------------------------------------- argument checks
+
+
+def is_int(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or arith.is_symbolic(value)
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None) -> Any:
+    """An integer argument (or a symbolic one), optionally bounded below."""
+    if not is_int(value):
+        raise SpecError(f"argument {name!r} must be an integer", expected="an integer", found=describe(value))
+    if minimum is not None and isinstance(value, int) and value < minimum:
+        raise SpecError(
+            f"argument {name!r} must be at least {minimum}",
+            expected=f"an integer >= {minimum}",
+            found=str(value),
+        )
+    return value
+
+
+def per_axis(name: str, value: Any, axes: int, *, minimum: int | None = None, single: bool = True) -> tuple[Any, ...]:
+    """An int-or-tuple argument expanded to one value per spatial axis, like PyTorch's _ntuple.
+
+    PyTorch's kernels also expand a 1-tuple (`stride=(2,)`); `single=False` refuses one where
+    PyTorch does (a conv's kernel_size sizes the weight tensor itself).
+    """
+    if isinstance(value, tuple):
+        if len(value) == 1 and axes > 1 and single:
+            value = value * axes
+        if len(value) != axes:
+            raise SpecError(
+                f"argument {name!r} needs one value per spatial axis",
+                expected=f"an integer or {axes} integers",
+                found=describe(value),
+            )
+        return tuple(check_int(name, v, minimum=minimum) for v in value)
+    return (check_int(name, value, minimum=minimum),) * axes
+
+
+def positive_axes(name: str, value: Any, axes: int, *, single: bool = True) -> tuple[Any, ...]:
+    """`per_axis`, refusing a known value below 1 in PyTorch's words."""
+    values = per_axis(name, value, axes, single=single)
+    if any(isinstance(v, int) and v <= 0 for v in values):
+        raise SpecError(f"{name.replace('_', ' ')} should be greater than zero", expected=f"{name} >= 1", found=fmt_tuple(values))
+    return values
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """A boolean argument."""
+    if not isinstance(value, bool):
+        raise SpecError(f"argument {name!r} must be true or false", expected="a boolean", found=describe(value))
+    return value
+
+
+def check_number(name: str, value: Any) -> Any:
+    """A real-number argument (eps, momentum, p, negative_slope, ...)."""
+    if isinstance(value, bool) or not (arith.is_number(value) or arith.is_symbolic(value)):
+        raise SpecError(f"argument {name!r} must be a number", expected="a number", found=describe(value))
+    return value
+
+
+def check_probability(what: str, value: Any) -> Any:
+    """A probability argument p in [0, 1] (dropout, stochastic depth)."""
+    p = check_number("p", value)
+    if isinstance(p, (int, float)) and not 0 <= p <= 1:
+        raise SpecError(f"{what} probability has to be between 0 and 1", expected="0 <= p <= 1", found=f"p={p}")
+    return p
+
+
+def check_arg_type(param: Param, value: Any) -> Any:
+    """Check a value against a parameter's declared kind; returns it (tuples stay tuples)."""
+    kind = param.kind
+    if kind == "any":
+        return value
+    if value is None:
+        if param.default is None or param.inferred:
+            return value
+        raise SpecError(f"argument {param.name!r} must not be null", expected=kind_text(param), found="null")
+    if kind == "bool":
+        return check_bool(param.name, value)
+    if kind == "number":
+        return check_number(param.name, value)
+    if kind == "str":
+        if not isinstance(value, str) or (param.choices and value not in param.choices):
+            raise SpecError(f"invalid value for {param.name!r}", expected=kind_text(param), found=describe(value))
+        return value
+    if kind == "padding" and isinstance(value, str):
+        if value not in ("same", "valid"):
+            raise SpecError("invalid padding", expected=kind_text(param), found=describe(value))
+        return value
+    if isinstance(value, tuple) and kind in ("ints", "size", "padding"):
+        for v in value:
+            if not (v is None and kind == "size") and not is_int(v):
+                raise SpecError(f"argument {param.name!r} must hold integers", expected=kind_text(param), found=describe(value))
+        return value
+    return check_int(param.name, value)
+
+
+def kind_text(param: Param) -> str:
+    """What a parameter accepts, in words."""
+    return {
+        "int": "an integer",
+        "ints": "an integer or a tuple of integers",
+        "size": "an integer or a tuple of integers",
+        "bool": "true or false",
+        "number": "a number",
+        "padding": "an integer, a tuple, 'same' or 'valid'",
+        "str": "one of " + ", ".join(repr(c) for c in param.choices) if param.choices else "a string",
+    }.get(param.kind, "a value")
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+def require_rank(ctx: Ctx, ranks: tuple[int, ...], what: str = "") -> None:
+    rank = len(ctx.x)
+    if rank not in ranks:
+        wanted = " or ".join(f"{r}-D" for r in ranks)
+        raise ShapeError(
+            f"{ctx.kind.name} expects a {wanted} input{what}",
+            expected=wanted + " (" + ("batched or unbatched" if len(ranks) > 1 else "batched") + ")",
+            found=f"{rank}-D input {shape_text(ctx.x)}",
+        )
+
+
+def spatial_input(ctx: Ctx) -> tuple[int, Shape]:
+    """For conv/pool layers: the channel axis index and the spatial sizes; checks the rank."""
+    n = ctx.kind.spatial
+    require_rank(ctx, (n + 1, n + 2))
+    return len(ctx.x) - n - 1, ctx.x[-n:]
+
+
+def infer_channels(ctx: Ctx, name: str, channels: Any) -> Any:
+    """An inferred channel argument: the incoming size unless given, in which case it must match."""
+    given = ctx.args.get(name)
+    if given is None:
+        return channels
+    check_int(name, given, minimum=1)
+    if arith.equal(given, channels) is False:
+        raise ShapeError(
+            f"{name}={fmt(given)} does not match the incoming {fmt(channels)} channels",
+            expected=f"{name}={fmt(channels)} (or omit it: it is inferred)",
+            found=f"{name}={fmt(given)} for input {shape_text(ctx.x)}",
+        )
+    return given
+
+
+def dim_index(name: str, value: Any, rank: int) -> int:
+    """A PyTorch dimension index (negative counts from the end) checked against the rank."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SpecError(f"argument {name!r} must be an integer dimension", expected="an integer", found=describe(value))
+    low, high = (-rank, rank - 1) if rank else (-1, 0)
+    if not low <= value <= high:
+        raise ShapeError(
+            f"dimension out of range for {name}",
+            expected=f"{name} in [{low}, {high}]",
+            found=f"{name}={value}",
+        )
+    return value % rank if rank else 0
+
+
+def too_small(ctx: Ctx, sizes: list[Any], formula: str, worked: Callable[[int], str]) -> None:
+    """Refuse an empty output axis, showing `formula` and `worked(axis index)` (its numbers put in)."""
+    for index, (axis, size) in enumerate(zip(AXES[len(sizes)], sizes)):
+        if isinstance(size, int) and size <= 0:
+            raise ShapeError(
+                f"output size {axis} = {size} is too small: {axis}_out = {formula} = {worked(index)} = {size}",
+                expected="every output size >= 1",
+                found=f"input {shape_text(ctx.x)} gives {axis} = {size}",
+                hint="use a smaller kernel, stride or dilation, more padding, or a larger input",
+            )
+
+
+# ----------------------------------------------------------------------------- sliding windows
+
+
+def window_size(size: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool = False) -> Any:
+    """A sliding window's output size on one axis (PyTorch's conv formula, pooling_output_shape)."""
+    span = sub(sub(add(size, mul(2, p)), mul(d, sub(k, 1))), 1)
+    out = add(floor_div(add(span, sub(s, 1)) if ceil_mode else span, s), 1)
+    # ceil_mode: a last window that would start inside the right padding is dropped.
+    if ceil_mode and isinstance(out, int) and isinstance(size, int) and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def window_text(size: Any, k: Any, s: Any, p: Any, d: Any, rounding: str = "floor") -> str:
+    """The sliding-window output size formula with one axis's numbers put in."""
+    return f"{rounding}(({fmt(size)} + 2*{fmt(p)} - {fmt(d)}*({fmt(k)}-1) - 1)/{fmt(s)}) + 1"
+
+
+def window_sizes(ctx: Ctx, sizes: Shape, kernel: Shape, stride: Shape, pads: Shape, dilation: Shape, ceil_mode: bool) -> list[Any]:
+    """A pooling (or unpadded) window's output size on every spatial axis, with the steps when
+    explaining; refuses an empty axis."""
+    rounding = "ceil" if ceil_mode else "floor"
+    outs = [window_size(size, k, s, p, d, ceil_mode) for size, k, s, p, d in zip(sizes, kernel, stride, pads, dilation)]
+    too_small(
+        ctx, outs, f"{rounding}((in + 2p - d(k-1) - 1)/s) + 1",
+        lambda i: window_text(sizes[i], kernel[i], stride[i], pads[i], dilation[i], rounding),
+    )
+    return outs
+
+
+def window_steps(sizes: Shape, kernel: Shape, stride: Shape, pads: Shape, dilation: Shape, ceil_mode: bool, outs: list[Any]) -> "list[Step]":
+    """The pooling output-size steps, one per axis."""
+    rounding = "ceil" if ceil_mode else "floor"
+    drop = " (minus one if the last window starts in the right padding)" if ceil_mode else ""
+    return [
+        step(f"{axis}_out", f"{rounding}(({axis} + 2p - d(k-1) - 1)/s) + 1", window_text(size, k, s, p, d, rounding) + drop, out)
+        for axis, size, k, s, p, d, out in zip(AXES[len(sizes)], sizes, kernel, stride, pads, dilation, outs)
+    ]
+
+
+def adaptive_windows(sizes: Shape, outs: Shape) -> Any:
+    """Product over axes of the summed adaptive window lengths; None when a size is symbolic."""
+    total = 1
+    for size, out in zip(sizes, outs):
+        if not (isinstance(size, int) and isinstance(out, int)):
+            return None
+        total *= sum(-((-(o + 1) * size) // out) - (o * size) // out for o in range(out))
+    return total

@@ -1,0 +1,81 @@
+"""Linear: a matrix product over the last dimension.
+
+params = in_features*out_features (+ out_features bias); MACs = output elements * in_features,
+counted in the "linear" MAC total. Its receptive field mixes every position of the last dim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from cnncalc import arith
+from cnncalc.arith import add, mul, product
+from cnncalc.errors import ShapeError
+from cnncalc.layers.base import IGNORED, Ctx, LayerKind, Outcome, Param, Shape, check_bool, check_int, fmt, shape_text, step
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
+    from cnncalc.layers.fields import Collapse
+
+FAMILY = "linear"
+
+
+def _linear(ctx: Ctx) -> Outcome:
+    if len(ctx.x) < 1:
+        raise ShapeError(
+            "Linear needs an input with at least one dimension",
+            expected="an input [..., in_features]",
+            found=f"a 0-D input {shape_text(ctx.x)}",
+        )
+    fin = ctx.x[-1]
+    given = ctx.args.get("in_features")
+    if given is not None:
+        check_int("in_features", given, minimum=0)
+        if arith.equal(given, fin) is False:
+            raise ShapeError(
+                f"in_features={fmt(given)} does not match the incoming last dimension {fmt(fin)}",
+                expected=f"in_features={fmt(fin)} (or omit it: it is inferred)",
+                found=f"input {shape_text(ctx.x)}",
+                hint="add a Flatten before Linear if the input is still a feature map",
+            )
+    fin = given if given is not None else fin
+    fout = check_int("out_features", ctx["out_features"], minimum=0)
+    bias = check_bool("bias", ctx["bias"])
+    weight = mul(fin, fout)
+    bias_params = fout if bias else 0
+    output = (*ctx.x[:-1], fout)
+    macs = mul(product(output), fin)
+    params = add(weight, bias_params)
+    steps: tuple[Step, ...] = ()
+    if ctx.explain:
+        positions = ctx.x[:-1]  # N, then any further leading dims by their index
+        names = "".join(f"{'N' if i == 0 else f'd{i}'}*" for i in range(len(positions)))
+        steps = (
+            step("output", numbers=shape_text(output), note=f"last dimension {fmt(fin)} -> {fmt(fout)}"),
+            step(
+                "params",
+                "in*out" + (" + out" if bias else ""),
+                f"{fmt(fin)}*{fmt(fout)}" + (f" + {fmt(fout)}" if bias else ""),
+                params,
+            ),
+            step("MACs", f"{names}out_features*in_features", "".join(f"{fmt(v)}*" for v in positions) + f"{fmt(fout)}*{fmt(fin)}", macs),
+        )
+    return Outcome(output, params, bias_params, 0, macs, steps)
+
+
+def _linear_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Collapse:
+    from cnncalc.layers.fields import Collapse
+
+    return Collapse(-1)
+
+
+def kinds() -> list[LayerKind]:
+    """The linear family's kinds."""
+    params = (Param("in_features", None, inferred=True), Param("out_features"), Param("bias", True, "bool")) + IGNORED
+    return [
+        LayerKind(
+            "Linear", params, _linear, family=FAMILY, field=_linear_field, mac_kind="linear",
+            params_doc="in_features*out_features weight + out_features bias", macs_doc="output elements * in_features",
+        )
+    ]

@@ -1,0 +1,109 @@
+"""Layers that keep the shape: Identity, the Dropouts, torchvision's StochasticDepth (identity
+at inference) and timm's LayerScale / LayerScale2d (one learnable scale per channel).
+
+Cheap ops: LayerScale one multiply per element ("scale"); the others none at inference.
+The receptive field is pointwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from cnncalc.arith import product
+from cnncalc.errors import ShapeError, SpecError
+from cnncalc.layers.base import (
+    INPLACE,
+    Ctx,
+    LayerKind,
+    Outcome,
+    Param,
+    Rule,
+    Shape,
+    check_number,
+    check_probability,
+    infer_channels,
+    require_rank,
+    shape_text,
+    step,
+)
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
+
+FAMILY = "misc"
+
+
+def _same_shape(ctx: Ctx) -> Outcome:
+    return Outcome(ctx.x)
+
+
+def _dropout(ctx: Ctx) -> Outcome:
+    check_probability("dropout", ctx["p"])
+    name, rank = ctx.kind.name, len(ctx.x)
+    if name == "Dropout1d":
+        require_rank(ctx, (2, 3))
+    elif ctx.training and name in ("Dropout2d", "Dropout3d", "FeatureAlphaDropout"):
+        # Channel-wise dropout needs a channel axis; Dropout3d adds a batch axis to any non-5-D input.
+        least = 1 if name == "Dropout3d" and rank != 5 else 2
+        if rank < least:
+            raise ShapeError(
+                f"{name} needs at least a {least}-D input in training mode (it drops whole channels)",
+                expected=f"an input of rank >= {least}",
+                found=f"{rank}-D input {shape_text(ctx.x)}",
+            )
+    return Outcome(ctx.x)
+
+
+def _stochastic_depth(ctx: Ctx) -> Outcome:
+    check_probability("drop", ctx["p"])
+    if ctx["mode"] not in ("batch", "row"):
+        raise SpecError("mode has to be either 'batch' or 'row'", found=repr(ctx["mode"]))
+    steps = (step("identity at inference: output = input, no parameters"),) if ctx.explain else ()
+    return Outcome(ctx.x, steps=steps)
+
+
+def _layer_scale(two_d: bool) -> Rule:
+    def rule(ctx: Ctx) -> Outcome:
+        # timm's LayerScale multiplies the last dim by gamma (dim,); LayerScale2d dim 1 by gamma.view(1, -1, 1, 1).
+        check_number("init_values", ctx["init_values"])
+        if two_d:
+            require_rank(ctx, (4,))
+            channels = ctx.x[1]
+        else:
+            if len(ctx.x) < 1:
+                raise ShapeError("LayerScale needs an input with at least one dimension", found=shape_text(ctx.x))
+            channels = ctx.x[-1]
+        features = infer_channels(ctx, "dim", channels)
+        steps = (step("params", "dim", "", features, note="one learnable scale per channel"),) if ctx.explain else ()
+        return Outcome(ctx.x, features, 0, 0, 0, steps)
+
+    return rule
+
+
+def _scale_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
+    """One multiply per element."""
+    elements = product(output)
+    return elements, step("scale ops", "output elements", "", elements)
+
+
+def kinds() -> list[LayerKind]:
+    """The misc family's kinds."""
+    dropout = (Param("p", 0.5, "number"),) + INPLACE
+    result = [LayerKind("Identity", (), _same_shape, family=FAMILY, ignores_args=True)]
+    result += [
+        LayerKind(name, dropout, _dropout, family=FAMILY)
+        for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
+    ]
+    result.append(
+        LayerKind("StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth, family=FAMILY, origin="torchvision.ops.StochasticDepth")
+    )
+    scale = (Param("dim", None, inferred=True), Param("init_values", 1e-5, "number")) + INPLACE
+    for name, two_d in (("LayerScale", False), ("LayerScale2d", True)):
+        result.append(
+            LayerKind(
+                name, scale, _layer_scale(two_d), family=FAMILY, cheap=_scale_ops, op_kind="scale", params_doc="dim",
+                ops_doc="output elements", origin=f"timm.layers.{name}",
+            )
+        )
+    return result

@@ -1,0 +1,277 @@
+"""Normalisations: BatchNorm, InstanceNorm (1-D to 3-D), GroupNorm, LayerNorm, LayerNorm2d.
+
+A norm layer keeps its input's shape. Parameters: weight and bias of one value per feature
+(`affine`); buffers: running mean and variance (`track_running_stats`). Cheap ops ("norm"):
+BatchNorm in eval mode 2 per element with affine, 1 without (scale and shift with the running
+statistics); batch statistics (track_running_stats=False), GroupNorm, InstanceNorm, LayerNorm,
+LayerNorm2d 5 per element with affine, 4 without (fvcore's counts). The receptive field is
+taken as pointwise (the statistics are not counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from cnncalc import arith
+from cnncalc.arith import add, floor_div, mul, product
+from cnncalc.errors import ShapeError, SpecError
+from cnncalc.layers.base import (
+    AXES,
+    IGNORED,
+    Ctx,
+    LayerKind,
+    Outcome,
+    Param,
+    Rule,
+    Shape,
+    check_bool,
+    check_int,
+    check_number,
+    fmt,
+    infer_channels,
+    require_rank,
+    shape_text,
+    step,
+)
+
+if TYPE_CHECKING:
+    from cnncalc.explain import Step
+
+FAMILY = "norm"
+
+
+def _features(ctx: Ctx, name: str, channels: Any, *, checked: bool) -> Any:
+    """A norm layer's feature count: inferred when omitted; when given it must match the input's
+    channels only if PyTorch sizes a tensor by it (`checked`: weights or running statistics)."""
+    given = ctx.args.get(name)
+    if given is None:
+        return channels
+    if checked:
+        return infer_channels(ctx, name, channels)
+    # Without weights or running statistics PyTorch never reads it (and only warns on a mismatch).
+    check_int(name, given)
+    return channels
+
+
+def _one_value(ctx: Ctx, count: Any, what: str, formula: str) -> None:
+    """PyTorch's _verify_batch_size/_verify_spatial_size: statistics need more than one value."""
+    if isinstance(count, int) and count == 1:
+        raise ShapeError(
+            f"{ctx.kind.name} needs more than 1 {what} to compute its statistics",
+            expected=f"{formula} > 1",
+            found=f"{formula} = 1 for input {shape_text(ctx.x)}",
+            hint="use a batch of 2 or more, a larger feature map, or eval mode with running statistics",
+        )
+
+
+def _batch_norm(ctx: Ctx) -> Outcome:
+    n = ctx.kind.spatial
+    ranks = (2, 3) if n == 1 else (n + 2,)
+    require_rank(ctx, ranks)
+    affine = check_bool("affine", ctx["affine"])
+    track = check_bool("track_running_stats", ctx["track_running_stats"])
+    bias = check_bool("bias", ctx["bias"])
+    eps = check_number("eps", ctx["eps"])
+    channels = _features(ctx, "num_features", ctx.x[1], checked=affine or track)
+    batch_stats = ctx.training or not track  # eval mode without running statistics uses the batch's
+    if batch_stats:
+        sizes = "*".join(["N", *AXES[n][: len(ctx.x) - 2]])
+        _one_value(ctx, product((ctx.x[0], *ctx.x[2:])), "value per channel", sizes)
+    if isinstance(eps, (int, float)) and (eps < 0 or (batch_stats and eps == 0)):
+        raise SpecError(
+            "BatchNorm's eps must be positive" + (" when it uses batch statistics" if batch_stats else " or zero"),
+            expected="eps > 0" if batch_stats else "eps >= 0",
+            found=f"eps={eps}",
+        )
+    return _norm_outcome(ctx, channels, affine, bias, track)
+
+
+def _instance_norm(ctx: Ctx) -> Outcome:
+    n = ctx.kind.spatial
+    require_rank(ctx, (n + 1, n + 2))
+    affine = check_bool("affine", ctx["affine"])
+    track = check_bool("track_running_stats", ctx["track_running_stats"])
+    bias = check_bool("bias", ctx["bias"])
+    check_number("eps", ctx["eps"])
+    channels = _features(ctx, "num_features", ctx.x[len(ctx.x) - n - 1], checked=affine or track)
+    if ctx.training or not track:
+        _one_value(ctx, product(ctx.x[-n:]), "spatial element", "*".join(AXES[n]))
+    return _norm_outcome(ctx, channels, affine, bias, track)
+
+
+def _group_norm(ctx: Ctx) -> Outcome:
+    if len(ctx.x) < 2:
+        raise ShapeError(
+            "GroupNorm expects at least a 2-D input [N, C, ...]",
+            expected="an input of rank >= 2 (batch first)",
+            found=f"{len(ctx.x)}-D input {shape_text(ctx.x)}",
+        )
+    groups = check_int("num_groups", ctx["num_groups"], minimum=1)
+    affine = check_bool("affine", ctx["affine"])
+    bias = check_bool("bias", ctx["bias"])
+    check_number("eps", ctx["eps"])
+    given = ctx.args.get("num_channels")
+    if given is not None:
+        check_int("num_channels", given, minimum=0)
+        if arith.divides(groups, given) is False:
+            raise SpecError(
+                "num_channels must be divisible by num_groups",
+                expected=f"a multiple of num_groups={fmt(groups)}",
+                found=f"num_channels={fmt(given)}",
+            )
+    # Only the affine weight ties num_channels to the input; the grouping always needs C % G == 0.
+    channels = _features(ctx, "num_channels", ctx.x[1], checked=affine)
+    if arith.divides(groups, ctx.x[1]) is False:
+        raise ShapeError(
+            "the input's channels must be divisible by num_groups",
+            expected=f"channels a multiple of num_groups={fmt(groups)}",
+            found=f"{fmt(ctx.x[1])} channels in input {shape_text(ctx.x)}",
+        )
+    per_group = floor_div(mul(ctx.x[0], ctx.x[1]), groups)
+    _one_value(ctx, product((per_group, *ctx.x[2:])), "value per group", "N*(C/num_groups)*(spatial sizes)")
+    return _norm_outcome(ctx, channels, affine, bias, False)
+
+
+def _layer_norm(ctx: Ctx) -> Outcome:
+    shape_arg = ctx["normalized_shape"]
+    if shape_arg is None:
+        normalized: tuple[Any, ...] = (ctx.x[-1],)
+    elif isinstance(shape_arg, tuple):
+        if not shape_arg:
+            raise SpecError(
+                "normalized_shape must hold at least one size",
+                expected="an integer or a non-empty tuple of integers",
+                found="()",
+            )
+        normalized = tuple(check_int("normalized_shape", v, minimum=1) for v in shape_arg)
+    else:
+        normalized = (check_int("normalized_shape", shape_arg, minimum=1),)
+    tail = ctx.x[len(ctx.x) - len(normalized):] if len(normalized) <= len(ctx.x) else None
+    if tail is None or any(arith.equal(a, b) is False for a, b in zip(tail, normalized)):
+        raise ShapeError(
+            "normalized_shape must equal the trailing dimensions of the input",
+            expected=f"input ending in {shape_text(normalized)}",
+            found=f"input {shape_text(ctx.x)}",
+        )
+    affine = check_bool("elementwise_affine", ctx["elementwise_affine"])
+    bias = check_bool("bias", ctx["bias"])
+    return _norm_outcome(ctx, product(normalized), affine, bias, False)
+
+
+def _layer_norm_2d(ctx: Ctx) -> Outcome:
+    # torchvision's LayerNorm2d: permute to channels-last, nn.LayerNorm, permute back.
+    if len(ctx.x) != 4:
+        raise ShapeError(
+            "LayerNorm2d expects a 4-D input (it permutes N, C, H, W to N, H, W, C)",
+            expected="4-D input [N, C, H, W]",
+            found=f"{len(ctx.x)}-D input {shape_text(ctx.x)}",
+        )
+    n, c, h, w = ctx.x
+    args = dict(ctx.args)
+    given = args["normalized_shape"]
+    if given is None:
+        args["normalized_shape"] = c
+    elif not isinstance(given, tuple) or len(given) == 1:
+        single = given[0] if isinstance(given, tuple) else given
+        if arith.equal(check_int("normalized_shape", single, minimum=1), c) is False:
+            raise ShapeError(
+                f"LayerNorm2d normalizes over the {fmt(c)} channels, not {fmt(single)}",
+                expected=f"normalized_shape={fmt(c)} (or omit it: it is inferred)",
+                found=f"normalized_shape={fmt(single)} for input {shape_text(ctx.x)}",
+            )
+    return _layer_norm(Ctx(ctx.kind, args, ((n, h, w, c),), ctx.explain, ctx.training))._replace(output=ctx.x)
+
+
+def _norm_outcome(ctx: Ctx, features: Any, affine: bool, bias: bool, track: bool) -> Outcome:
+    """A norm layer keeps its input's shape; weight and bias (`affine`) and running mean and
+    variance (`track`) hold one value per feature."""
+    bias_params = features if affine and bias else 0
+    params = add(features if affine else 0, bias_params)
+    buffers = mul(2, features) if track else 0
+    steps: tuple[Step, ...] = ()
+    if ctx.explain:
+        steps = (
+            step("params", result=params, note=f"{'weight and bias' if bias_params else 'weight'} of {fmt(features)} features")
+            if params
+            else step("params", result=0, note="no affine weights"),
+            step("buffers", result=buffers, note="running mean and variance") if buffers else step("buffers", result=0),
+        )
+    return Outcome(ctx.x, params, bias_params, buffers, 0, steps)
+
+
+# ----------------------------------------------------------------------------- cheap ops
+
+
+def _statistics_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
+    """Statistics computed on the input: 5 ops per element with affine, 4 without."""
+    elements = product(output)
+    affine = args.get("affine", args.get("elementwise_affine", True))
+    per = 5 if affine else 4
+    ops = mul(elements, per)
+    return ops, step("norm ops", f"elements*{per} (statistics{' and affine' if affine else ''})", (elements, f"*{per}"), ops)
+
+
+def _batch_norm_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
+    """Eval mode with running statistics: a scale and a shift per element (1 op without affine)."""
+    if not args.get("track_running_stats", True):
+        return _statistics_ops(kind, args, inputs, output)
+    elements = product(output)
+    per = 2 if args.get("affine", True) else 1
+    ops = mul(elements, per)
+    return ops, step("norm ops", f"elements*{per} (eval: scale and shift)", (elements, f"*{per}"), ops)
+
+
+# ----------------------------------------------------------------------------- kinds
+
+
+def _running_norm_params(default: bool) -> tuple[Param, ...]:
+    """BatchNorm's (`default` True) and InstanceNorm's (False) signature: they differ only in
+    the defaults of affine and track_running_stats."""
+    return (
+        Param("num_features", None, inferred=True),
+        Param("eps", 1e-5, "number"),
+        Param("momentum", 0.1, "any"),
+        Param("affine", default, "bool"),
+        Param("track_running_stats", default, "bool"),
+    ) + IGNORED + (Param("bias", True, "bool", keyword=True),)
+
+
+_LAYERNORM = (
+    Param("normalized_shape", None, "size", inferred=True),
+    Param("eps", 1e-5, "number"),
+    Param("elementwise_affine", True, "bool"),
+    Param("bias", True, "bool"),
+) + IGNORED
+_AFFINE = "C weight + C bias with affine (bias=False: weight only)"
+_RUNNING = _AFFINE + "; buffers: 2*C (running mean and variance) with track_running_stats"
+_STATISTICS = "elements * 5 (4 without affine): the statistics"
+
+
+def _norm(name: str, params: tuple[Param, ...], rule: Rule, n: int = 0, *, doc: str, batch: bool = False, origin: str = "torch.nn") -> LayerKind:
+    return LayerKind(
+        name, params, rule, n, family=FAMILY, cheap=_batch_norm_ops if batch else _statistics_ops, op_kind="norm", params_doc=doc,
+        ops_doc="elements * 2 (1 without affine): scale and shift with the running statistics; with batch statistics " + _STATISTICS
+        if batch
+        else _STATISTICS,
+        origin=origin,
+    )
+
+
+def kinds() -> list[LayerKind]:
+    """The norm family's kinds."""
+    result = [_norm(f"BatchNorm{n}d", _running_norm_params(True), _batch_norm, n, doc=_RUNNING, batch=True) for n in (1, 2, 3)]
+    result += [_norm(f"InstanceNorm{n}d", _running_norm_params(False), _instance_norm, n, doc=_RUNNING) for n in (1, 2, 3)]
+    group = (
+        (Param("num_groups"), Param("num_channels", None, inferred=True), Param("eps", 1e-5, "number"), Param("affine", True, "bool"))
+        + IGNORED
+        + (Param("bias", True, "bool", keyword=True),)
+    )
+    return result + [
+        _norm("GroupNorm", group, _group_norm, doc=_AFFINE),
+        _norm("LayerNorm", _LAYERNORM, _layer_norm, doc="S weight + S bias with elementwise_affine, S = prod(normalized_shape) (bias=False: weight only)"),
+        _norm(
+            "LayerNorm2d", _LAYERNORM, _layer_norm_2d, doc="C weight + C bias with elementwise_affine (bias=False: weight only)",
+            origin="torchvision.models.convnext.LayerNorm2d",
+        ),
+    ]

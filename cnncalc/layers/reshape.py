@@ -1,0 +1,230 @@
+"""Reshapes and layout: Flatten, Unflatten, Permute, Narrow (torch.narrow, one slice of a channel
+split such as ShuffleNet's x.chunk(2, dim=1)), PixelShuffle, PixelUnshuffle, ChannelShuffle.
+
+No parameters and no cheap ops (they move data). The receptive field follows the moved dims:
+Flatten merges them, Permute reorders them, Narrow shifts one, PixelShuffle has a fractional
+stride 1/r and PixelUnshuffle a window of r.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from cnncalc import arith
+from cnncalc.arith import add, floor_div, mul, product, sub
+from cnncalc.errors import ShapeError, SpecError
+from cnncalc.layers.base import (
+    Ctx,
+    FieldRule,
+    LayerKind,
+    Outcome,
+    Param,
+    Rule,
+    Shape,
+    check_int,
+    describe,
+    dim_index,
+    fmt,
+    fmt_tuple,
+    is_int,
+    shape_text,
+    step,
+)
+
+if TYPE_CHECKING:
+    from cnncalc.layers.fields import Fold, Reorder, Shift, Window
+
+FAMILY = "reshape"
+
+
+def _flatten(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    start = dim_index("start_dim", ctx["start_dim"], rank)
+    end = dim_index("end_dim", ctx["end_dim"], rank)
+    if rank == 0:
+        return Outcome((1,))
+    if start > end:
+        raise ShapeError(
+            "flatten() has invalid args: start_dim cannot come after end_dim",
+            expected="start_dim <= end_dim once negative dims are counted from the end",
+            found=f"start_dim={ctx['start_dim']}, end_dim={ctx['end_dim']} on a {rank}-D input",
+        )
+    merged = product(ctx.x[start : end + 1])
+    output = (*ctx.x[:start], merged, *ctx.x[end + 1 :])
+    steps = (step("output", numbers=shape_text(output), note=f"dims {start}..{end} multiplied"),) if ctx.explain else ()
+    return Outcome(output, steps=steps)
+
+
+def _unflatten(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    dim = dim_index("dim", ctx["dim"], rank)
+    sizes = ctx["unflattened_size"]
+    if not isinstance(sizes, tuple) or not sizes:
+        raise SpecError("unflattened_size must be a tuple of sizes", expected="a non-empty tuple of integers", found=describe(sizes))
+    sizes = tuple(check_int("unflattened_size", s, minimum=-1) for s in sizes)
+    known = product(s for s in sizes if s != -1)
+    if sum(1 for s in sizes if s == -1) > 1:
+        raise SpecError("only one size in unflattened_size may be -1", expected="at most one -1", found=fmt_tuple(sizes))
+    if -1 in sizes:
+        sizes = tuple(arith.true_div(ctx.x[dim], known) if s == -1 else s for s in sizes)
+    if arith.equal(product(sizes), ctx.x[dim]) is False or any(not is_int(s) for s in sizes):
+        raise ShapeError(
+            "unflattened_size must multiply to the size of the dimension",
+            expected=f"a product of {fmt(ctx.x[dim])}",
+            found=fmt_tuple(tuple(ctx["unflattened_size"])),
+        )
+    return Outcome((*ctx.x[:dim], *sizes, *ctx.x[dim + 1 :]))
+
+
+def _permute(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    dims_arg = ctx["dims"]
+    dims = dims_arg if isinstance(dims_arg, tuple) else (dims_arg,)
+    if len(dims) != rank:
+        raise ShapeError(
+            "permute(): the number of dims does not match the input's dimensions",
+            expected=f"{rank} dims for input {shape_text(ctx.x)}",
+            found=f"dims={fmt_tuple(dims)}",
+        )
+    order = [dim_index("dims", d, rank) for d in dims]
+    if len(set(order)) != len(order):
+        raise SpecError("permute(): duplicate dims are not allowed", expected="a permutation of the dimensions", found=f"dims={fmt_tuple(dims)}")
+    output = tuple(ctx.x[i] for i in order)
+    steps = (step("output", numbers=shape_text(output), note=f"input dims reordered as {fmt_tuple(order)}"),) if ctx.explain else ()
+    return Outcome(output, steps=steps)
+
+
+def _narrow(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    if rank == 0:
+        raise ShapeError("narrow() cannot be applied to a 0-dim tensor", found=shape_text(ctx.x))
+    dim = dim_index("dim", ctx["dim"], rank)
+    size = ctx.x[dim]
+    start = check_int("start", ctx["start"])
+    length = check_int("length", ctx["length"])
+    if isinstance(length, int) and length < 0:
+        raise SpecError("narrow(): length must be non-negative", expected="length >= 0", found=f"length={length}")
+    if isinstance(start, int) and isinstance(size, int) and not -size <= start <= size:
+        raise ShapeError(
+            "narrow(): start out of range",
+            expected=f"start in [{-size}, {size}] for dim {dim} of size {size}",
+            found=f"start={start}",
+        )
+    if isinstance(start, int) and start < 0:
+        start = add(size, start)  # PyTorch counts a negative start from the end
+    end = add(start, length)
+    if arith.is_positive(add(sub(size, end), 1)) is False:  # end > size (decidably)
+        raise ShapeError(
+            f"narrow(): start ({fmt(start)}) + length ({fmt(length)}) exceeds dimension size ({fmt(size)})",
+            expected=f"start + length <= {fmt(size)}",
+            found=f"start + length = {fmt(end)} on input {shape_text(ctx.x)}",
+        )
+    output = (*ctx.x[:dim], length, *ctx.x[dim + 1 :])
+    note = f"dim {dim}: elements {fmt(start)} .. {fmt(end)} - 1 of {fmt(size)}"
+    return Outcome(output, steps=(step("output", numbers=shape_text(output), note=note),) if ctx.explain else ())
+
+
+def _pixel_shuffle(ctx: Ctx) -> Outcome:
+    if len(ctx.x) < 3:
+        raise ShapeError("PixelShuffle expects at least a 3-D input", expected="an input [..., C, H, W]", found=shape_text(ctx.x))
+    r = check_int("upscale_factor", ctx["upscale_factor"], minimum=1)
+    c, h, w = ctx.x[-3:]
+    if arith.divides(mul(r, r), c) is False:
+        raise ShapeError(
+            "channels must be divisible by upscale_factor squared",
+            expected=f"channels a multiple of {fmt(mul(r, r))}",
+            found=f"{fmt(c)} channels, upscale_factor={fmt(r)}",
+        )
+    return Outcome((*ctx.x[:-3], floor_div(c, mul(r, r)), mul(h, r), mul(w, r)))
+
+
+def _pixel_unshuffle(ctx: Ctx) -> Outcome:
+    if len(ctx.x) < 3:
+        raise ShapeError("PixelUnshuffle expects at least a 3-D input", expected="an input [..., C, H, W]", found=shape_text(ctx.x))
+    r = check_int("downscale_factor", ctx["downscale_factor"], minimum=1)
+    c, h, w = ctx.x[-3:]
+    if arith.divides(r, h) is False or arith.divides(r, w) is False:
+        raise ShapeError(
+            "height and width must be divisible by downscale_factor",
+            expected=f"H and W multiples of {fmt(r)}",
+            found=f"input {shape_text(ctx.x)}, downscale_factor={fmt(r)}",
+        )
+    return Outcome((*ctx.x[:-3], mul(c, mul(r, r)), floor_div(h, r), floor_div(w, r)))
+
+
+def _channel_shuffle(ctx: Ctx) -> Outcome:
+    if len(ctx.x) < 3:
+        raise ShapeError("ChannelShuffle expects at least a 3-D input", expected="an input [N, C, ...] of rank >= 3", found=shape_text(ctx.x))
+    groups = check_int("groups", ctx["groups"], minimum=1)
+    if arith.divides(groups, ctx.x[1]) is False:
+        raise ShapeError(
+            "channels must be divisible by groups",
+            expected=f"channels (dim 1) a multiple of groups={fmt(groups)}",
+            found=f"{fmt(ctx.x[1])} channels in input {shape_text(ctx.x)}",
+        )
+    return Outcome(ctx.x)
+
+
+# ----------------------------------------------------------------------------- receptive field
+
+Args = Mapping[str, Any]
+
+
+def _flatten_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], output: Shape) -> Fold:
+    from cnncalc.layers.fields import Fold
+
+    rank = len(inputs[0])
+    return Fold(args["start_dim"] % rank, args["end_dim"] % rank) if rank else Fold(0, -1)
+
+
+def _permute_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], output: Shape) -> Reorder:
+    from cnncalc.layers.fields import Reorder
+
+    rank = len(inputs[0])
+    order = [d % rank for d in (args["dims"] if isinstance(args["dims"], tuple) else (args["dims"],))]
+    return Reorder({src - rank: out - rank for out, src in enumerate(order)})
+
+
+def _narrow_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], output: Shape) -> Shift:
+    from cnncalc.layers.fields import Shift
+
+    x = inputs[0]
+    dim = args["dim"] - len(x) if args["dim"] >= 0 else args["dim"]
+    begin = args["start"]
+    if isinstance(begin, int) and begin < 0:
+        begin = add(x[dim], begin)
+    return Shift({dim: sub(0, begin)})
+
+
+def _pixel_shuffle_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], output: Shape) -> Window:
+    from cnncalc.layers.fields import Window
+
+    r = args["upscale_factor"]
+    inv = arith.true_div(1, r)
+    m = (inv, sub(inv, 1), sub(1, inv))
+    return Window((m, m), exact=False, note=f"fractional stride (PixelShuffle): 1/{fmt(r)}", what="bound")
+
+
+def _pixel_unshuffle_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], output: Shape) -> Window:
+    from cnncalc.layers.fields import Window
+
+    r = args["downscale_factor"]
+    return Window(((r, 0, sub(r, 1)),) * 2)
+
+
+def _kind(name: str, params: tuple[Param, ...], rule: Rule, field: FieldRule | None = None, origin: str = "torch.nn") -> LayerKind:
+    return LayerKind(name, params, rule, family=FAMILY, field=field, origin=origin)
+
+
+def kinds() -> list[LayerKind]:
+    """The reshape family's kinds."""
+    return [
+        _kind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten, _flatten_field),
+        _kind("Unflatten", (Param("dim"), Param("unflattened_size", kind="size")), _unflatten),
+        _kind("Permute", (Param("dims", kind="ints"),), _permute, _permute_field, "torchvision.ops.misc.Permute"),
+        _kind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow, _narrow_field, "torch.narrow(x, dim, start, length)"),
+        _kind("PixelShuffle", (Param("upscale_factor"),), _pixel_shuffle, _pixel_shuffle_field),
+        _kind("PixelUnshuffle", (Param("downscale_factor"),), _pixel_unshuffle, _pixel_unshuffle_field),
+        _kind("ChannelShuffle", (Param("groups"),), _channel_shuffle),
+    ]

@@ -1,0 +1,50 @@
+"""What a command prints for people, as plain data: titled tables of text cells and a worked
+explanation. `output.py` draws a Report as a terminal table, plain text, Markdown or CSV."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+Working = tuple[tuple[str, tuple[str, ...]], ...]
+"""A worked explanation: (heading, lines) pairs."""
+
+
+class Table(NamedTuple):
+    """A titled table of text cells; `numeric` marks right-aligned columns."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+    notes: tuple[str, ...] = ()
+    kind: str = "layers"  # "layers" tables are the per-layer ones that CSV concatenates
+
+
+class Report(NamedTuple):
+    """What a command prints for people: tables, then an optional worked explanation."""
+
+    tables: tuple[Table, ...]
+    explanation: Working = ()
+
+
+def csv_rows(report: Report) -> list[list[str]]:
+    """CSV: every per-layer table of a report in one sheet, numbers without separators."""
+    tables = [t for t in report.tables if t.kind == "layers"] or list(report.tables[:1])
+    columns: list[str] = []
+    numeric: dict[str, bool] = {}
+    for table in tables:
+        for column, is_number in zip(table.columns, table.numeric):
+            if column not in columns:
+                columns.append(column)
+                numeric[column] = is_number
+    rows = [columns]
+    for table in tables:
+        for row in table.rows:
+            cells = dict(zip(table.columns, row))
+            rows.append(
+                [
+                    cells.get(c, "").strip().replace(",", "") if numeric[c] else cells.get(c, "").strip()
+                    for c in columns
+                ]
+            )
+    return rows

@@ -1,0 +1,64 @@
+"""Rendering of `cnncalc shape`: the JSON document and the table of input and output shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnncalc.analysis.evaluate import Evaluation, shape_text
+from cnncalc.render.cells import Shapes, explanation, layer_cell, shape_json, title_text
+from cnncalc.render.explain import steps_text
+from cnncalc.render.report import Report, Table
+
+
+def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
+    """The `shape` JSON document (DESIGN.md keys, plus `blocks` for standalone blocks)."""
+    first, last = evaluations[0], evaluations[-1]
+    document: dict[str, Any] = {
+        "name": evaluations[0].spec_name,
+        "input": shape_json(first.shown(first.input)),
+        "output": shape_json(last.shown(last.output)),
+        "layers": [item for e in evaluations for item in _shape_rows(e)],
+    }
+    if len(evaluations) > 1 or evaluations[0].standalone:
+        document["blocks"] = [
+            {
+                "name": e.name,
+                "input": shape_json(e.shown(e.input)),
+                "output": shape_json(e.shown(e.output)),
+                "layers": _shape_rows(e),
+            }
+            for e in evaluations
+        ]
+    return document
+
+
+def shape_documents(evaluation_sets: list[list[Evaluation]]) -> dict[str, Any]:
+    """One spec's `shape` document, or {"specs": [...]} for several (as `params` does)."""
+    if len(evaluation_sets) == 1:
+        return shape_document(evaluation_sets[0])
+    return {"specs": [shape_document(s) for s in evaluation_sets]}
+
+
+def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
+    shapes = Shapes(e)
+    items = []
+    for row in e.rows:
+        item: dict[str, Any] = {"path": row.path, "type": row.type, "input": shapes[row.inputs[0]], "output": shapes[row.output]}
+        if len(row.inputs) > 1:
+            item["inputs"] = [shapes[s] for s in row.inputs]
+        if row.steps:
+            item["steps"] = list(steps_text(row.steps))
+        items.append(item)
+    return items
+
+
+def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
+    """The `shape` tables: one row per layer, input and output shapes."""
+    tables = []
+    for e in evaluations:
+        rows = tuple(
+            (layer_cell(r), r.type, shape_text(e.shown(r.input)), shape_text(e.shown(r.output))) for r in e.rows
+        )
+        notes = (f"output {shape_text(e.shown(e.output))}",)
+        tables.append(Table(title_text(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes))
+    return Report(tuple(tables), explanation(evaluations) if explain else ())
