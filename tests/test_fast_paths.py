@@ -8,7 +8,6 @@ caches, the JSON and table writers) and check what a run imports.
 from __future__ import annotations
 
 import json
-import pickle
 import subprocess
 import sys
 import textwrap
@@ -20,7 +19,6 @@ import yaml
 
 from cnncalc import spec
 from cnncalc.analysis.evaluate import Evaluator, Row, evaluate_spec
-from cnncalc.records import record
 from cnncalc.render import output
 from cnncalc.render.params import params_document, params_report
 from cnncalc.render.shape import shape_document, shape_report
@@ -30,61 +28,6 @@ from cnncalc.spec.reader import Reader
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
-
-
-# ----------------------------------------------------------------------------- records
-
-
-@record
-class Point:
-    """A test record."""
-
-    x: int
-    y: int = 0
-    label: str = "p"
-
-    @property
-    def norm1(self) -> int:
-        return abs(self.x) + abs(self.y)
-
-
-def test_a_record_is_a_named_immutable_tuple() -> None:
-    """Positional and keyword construction, defaults, methods, equality, _replace and pickling."""
-    p = Point(1, 2)
-    assert (p.x, p.y, p.label, p.norm1) == (1, 2, "p", 3)
-    assert p == Point(x=1, y=2) == (1, 2, "p")
-    assert hash(p) == hash((1, 2, "p"))
-    assert repr(p) == "Point(x=1, y=2, label='p')"
-    assert p._replace(label="q") == Point(1, 2, "q")
-    assert p._asdict() == {"x": 1, "y": 2, "label": "p"}
-    assert pickle.loads(pickle.dumps(p)) == p
-    with pytest.raises(AttributeError):
-        p.x = 5  # type: ignore[misc]
-    with pytest.raises(AttributeError):
-        p.z = 5  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize(
-    ("args", "kwargs", "message"),
-    [
-        ((), {}, "missing required argument 'x'"),
-        ((1, 2, "a", 4), {}, "takes 3 arguments but 4 were given"),
-        ((1,), {"x": 2}, "multiple values for argument 'x'"),
-        ((1,), {"z": 2}, "unexpected keyword argument 'z'"),
-    ],
-)
-def test_a_record_refuses_wrong_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(TypeError, match=message):
-        Point(*args, **kwargs)
-
-
-def test_record_fields_with_defaults_come_last() -> None:
-    with pytest.raises(TypeError, match="defaults must come last"):
-
-        @record
-        class Bad:
-            a: int = 1
-            b: int
 
 
 # ----------------------------------------------------------------------------- the spec reader
