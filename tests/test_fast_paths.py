@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from cnncalc import spec
 from cnncalc.analysis.evaluate import Evaluator, Row, evaluate_spec
@@ -84,6 +84,7 @@ def test_plain_layers_read_repeated_values_with_their_own_positions() -> None:
     column, a quoted value its column past the quote, as the general path reads them."""
     fast = load_text(REPEATED_VALUES, "t.yaml")
     assert fast == _general_calls(REPEATED_VALUES)
+    assert fast.layers is not None
     first, quoted = dict(fast.layers[0].args), dict(fast.layers[1].args)
     assert (first["out_channels"].raw, first["out_channels"].position.line) == (8, 4)
     assert (quoted["out_channels"].raw, quoted["out_channels"].position.column) == ("8", 29)
