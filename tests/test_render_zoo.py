@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cnncalc.render.zoo import zoo_document, zoo_report
 from cnncalc.analysis.zoo import ZooEntry
+from cnncalc.render.zoo import zoo_document, zoo_report
 
 ENTRIES = [
     ZooEntry("net", "A net", (3, 224, 224), (1000,), 11689512, 9620, 1814073344, 0),

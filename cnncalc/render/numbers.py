@@ -59,7 +59,7 @@ def fraction_text(value: Any) -> str:
 
         return str(sympy.together(sympy.expand(value)))
     if isinstance(value, arith.Fraction):
-        exact: Fraction = value  # type: ignore[assignment]  # arith.Fraction stands for fractions.Fraction
+        exact: Fraction = value  # arith.Fraction is fractions.Fraction to mypy
         return str(exact.numerator) if exact.denominator == 1 else f"{exact.numerator}/{exact.denominator}"
     return arith.as_text(value)
 
