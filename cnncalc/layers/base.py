@@ -137,6 +137,32 @@ INPLACE = (Param("inplace", False, "bool"),)
 fmt = arith.as_text
 
 
+def _compound(value: Any) -> bool:
+    """A symbolic value that prints as several terms or factors (`N - k + 1`, `2*N`, `N/2`), as
+    opposed to a symbol, a function application (`floor(N/2)`) or a symbol's power (`k**2`)."""
+    if not arith.is_symbolic(value):
+        return False
+    import sympy
+
+    value = sympy.expand(value)  # the form as_text prints
+    if value.is_Pow:
+        value = value.base if value.exp.is_Integer and value.exp > 0 else value
+    return not (value.is_Symbol or value.is_Function)
+
+
+def term(value: Any) -> str:
+    """`fmt(value)` for substituting into a sum, product or quotient: a compound symbolic value
+    in parentheses (`(N - k + 1)*3`), anything else as `fmt` prints it (numbers unchanged)."""
+    text = fmt(value)
+    return f"({text})" if _compound(value) else text
+
+
+def count_term(value: Any) -> object:
+    """A count for a step's tuple of numbers, substituted into a product: the value itself (the
+    renderer formats it), or the parenthesised text of a compound symbolic value."""
+    return f"({fmt(value)})" if _compound(value) else value
+
+
 def fmt_tuple(values: Iterable[Any]) -> str:
     return "(" + ", ".join(fmt(v) for v in values) + ")"
 
@@ -334,18 +360,68 @@ def too_small(ctx: Ctx, sizes: list[Any], formula: str, worked: Callable[[int], 
 
 
 def window_size(size: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool = False) -> Any:
-    """A sliding window's output size on one axis (PyTorch's conv formula, pooling_output_shape)."""
+    """A sliding window's output size on one axis (PyTorch's conv formula, pooling_output_shape).
+
+    With ceil_mode, PyTorch takes ceil((in + 2p - d(k-1) - 1)/s) + 1 and then drops the last
+    window when it starts in the right padding (or past the input): when (out-1)*s >= in + p.
+    A symbolic size gets the exact rule too (`ceil_drop` tells which form applies)."""
     span = sub(sub(add(size, mul(2, p)), mul(d, sub(k, 1))), 1)
-    out = add(floor_div(add(span, sub(s, 1)) if ceil_mode else span, s), 1)
-    # ceil_mode: a last window that would start inside the right padding is dropped.
-    if ceil_mode and isinstance(out, int) and isinstance(size, int) and (out - 1) * s >= size + p:
-        out -= 1
-    return out
+    if not ceil_mode:
+        return add(floor_div(span, s), 1)
+    out = add(floor_div(add(span, sub(s, 1)), s), 1)
+    if all(type(v) is int for v in (size, k, s, p, d)):
+        if (out - 1) * s >= size + p:
+            out -= 1
+        return out
+    drops = ceil_drop(k, s, p, d)
+    if drops is False:
+        return out
+    inside = add(floor_div(sub(add(size, p), 1), s), 1)
+    if drops:
+        return inside
+    import sympy
+
+    return arith.normalize(sympy.Piecewise((inside, sympy.Gt(s, drop_bound(k, p, d))), (out, True)))
+
+
+def drop_bound(k: Any, p: Any, d: Any) -> Any:
+    """d*(k-1) - p + 1: with ceil_mode, a stride up to this never starts a window in the right padding."""
+    return add(sub(mul(d, sub(k, 1)), p), 1)
+
+
+def ceil_drop(k: Any, s: Any, p: Any, d: Any) -> bool | None:
+    """Whether ceil_mode's last-window drop decides the output size: False when it never
+    happens (the ceil formula is exact), True when the size is floor((in + p - 1)/s) + 1 for
+    every input size, None when that depends on symbolic k, s, p or d.
+
+    Let L = in + 2p - d(k-1) - 1, A = ceil(L/s) (= floor((L + s - 1)/s)), and c = s - (d(k-1) - p + 1).
+    PyTorch's size is A + 1, minus one when A*s >= in + p; the windows that remain start at
+    0, s, ..., and the last start is at most in + p - 1 (in the input or the left padding).
+
+    No drop when c <= 0, i.e. s <= d(k-1) - p + 1: A*s = s*ceil(L/s) <= L + s - 1
+    = (in + p) + (p - d(k-1) + s - 2) = (in + p) + c - 1 < in + p.
+
+    When c > 0, let B = floor((in + p - 1)/s), the number of strides that fit before the right
+    padding. PyTorch drops exactly when A*s >= in + p, i.e. A > (in + p - 1)/s, i.e. A > B (A is
+    an integer); so its size is A + 1 - [A > B]. Since L + s - 1 = (in + p - 1) + c and c > 0,
+    A >= B. And A <= B + 1: (L + s - 1) - (in + p - 1) = c = s - 1 - (d(k-1) - p) <= s - 1,
+    because PyTorch requires p <= k/2 (so p = 0 when k = 1, and p <= k - 1 <= d(k-1) when
+    k >= 2): two numbers less than s apart have floor quotients at most 1 apart. Hence the size
+    is min(A, B) + 1 = B + 1 = floor((in + p - 1)/s) + 1 for every input size PyTorch accepts.
+    """
+    c = sub(s, drop_bound(k, p, d))
+    if isinstance(c, int):
+        return c > 0
+    if c.is_positive:
+        return True
+    if c.is_nonpositive:
+        return False
+    return None
 
 
 def window_text(size: Any, k: Any, s: Any, p: Any, d: Any, rounding: str = "floor") -> str:
     """The sliding-window output size formula with one axis's numbers put in."""
-    return f"{rounding}(({fmt(size)} + 2*{fmt(p)} - {fmt(d)}*({fmt(k)}-1) - 1)/{fmt(s)}) + 1"
+    return f"{rounding}(({term(size)} + 2*{term(p)} - {term(d)}*({term(k)}-1) - 1)/{term(s)}) + 1"
 
 
 def window_sizes(ctx: Ctx, sizes: Shape, kernel: Shape, stride: Shape, pads: Shape, dilation: Shape, ceil_mode: bool) -> list[Any]:
@@ -360,14 +436,41 @@ def window_sizes(ctx: Ctx, sizes: Shape, kernel: Shape, stride: Shape, pads: Sha
     return outs
 
 
+_CEIL = "ceil(({axis} + 2p - d(k-1) - 1)/s) + 1"
+_INSIDE = "floor(({axis} + p - 1)/s) + 1"
+
+
 def window_steps(sizes: Shape, kernel: Shape, stride: Shape, pads: Shape, dilation: Shape, ceil_mode: bool, outs: list[Any]) -> "list[Step]":
     """The pooling output-size steps, one per axis."""
-    rounding = "ceil" if ceil_mode else "floor"
-    drop = " (minus one if the last window starts in the right padding)" if ceil_mode else ""
     return [
-        step(f"{axis}_out", f"{rounding}(({axis} + 2p - d(k-1) - 1)/s) + 1", window_text(size, k, s, p, d, rounding) + drop, out)
+        _window_step(axis, size, k, s, p, d, ceil_mode, out)
         for axis, size, k, s, p, d, out in zip(AXES[len(sizes)], sizes, kernel, stride, pads, dilation, outs)
     ]
+
+
+def _window_step(axis: str, size: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool, out: Any) -> "Step":
+    """One axis's output-size step; with ceil_mode and a symbol, the form of the drop rule that applies."""
+    if not ceil_mode:
+        return step(f"{axis}_out", f"floor(({axis} + 2p - d(k-1) - 1)/s) + 1", window_text(size, k, s, p, d), out)
+    ceiled = window_text(size, k, s, p, d, "ceil")
+    if all(type(v) is int for v in (size, k, s, p, d)):
+        return step(f"{axis}_out", _CEIL.format(axis=axis), ceiled + " (minus one if the last window starts in the right padding)", out)
+    drops = ceil_drop(k, s, p, d)
+    bound = f"s {'>' if drops else '<='} d(k-1) - p + 1"
+    worked = f"{term(s)} {'>' if drops else '<='} {term(d)}*({term(k)}-1) - {term(p)} + 1"
+    inside = f"floor(({term(size)} + {term(p)} - 1)/{term(s)}) + 1"
+    if drops is False:
+        note = f"ceil_mode with {bound} ({worked}): no window starts in the right padding"
+        return step(f"{axis}_out", _CEIL.format(axis=axis), ceiled, out, note=note)
+    if drops:
+        note = (
+            f"ceil_mode with {bound} ({worked}): PyTorch drops a last window that would start in the right padding, "
+            f"so the last one starts by {axis} + p - 1"
+        )
+        return step(f"{axis}_out", _INSIDE.format(axis=axis), inside, out, note=note)
+    formula = f"{_INSIDE.format(axis=axis)} if s > d(k-1) - p + 1, else {_CEIL.format(axis=axis)}"
+    note = "ceil_mode: PyTorch drops a last window that starts in the right padding, which happens only when s > d(k-1) - p + 1"
+    return step(f"{axis}_out", formula, f"{inside} if {term(s)} > {term(d)}*({term(k)}-1) - {term(p)} + 1, else {ceiled}", out, note=note)
 
 
 def adaptive_windows(sizes: Shape, outs: Shape) -> Any:

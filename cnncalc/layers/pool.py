@@ -26,14 +26,15 @@ from cnncalc.layers.base import (
     check_bool,
     check_int,
     check_number,
+    count_term,
     describe,
-    fmt,
     fmt_tuple,
     per_axis,
     positive_axes,
     shape_text,
     spatial_input,
     step,
+    term,
     window_sizes,
     window_steps,
 )
@@ -174,7 +175,7 @@ def _window_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, .
     elements = product(output)
     window = product(per_axis("kernel_size", args["kernel_size"], kind.spatial))
     ops = arith.mul(elements, window)
-    return ops, step("pool ops", "output elements*window", (elements, "*" + fmt(window)), ops)
+    return ops, step("pool ops", "output elements*window", (count_term(elements), "*" + term(window)), ops)
 
 
 def _adaptive_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
@@ -186,7 +187,7 @@ def _adaptive_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
         return total, step("pool ops", "input elements", "", total)
     outer = product(output[:-n])
     total = arith.mul(outer, window)
-    return total, step("pool ops", "sum of the adaptive windows", (outer, "*", window), total)
+    return total, step("pool ops", "sum of the adaptive windows", (count_term(outer), "*", window), total)
 
 
 # ----------------------------------------------------------------------------- receptive field
