@@ -22,6 +22,7 @@ from cnncalc.layers.base import (
     Shape,
     adaptive_windows,
     check_number,
+    count_term,
     describe,
     fmt_tuple,
     per_axis,
@@ -142,7 +143,7 @@ def _upsample_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
     elements = product(output)
     taps = _TAPS.get(mode, 1)
     ops = mul(elements, taps)
-    return ops, step("upsample ops", f"output elements*taps ({mode})", (elements, f"*{taps}"), ops)
+    return ops, step("upsample ops", f"output elements*taps ({mode})", (count_term(elements), f"*{taps}"), ops)
 
 
 def _upsample_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Window:
