@@ -11,6 +11,7 @@ compile code when defined) and imports neither sympy nor dataclasses.
 
 # No `from __future__ import annotations` in this module: typing.NamedTuple compiles every
 # string annotation (a ForwardRef each), which would double what defining the records costs.
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -474,10 +475,47 @@ def _window_step(axis: str, size: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode
 
 
 def adaptive_windows(sizes: Shape, outs: Shape) -> Any:
-    """Product over axes of the summed adaptive window lengths; None when a size is symbolic."""
-    total = 1
+    """Product over axes of the summed adaptive window lengths: in + out - gcd(in, out) per axis.
+
+    Output o's window is [floor(o*in/out), ceil((o+1)*in/out)). The lengths telescope:
+    sum over o of floor((o+1)*in/out) - floor(o*in/out) = in, and each ceil adds one where
+    out does not divide (o+1)*in, i.e. for every j = o+1 in 1..out but the gcd(in, out)
+    multiples of out/gcd(in, out). Exact for symbols too (gcd stays unevaluated until the
+    sizes are numbers); it equals `in` when out divides in.
+    """
+    total: Any = 1
     for size, out in zip(sizes, outs):
-        if not (isinstance(size, int) and isinstance(out, int)):
-            return None
-        total *= sum(-((-(o + 1) * size) // out) - (o * size) // out for o in range(out))
+        total = mul(total, sub(add(size, out), gcd(size, out)))
     return total
+
+
+_GCD: Any = None
+
+
+def gcd(a: Any, b: Any) -> Any:
+    """gcd(a, b) of two positive integers; for symbols an unevaluated `gcd(N, 7)` that becomes
+    a number once they are numbers (sympy's own gcd is the polynomial one: 1 for two symbols)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return math.gcd(a, b)
+    global _GCD
+    if _GCD is None:
+        import sympy
+
+        class gcd(sympy.Function):  # type: ignore[misc]  # sympy is untyped
+            """The integer gcd of positive integers, evaluated once both are numbers."""
+
+            nargs = 2
+            is_integer = True
+            is_positive = True
+
+            @classmethod
+            def eval(cls, x: Any, y: Any) -> Any:
+                if x.is_Integer and y.is_Integer:
+                    return sympy.Integer(math.gcd(int(x), int(y)))
+                for a, b in ((x, y), (y, x)):
+                    if a == 1 or (b / a).is_integer:  # gcd(1, b) = 1; a divides b: gcd(a, b) = a
+                        return a
+                return None
+
+        _GCD = gcd
+    return arith.normalize(_GCD(a, b))

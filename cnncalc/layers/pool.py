@@ -179,15 +179,12 @@ def _window_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, .
 
 
 def _adaptive_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
-    """Adaptive pools: the sum of their windows (input elements when a size is symbolic)."""
+    """Adaptive pools: the sum of their windows, prod(in + out - gcd(in, out)) per channel."""
     n = kind.spatial
     window = adaptive_windows(inputs[0][-n:], output[-n:])
-    if window is None:
-        total = product(inputs[0])
-        return total, step("pool ops", "input elements", "", total)
     outer = product(output[:-n])
     total = arith.mul(outer, window)
-    return total, step("pool ops", "sum of the adaptive windows", (count_term(outer), "*", window), total)
+    return total, step("pool ops", "sum of the adaptive windows", (count_term(outer), "*", count_term(window)), total)
 
 
 # ----------------------------------------------------------------------------- receptive field

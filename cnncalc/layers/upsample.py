@@ -133,12 +133,11 @@ def _scaled(ctx: Ctx, scale: Any, n: int) -> tuple[Any, ...]:
 
 
 def _upsample_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
-    """Output elements * taps; 'area' the sum of its windows (input elements when symbolic)."""
+    """Output elements * taps; 'area' the sum of its windows (as an adaptive average pool's)."""
     mode = args.get("mode", "nearest")
     if mode == "area":
         n = len(output) - 2
-        window = adaptive_windows(inputs[0][-n:], output[-n:])
-        total = product(inputs[0]) if window is None else mul(product(output[:-n]), window)
+        total = mul(product(output[:-n]), adaptive_windows(inputs[0][-n:], output[-n:]))
         return total, step("upsample ops", "sum of the area windows", "", total)
     elements = product(output)
     taps = _TAPS.get(mode, 1)
