@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from cnncalc import arith
 from cnncalc.errors import CnncalcError
 from cnncalc.layers import KINDS, REQUIRED, LayerKind, Outcome, apply
-from cnncalc.layers.base import window_size
+from cnncalc.layers.windows import window_size
 from cnncalc.render.explain import step_text
 
 # The range of each symbol's values at the points, by the first letter of its name.
@@ -340,7 +340,7 @@ def test_ceil_mode_example_from_the_issue() -> None:
     assert _at(out.output[1], {sym("N"): 5}) == 3
     assert step_text(out.steps[0]) == (
         "H_out = floor((H + p - 1)/s) + 1 = floor((N + 1 - 1)/2) + 1 = floor(N/2) + 1 (ceil_mode with s > d(k-1) - p + 1"
-        " (2 > 1*(2-1) - 1 + 1): PyTorch drops a last window that would start in the right padding, so the last one starts by H + p - 1)"
+        " (2 > 1*(2-1) - 1 + 1): PyTorch drops a last window that would start in the right padding or beyond, so the last one starts by H + p - 1)"
     )
 
 

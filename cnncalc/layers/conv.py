@@ -35,9 +35,8 @@ from cnncalc.layers.base import (
     step,
     term,
     too_small,
-    window_size,
-    window_text,
 )
+from cnncalc.layers.windows import window_size, window_text
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step

@@ -22,7 +22,6 @@ from cnncalc.layers.base import (
     Param,
     Rule,
     Shape,
-    adaptive_windows,
     check_bool,
     check_int,
     check_number,
@@ -35,9 +34,8 @@ from cnncalc.layers.base import (
     spatial_input,
     step,
     term,
-    window_sizes,
-    window_steps,
 )
+from cnncalc.layers.windows import adaptive_windows, window_sizes, window_steps
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step

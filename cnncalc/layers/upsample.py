@@ -20,7 +20,6 @@ from cnncalc.layers.base import (
     Outcome,
     Param,
     Shape,
-    adaptive_windows,
     check_number,
     count_term,
     describe,
@@ -29,6 +28,7 @@ from cnncalc.layers.base import (
     shape_text,
     step,
 )
+from cnncalc.layers.windows import adaptive_windows
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
