@@ -29,6 +29,7 @@ from cnncalc.layers.base import (
     require_rank,
     shape_text,
     step,
+    term,
 )
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def _glu(ctx: Ctx) -> Outcome:
             found=f"size {fmt(size)} in input {shape_text(ctx.x)}",
         )
     output = (*ctx.x[:dim], floor_div(size, 2), *ctx.x[dim + 1 :])
-    return Outcome(output, steps=(step(f"dim {dim}: {fmt(size)}/2", result=output[dim], note="GLU halves it"),) if ctx.explain else ())
+    return Outcome(output, steps=(step(f"dim {dim}: {term(size)}/2", result=output[dim], note="GLU halves it"),) if ctx.explain else ())
 
 
 def _hardtanh(ctx: Ctx) -> Outcome:

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc import arith
-from cnncalc.arith import add, floor_div, mul, sub
 from cnncalc.errors import ShapeError, SpecError
 
 if TYPE_CHECKING:
@@ -135,6 +134,32 @@ INPLACE = (Param("inplace", False, "bool"),)
 # ----------------------------------------------------------------------------- text
 
 fmt = arith.as_text
+
+
+def _compound(value: Any) -> bool:
+    """A symbolic value that prints as several terms or factors (`N - k + 1`, `2*N`, `N/2`), as
+    opposed to a symbol, a function application (`floor(N/2)`) or a symbol's power (`k**2`)."""
+    if not arith.is_symbolic(value):
+        return False
+    import sympy
+
+    value = sympy.expand(value)  # the form as_text prints
+    if value.is_Pow:
+        value = value.base if value.exp.is_Integer and value.exp > 0 else value
+    return not (value.is_Symbol or value.is_Function)
+
+
+def term(value: Any) -> str:
+    """`fmt(value)` for substituting into a sum, product or quotient: a compound symbolic value
+    in parentheses (`(N - k + 1)*3`), anything else as `fmt` prints it (numbers unchanged)."""
+    text = fmt(value)
+    return f"({text})" if _compound(value) else text
+
+
+def count_term(value: Any) -> object:
+    """A count for a step's tuple of numbers, substituted into a product: the value itself (the
+    renderer formats it), or the parenthesised text of a compound symbolic value."""
+    return f"({fmt(value)})" if _compound(value) else value
 
 
 def fmt_tuple(values: Iterable[Any]) -> str:
@@ -328,53 +353,3 @@ def too_small(ctx: Ctx, sizes: list[Any], formula: str, worked: Callable[[int], 
                 found=f"input {shape_text(ctx.x)} gives {axis} = {size}",
                 hint="use a smaller kernel, stride or dilation, more padding, or a larger input",
             )
-
-
-# ----------------------------------------------------------------------------- sliding windows
-
-
-def window_size(size: Any, k: Any, s: Any, p: Any, d: Any, ceil_mode: bool = False) -> Any:
-    """A sliding window's output size on one axis (PyTorch's conv formula, pooling_output_shape)."""
-    span = sub(sub(add(size, mul(2, p)), mul(d, sub(k, 1))), 1)
-    out = add(floor_div(add(span, sub(s, 1)) if ceil_mode else span, s), 1)
-    # ceil_mode: a last window that would start inside the right padding is dropped.
-    if ceil_mode and isinstance(out, int) and isinstance(size, int) and (out - 1) * s >= size + p:
-        out -= 1
-    return out
-
-
-def window_text(size: Any, k: Any, s: Any, p: Any, d: Any, rounding: str = "floor") -> str:
-    """The sliding-window output size formula with one axis's numbers put in."""
-    return f"{rounding}(({fmt(size)} + 2*{fmt(p)} - {fmt(d)}*({fmt(k)}-1) - 1)/{fmt(s)}) + 1"
-
-
-def window_sizes(ctx: Ctx, sizes: Shape, kernel: Shape, stride: Shape, pads: Shape, dilation: Shape, ceil_mode: bool) -> list[Any]:
-    """A pooling (or unpadded) window's output size on every spatial axis, with the steps when
-    explaining; refuses an empty axis."""
-    rounding = "ceil" if ceil_mode else "floor"
-    outs = [window_size(size, k, s, p, d, ceil_mode) for size, k, s, p, d in zip(sizes, kernel, stride, pads, dilation)]
-    too_small(
-        ctx, outs, f"{rounding}((in + 2p - d(k-1) - 1)/s) + 1",
-        lambda i: window_text(sizes[i], kernel[i], stride[i], pads[i], dilation[i], rounding),
-    )
-    return outs
-
-
-def window_steps(sizes: Shape, kernel: Shape, stride: Shape, pads: Shape, dilation: Shape, ceil_mode: bool, outs: list[Any]) -> "list[Step]":
-    """The pooling output-size steps, one per axis."""
-    rounding = "ceil" if ceil_mode else "floor"
-    drop = " (minus one if the last window starts in the right padding)" if ceil_mode else ""
-    return [
-        step(f"{axis}_out", f"{rounding}(({axis} + 2p - d(k-1) - 1)/s) + 1", window_text(size, k, s, p, d, rounding) + drop, out)
-        for axis, size, k, s, p, d, out in zip(AXES[len(sizes)], sizes, kernel, stride, pads, dilation, outs)
-    ]
-
-
-def adaptive_windows(sizes: Shape, outs: Shape) -> Any:
-    """Product over axes of the summed adaptive window lengths; None when a size is symbolic."""
-    total = 1
-    for size, out in zip(sizes, outs):
-        if not (isinstance(size, int) and isinstance(out, int)):
-            return None
-        total *= sum(-((-(o + 1) * size) // out) - (o * size) // out for o in range(out))
-    return total

@@ -33,10 +33,10 @@ from cnncalc.layers.base import (
     shape_text,
     spatial_input,
     step,
+    term,
     too_small,
-    window_size,
-    window_text,
 )
+from cnncalc.layers.windows import window_size, window_text
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
@@ -84,16 +84,16 @@ def _conv_steps(
     outer, inner = ("C_in", "C_out") if transposed else ("C_out", "C_in")
     outer_size, inner_size = (cin, cout) if transposed else (cout, cin)
     k_names = "*".join("k" + a.lower() for a in AXES[n])
-    per_weight = f"({fmt(inner_size)}/{fmt(groups)})*" + "*".join(fmt(k) for k in kernel)
+    per_weight = f"({term(inner_size)}/{term(groups)})*" + "*".join(term(k) for k in kernel)
     names = ["N"] * (len(positions) - n - 1) + [outer] + [a + ("_in" if transposed else "_out") for a in AXES[n]]
     return [
         step(
             "params",
             f"{outer}*({inner}/groups)*{k_names}" + (" + C_out" if bias else ""),
-            f"{fmt(outer_size)}*{per_weight}" + (f" + {fmt(cout)}" if bias else ""),
+            f"{term(outer_size)}*{per_weight}" + (f" + {term(cout)}" if bias else ""),
             params,
         ),
-        step("MACs", f"{'*'.join(names)}*({inner}/groups)*{k_names}", f"{'*'.join(fmt(v) for v in positions)}*{per_weight}", macs),
+        step("MACs", f"{'*'.join(names)}*({inner}/groups)*{k_names}", f"{'*'.join(term(v) for v in positions)}*{per_weight}", macs),
     ]
 
 
@@ -211,8 +211,8 @@ def _conv_transpose(ctx: Ctx) -> Outcome:
 
     def worked(i: int) -> str:
         return (
-            f"({fmt(sizes[i])}-1)*{fmt(stride[i])} - 2*{fmt(pads[i])} + "
-            f"{fmt(dilation[i])}*({fmt(kernel[i])}-1) + {fmt(output_padding[i])} + 1"
+            f"({term(sizes[i])}-1)*{term(stride[i])} - 2*{term(pads[i])} + "
+            f"{term(dilation[i])}*({term(kernel[i])}-1) + {term(output_padding[i])} + 1"
         )
 
     steps: list[Step] = []
@@ -266,7 +266,7 @@ def _transposed_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Sh
         span = mul(d, sub(k, 1))
         # output o gathers inputs i with i*s - p + t*d = o: i in [(o + p - span)/s, (o + p)/s]
         maps.append((arith.true_div(1, s), arith.true_div(sub(p, span), s), arith.true_div(span, s)))
-    note = "fractional stride (transposed conv): " + "x".join("1/" + fmt(s) for s in stride)
+    note = "fractional stride (transposed conv): " + "x".join("1/" + term(s) for s in stride)
     return Window(tuple(maps), exact=False, note=note, what="transposed")
 
 

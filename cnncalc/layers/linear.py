@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith
 from cnncalc.arith import add, mul, product
 from cnncalc.errors import ShapeError
-from cnncalc.layers.base import IGNORED, Ctx, LayerKind, Outcome, Param, Shape, check_bool, check_int, fmt, shape_text, step
+from cnncalc.layers.base import IGNORED, Ctx, LayerKind, Outcome, Param, Shape, check_bool, check_int, fmt, shape_text, step, term
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
@@ -56,10 +56,10 @@ def _linear(ctx: Ctx) -> Outcome:
             step(
                 "params",
                 "in*out" + (" + out" if bias else ""),
-                f"{fmt(fin)}*{fmt(fout)}" + (f" + {fmt(fout)}" if bias else ""),
+                f"{term(fin)}*{term(fout)}" + (f" + {term(fout)}" if bias else ""),
                 params,
             ),
-            step("MACs", f"{names}out_features*in_features", "".join(f"{fmt(v)}*" for v in positions) + f"{fmt(fout)}*{fmt(fin)}", macs),
+            step("MACs", f"{names}out_features*in_features", "".join(f"{term(v)}*" for v in positions) + f"{term(fout)}*{term(fin)}", macs),
         )
     return Outcome(output, params, bias_params, 0, macs, steps)
 

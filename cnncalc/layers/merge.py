@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith
 from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError
-from cnncalc.layers.base import Ctx, LayerKind, Outcome, Param, Shape, dim_index, shape_text, step
+from cnncalc.layers.base import Ctx, LayerKind, Outcome, Param, Shape, count_term, dim_index, shape_text, step
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
@@ -69,7 +69,7 @@ def _elementwise_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Sha
     elements = product(output)
     extra = len(inputs) - 1
     ops = mul(elements, extra)
-    return ops, step("add/mul ops", f"output elements*{extra}", (elements, f"*{extra}"), ops)
+    return ops, step("add/mul ops", f"output elements*{extra}", (count_term(elements), f"*{extra}"), ops)
 
 
 def _union_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Union:

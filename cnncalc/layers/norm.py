@@ -28,6 +28,7 @@ from cnncalc.layers.base import (
     check_bool,
     check_int,
     check_number,
+    count_term,
     fmt,
     infer_channels,
     require_rank,
@@ -209,7 +210,7 @@ def _statistics_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shap
     affine = args.get("affine", args.get("elementwise_affine", True))
     per = 5 if affine else 4
     ops = mul(elements, per)
-    return ops, step("norm ops", f"elements*{per} (statistics{' and affine' if affine else ''})", (elements, f"*{per}"), ops)
+    return ops, step("norm ops", f"elements*{per} (statistics{' and affine' if affine else ''})", (count_term(elements), f"*{per}"), ops)
 
 
 def _batch_norm_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
@@ -219,7 +220,7 @@ def _batch_norm_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shap
     elements = product(output)
     per = 2 if args.get("affine", True) else 1
     ops = mul(elements, per)
-    return ops, step("norm ops", f"elements*{per} (eval: scale and shift)", (elements, f"*{per}"), ops)
+    return ops, step("norm ops", f"elements*{per} (eval: scale and shift)", (count_term(elements), f"*{per}"), ops)
 
 
 # ----------------------------------------------------------------------------- kinds

@@ -20,10 +20,10 @@ from cnncalc.layers.base import (
     Shape,
     check_int,
     describe,
-    fmt,
     require_rank,
     shape_text,
     step,
+    term,
 )
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _pad(ctx: Ctx, mode: str) -> Outcome:
             _check_sizes(ctx, mode, axis, size, before, after)
         sizes[axis] = add(add(size, before), after)
         if ctx.explain:
-            steps.append(step(f"dim {axis}: {fmt(size)} + {fmt(before)} + {fmt(after)}", result=sizes[axis]))
+            steps.append(step(f"dim {axis}: {term(size)} + {term(before)} + {term(after)}", result=sizes[axis]))
     return Outcome(tuple(sizes), steps=tuple(steps))
 
 

@@ -22,21 +22,20 @@ from cnncalc.layers.base import (
     Param,
     Rule,
     Shape,
-    adaptive_windows,
     check_bool,
     check_int,
     check_number,
+    count_term,
     describe,
-    fmt,
     fmt_tuple,
     per_axis,
     positive_axes,
     shape_text,
     spatial_input,
     step,
-    window_sizes,
-    window_steps,
+    term,
 )
+from cnncalc.layers.windows import adaptive_windows, window_sizes, window_steps
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
@@ -174,19 +173,16 @@ def _window_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, .
     elements = product(output)
     window = product(per_axis("kernel_size", args["kernel_size"], kind.spatial))
     ops = arith.mul(elements, window)
-    return ops, step("pool ops", "output elements*window", (elements, "*" + fmt(window)), ops)
+    return ops, step("pool ops", "output elements*window", (count_term(elements), "*" + term(window)), ops)
 
 
 def _adaptive_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
-    """Adaptive pools: the sum of their windows (input elements when a size is symbolic)."""
+    """Adaptive pools: the sum of their windows, prod(in + out - gcd(in, out)) per channel."""
     n = kind.spatial
     window = adaptive_windows(inputs[0][-n:], output[-n:])
-    if window is None:
-        total = product(inputs[0])
-        return total, step("pool ops", "input elements", "", total)
     outer = product(output[:-n])
     total = arith.mul(outer, window)
-    return total, step("pool ops", "sum of the adaptive windows", (outer, "*", window), total)
+    return total, step("pool ops", "sum of the adaptive windows", (count_term(outer), "*", count_term(window)), total)
 
 
 # ----------------------------------------------------------------------------- receptive field

@@ -30,6 +30,7 @@ from cnncalc.layers.base import (
     is_int,
     shape_text,
     step,
+    term,
 )
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def _narrow(ctx: Ctx) -> Outcome:
             found=f"start + length = {fmt(end)} on input {shape_text(ctx.x)}",
         )
     output = (*ctx.x[:dim], length, *ctx.x[dim + 1 :])
-    note = f"dim {dim}: elements {fmt(start)} .. {fmt(end)} - 1 of {fmt(size)}"
+    note = f"dim {dim}: elements {fmt(start)} .. {term(end)} - 1 of {fmt(size)}"
     return Outcome(output, steps=(step("output", numbers=shape_text(output), note=note),) if ctx.explain else ())
 
 
@@ -203,7 +204,7 @@ def _pixel_shuffle_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...],
     r = args["upscale_factor"]
     inv = arith.true_div(1, r)
     m = (inv, sub(inv, 1), sub(1, inv))
-    return Window((m, m), exact=False, note=f"fractional stride (PixelShuffle): 1/{fmt(r)}", what="bound")
+    return Window((m, m), exact=False, note=f"fractional stride (PixelShuffle): 1/{term(r)}", what="bound")
 
 
 def _pixel_unshuffle_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], output: Shape) -> Window:

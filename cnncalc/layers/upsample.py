@@ -20,14 +20,15 @@ from cnncalc.layers.base import (
     Outcome,
     Param,
     Shape,
-    adaptive_windows,
     check_number,
+    count_term,
     describe,
     fmt_tuple,
     per_axis,
     shape_text,
     step,
 )
+from cnncalc.layers.windows import adaptive_windows
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
@@ -132,17 +133,16 @@ def _scaled(ctx: Ctx, scale: Any, n: int) -> tuple[Any, ...]:
 
 
 def _upsample_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
-    """Output elements * taps; 'area' the sum of its windows (input elements when symbolic)."""
+    """Output elements * taps; 'area' the sum of its windows (as an adaptive average pool's)."""
     mode = args.get("mode", "nearest")
     if mode == "area":
         n = len(output) - 2
-        window = adaptive_windows(inputs[0][-n:], output[-n:])
-        total = product(inputs[0]) if window is None else mul(product(output[:-n]), window)
+        total = mul(product(output[:-n]), adaptive_windows(inputs[0][-n:], output[-n:]))
         return total, step("upsample ops", "sum of the area windows", "", total)
     elements = product(output)
     taps = _TAPS.get(mode, 1)
     ops = mul(elements, taps)
-    return ops, step("upsample ops", f"output elements*taps ({mode})", (elements, f"*{taps}"), ops)
+    return ops, step("upsample ops", f"output elements*taps ({mode})", (count_term(elements), f"*{taps}"), ops)
 
 
 def _upsample_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Window:
