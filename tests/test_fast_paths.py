@@ -110,7 +110,7 @@ def test_the_fast_composer_gives_the_safe_loaders_nodes() -> None:
     """Memoised tags and no-op path hooks: the same node tree, tag for tag."""
     text = (ROOT / "configs" / "resnet50.yaml").read_text() + "\nextra: [1, 1.5, yes, null, ~, '1', 2020-01-01, 0o17]\n"
 
-    def tree(node: yaml.Node) -> Any:
+    def tree(node: Any) -> Any:  # a composed node
         if isinstance(node, yaml.ScalarNode):
             return (node.tag, node.value, node.start_mark.line, node.start_mark.column)
         if isinstance(node, yaml.SequenceNode):
