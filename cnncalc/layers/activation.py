@@ -27,6 +27,7 @@ from cnncalc.layers.base import (
     dim_index,
     fmt,
     require_rank,
+    same_shape,
     shape_text,
     step,
     term,
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     from cnncalc.explain import Step
 
 FAMILY = "activation"
-
-
-def _same_shape(ctx: Ctx) -> Outcome:
-    return Outcome(ctx.x)
 
 
 def _softmax(ctx: Ctx) -> Outcome:
@@ -128,7 +125,7 @@ def _activation_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shap
     return elements, step("activation ops", "output elements", "", elements)
 
 
-def _act(name: str, params: tuple[Param, ...] = (), rule: Rule = _same_shape, params_doc: str = "0") -> LayerKind:
+def _act(name: str, params: tuple[Param, ...] = (), rule: Rule = same_shape, params_doc: str = "0") -> LayerKind:
     return LayerKind(
         name, params, rule, family=FAMILY, cheap=_activation_ops, op_kind="activation", params_doc=params_doc,
         ops_doc="output elements",

@@ -166,6 +166,11 @@ def fmt_tuple(values: Iterable[Any]) -> str:
     return "(" + ", ".join(fmt(v) for v in values) + ")"
 
 
+def same_shape(ctx: "Ctx") -> Outcome:
+    """The rule of a layer that keeps its input's shape and has no parameters."""
+    return Outcome(ctx.x)
+
+
 def shape_text(shape: Shape) -> str:
     return "[" + ", ".join(fmt(d) for d in shape) + "]"
 

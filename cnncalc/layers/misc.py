@@ -24,6 +24,7 @@ from cnncalc.layers.base import (
     check_probability,
     infer_channels,
     require_rank,
+    same_shape,
     shape_text,
     step,
 )
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
     from cnncalc.explain import Step
 
 FAMILY = "misc"
-
-
-def _same_shape(ctx: Ctx) -> Outcome:
-    return Outcome(ctx.x)
 
 
 def _dropout(ctx: Ctx) -> Outcome:
@@ -90,7 +87,7 @@ def _scale_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ..
 def kinds() -> list[LayerKind]:
     """The misc family's kinds."""
     dropout = (Param("p", 0.5, "number"),) + INPLACE
-    result = [LayerKind("Identity", (), _same_shape, family=FAMILY, ignores_args=True)]
+    result = [LayerKind("Identity", (), same_shape, family=FAMILY, ignores_args=True)]
     result += [
         LayerKind(name, dropout, _dropout, family=FAMILY)
         for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
