@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +23,36 @@ def runner() -> CliRunner:
         return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
     except TypeError:  # click >= 8.2 always keeps them apart
         return CliRunner()
+
+
+# The two derivations, computed once per session (tests/derive_shared.py caches them), for the
+# derive tests of several modules; imported when first asked for (sympy is slow to import).
+@pytest.fixture(scope="session")
+def bn() -> Any:
+    from .derive_shared import derivation
+
+    return derivation("bn", check=True)
+
+
+@pytest.fixture(scope="session")
+def bn_explained() -> Any:
+    from .derive_shared import derivation
+
+    return derivation("bn", explain=True)
+
+
+@pytest.fixture(scope="session")
+def sm() -> Any:
+    from .derive_shared import derivation
+
+    return derivation("softmax-ce", check=True)
+
+
+@pytest.fixture(scope="session")
+def sm_explained() -> Any:
+    from .derive_shared import derivation
+
+    return derivation("softmax-ce", explain=True)
 
 
 # Hypothesis profiles for tests/test_properties.py: "ci" (the default) runs about 200 examples

@@ -10,13 +10,7 @@ import sympy as sp
 from cnncalc.derive import BN, CheckResult, Derivation, check_formula, concrete_differences
 from cnncalc.render.derive import step_expr, step_latex, step_prose
 
-from .derive_shared import SIZES, at, derivation, textbook_compact
-
-
-@pytest.fixture(scope="module")
-def bn() -> Derivation:
-    return derivation("bn", check=True)
-
+from .derive_shared import SIZES, at, textbook_compact
 
 # --- the symbolic results ----------------------------------------------------
 

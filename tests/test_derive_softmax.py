@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import sympy as sp
 
 from cnncalc.derive import SOFTMAX, Derivation, check_formula, concrete_differences
 from cnncalc.render.derive import step_expr
 
-from .derive_shared import SIZES, derivation
-
-
-@pytest.fixture(scope="module")
-def sm() -> Derivation:
-    return derivation("softmax-ce", check=True)
-
+from .derive_shared import SIZES
 
 # --- the symbolic results and their checks -----------------------------------
 

@@ -14,29 +14,6 @@ from cnncalc.derive.symbols import partial, plain
 from cnncalc.errors import UsageError
 from cnncalc.render.derive import FORMATS, render, step_expr, step_latex, step_pretty, step_prose
 
-from .derive_shared import derivation
-
-
-@pytest.fixture(scope="module")
-def bn() -> Derivation:
-    return derivation("bn", check=True)
-
-
-@pytest.fixture(scope="module")
-def bn_explained() -> Derivation:
-    return derivation("bn", explain=True)
-
-
-@pytest.fixture(scope="module")
-def sm() -> Derivation:
-    return derivation("softmax-ce", check=True)
-
-
-@pytest.fixture(scope="module")
-def sm_explained() -> Derivation:
-    return derivation("softmax-ce", explain=True)
-
-
 # --- rendering real derivations ----------------------------------------------
 
 

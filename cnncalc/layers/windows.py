@@ -6,6 +6,7 @@ On the start-up path with conv and pool: no sympy until a value is symbolic.
 """
 
 # No `from __future__ import annotations`, as in base.py (the annotations here are few anyway).
+import functools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -146,33 +147,36 @@ def adaptive_windows(sizes: Shape, outs: Shape) -> Any:
     return total
 
 
-_GCD: Any = None
-
-
 def gcd(a: Any, b: Any) -> Any:
     """gcd(a, b) of two positive integers; for symbols an unevaluated `gcd(N, 7)` that becomes
     a number once they are numbers (sympy's own gcd is the polynomial one: 1 for two symbols)."""
     if isinstance(a, int) and isinstance(b, int):
         return math.gcd(a, b)
-    global _GCD
-    if _GCD is None:
-        import sympy
+    return arith.normalize(_integer_gcd()(a, b))
 
-        class gcd(sympy.Function):  # type: ignore[misc]  # sympy is untyped
-            """The integer gcd of positive integers, evaluated once both are numbers."""
 
-            nargs = 2
-            is_integer = True
-            is_positive = True
+@functools.cache
+def _integer_gcd() -> Any:
+    """The sympy function class behind a symbolic gcd, defined on first use (sympy is imported
+    only for symbols)."""
+    import sympy
 
-            @classmethod
-            def eval(cls, x: Any, y: Any) -> Any:
-                if x.is_Integer and y.is_Integer:
-                    return sympy.Integer(math.gcd(int(x), int(y)))
-                for a, b in ((x, y), (y, x)):
-                    if a == 1 or (b / a).is_integer:  # gcd(1, b) = 1; a divides b: gcd(a, b) = a
-                        return a
-                return None
+    class gcd(sympy.Function):  # type: ignore[misc]  # sympy is untyped; the class name is what prints
+        """The integer gcd of positive integers, evaluated once both are numbers."""
 
-        _GCD = gcd
-    return arith.normalize(_GCD(a, b))
+        nargs = 2
+        is_integer = True
+        is_positive = True
+
+        # `eval` is sympy's evaluation hook for a Function class (sympy calls it with the sympy
+        # numbers and symbols cnncalc's own arithmetic built), not Python's eval: no text is read.
+        @classmethod
+        def eval(cls, x: Any, y: Any) -> Any:
+            if x.is_Integer and y.is_Integer:
+                return sympy.Integer(math.gcd(int(x), int(y)))
+            for a, b in ((x, y), (y, x)):
+                if a == 1 or (b / a).is_integer:  # gcd(1, b) = 1; a divides b: gcd(a, b) = a
+                    return a
+            return None
+
+    return gcd
