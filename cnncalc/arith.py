@@ -186,6 +186,16 @@ def maximum(*values: Any) -> Any:
     return normalize(sympy.Max(*map(_sympy_operand, values)))
 
 
+def substitute(value: Any, values: dict[Any, int]) -> Any:
+    """A symbolic value with symbols bound to integers (`{symbol: int}`), exact: an int or a
+    Fraction once every symbol is bound (a float only where the value is irrational)."""
+    if not is_symbolic(value):
+        return value
+    import sympy
+
+    return normalize(value.xreplace({s: sympy.Integer(v) for s, v in values.items()}))
+
+
 def product(values: Any) -> Any:
     """The product of an iterable of values (1 for none)."""
     result: Any = 1

@@ -165,10 +165,11 @@ def test_in_channels_is_bound_inside_blocks() -> None:
 
 def test_standalone_template_leaves_required_args_symbolic() -> None:
     evaluations = evaluate(RESNET_STEM, blocks=("basic",))
-    # conv 3->out: 27*out; BN: 2*out; conv out->out: 9*out**2; BN: 2*out. Whether out == 3 is
-    # undecidable, so the identity shortcut is taken (no projection rows).
-    assert arith.as_text(evaluations[0].params) == "9*out**2 + 31*out"
-    assert not any(".shortcut" in r.path for r in evaluations[0].rows)
+    # conv 3->out: 27*out; BN: 2*out; conv out->out: 9*out**2; BN: 2*out; the projection
+    # 3->out: 3*out; BN: 2*out. Whether out == 3 is open: the shortcut is taken, under out != 3.
+    assert arith.as_text(evaluations[0].params) == "9*out**2 + 36*out"
+    assert any(".shortcut" in r.path for r in evaluations[0].rows)
+    assert [s.text for s in evaluations[0].conditions] == ["out != 3"]
 
 
 def test_batch_scales_macs_not_params() -> None:

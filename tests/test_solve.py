@@ -15,7 +15,7 @@ import pytest
 import sympy
 
 from cnncalc.analysis.evaluate import evaluate_spec
-from cnncalc.errors import LimitError, NoAnswerError, SolveError, UsageError
+from cnncalc.errors import NoAnswerError, SolveError, UsageError
 from cnncalc.render.bottleneck import bottleneck_document, bottleneck_report, end_text, no_answer
 from cnncalc.render.working import bottleneck_explanation
 from cnncalc.solve.band import Band, parse_reduce
@@ -279,9 +279,13 @@ blocks:
         expected = brute(p, 32 * 32 * 9, Fraction(1, 5), Fraction(1, 2), [range(1, 25)] * 3)
         assert [tuple(v) for v in result.solutions[0].integers] == expected and expected
 
-    def test_search_too_large(self) -> None:
-        with pytest.raises(LimitError, match="too large"):
-            solve_spec(TWO, "0.5-0.6", ranges={"k1": (1, 10**7)})
+    def test_huge_given_range_is_searched_only_where_the_count_can_fit(self) -> None:
+        # The count grows with every width: k1 beyond the band is never visited, so a range of
+        # ten million answers as the derived range does.
+        wide, _, _ = solve_spec(TWO, "0.5-0.6", ranges={"k1": (1, 10**7)})
+        derived, _, _ = solve_spec(TWO, "0.5-0.6")
+        for a, b in zip(wide.solutions, derived.solutions):
+            assert a.total == b.total and a.listed == b.listed and a.total
 
 
 # ----------------------------------------------------------------------------- choosing blocks and errors
@@ -323,21 +327,34 @@ class TestChoose:
 
 
 class TestNotPolynomial:
-    """A count that is not a polynomial: solveset, and a clear error for a ConditionSet."""
+    """A count that is not a polynomial: exact evaluation (bisection where it never decreases)."""
 
-    def test_floor_gives_clear_error(self) -> None:
+    def test_floor_is_solved_exactly(self) -> None:
         text = SEED.read_text().replace("{out_channels: k, kernel_size: 1}", "{out_channels: k//4, kernel_size: 1}")
-        with pytest.raises(SolveError, match="ConditionSet") as info:
-            solve_spec(None, "0.5-0.6", text=text)
-        assert info.value.exit_code == 2 and "not a polynomial in k" in str(info.value)
+        result, _, _ = solve_spec(None, "0.5-0.6", text=text, biases=(False,))
+        p = lambda w: 64 * (w // 4) + 9 * (w // 4) * w + 64 * w  # noqa: E731
+        expected = [v[0] for v in brute(p, BASE[False], Fraction(1, 2), Fraction(3, 5), [range(1, 1000)])]
+        s = result.solutions[0]
+        assert s.method == "evaluation" and s.integers == expected and expected
 
-    def test_max_is_solved_by_solveset(self) -> None:
+    def test_decreasing_count_needs_a_range(self) -> None:
+        text = SEED.read_text().replace("{out_channels: k, kernel_size: 1}", "{out_channels: 64, kernel_size: 1, stride: k}")
+        with pytest.raises(UsageError, match=r"--range k=A\.\.B"):
+            solve_spec(None, "0.5-0.6", text=text, metric="macs")
+        result, base, _ = solve_spec(None, "0.95-0.999", text=text, metric="macs", ranges={"k": (1, 40)})
+        spec = load_text(text, "<test>")
+        # the numeric rule, width by width: the candidate evaluated with k bound
+        macs = {v: evaluate_spec(spec, blocks=("bottleneck",), overrides={"k": v})[0].macs for v in range(1, 41)}
+        expected = [v for v, m in macs.items() if Fraction(base.macs) / 1000 <= m <= Fraction(base.macs) / 20]
+        assert result.solutions[0].method == "evaluation" and result.solutions[0].integers == expected and expected
+
+    def test_max_is_solved_exactly(self) -> None:
         text = SEED.read_text().replace("{out_channels: k, kernel_size: 1}", '{out_channels: "max(k, 16)", kernel_size: 1}')
         result, _, _ = solve_spec(None, "0.3-0.6", text=text, biases=(False,))
         s = result.solutions[0]
         p = lambda w: 64 * max(w, 16) + 9 * max(w, 16) * w + 64 * w  # noqa: E731
         expected = [v[0] for v in brute(p, BASE[False], Fraction(3, 10), Fraction(3, 5), [range(1, 300)])]
-        assert s.method == "solveset" and s.integers == expected and expected
+        assert s.method == "evaluation" and s.integers == expected and expected
 
     def test_floor_with_two_symbols(self) -> None:
         text = TWO.read_text().replace("{out_channels: k1, kernel_size: 1}", "{out_channels: k1//2, kernel_size: 1}")

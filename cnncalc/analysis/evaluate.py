@@ -9,7 +9,7 @@ comes out (rows, block groups, totals).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc import arith
 from cnncalc.analysis import bind
@@ -18,6 +18,9 @@ from cnncalc.analysis.results import Evaluation, Group, Row, shape_text, totals
 from cnncalc.errors import LimitError, SpecError
 from cnncalc.layers import Shape
 from cnncalc.spec import Block, LayerCall, Limits, Spec, did_you_mean, inline_calls
+
+if TYPE_CHECKING:
+    from cnncalc.analysis.validity import Stated
 
 __all__ = ["Evaluation", "Evaluator", "Group", "Row", "evaluate_inline", "evaluate_spec", "shape_text"]
 
@@ -113,7 +116,12 @@ class Evaluator(Expander):
 
     def finish(self, name: str, x: Shape, output: Shape, rows: tuple[Row, ...], groups: tuple[Group, ...]) -> Evaluation:
         spec_name = self.spec.name if self.spec else "inline"
-        return Evaluation(name, spec_name, x, output, rows, groups, *totals(rows), x[0] if x else 1, self.spec is None)
+        stated: tuple[Stated, ...] = ()
+        if self.outcomes.conditions:
+            from cnncalc.analysis.validity import state
+
+            stated = state(tuple(self.outcomes.conditions.values()))
+        return Evaluation(name, spec_name, x, output, rows, groups, *totals(rows), x[0] if x else 1, self.spec is None, stated)
 
 
 def _least_layers(calls: tuple[LayerCall, ...], blocks: Mapping[str, Block], memo: dict[str, int]) -> int:

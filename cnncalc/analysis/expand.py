@@ -14,6 +14,7 @@ from cnncalc import arith
 from cnncalc.analysis import bind
 from cnncalc.analysis.outcomes import Outcomes, literal_key
 from cnncalc.analysis.results import Row, placed, shape_text, totals
+from cnncalc.conditions import Condition
 from cnncalc.errors import LimitError, ShapeError, SpecError
 from cnncalc.layers import LayerKind, Shape, lookup
 from cnncalc.layers.base import step
@@ -281,9 +282,28 @@ class Expander:
             frame = Frame(output, placed(rows, "", 0, 0, source, start, group), frame.params, frame.bias, frame.buffers, frame.macs, frame.source)
         return frame
 
+    def require(self, block: Block, path: str, kind: str, lhs: Any, rhs: Any, reason: str) -> None:
+        """Record a condition of a block's own (not of one of its layers)."""
+        condition = Condition(kind, lhs, rhs, reason, f"{path or block.path} (residual)", block.position)
+        self.outcomes.conditions.setdefault((kind, condition.difference), condition)
+
     def residual(self, block: Block, env: dict[str, Any], x: Shape, fx: Shape, path: str, depth: int, rows: list[Row], base: str) -> Shape:
-        """y = F(x) + x, or + shortcut(x) where F(x) changes the shape; the Add row appended."""
-        same = len(fx) == len(x) and all(arith.equal(a, b) is not False for a, b in zip(fx, x))
+        """y = F(x) + x, or + shortcut(x) where F(x) changes the shape; the Add row appended.
+
+        Where symbols leave it open whether F(x) keeps x's shape, the result holds under a
+        condition: the shapes equal (no shortcut: PyTorch's add fails otherwise), or, with a
+        shortcut and one open size, the shapes differ (the projection is used).
+        """
+        verdicts = [arith.equal(a, b) for a, b in zip(fx, x)] if len(fx) == len(x) else [False]
+        same = False not in verdicts
+        if same and None in verdicts and block.residual is True:
+            open_sizes = [(a, b) for (a, b), v in zip(zip(fx, x), verdicts) if v is None]
+            if block.shortcut and len(open_sizes) == 1:
+                same = False
+                self.require(block, path, "ne", *open_sizes[0], "the shortcut is used: F(x) changes x's shape")
+            else:
+                for a, b in open_sizes:
+                    self.require(block, path, "eq", a, b, "residual add: F(x) of x's shape")
         if not same and block.residual == "auto":
             return fx  # self.source still names F(x)'s producer
         fx_source, shortcut_source = self.source, -1

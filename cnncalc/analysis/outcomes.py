@@ -9,6 +9,7 @@ from typing import Any
 
 from cnncalc import arith
 from cnncalc.analysis import bind
+from cnncalc.conditions import Condition
 from cnncalc.errors import CnncalcError, LimitError, Position, ShapeError, SpecError
 from cnncalc.layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type
 from cnncalc.spec import LayerCall
@@ -29,6 +30,8 @@ class Outcomes:
         self.explain = explain
         self.training = training
         self.cache: dict[Any, Found] = {}  # layer on its inputs -> found
+        # What must hold of the free symbols, each once, with the first layer that needs it.
+        self.conditions: dict[tuple[str, Any], Condition] = {}
 
     def outcome(self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str) -> Found:
         """A layer's outcome on its inputs and its evaluated arguments; reused when met before."""
@@ -61,6 +64,8 @@ class Outcomes:
                 hint="bind the symbols with --set NAME=VALUE",
             ) from None
         _check_sizes(outcome, call.position, where)
+        for condition in outcome.conditions:
+            self.conditions.setdefault((condition.kind, condition.difference), condition._replace(path=where, position=call.position))
         found = (outcome, tuple(args.items()))
         if key is not None:
             self.cache[key] = found

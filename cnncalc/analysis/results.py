@@ -11,6 +11,7 @@ from cnncalc.layers import Shape
 from cnncalc.spec.model import new_tuple
 
 if TYPE_CHECKING:
+    from cnncalc.analysis.validity import Stated
     from cnncalc.explain import Step
 
 
@@ -68,6 +69,8 @@ class Evaluation(NamedTuple):
     macs: Any
     batch: int
     batch_in_shapes: bool  # False: shapes are shown without the leading batch dimension
+    # What must hold of the free symbols for the results to be PyTorch's, stated simply.
+    conditions: tuple["Stated", ...] = ()
 
     @property
     def params_no_bias(self) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cnncalc import conditions
 from cnncalc.errors import ShapeError
 from cnncalc.layers import activation, conv, linear, merge, misc, norm, pad, pool, reshape, upsample
 from cnncalc.layers.base import (
@@ -65,12 +66,21 @@ def apply(
     inference shapes). An output with an empty dimension is an error here even where PyTorch
     returns a 0-size tensor: no design wants one.
     """
-    outcome = kind.rule(Ctx(kind, args, inputs, explain, training))
+    try:
+        outcome = kind.rule(Ctx(kind, args, inputs, explain, training))
+    except Exception:
+        conditions.discard()
+        raise
     for axis, size in enumerate(outcome.output):
-        if isinstance(size, int) and size <= 0:
+        if type(size) is int and size > 0:
+            continue
+        if conditions.at_least(size, 1, f"output dimension {axis} >= 1") is False:
+            conditions.discard()
             raise ShapeError(
                 f"{kind.name} output dimension {axis} = {size} is too small (the output would be empty)",
                 expected="every output dimension >= 1",
                 found=f"output {shape_text(outcome.output)} from input " + " and ".join(shape_text(s) for s in inputs),
             )
+    if conditions.pending():
+        outcome = outcome._replace(conditions=conditions.take())
     return outcome

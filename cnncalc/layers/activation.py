@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc import arith
+from cnncalc import arith, conditions
 from cnncalc.arith import floor_div, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
@@ -51,7 +51,7 @@ def _prelu(ctx: Ctx) -> Outcome:
     if count != 1:
         # PyTorch's channel axis is dim 1; an input of rank 0 or 1 counts as one channel.
         channels = ctx.x[1] if len(ctx.x) >= 2 else 1
-        if arith.equal(count, channels) is False:
+        if conditions.equal(count, channels, "PReLU num_parameters = the channels") is False:
             raise ShapeError(
                 "PReLU's num_parameters must be 1 or the number of channels",
                 expected=f"num_parameters in (1, {fmt(channels)})",
@@ -97,7 +97,7 @@ def _glu(ctx: Ctx) -> Outcome:
         raise ShapeError("GLU cannot halve a 0-D input", expected="an input of rank >= 1", found="a scalar input []")
     dim = dim_index("dim", ctx["dim"], rank)
     size = ctx.x[dim]
-    if arith.divides(2, size) is False:
+    if conditions.divides(2, size, f"GLU: dimension {dim} even") is False:
         raise ShapeError(
             f"GLU halves dimension {dim}, which must be even",
             expected=f"an even size in dimension {dim}",

@@ -14,10 +14,11 @@ compile code when defined) and imports neither sympy nor dataclasses.
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from cnncalc import arith
+from cnncalc import arith, conditions
 from cnncalc.errors import ShapeError, SpecError
 
 if TYPE_CHECKING:
+    from cnncalc.conditions import Condition
     from cnncalc.explain import Step
     from cnncalc.layers.fields import Field
 
@@ -58,6 +59,7 @@ class Outcome(NamedTuple):
     buffers: Any = 0
     macs: Any = 0
     steps: tuple["Step", ...] = ()
+    conditions: tuple["Condition", ...] = ()  # what must hold of free symbols (cnncalc.conditions)
 
 
 Rule = Callable[["Ctx"], Outcome]
@@ -195,9 +197,16 @@ def is_int(value: Any) -> bool:
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None) -> Any:
-    """An integer argument (or a symbolic one), optionally bounded below."""
-    if not is_int(value):
+    """An integer argument (or a symbolic one, whose integrality and bound may become conditions),
+    optionally bounded below."""
+    if not is_int(value) or (type(value) is not int and conditions.integral(value, f"{name} an integer") is False):
         raise SpecError(f"argument {name!r} must be an integer", expected="an integer", found=describe(value))
+    if minimum is not None and type(value) is not int and conditions.at_least(value, minimum, f"{name} >= {minimum}") is False:
+        raise SpecError(
+            f"argument {name!r} must be at least {minimum}",
+            expected=f"an integer >= {minimum}",
+            found=f"{fmt(value)}, which is below {minimum} for every value of its symbols",
+        )
     if minimum is not None and isinstance(value, int) and value < minimum:
         raise SpecError(
             f"argument {name!r} must be at least {minimum}",
@@ -229,7 +238,7 @@ def per_axis(name: str, value: Any, axes: int, *, minimum: int | None = None, si
 def positive_axes(name: str, value: Any, axes: int, *, single: bool = True) -> tuple[Any, ...]:
     """`per_axis`, refusing a known value below 1 in PyTorch's words."""
     values = per_axis(name, value, axes, single=single)
-    if any(isinstance(v, int) and v <= 0 for v in values):
+    if any(conditions.at_least(v, 1, f"{name} >= 1") is False for v in values):
         raise SpecError(f"{name.replace('_', ' ')} should be greater than zero", expected=f"{name} >= 1", found=fmt_tuple(values))
     return values
 
@@ -325,7 +334,7 @@ def infer_channels(ctx: Ctx, name: str, channels: Any) -> Any:
     if given is None:
         return channels
     check_int(name, given, minimum=1)
-    if arith.equal(given, channels) is False:
+    if conditions.equal(given, channels, f"{name} = the incoming channels") is False:
         raise ShapeError(
             f"{name}={fmt(given)} does not match the incoming {fmt(channels)} channels",
             expected=f"{name}={fmt(channels)} (or omit it: it is inferred)",
@@ -351,7 +360,7 @@ def dim_index(name: str, value: Any, rank: int) -> int:
 def too_small(ctx: Ctx, sizes: list[Any], formula: str, worked: Callable[[int], str]) -> None:
     """Refuse an empty output axis, showing `formula` and `worked(axis index)` (its numbers put in)."""
     for index, (axis, size) in enumerate(zip(AXES[len(sizes)], sizes)):
-        if isinstance(size, int) and size <= 0:
+        if conditions.at_least(size, 1, f"output size {axis} >= 1") is False:
             raise ShapeError(
                 f"output size {axis} = {size} is too small: {axis}_out = {formula} = {worked(index)} = {size}",
                 expected="every output size >= 1",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc import arith
+from cnncalc import arith, conditions
 from cnncalc.arith import add, floor_div, mul, product, sub
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
@@ -48,10 +48,10 @@ _MODES = ("zeros", "reflect", "replicate", "circular")
 
 def _groups(ctx: Ctx, in_channels: Any, out_channels: Any) -> Any:
     groups = check_int("groups", ctx["groups"])
-    if isinstance(groups, int) and groups <= 0:
+    if conditions.at_least(groups, 1, "groups >= 1") is False:
         raise SpecError("groups must be a positive integer", expected="groups >= 1", found=f"groups={groups}")
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if arith.divides(groups, value) is False:
+        if conditions.divides(groups, value, f"{name} divisible by groups") is False:
             raise SpecError(
                 f"{name} must be divisible by groups",
                 expected=f"{name} a multiple of groups={fmt(groups)}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc import arith
+from cnncalc import conditions
 from cnncalc.arith import add, mul, product
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import IGNORED, Ctx, LayerKind, Outcome, Param, Shape, check_bool, check_int, fmt, shape_text, step, term
@@ -32,7 +32,7 @@ def _linear(ctx: Ctx) -> Outcome:
     given = ctx.args.get("in_features")
     if given is not None:
         check_int("in_features", given, minimum=0)
-        if arith.equal(given, fin) is False:
+        if conditions.equal(given, fin, "in_features = the incoming last dimension") is False:
             raise ShapeError(
                 f"in_features={fmt(given)} does not match the incoming last dimension {fmt(fin)}",
                 expected=f"in_features={fmt(fin)} (or omit it: it is inferred)",

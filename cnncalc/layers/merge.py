@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc import arith
+from cnncalc import arith, conditions
 from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import Ctx, LayerKind, Outcome, Param, Shape, count_term, dim_index, shape_text, step
@@ -32,7 +32,7 @@ def _broadcast(ctx: Ctx) -> Outcome:
         for d in non_one:
             if size == 1:
                 size = d
-            elif arith.equal(size, d) is False:
+            elif conditions.equal(size, d, f"{ctx.kind.name}: equal sizes in every dimension") is False:
                 raise ShapeError(
                     f"{ctx.kind.name}: the shapes cannot be broadcast together",
                     expected="equal sizes or 1 in every dimension",
@@ -54,7 +54,7 @@ def _concat(ctx: Ctx) -> Outcome:
     dim = dim_index("dim", ctx["dim"], rank)
     for other in shapes[1:]:
         for i in range(rank):
-            if i != dim and arith.equal(shapes[0][i], other[i]) is False:
+            if i != dim and conditions.equal(shapes[0][i], other[i], f"Concat: equal sizes except in dim {dim}") is False:
                 raise ShapeError(
                     f"Concat along dim {dim}: the other dimensions must match",
                     expected=f"shapes equal except in dim {dim}",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc import arith
+from cnncalc import conditions
 from cnncalc.arith import add, floor_div, mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
@@ -115,7 +115,7 @@ def _group_norm(ctx: Ctx) -> Outcome:
     given = ctx.args.get("num_channels")
     if given is not None:
         check_int("num_channels", given, minimum=0)
-        if arith.divides(groups, given) is False:
+        if conditions.divides(groups, given, "num_channels divisible by num_groups") is False:
             raise SpecError(
                 "num_channels must be divisible by num_groups",
                 expected=f"a multiple of num_groups={fmt(groups)}",
@@ -123,7 +123,7 @@ def _group_norm(ctx: Ctx) -> Outcome:
             )
     # Only the affine weight ties num_channels to the input; the grouping always needs C % G == 0.
     channels = _features(ctx, "num_channels", ctx.x[1], checked=affine)
-    if arith.divides(groups, ctx.x[1]) is False:
+    if conditions.divides(groups, ctx.x[1], "channels divisible by num_groups") is False:
         raise ShapeError(
             "the input's channels must be divisible by num_groups",
             expected=f"channels a multiple of num_groups={fmt(groups)}",
@@ -149,7 +149,7 @@ def _layer_norm(ctx: Ctx) -> Outcome:
     else:
         normalized = (check_int("normalized_shape", shape_arg, minimum=1),)
     tail = ctx.x[len(ctx.x) - len(normalized):] if len(normalized) <= len(ctx.x) else None
-    if tail is None or any(arith.equal(a, b) is False for a, b in zip(tail, normalized)):
+    if tail is None or any(conditions.equal(a, b, "normalized_shape = the trailing dimensions") is False for a, b in zip(tail, normalized)):
         raise ShapeError(
             "normalized_shape must equal the trailing dimensions of the input",
             expected=f"input ending in {shape_text(normalized)}",
@@ -175,7 +175,7 @@ def _layer_norm_2d(ctx: Ctx) -> Outcome:
         args["normalized_shape"] = c
     elif not isinstance(given, tuple) or len(given) == 1:
         single = given[0] if isinstance(given, tuple) else given
-        if arith.equal(check_int("normalized_shape", single, minimum=1), c) is False:
+        if conditions.equal(check_int("normalized_shape", single, minimum=1), c, "normalized_shape = the channels") is False:
             raise ShapeError(
                 f"LayerNorm2d normalizes over the {fmt(c)} channels, not {fmt(single)}",
                 expected=f"normalized_shape={fmt(c)} (or omit it: it is inferred)",

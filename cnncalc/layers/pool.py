@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc import arith
-from cnncalc.arith import product
+from cnncalc import arith, conditions
+from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     AXES,
@@ -60,7 +60,7 @@ def _pool(ctx: Ctx, is_max: bool) -> Outcome:
     ceil_mode = check_bool("ceil_mode", ctx["ceil_mode"])
     for p, k in zip(pads, kernel):
         # PyTorch compares with half the kernel itself, not the dilated kernel.
-        if isinstance(p, int) and isinstance(k, int) and 2 * p > k:
+        if conditions.at_least(k, mul(2, p), "padding <= kernel_size/2") is False:
             raise ShapeError(
                 "pad should be at most half of kernel size",
                 expected=f"padding <= kernel_size/2 = {k / 2:g}",
@@ -75,7 +75,7 @@ def _pool(ctx: Ctx, is_max: bool) -> Outcome:
     if not is_max and n == 3:
         # avg_pool3d (unlike the 1-D/2-D pools) checks the unpadded input against the kernel.
         for axis, size, k in zip(AXES[n], sizes, kernel):
-            if isinstance(size, int) and isinstance(k, int) and size < k:
+            if conditions.at_least(size, k, f"input size {axis} >= kernel_size") is False:
                 raise ShapeError(
                     f"AvgPool3d input is smaller than the kernel along {axis}",
                     expected=f"every input size >= kernel_size {fmt_tuple(kernel)} (padding does not count)",
@@ -154,7 +154,7 @@ def _adaptive_pool(ctx: Ctx) -> Outcome:
         else:
             check_int("output_size", target, minimum=0)
             outs.append(target)
-    if any(isinstance(s, int) and s <= 0 for s in sizes):
+    if any(conditions.at_least(s, 1, "input sizes >= 1") is False for s in sizes):
         raise ShapeError(
             "adaptive pooling needs a non-empty input",
             expected="every spatial size >= 1",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc import arith
+from cnncalc import arith, conditions
 from cnncalc.arith import add, floor_div, mul, product, sub
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
@@ -69,7 +69,7 @@ def _unflatten(ctx: Ctx) -> Outcome:
         raise SpecError("only one size in unflattened_size may be -1", expected="at most one -1", found=fmt_tuple(sizes))
     if -1 in sizes:
         sizes = tuple(arith.true_div(ctx.x[dim], known) if s == -1 else s for s in sizes)
-    if arith.equal(product(sizes), ctx.x[dim]) is False or any(not is_int(s) for s in sizes):
+    if conditions.equal(product(sizes), ctx.x[dim], "unflattened_size multiplies to the dimension") is False or any(not is_int(s) for s in sizes):
         raise ShapeError(
             "unflattened_size must multiply to the size of the dimension",
             expected=f"a product of {fmt(ctx.x[dim])}",
@@ -115,7 +115,7 @@ def _narrow(ctx: Ctx) -> Outcome:
     if isinstance(start, int) and start < 0:
         start = add(size, start)  # PyTorch counts a negative start from the end
     end = add(start, length)
-    if arith.is_positive(add(sub(size, end), 1)) is False:  # end > size (decidably)
+    if conditions.at_least(size, end, "start + length <= the dimension") is False:
         raise ShapeError(
             f"narrow(): start ({fmt(start)}) + length ({fmt(length)}) exceeds dimension size ({fmt(size)})",
             expected=f"start + length <= {fmt(size)}",
@@ -131,7 +131,7 @@ def _pixel_shuffle(ctx: Ctx) -> Outcome:
         raise ShapeError("PixelShuffle expects at least a 3-D input", expected="an input [..., C, H, W]", found=shape_text(ctx.x))
     r = check_int("upscale_factor", ctx["upscale_factor"], minimum=1)
     c, h, w = ctx.x[-3:]
-    if arith.divides(mul(r, r), c) is False:
+    if conditions.divides(mul(r, r), c, "channels divisible by upscale_factor squared") is False:
         raise ShapeError(
             "channels must be divisible by upscale_factor squared",
             expected=f"channels a multiple of {fmt(mul(r, r))}",
@@ -145,7 +145,7 @@ def _pixel_unshuffle(ctx: Ctx) -> Outcome:
         raise ShapeError("PixelUnshuffle expects at least a 3-D input", expected="an input [..., C, H, W]", found=shape_text(ctx.x))
     r = check_int("downscale_factor", ctx["downscale_factor"], minimum=1)
     c, h, w = ctx.x[-3:]
-    if arith.divides(r, h) is False or arith.divides(r, w) is False:
+    if conditions.divides(r, h, "H divisible by downscale_factor") is False or conditions.divides(r, w, "W divisible by downscale_factor") is False:
         raise ShapeError(
             "height and width must be divisible by downscale_factor",
             expected=f"H and W multiples of {fmt(r)}",
@@ -158,7 +158,7 @@ def _channel_shuffle(ctx: Ctx) -> Outcome:
     if len(ctx.x) < 3:
         raise ShapeError("ChannelShuffle expects at least a 3-D input", expected="an input [N, C, ...] of rank >= 3", found=shape_text(ctx.x))
     groups = check_int("groups", ctx["groups"], minimum=1)
-    if arith.divides(groups, ctx.x[1]) is False:
+    if conditions.divides(groups, ctx.x[1], "channels divisible by groups") is False:
         raise ShapeError(
             "channels must be divisible by groups",
             expected=f"channels (dim 1) a multiple of groups={fmt(groups)}",

@@ -12,6 +12,7 @@ from typing import Any
 
 from cnncalc import arith
 from cnncalc.errors import NoAnswerError
+from cnncalc.render.cells import condition_notes, conditions_json
 from cnncalc.render.numbers import (
     approx_text,
     count_text,
@@ -122,6 +123,7 @@ def bottleneck_document(result: BottleneckResult, explanation: Working = ()) -> 
         "reduce": [float(band.lo), None if band.hi is None else float(band.hi)],
         "reduce_exact": [fraction_text(band.lo), None if band.hi is None else fraction_text(band.hi)],
         "solutions": [_solution_json(s) for s in result.solutions],
+        "conditions": conditions_json(stated=result.conditions),
     }
     if explanation:
         document["explanation"] = [{"step": head, "lines": list(lines)} for head, lines in explanation]
@@ -156,14 +158,19 @@ def _solution_json(s: Solution) -> dict[str, Any]:
             {"interval": _interval_values(p), "exact": [end_text(p.lo), end_text(p.hi)], "closed": [p.lo.closed, p.hi.closed]}
             for p in s.pieces
         ]
-        item["runs"] = [[r.first, r.last] for r in s.runs]
+        item["runs"] = [_run_json(r) for r in s.runs]
     else:
         item["derived_range"] = list(s.derived)
         item["rows"] = [
-            {**dict(zip(s.symbols[:-1], row.outer)), s.symbols[-1]: [[r.first, r.last] for r in row.runs]}
+            {**dict(zip(s.symbols[:-1], row.outer)), s.symbols[-1]: [_run_json(r) for r in row.runs]}
             for row in s.rows
         ]
     return item
+
+
+def _run_json(run: Run) -> list[int | None]:
+    """[first, last], or [first, last, step] for a run thinned to a step (multiples, residues)."""
+    return [run.first, run.last] if run.step == 1 else [run.first, run.last, run.step]
 
 
 def _interval_values(piece: Piece) -> list[float | None]:
@@ -187,10 +194,13 @@ def bottleneck_report(result: BottleneckResult, explanation: Working = ()) -> Re
         (f"candidate {result.candidate}", *(polynomial_text(s) for s in solutions)),
         ("inequality", *(inequality(s, exact=False) for s in solutions)),
     ]
-    if one:
+    if one and solutions[0].method != "evaluation":
         rows += [
             ("interval (exact)", *(_pieces_text(s, exact=True) for s in solutions)),
             ("interval", *(_pieces_text(s, exact=False) for s in solutions)),
+        ]
+    if one:
+        rows += [
             (_widths_label(result, solutions), *(_runs_text(s) for s in solutions)),
             ("count", *(total_text(s) for s in solutions)),
             ("reduction achieved", *(_achieved_text(s) for s in solutions)),
@@ -200,14 +210,16 @@ def bottleneck_report(result: BottleneckResult, explanation: Working = ()) -> Re
             ("searched", *(", ".join(_searched_text(s, b) for b in s.bounds) for s in solutions)),
             ("combinations", *(total_text(s) for s in solutions)),
         ]
-    if one and solutions[0].method == "solveset":
-        how = "the count is not a polynomial: the interval comes from sympy's solveset over the positive reals."
+    if one and solutions[0].method == "evaluation":
+        how = ("the count is not a polynomial: every width is evaluated exactly (by bisection where the count "
+               "never decreases as the width grows).")
     elif one:
         how = "interval ends are exact real roots of the boundary polynomials; every integer is checked exactly."
     else:
         how = (f"for each {', '.join(result.symbols[:-1])} the feasible {result.symbols[-1]} come from exact "
                "integer root isolation; nothing is rounded.")
     notes = [f"{', '.join(result.symbols)}: positive integer width{'s' if not one else ''}; {how}"]
+    notes.extend(condition_notes(result.conditions))
     if solutions[0].multiple_of != 1:
         notes.append(f"only multiples of {solutions[0].multiple_of}.")
     if result.metric == "macs":

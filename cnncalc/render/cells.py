@@ -3,13 +3,17 @@ titles, layer paths and the headings of worked steps."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row, shape_text
 from cnncalc.layers import Shape
 from cnncalc.render.explain import steps_text
 from cnncalc.render.report import Working
+
+if TYPE_CHECKING:
+    from cnncalc.analysis.validity import Stated
 
 
 def shape_json(shape: Shape) -> list[Any]:
@@ -29,6 +33,20 @@ class Shapes(dict[Shape, list[Any]]):
     def __missing__(self, shape: Shape) -> list[Any]:
         shown = self[shape] = shape_json(shape[self.drop:])
         return shown
+
+
+def conditions_json(evaluations: Sequence[Evaluation] = (), stated: Sequence[Stated] = ()) -> list[dict[str, Any]]:
+    """What must hold of the free symbols (`"conditions"` in every document): each statement,
+    and what PyTorch requires that makes it, where."""
+    return [
+        {"condition": s.text, "requires": [{"reason": c.reason, "layer": c.path} for c in s.conditions]}
+        for s in (*stated, *(s for e in evaluations for s in e.conditions))
+    ]
+
+
+def condition_notes(stated: Sequence[Stated]) -> tuple[str, ...]:
+    """A table note per condition on the free symbols: "valid only if k >= 65: out_channels >= 1 (layers[0] (Conv2d))"."""
+    return tuple(f"valid only if {s.text}: " + "; ".join(f"{c.reason} ({c.path})" for c in s.conditions) for s in stated)
 
 
 def title_text(e: Evaluation) -> str:

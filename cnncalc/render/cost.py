@@ -10,7 +10,7 @@ from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
 from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS
-from cnncalc.render.cells import layer_cell, shape_json, step_head, title_text
+from cnncalc.render.cells import condition_notes, conditions_json, layer_cell, shape_json, step_head, title_text
 from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import bytes_text, count_text
 from cnncalc.render.report import Report, Table
@@ -134,6 +134,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
         "networks": [_network_json(e, c, f, dtype) for e, c, f in analysed],
         "blocks": blocks,
         "layers": layers,
+        "conditions": conditions_json(evaluations),
     }
 
 
@@ -212,5 +213,5 @@ def _notes(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> 
         notes.append(f"receptive field at the output: {size} (stride {stride}, padding {pad}); {BOUND_NOTE}")
     for f in fields:
         notes.extend(f"warning: {w}" for w in f.warnings)
-    return tuple(notes)
+    return (*notes, *condition_notes(e.conditions))
 

@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, shape_text
-from cnncalc.render.cells import Shapes, explanation, layer_cell, shape_json, title_text
+from cnncalc.render.cells import Shapes, condition_notes, conditions_json, explanation, layer_cell, shape_json, title_text
 from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_text, reduction_text
 from cnncalc.render.report import Report, Table
@@ -57,6 +57,7 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
             for g in e.groups
         ],
         "layers": [item for e in evaluations for item in _params_rows(e)],
+        "conditions": conditions_json(evaluations),
     }
 
 
@@ -168,6 +169,7 @@ def _layers_table(e: Evaluation) -> Table:
     notes = (
         f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
         f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
+        *condition_notes(e.conditions),
     )
     return Table(title_text(e), columns, tuple(rows), (False, False, False) + (True,) * (len(columns) - 3), notes)
 

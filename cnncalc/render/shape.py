@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.analysis.evaluate import Evaluation, shape_text
-from cnncalc.render.cells import Shapes, explanation, layer_cell, shape_json, title_text
+from cnncalc.render.cells import Shapes, condition_notes, conditions_json, explanation, layer_cell, shape_json, title_text
 from cnncalc.render.explain import steps_text
 from cnncalc.render.report import Report, Table
 
@@ -18,6 +18,7 @@ def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
         "input": shape_json(first.shown(first.input)),
         "output": shape_json(last.shown(last.output)),
         "layers": [item for e in evaluations for item in _shape_rows(e)],
+        "conditions": conditions_json(evaluations),
     }
     if len(evaluations) > 1 or evaluations[0].standalone:
         document["blocks"] = [
@@ -59,6 +60,6 @@ def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
         rows = tuple(
             (layer_cell(r), r.type, shape_text(e.shown(r.input)), shape_text(e.shown(r.output))) for r in e.rows
         )
-        notes = (f"output {shape_text(e.shown(e.output))}",)
+        notes = (f"output {shape_text(e.shown(e.output))}", *condition_notes(e.conditions))
         tables.append(Table(title_text(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes))
     return Report(tuple(tables), explanation(evaluations) if explain else ())

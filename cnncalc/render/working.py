@@ -101,8 +101,8 @@ def _solution_steps(result: BottleneckResult, s: Solution) -> list[tuple[str, tu
 def _root_lines(s: Solution) -> tuple[str, ...]:
     k = sympy.Symbol(s.symbols[0], positive=True, integer=True)
     lines = []
-    if s.method == "solveset":
-        return (f"{polynomial_text(s)} is not a polynomial in {k}: solved with sympy's solveset over k > 0",)
+    if s.method == "evaluation":
+        return (f"{polynomial_text(s)} is not a polynomial in {k}: evaluated exactly at each integer {k} of the range",)
     for b in s.boundaries:
         shifted = sympy.expand(s.count - as_rational(b.value))
         lines.append(f"{b.side} end ({percent(b.reduction)} reduction): {polynomial_text(s)} - {approx_text(b.value)} = 0")

@@ -23,13 +23,15 @@ import sympy
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation
+from cnncalc.conditions import Condition
 from cnncalc.errors import SolveError, UsageError
 from cnncalc.solve.band import Band, Bound
 from cnncalc.solve.enumeration import enumerate_widths
 from cnncalc.solve.integers import DEFAULT_LIMIT, ascending, integer_runs, listing, stepped
 from cnncalc.solve.rational import as_fraction
-from cnncalc.solve.results import BottleneckResult, Problem, Row, Solution
-from cnncalc.solve.roots import real_pieces, solve_solveset
+from cnncalc.solve.results import BottleneckResult, Problem, Row, Run, Solution
+from cnncalc.solve.roots import real_pieces
+from cnncalc.solve.validity import MAX_CHECKS, Checks, bound_inner, evaluated_runs
 
 METRICS = ("params", "macs")
 UNLIMITED = 1_000_000  # widths listed for one symbol (an unbounded answer lists this many at most)
@@ -110,6 +112,8 @@ def solve_bottleneck(
         raise UsageError("unknown metric", expected=" or ".join(METRICS), found=repr(metric))
     modes = (False,) if metric == "macs" else tuple(biases)
     symbols = _ordered(set().union(*(getattr(count_of(candidate, metric, b), "free_symbols", set()) for b in (False, True))))
+    conditions = tuple(c for stated in candidate.conditions for c in stated.conditions)
+    _refuse_other_symbols(conditions, symbols)
     names = tuple(s.name for s in symbols)
     bounds = _bounds(names, ranges or {})
     if limit is None:
@@ -123,7 +127,7 @@ def solve_bottleneck(
                 found=str(base),
             )
         count = sympy.expand(count_of(candidate, metric, bias))
-        solutions.append(_solve_one(bias, metric, symbols, bounds, base, count, band, multiple_of, limit))
+        solutions.append(_solve_one(bias, metric, symbols, bounds, base, count, band, multiple_of, limit, conditions))
     return BottleneckResult(
         baseline.spec_name,
         baseline.name,
@@ -134,6 +138,7 @@ def solve_bottleneck(
         _counts(candidate, metric),
         names,
         tuple(solutions),
+        candidate.conditions,
     )
 
 
@@ -187,6 +192,7 @@ def _solve_one(
     band: Band,
     multiple_of: int,
     limit: int,
+    conditions: tuple[Condition, ...] = (),
 ) -> Solution:
     lower, upper = band.bounds(base)
     names = tuple(s.name for s in symbols)
@@ -197,6 +203,7 @@ def _solve_one(
         poly, terms = None, None
     common = Problem(bias=bias, metric=metric, symbols=names, baseline=base, count=count, lower=lower, upper=upper,
                      multiple_of=multiple_of, terms=tuple(terms or ()))
+    budget = [MAX_CHECKS]
     if terms is None:
         if len(symbols) > 1:
             raise SolveError(
@@ -204,16 +211,50 @@ def _solve_one(
                 found=str(count),
                 hint="bind all symbols but one with --set NAME=VALUE, or write widths without //, floor, ceil, min or max",
             )
-        return solve_solveset(symbols[0], bounds[names[0]], count, common, limit)
+        checks = Checks(conditions, symbols[0])
+        found, bound = evaluated_runs(count, symbols[0], lower, upper, bounds[names[0]], checks.high)
+        runs = checks.restrict(_stepped_runs(found, multiple_of), budget)
+        rows = (Row((), tuple(runs)),) if runs else ()
+        listed, total, truncated = listing(rows, limit)
+        return Solution(**common, bounds=(bound,), derived=(), method="evaluation", pieces=(), boundaries=(), rows=rows,
+                        listed=listed, total=total, truncated=truncated, row_count=len(rows))
     if len(symbols) == 1:
         coeffs = ascending(terms, 0, ())
         pieces, boundaries = real_pieces(poly, bounds[names[0]], lower, upper, band)
         bound = bounds[names[0]]
         runs = stepped(integer_runs(coeffs, lower, upper, bound.lo, bound.hi), multiple_of)
+        runs = Checks(conditions, symbols[0]).restrict(runs, budget)
         rows = (Row((), tuple(runs)),) if runs else ()
         listed, total, truncated = listing(rows, limit)
         return Solution(**common, bounds=(bound,), derived=(), method="real_roots", pieces=pieces,
                         boundaries=boundaries, rows=rows, listed=listed, total=total, truncated=truncated,
                         row_count=len(rows))
-    return enumerate_widths(terms, names, bounds, common, limit)
+    inner = symbols[-1]
+    alone = Checks([c for c in conditions if c.symbols <= {inner}], inner)
+    tied = [c for c in conditions if not c.symbols <= {inner}]
+
+    def restrict(outer: tuple[int, ...], runs: list[Run]) -> list[Run]:
+        runs = alone.restrict(runs, budget)
+        if tied and runs:
+            runs = bound_inner(tied, inner, dict(zip(symbols[:-1], outer))).restrict(runs, budget)
+        return runs
+
+    return enumerate_widths(terms, names, bounds, common, limit, restrict)
+
+
+def _stepped_runs(runs: Sequence[Run], step: int) -> list[Run]:
+    return stepped([(r.first, r.last) for r in runs], step)
+
+
+def _refuse_other_symbols(conditions: tuple[Condition, ...], symbols: tuple[Any, ...]) -> None:
+    """A condition on a symbol the count does not hold cannot be solved for here."""
+    for condition in conditions:
+        others = condition.symbols - set(symbols)
+        if others:
+            names = ", ".join(sorted(s.name for s in others))
+            raise UsageError(
+                f"the candidate is valid only under a condition on {names}, which its count does not depend on",
+                expected=f"--set {names.split(', ')[0]}=VALUE",
+                found=f"{condition.reason} at {condition.path}",
+            )
 

@@ -9,13 +9,13 @@ with every width.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from cnncalc.errors import LimitError, UsageError
 from cnncalc.solve.band import Bound
 from cnncalc.solve.integers import ascending, integer_runs, list_runs, stepped
-from cnncalc.solve.results import Problem, Row, Solution, Term
+from cnncalc.solve.results import Problem, Row, Run, Solution, Term
 
 MAX_STEPS = 2_000_000  # outer grid points the multi-symbol search may visit
 
@@ -26,14 +26,16 @@ def enumerate_widths(
     given: dict[str, Bound],
     common: Problem,
     limit: int,
+    restrict: Callable[[tuple[int, ...], list[Run]], list[Run]] = lambda outer, runs: runs,
 ) -> Solution:
+    """Every feasible combination; `restrict` cuts an outer point's inner runs to the valid widths."""
     lower, upper, step = common["lower"], common["upper"], common["multiple_of"]
     monotone = all(c >= 0 for _, c in terms)
     bounds = dict(given)
     derived = []
     for axis, name in enumerate(names[:-1]):
         bound = bounds[name]
-        if bound.hi is not None:
+        if bound.hi is not None and not monotone:
             continue
         if not monotone:
             raise UsageError(
@@ -47,6 +49,8 @@ def enumerate_widths(
         if not reach or reach[0][0] != bound.lo:
             hi = bound.lo - 1  # even the smallest widths exceed the band: nothing to search
         elif reach[0][1] is None:
+            if bound.hi is not None:
+                continue
             raise UsageError(
                 f"cannot bound {name}: the count does not depend on it",
                 expected=f"--range {name}=A..B or --set {name}=VALUE",
@@ -54,8 +58,11 @@ def enumerate_widths(
             )
         else:
             hi = reach[0][1]
+        if bound.hi is not None:  # a given range: searched only as far as the count can stay in the band
+            hi = min(hi, bound.hi)
+        else:
+            derived.append(name)
         bounds[name] = Bound(name, bound.lo, hi, bound.explicit)
-        derived.append(name)
     outer_ranges = []
     size = 1
     for name in names[:-1]:
@@ -88,6 +95,8 @@ def enumerate_widths(
                     factor *= v**x
             coeffs[e] += factor
         runs = stepped(integer_runs(coeffs, lower, upper, inner_bound.lo, inner_bound.hi), step)
+        if runs:
+            runs = restrict(outer, runs)
         if not runs:
             continue
         row = Row(outer, tuple(runs))

@@ -100,7 +100,7 @@ class Solution:
     bounds: tuple[Bound, ...]  # the integer domain actually searched (derived bounds included)
     derived: tuple[str, ...]  # symbols whose upper bound was derived, not given
     multiple_of: int
-    method: str  # "real_roots", "solveset" or "enumeration"
+    method: str  # "real_roots", "evaluation" (not a polynomial) or "enumeration"
     pieces: tuple[Piece, ...]  # one symbol: the real solution set
     boundaries: tuple[Boundary, ...]  # one symbol, polynomial: the boundary equations
     rows: tuple[Row, ...]  # several symbols: first `limit` rows; one symbol: one row with outer ()
@@ -149,6 +149,7 @@ class BottleneckResult:
     candidate_counts: dict[str, Any]
     symbols: tuple[str, ...]
     solutions: tuple[Solution, ...]
+    conditions: tuple[Any, ...] = ()  # the candidate's validity conditions (analysis.validity.Stated)
 
     @property
     def empty(self) -> bool:

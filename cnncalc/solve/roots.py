@@ -13,11 +13,10 @@ from typing import Any
 
 import sympy
 
-from cnncalc.errors import SolveError
 from cnncalc.solve.band import Band, Bound
-from cnncalc.solve.integers import horner, listing, stepped
+from cnncalc.solve.integers import horner
 from cnncalc.solve.rational import as_fraction, as_rational
-from cnncalc.solve.results import Boundary, Endpoint, Piece, Problem, Row, Run, Solution
+from cnncalc.solve.results import Boundary, Endpoint, Piece
 
 
 def real_pieces(
@@ -121,52 +120,3 @@ def _approx(root: Any) -> Fraction:
 
 
 # -- one symbol, non-polynomial: solveset over the explicit domain
-
-
-def solve_solveset(k: Any, bound: Bound, count: Any, common: Problem, limit: int) -> Solution:
-    lower, upper = common["lower"], common["upper"]
-    x = sympy.Symbol(k.name, real=True)
-    expr = count.subs(k, x)
-    start = sympy.Integer(bound.lo) if bound.explicit else sympy.Integer(0)
-    domain = sympy.Interval(start, sympy.oo if bound.hi is None else sympy.Integer(bound.hi), not bound.explicit, bound.hi is None)
-    result = sympy.solveset(sympy.Le(expr, as_rational(upper)), x, domain)
-    if lower is not None:
-        result = sympy.Intersection(result, sympy.solveset(sympy.Ge(expr, as_rational(lower)), x, domain))
-    if isinstance(result, sympy.ConditionSet) or result.has(sympy.ConditionSet):
-        raise SolveError(
-            f"sympy cannot solve the band for {k.name} exactly (solveset returned a ConditionSet)",
-            found=f"the count {expr}, which is not a polynomial in {k.name}",
-            hint=f"write widths without //, floor or ceil, or bind {k.name} with --set {k.name}=VALUE to check one width",
-        )
-    components = list(result.args) if isinstance(result, sympy.Union) else [result]
-    pieces = []
-    runs = []
-    for part in components:
-        if part is sympy.S.EmptySet:
-            continue
-        if isinstance(part, sympy.FiniteSet):
-            for point in part:
-                pieces.append(Piece(_endpoint(point, True), _endpoint(point, True)))
-                if point.is_integer and point >= 1:
-                    runs.append(Run(int(point), int(point)))
-            continue
-        if not isinstance(part, sympy.Interval):
-            raise SolveError(f"sympy returned an unexpected set for {k.name}", found=str(result))
-        pieces.append(Piece(_endpoint(part.start, not part.left_open), _endpoint(part.end, not part.right_open)))
-        first = max(1, int(sympy.ceiling(part.start)))
-        if part.contains(first) is not sympy.true:
-            first += 1
-        if part.end is sympy.oo:
-            runs.append(Run(first, None))
-            continue
-        last = int(sympy.floor(part.end))
-        if part.contains(last) is not sympy.true:
-            last -= 1
-        if first <= last:
-            runs.append(Run(first, last))
-    thinned = stepped([(r.first, r.last) for r in runs], common["multiple_of"])
-    rows = (Row((), tuple(thinned)),) if thinned else ()
-    listed, total, truncated = listing(rows, limit)
-    return Solution(**common, bounds=(bound,), derived=(), method="solveset", pieces=tuple(pieces), boundaries=(),
-                    rows=rows, listed=listed, total=total, truncated=truncated, row_count=len(rows))
-
