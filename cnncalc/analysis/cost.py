@@ -25,6 +25,7 @@ from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
 from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS, lookup
+from cnncalc.layers.base import count_term
 
 BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 CONVENTION = (
@@ -180,5 +181,5 @@ def row_cost(row: Row, *, explain: bool = False, dtype: str = "float32") -> RowC
         if found is not None:
             steps.append(found[1])
         size = BYTES[dtype]
-        steps.append(Step("activation", f"output elements * {size} B ({dtype})", (elements, f"*{size}"), arith.mul(elements, size), " B"))
+        steps.append(Step("activation", f"output elements * {size} B ({dtype})", (count_term(elements), f"*{size}"), arith.mul(elements, size), " B"))
     return RowCost(row.macs, ops, op_kind, elements, tuple(steps))

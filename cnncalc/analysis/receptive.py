@@ -37,6 +37,7 @@ from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
 from cnncalc.explain import Step
 from cnncalc.layers import AXES, lookup
+from cnncalc.layers.base import term
 from cnncalc.layers.fields import POINTWISE, Collapse, Field, Fold, Reorder, Shift, Union, Window
 
 
@@ -171,7 +172,8 @@ def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool
 
 
 def _text(value: Any) -> str:
-    return arith.as_text(value)
+    """A value substituted into a step's sum or product: compound symbolic values in parentheses."""
+    return term(value)
 
 
 def _whole(value: Any) -> Any:

@@ -87,6 +87,8 @@ def state(conditions: Sequence[Condition]) -> tuple[Stated, ...]:
         if found is True:
             continue
         if found is None:
+            if condition.kind == "eq" and _integer_roots(condition) == []:
+                _never(condition, "it holds for no positive integer value")
             others.append(Stated(_as_written(condition), (condition,)))
             continue
         assert isinstance(found, Linear)
@@ -161,8 +163,33 @@ def _as_written(condition: Condition) -> str:
         if numerator.is_Integer and denominator.is_Symbol:
             return f"{denominator.name} divides {numerator}"
         return f"{arith.as_text(value)} is an integer"
+    if condition.kind == "eq":
+        roots = _integer_roots(condition)
+        if roots is not None:
+            return f"{_symbol_name(condition)} in {{{', '.join(map(str, roots))}}}"
     op = {"ge": ">=", "eq": "=", "ne": "!="}[condition.kind]
     return f"{arith.as_text(condition.lhs)} {op} {arith.as_text(condition.rhs)}"
+
+
+def _symbol_name(condition: Condition) -> str:
+    (symbol,) = condition.symbols
+    return str(symbol.name)
+
+
+def _integer_roots(condition: Condition) -> list[int] | None:
+    """The positive integer roots of a one-symbol polynomial equation (None: not one)."""
+    import sympy
+
+    difference = sympy.expand(arith.sub(condition.lhs, condition.rhs))
+    if len(difference.free_symbols) != 1:
+        return None
+    try:
+        poly = sympy.Poly(difference, *difference.free_symbols)
+    except sympy.PolynomialError:
+        return None
+    if not all(c.is_Rational for c in poly.all_coeffs()):
+        return None
+    return sorted(int(r) for r in sympy.roots(poly, filter="Z") if r >= 1)
 
 
 def _never(condition: Condition, why: str) -> None:

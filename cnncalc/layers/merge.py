@@ -28,11 +28,18 @@ def _broadcast(ctx: Ctx) -> Outcome:
     for i in range(rank):
         sizes = [s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0]
         non_one = [d for d in sizes if not (isinstance(d, int) and d == 1)]
-        size: Any = 1
+        # A known size other than 1 decides the result: a symbolic size must equal it or be 1.
+        known = [d for d in non_one if isinstance(d, int)]
+        size: Any = known[0] if known else 1
+        reason = f"{ctx.kind.name}: sizes equal or 1 in every dimension (broadcasting)"
         for d in non_one:
             if size == 1:
                 size = d
-            elif conditions.equal(size, d, f"{ctx.kind.name}: equal sizes in every dimension") is False:
+            elif arith.is_symbolic(d) and known:
+                verdict = conditions.equal(arith.mul(arith.sub(d, 1), arith.sub(d, size)), 0, reason)
+            else:
+                verdict = conditions.equal(size, d, reason)
+            if verdict is False:
                 raise ShapeError(
                     f"{ctx.kind.name}: the shapes cannot be broadcast together",
                     expected="equal sizes or 1 in every dimension",

@@ -51,10 +51,22 @@ def has_symbols(value: Any) -> bool:
     return bool(getattr(value, "free_symbols", None))
 
 
+def free_symbols(evaluation: Evaluation, metric: str) -> set[Any]:
+    """The widths to solve for: the free symbols of the counts and of the validity conditions
+    (a width may decide only whether the block is valid, as groups: k of a 1x1 conv)."""
+    found: set[Any] = set()
+    for bias in (False, True):
+        found |= getattr(count_of(evaluation, metric, bias), "free_symbols", set())
+    for stated in evaluation.conditions:
+        for condition in stated.conditions:
+            found |= condition.symbols
+    return found
+
+
 def choose(evaluations: Sequence[Evaluation], metric: str, baseline: str | None, candidate: str | None) -> tuple[Evaluation, Evaluation]:
     """Pick (baseline, candidate): the one block without and the one with free symbols, unless named."""
     by_name = {e.name: e for e in evaluations}
-    free = {e.name: has_symbols(count_of(e, metric, True)) for e in evaluations}
+    free = {e.name: bool(free_symbols(e, metric)) for e in evaluations}
 
     def only(role: str, options: list[str], expected: str) -> str:
         if len(options) != 1:
@@ -80,7 +92,7 @@ def choose(evaluations: Sequence[Evaluation], metric: str, baseline: str | None,
             found=arith.as_text(base_count),
             hint="bind them with --set NAME=VALUE",
         )
-    if not has_symbols(count_of(cand, metric, True)):
+    if not free_symbols(cand, metric):
         raise UsageError(
             f"the candidate block {candidate!r} has no free width symbol to solve for",
             expected="a block with a width like out_channels: k",
@@ -111,9 +123,8 @@ def solve_bottleneck(
     if metric not in METRICS:
         raise UsageError("unknown metric", expected=" or ".join(METRICS), found=repr(metric))
     modes = (False,) if metric == "macs" else tuple(biases)
-    symbols = _ordered(set().union(*(getattr(count_of(candidate, metric, b), "free_symbols", set()) for b in (False, True))))
+    symbols = _ordered(free_symbols(candidate, metric))
     conditions = tuple(c for stated in candidate.conditions for c in stated.conditions)
-    _refuse_other_symbols(conditions, symbols)
     names = tuple(s.name for s in symbols)
     bounds = _bounds(names, ranges or {})
     if limit is None:
@@ -244,17 +255,4 @@ def _solve_one(
 
 def _stepped_runs(runs: Sequence[Run], step: int) -> list[Run]:
     return stepped([(r.first, r.last) for r in runs], step)
-
-
-def _refuse_other_symbols(conditions: tuple[Condition, ...], symbols: tuple[Any, ...]) -> None:
-    """A condition on a symbol the count does not hold cannot be solved for here."""
-    for condition in conditions:
-        others = condition.symbols - set(symbols)
-        if others:
-            names = ", ".join(sorted(s.name for s in others))
-            raise UsageError(
-                f"the candidate is valid only under a condition on {names}, which its count does not depend on",
-                expected=f"--set {names.split(', ')[0]}=VALUE",
-                found=f"{condition.reason} at {condition.path}",
-            )
 

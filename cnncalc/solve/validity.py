@@ -17,8 +17,9 @@ import sympy
 
 from cnncalc import arith
 from cnncalc.analysis.validity import Linear, linear
-from cnncalc.conditions import Condition
+from cnncalc.conditions import Condition, holds_for
 from cnncalc.errors import UsageError
+from cnncalc.solve import points
 from cnncalc.solve.band import Bound
 from cnncalc.solve.results import Run
 
@@ -98,17 +99,24 @@ class Checks:
         return out
 
     def _checked(self, run: Run, budget: list[int]) -> list[Run]:
-        if run.last is None or run.size is None or run.size > budget[0]:
+        each = sum(points.cost(c.difference) for c in self.pointwise)
+        if run.last is None or run.size is None or run.size * each > budget[0]:
             raise UsageError(
                 f"too many widths of {self.symbol.name} to check one by one against its conditions",
-                expected=f"at most {MAX_CHECKS:,} widths in all",
+                expected=f"at most {MAX_CHECKS // each:,} widths in all",
                 found=f"{'unbounded' if run.last is None else f'{run.size:,}'} from {run.first}",
                 hint=f"narrow the search with --range {self.symbol.name}=A..B",
             )
-        budget[0] -= run.size
-        good = [v for v in range(run.first, run.last + 1, run.step)
-                if all(c.holds_at({self.symbol: v}) for c in self.pointwise)]
+        budget[0] -= run.size * each
+        good = [v for v in range(run.first, run.last + 1, run.step) if all(_holds(c, {self.symbol: v}) for c in self.pointwise)]
         return runs_of(good, run.step)
+
+
+def _holds(condition: Condition, env: dict[Any, int]) -> bool:
+    try:
+        return holds_for(condition.kind, points.value_at(condition.difference, env))
+    except ZeroDivisionError:
+        return False  # PyTorch's own evaluation would fail there too
 
 
 def _thin(first: int, step: int, residue: int, modulus: int) -> tuple[int, int]:
@@ -166,15 +174,11 @@ def nondecreasing(expr: Any, symbol: Any) -> bool:
 
 
 def _at_least(value: Any, bound: Fraction) -> bool:
-    if value.is_Rational:
-        return Fraction(int(value.p), int(value.q)) >= bound
-    return bool(sympy.Ge(value, sympy.Rational(bound.numerator, bound.denominator)))
+    return bool(value >= bound) if isinstance(value, (int, Fraction)) else bool(sympy.Ge(value, sympy.Rational(bound.numerator, bound.denominator)))
 
 
 def _at_most(value: Any, bound: Fraction) -> bool:
-    if value.is_Rational:
-        return Fraction(int(value.p), int(value.q)) <= bound
-    return bool(sympy.Le(value, sympy.Rational(bound.numerator, bound.denominator)))
+    return bool(value <= bound) if isinstance(value, (int, Fraction)) else bool(sympy.Le(value, sympy.Rational(bound.numerator, bound.denominator)))
 
 
 GALLOP_LIMIT = 2**128  # how far a growing count is followed without an upper bound
@@ -210,7 +214,7 @@ def evaluated_runs(count: Any, symbol: Any, lower: Fraction | None, upper: Fract
     the conditions). Returns the runs and the range searched."""
 
     def at(k: int) -> Any:
-        return count.xreplace({symbol: sympy.Integer(k)})
+        return points.value_at(count, {symbol: k})
 
     hi = bound.hi if high is None else (high if bound.hi is None else min(high, bound.hi))
     searched = Bound(bound.name, bound.lo, hi, bound.explicit)
@@ -234,10 +238,11 @@ def evaluated_runs(count: Any, symbol: Any, lower: Fraction | None, upper: Fract
             expected=f"--range {symbol.name}=A..B",
             found=str(count),
         )
-    if hi - bound.lo + 1 > MAX_CHECKS:
+    each = points.cost(count)
+    if (hi - bound.lo + 1) * each > MAX_CHECKS:
         raise UsageError(
             f"too many widths of {symbol.name} to evaluate one by one",
-            expected=f"a range of at most {MAX_CHECKS:,} widths",
+            expected=f"a range of at most {MAX_CHECKS // each:,} widths",
             found=f"{hi - bound.lo + 1:,}",
             hint=f"narrow it with --range {symbol.name}=A..B",
         )
