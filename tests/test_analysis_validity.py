@@ -69,7 +69,7 @@ def test_statements_and_their_exactness(layers: str, shape: str, residual: str, 
     assert [s.text for s in e.conditions] == stated
     names = sorted({s.name for stated_ in e.conditions for c in stated_.conditions for s in c.symbols} | {"k"})
     for v in range(1, R + 1):
-        values = {n: v for n in names}
+        values = dict.fromkeys(names, v)
         assert _numeric_ok(text, values) == _conditions_hold(e, values), (layers, v)
 
 
@@ -99,7 +99,7 @@ def test_conditions_are_exact_value_by_value(problem: tuple[str, str]) -> None:
     ],
 )
 def test_never_valid_is_a_located_error(layers: str, error: type[Exception], words: str) -> None:
-    with pytest.raises(error, match="never|must|should") as info:
+    with pytest.raises(error, match=r"never|must|should") as info:
         _candidate(_spec(layers))
     message = str(info.value)
     assert words in message and "<test>:" in message and "blocks.cand.layers[" in message

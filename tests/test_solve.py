@@ -15,7 +15,7 @@ import pytest
 import sympy
 
 from cnncalc.analysis.evaluate import evaluate_spec
-from cnncalc.errors import NoAnswerError, SolveError, UsageError
+from cnncalc.errors import NoAnswerError, UsageError
 from cnncalc.render.bottleneck import bottleneck_document, bottleneck_report, end_text, no_answer
 from cnncalc.render.working import bottleneck_explanation
 from cnncalc.solve.band import Band, parse_reduce
@@ -358,8 +358,13 @@ class TestNotPolynomial:
 
     def test_floor_with_two_symbols(self) -> None:
         text = TWO.read_text().replace("{out_channels: k1, kernel_size: 1}", "{out_channels: k1//2, kernel_size: 1}")
-        with pytest.raises(SolveError, match="not a polynomial"):
+        with pytest.raises(UsageError, match="give k1 a finite range"):
             solve_spec(None, "0.5-0.6", text=text)
+        result, _, _ = solve_spec(None, "0.5-0.6", text=text, biases=(False,), ranges={"k1": (1, 60), "k2": (1, 120)}, limit=10**6)
+        # k1 = 1 makes out_channels 0: not a valid width
+        p = lambda a, b: 64 * (a // 2) + 9 * (a // 2) * b + 64 * b  # noqa: E731
+        expected = [list(v) for v in brute(p, BASE[False], Fraction(1, 2), Fraction(3, 5), [range(2, 61), range(1, 121)])]
+        assert result.solutions[0].method == "evaluation" and result.solutions[0].integers == expected and expected
 
 
 # ----------------------------------------------------------------------------- rendering

@@ -24,14 +24,14 @@ import sympy
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation
 from cnncalc.conditions import Condition
-from cnncalc.errors import SolveError, UsageError
+from cnncalc.errors import UsageError
 from cnncalc.solve.band import Band, Bound
 from cnncalc.solve.enumeration import enumerate_widths
 from cnncalc.solve.integers import DEFAULT_LIMIT, ascending, integer_runs, listing, stepped
 from cnncalc.solve.rational import as_fraction
 from cnncalc.solve.results import BottleneckResult, Problem, Row, Run, Solution
 from cnncalc.solve.roots import real_pieces
-from cnncalc.solve.validity import MAX_CHECKS, Checks, bound_inner, evaluated_runs
+from cnncalc.solve.validity import MAX_CHECKS, Checks, bound_inner, evaluated_grid, evaluated_runs
 
 METRICS = ("params", "macs")
 UNLIMITED = 1_000_000  # widths listed for one symbol (an unbounded answer lists this many at most)
@@ -217,11 +217,7 @@ def _solve_one(
     budget = [MAX_CHECKS]
     if terms is None:
         if len(symbols) > 1:
-            raise SolveError(
-                f"the candidate's {count_label(metric, bias)} is not a polynomial in {', '.join(names)}",
-                found=str(count),
-                hint="bind all symbols but one with --set NAME=VALUE, or write widths without //, floor, ceil, min or max",
-            )
+            return evaluated_grid(count, symbols, bounds, conditions, common, limit, budget)
         checks = Checks(conditions, symbols[0])
         found, bound = evaluated_runs(count, symbols[0], lower, upper, bounds[names[0]], checks.high)
         runs = checks.restrict(_stepped_runs(found, multiple_of), budget)

@@ -8,6 +8,7 @@ value splits it, and any other condition is checked width by width, exactly, wit
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -21,8 +22,10 @@ from cnncalc.conditions import Condition, holds_for
 from cnncalc.errors import UsageError
 from cnncalc.solve import points
 from cnncalc.solve.band import Bound
-from cnncalc.solve.results import Run
+from cnncalc.solve.integers import list_runs, stepped
+from cnncalc.solve.results import Problem, Row, Run, Solution
 
+GRID_POINT_COST = 20  # an outer point of a non-polynomial count: a substitution and a bisection
 MAX_CHECKS = 50_000  # widths checked one by one (a condition or a count evaluated at each; ~50 us each)
 
 
@@ -248,3 +251,59 @@ def evaluated_runs(count: Any, symbol: Any, lower: Fraction | None, upper: Fract
         )
     good = [k for k in range(bound.lo, hi + 1) if (lower is None or _at_least(at(k), lower)) and _at_most(at(k), upper)]
     return runs_of(good, 1), searched
+
+
+def evaluated_grid(
+    count: Any, symbols: tuple[Any, ...], bounds: dict[str, Bound], conditions: Sequence[Condition], common: Problem, limit: int, budget: list[int]
+) -> Solution:
+    """Several symbols and a count that is not a polynomial: the outer widths enumerated over
+    finite ranges (given, or from their conditions), the last one solved by `evaluated_runs`."""
+    lower, upper, step = common["lower"], common["upper"], common["multiple_of"]
+    *outer_symbols, inner = symbols
+    ranges = []
+    searched = dict(bounds)
+    for symbol in outer_symbols:
+        alone = Checks([c for c in conditions if c.symbols <= {symbol}], symbol)
+        bound = bounds[symbol.name]
+        hi = bound.hi if alone.high is None else (alone.high if bound.hi is None else min(bound.hi, alone.high))
+        if hi is None:
+            raise UsageError(
+                f"the count is not a polynomial in {', '.join(s.name for s in symbols)}: give {symbol.name} a finite range",
+                expected=f"--range {symbol.name}=A..B",
+                found=str(common["count"]),
+            )
+        searched[symbol.name] = Bound(symbol.name, bound.lo, hi, bound.explicit)
+        first = -(-max(bound.lo, alone.low) // step) * step
+        ranges.append(range(first, hi + 1, step))
+    size = math.prod(len(r) for r in ranges)
+    if size * GRID_POINT_COST > budget[0]:
+        raise UsageError(
+            f"too many combinations of {', '.join(s.name for s in outer_symbols)} to evaluate one by one",
+            expected=f"at most {budget[0] // GRID_POINT_COST:,}",
+            found=f"{size:,}",
+            hint="narrow them with --range NAME=A..B or bind one with --set NAME=VALUE",
+        )
+    budget[0] -= size * GRID_POINT_COST
+    alone = Checks([c for c in conditions if c.symbols <= {inner}], inner)
+    tied = [c for c in conditions if not c.symbols <= {inner}]
+    rows: list[Row] = []
+    listed: list[tuple[int, ...]] = []
+    total: int | None = 0
+    row_count = 0
+    for outer in itertools.product(*ranges):
+        env = dict(zip(outer_symbols, outer))
+        inner_count = count.xreplace({s: sympy.Integer(v) for s, v in env.items()})
+        found, _ = evaluated_runs(inner_count, inner, lower, upper, bounds[inner.name], alone.high)
+        runs = alone.restrict(stepped([(r.first, r.last) for r in found], step), budget)
+        if tied and runs:
+            runs = bound_inner(tied, inner, env).restrict(runs, budget)
+        if not runs:
+            continue
+        row_count += 1
+        if len(rows) < limit:
+            rows.append(Row(outer, tuple(runs)))
+        total = list_runs(listed, total, outer, runs, limit)
+    return Solution(
+        **common, bounds=tuple(searched[s.name] for s in symbols), derived=(), method="evaluation", pieces=(), boundaries=(),
+        rows=tuple(rows), listed=tuple(listed), total=total, truncated=total is None or total > len(listed), row_count=row_count,
+    )
