@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
+from hypothesis import strategies as st
 
 from cnncalc.analysis.evaluate import Evaluation, evaluate_spec
 from cnncalc.cli import main
 from cnncalc.errors import CnncalcError, ShapeError, SpecError
 from cnncalc.spec import load_text
 
-from .test_solve_validity import problems
+from .test_solve_validity import held_out, problems
 
 R = 40
 
@@ -73,7 +74,7 @@ def test_statements_and_their_exactness(layers: str, shape: str, residual: str, 
         assert _numeric_ok(text, values) == _conditions_hold(e, values), (layers, v)
 
 
-@given(problem=problems())
+@given(problem=st.one_of(problems(), held_out()))
 def test_conditions_are_exact_value_by_value(problem: tuple[str, str]) -> None:
     """For random symbolic blocks: the numeric evaluation at k = v succeeds exactly when the
     stated conditions hold at v (or the block is refused and no v works)."""

@@ -104,3 +104,41 @@ def test_reported_widths_are_exactly_the_valid_ones(metric: str, problem: tuple[
         return
     for bias, widths in reported.items():
         assert widths == _valid_in_band(text, band, metric, bias), (text, band, bias)
+
+
+# A held-out family: kinds and argument forms the generator above never uses (transposed convs,
+# norms, pools with symbolic windows, adaptive pools, upsampling, pixel shuffles, linear heads).
+HELD_OUT = [
+    "ConvTranspose2d: {out_channels: k, kernel_size: 2, stride: 2}",
+    "ConvTranspose2d: {out_channels: 8, kernel_size: 3, stride: k, output_padding: 1}",
+    "GroupNorm: {num_groups: k, num_channels: 16}",
+    "BatchNorm2d: {num_features: k}",
+    "MaxPool2d: {kernel_size: k, stride: 2, ceil_mode: true}",
+    "AvgPool2d: {kernel_size: 3, stride: k, padding: 1, ceil_mode: true}",
+    "AdaptiveAvgPool2d: {output_size: k}",
+    "Upsample: {scale_factor: k}",
+    "PixelShuffle: {upscale_factor: k}",
+    "Conv2d: {out_channels: 3*k, kernel_size: 1, groups: k}",
+    "Conv2d: {out_channels: 16, kernel_size: 3, dilation: k, padding: k}",
+]
+
+
+@st.composite
+def held_out(draw: Any) -> tuple[str, str]:
+    channels = 16
+    size = draw(st.integers(4, 12))
+    layers = draw(st.lists(st.sampled_from(HELD_OUT), min_size=1, max_size=3))
+    if draw(st.booleans()):
+        layers += ["Flatten: {}", "Linear: {out_features: 10}"]
+    text = (
+        f"name: held-out\ninput: [{channels}, {size}, {size}]\nblocks:\n"
+        f"  plain:\n    layers:\n      - Conv2d: {{out_channels: {channels}, kernel_size: 3, padding: 1}}\n"
+        f"  cand:\n    layers:\n" + "".join(f"      - {layer}\n" for layer in layers)
+    )
+    return text, draw(st.sampled_from(BANDS + ["0-0.999999"]))
+
+
+@pytest.mark.parametrize("metric", ["params", "macs"])
+@given(problem=held_out())
+def test_held_out_specs_agree_with_brute_force(metric: str, problem: tuple[str, str]) -> None:
+    test_reported_widths_are_exactly_the_valid_ones.hypothesis.inner_test(metric, problem)  # type: ignore[attr-defined]

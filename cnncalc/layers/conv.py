@@ -202,10 +202,10 @@ def _conv_transpose(ctx: Ctx) -> Outcome:
             found=f"padding_mode={ctx['padding_mode']!r}",
         )
     for op, s, d in zip(output_padding, stride, dilation):
-        if isinstance(op, int) and isinstance(s, int) and isinstance(d, int) and op >= s and op >= d:
+        if conditions.at_least(arith.maximum(s, d), add(op, 1), "output_padding < max(stride, dilation)") is False:
             raise ShapeError(
                 "output padding must be smaller than either stride or dilation",
-                expected=f"output_padding < max(stride, dilation) = {max(s, d)}",
+                expected=f"output_padding < max(stride, dilation) = {fmt(arith.maximum(s, d))}",
                 found=f"output_padding={fmt_tuple(output_padding)}",
             )
 
