@@ -121,6 +121,13 @@ def equal(a: Any, b: Any, reason: str) -> bool | None:
     return require("eq", a, b, reason)
 
 
+def unequal(a: Any, b: Any, reason: str) -> bool | None:
+    """a != b (see `require`)."""
+    if arith.is_number(a) and arith.is_number(b):
+        return bool(a != b)
+    return require("ne", a, b, reason)
+
+
 def divides(divisor: Any, value: Any, reason: str) -> bool | None:
     """divisor divides value exactly (see `require`)."""
     if type(divisor) is int and type(value) is int:

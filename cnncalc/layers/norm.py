@@ -57,7 +57,7 @@ def _features(ctx: Ctx, name: str, channels: Any, *, checked: bool) -> Any:
 
 def _one_value(ctx: Ctx, count: Any, what: str, formula: str) -> None:
     """PyTorch's _verify_batch_size/_verify_spatial_size: statistics need more than one value."""
-    if isinstance(count, int) and count == 1:
+    if conditions.unequal(count, 1, f"{formula} > 1") is False:
         raise ShapeError(
             f"{ctx.kind.name} needs more than 1 {what} to compute its statistics",
             expected=f"{formula} > 1",
