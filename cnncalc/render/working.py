@@ -91,8 +91,9 @@ def _solution_steps(result: BottleneckResult, s: Solution) -> list[tuple[str, tu
     steps = [(f"{mode}: the inequality", tuple(lines))]
     if len(s.symbols) == 1:
         steps.append((f"{mode}: the roots", _root_lines(s)))
-        steps.append((f"{mode}: the interval", _interval_lines(s)))
-        steps.append((f"{mode}: integer widths", _integer_lines(s)))
+        if s.method != "evaluation":
+            steps.append((f"{mode}: the interval", _interval_lines(s)))
+        steps.append((f"{mode}: integer widths", _integer_lines(s, result.conditions)))
     else:
         steps.append((f"{mode}: the search", _search_lines(s)))
     return steps
@@ -137,21 +138,26 @@ def _interval_lines(s: Solution) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _integer_lines(s: Solution) -> tuple[str, ...]:
+def _integer_lines(s: Solution, stated: tuple[Any, ...]) -> tuple[str, ...]:
     k = s.symbols[0]
     runs = s.runs
+    conditions = [c for line in stated for c in line.conditions]
+    valid_only = [f"valid widths only: {'; '.join(line.text for line in stated)}"] if stated else []
     if not runs:
-        return (f"no integer {k} lies in the interval",)
+        return (*valid_only, f"no valid integer {k} meets the band" if stated else f"no integer {k} lies in the interval")
     step = s.multiple_of
     plural = "s" if s.total != 1 else ""
     multiples = f", multiples of {step}" if step != 1 else ""
-    lines = [f"{k} = " + ", ".join(run_text(r) for r in runs) + f" ({total_text(s)} width{plural}{multiples})"]
+    lines = [*valid_only, f"{k} = " + ", ".join(run_text(r) for r in runs) + f" ({total_text(s)} width{plural}{multiples})"]
     first, last = runs[0].first, runs[-1].last
     widths = [first - step, first] + ([] if last is None else [last, last + step])
     for width in dict.fromkeys(w for w in widths if w >= 1):
         value = s.value_at([width])
         inside = (s.lower is None or value >= s.lower) and value <= s.upper
         verdict = "inside the band" if inside else "outside the band"
+        failed = [c.reason for c in conditions if not c.holds_at(dict.fromkeys(c.symbols, width))]
+        if failed:
+            verdict += "; not valid: " + ", ".join(failed)
         lines.append(f"check {k} = {width}: P = {fraction_text(value)}, reduction {percent_fixed(1 - value / s.baseline)} ({verdict})")
     return tuple(lines)
 
