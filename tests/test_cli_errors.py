@@ -177,6 +177,9 @@ NO_ECHO = (
     "input: [3, 8, 8]\ndescription: {m}\nlayers:\n  - Conv2d: {{out_channels: 4, kernel_size: 30}}\n",
     "input: [3, 8, 8]\ndescription: {m}\nlayers:\n  - Conv2d: {{out_channels: 4, kernel_size: '3 +'}}\n",
     "input: |\n  3, 8, 8\n  {m}\nlayers: [ReLU]\n",
+    "input: >\n  3, 8, 8\n  {m}\nlayers: [ReLU]\n",
+    "input: '3, 8, 8\n  {m}'\nlayers: [ReLU]\n",
+    "not-a-spec:-just-notes\n{m} and more notes\n",  # a whole file of text: one plain scalar
     "input: [3, 8, 8]\nlayers:\n  - GELU: {{approximate: " + "x" * 60 + "{m}}}\n",
     "input: [3, 8, 8]\nlayers:\n  - " + "x" * 60 + "{m}\n",
     "input: [3, 8, 8]\nlayers:\n  - ReLU: {{from: " + "x" * 60 + "{m}}}\n",

@@ -95,6 +95,10 @@ def type_name(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
+    if node.end_mark.line > node.start_mark.line and node.style != "|" and node.value.strip():
+        # folded over several lines (plain, quoted or '>'), its line breaks are spaces by now:
+        # quoted by its first word, which is on its first line, never the lines below
+        return f"a text of several lines starting {quoted(node.value.split(None, 1)[0])}"
     return quoted(node.value) if node.value else "an empty value"
 
 
