@@ -208,3 +208,16 @@ class TestNoEcho:
             assert MARKER not in err, (path.name, err)
             checked += 1
         assert checked >= 40
+
+    @pytest.mark.parametrize("text", NO_ECHO[:6])
+    def test_the_pure_python_parser_too(self, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+        """Without libyaml PyYAML's own parser reports syntax errors: its words, clipped, no snippet."""
+        import yaml  # type: ignore[import-untyped, unused-ignore]
+
+        from cnncalc.spec import nodes
+
+        monkeypatch.setattr(nodes, "FastSafeLoader", yaml.SafeLoader)
+        body = f"# {MARKER}\n" + text.format(m=MARKER) + f"# {MARKER}\n"
+        code, _, err = run(runner, "params", write(tmp_path, body))
+        assert code == 2 and err.startswith("Error: ") and "invalid YAML" in err
+        assert MARKER not in err and "^" not in err, err

@@ -234,7 +234,9 @@ def compose(text: str, source: str, limits: Limits = Limits()) -> yaml.Node | No
         _count_exactly(text, source, limits)  # cnncalc's depth limit speaks before libyaml's own
         mark = exc.problem_mark or exc.context_mark
         position = mark_position(source, mark) if mark else Position(source, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
+        # the parser's description only (PyYAML's str(exc) would quote the lines around the mark);
+        # the pure-Python parser names a character or an alias in it: clipped like any token
+        problem = clip(str(exc.problem or exc.context or "invalid YAML").partition("\n")[0], 120)
         if exc.problem and exc.context and exc.context_mark is not None:  # e.g. while parsing a flow sequence
             problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
         raise SpecError(f"invalid YAML: {problem}", position=position, hint=_yaml_hint(problem)) from None
@@ -244,7 +246,8 @@ def compose(text: str, source: str, limits: Limits = Limits()) -> yaml.Node | No
         found = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
         raise SpecError("invalid YAML: control characters are not allowed", position=position, expected="printable text", found=found) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"invalid YAML: {exc}", position=Position(source, 1, 1)) from None
+        first_line = str(exc).partition("\n")[0]
+        raise SpecError(f"invalid YAML: {clip(first_line, 120)}", position=Position(source, 1, 1)) from None
     except RecursionError:
         raise LimitError("YAML nested too deeply", position=Position(source, 1, 1), expected=f"at most {MAX_YAML_DEPTH} levels") from None
     if node is not None and ("&" in text or "!" in text):
