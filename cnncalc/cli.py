@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cnncalc import __version__
-from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip
+from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip, quoted
 from cnncalc.spec import Limits
 
 if TYPE_CHECKING:  # click >= 8.2 makes ParamType generic; 8.1 cannot subscript it at run time
@@ -34,6 +35,28 @@ def _read_stdin(sources: tuple[str, ...], limits: Limits) -> bytes | None:
 
 class CnncalcGroup(click.Group):
     """A click group that turns every core error into its message and exit status."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # A message that cannot be written to standard error (2>/dev/full) is lost, never a
+        # crash: the exit status still tells what happened.
+        saved = sys.stderr
+        if saved is not None and not isinstance(saved, _QuietStream):
+            sys.stderr = _QuietStream(saved)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stderr = saved
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:  # --help and --version write while the arguments are parsed, before invoke
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _silence_stdout()
+            raise click.exceptions.Exit(0) from None
+        except OSError as exc:
+            _silence_stdout()
+            click.echo(f"Error: cannot write the answer to standard output ({exc.strerror or exc}).", err=True)
+            raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         # Sizes are exact ints bounded well below 2**20000 (see evaluate.MAX_SIZE_BITS); Python's
@@ -75,6 +98,26 @@ class CnncalcGroup(click.Group):
             ctx.exit(EXIT_BAD_INPUT)
 
 
+class _QuietStream:
+    """A text stream whose writes and flushes never raise (standard error when it is full)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _silence_stdout() -> None:
     """Point standard output at /dev/null, so that the flush at exit cannot fail a second time."""
     try:
@@ -100,12 +143,29 @@ class Binding(_ParamType):
 
         try:
             bound = dict(ctx.meta.get("cnncalc.bindings", {})) if ctx else {}
-            result = expr.evaluate(expr.parse(text), bound)
+            parsed = expr.parse(text)
+            result = expr.evaluate(parsed, bound)
         except CnncalcError as exc:
             self.fail(f"{name}: {exc}", param, ctx)
         if ctx is not None:
             ctx.meta.setdefault("cnncalc.bindings", {})[name] = result
+            ctx.meta.setdefault("cnncalc.read_by_bindings", set()).update(expr.names(parsed))
         return name, result
+
+
+def _warn_unused(bindings: tuple[tuple[str, Any], ...], used: set[str], what: str) -> None:
+    """Warn (on stderr; the exit status stays) about each --set of a name the spec never reads
+    (`what`: "the spec never uses", ...): a misspelt symbol would otherwise go unnoticed."""
+    if not bindings:
+        return
+    ctx = click.get_current_context(silent=True)
+    read = set(ctx.meta.get("cnncalc.read_by_bindings", ())) if ctx is not None else set()
+    from cnncalc.spec import did_you_mean
+
+    for name, _ in bindings:
+        if name not in used and name not in read:
+            hint = did_you_mean(name, sorted(used))
+            click.echo(f"Warning: --set {name}: {what} the name {name!r}, so it changes nothing." + (f" Hint: {hint}" if hint else ""), err=True)
 
 
 class ShapeArg(_ParamType):
@@ -232,13 +292,19 @@ def _evaluate_all(
     if input_shape is not None:
         if blocks:
             raise UsageError("--block applies to spec files, not to inline layer calls")
+        if bindings:
+            from cnncalc.spec import inline_calls
+            from cnncalc.spec.checks import used_names
+
+            _warn_unused(bindings, used_names(None, inline_calls(list(sources))), "the layer calls never use")
         return [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain)]]
     stdin_text = _read_stdin(sources, limits)
-    results = []
-    for source in sources:
-        spec = load_spec(source, limits, stdin_text)
-        results.append(evaluate_spec(spec, blocks=blocks, overrides=overrides, explain=explain, limits=limits))
-    return results
+    specs = [load_spec(source, limits, stdin_text) for source in sources]
+    if bindings:
+        from cnncalc.spec.checks import used_names
+
+        _warn_unused(bindings, set().union(*(used_names(spec) for spec in specs)), "the spec never uses" if len(specs) == 1 else "no spec given uses")
+    return [evaluate_spec(spec, blocks=blocks, overrides=overrides, explain=explain, limits=limits) for spec in specs]
 
 
 @main.command()
@@ -367,19 +433,33 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
     if metric == "macs" and bias != "both":
         raise UsageError("--bias applies to --metric params only (MACs count no bias additions)")
     if baseline is not None and baseline == candidate:
-        raise UsageError("the baseline and the candidate must be different blocks", found=repr(baseline))
+        raise UsageError("the baseline and the candidate must be different blocks", found=quoted(baseline))
     bounds: dict[str | None, tuple[int, int | None]] = {}
     for name, lo, hi in ranges:
         if name in bounds:
             raise UsageError(f"--range given twice for {name or 'every symbol'}")
         bounds[name] = (lo, hi)
     loaded = load_spec(spec, limits, _read_stdin((spec,), limits))
+    if bindings:
+        from cnncalc.spec.checks import used_names
+
+        _warn_unused(bindings, used_names(loaded), "the spec never uses")
     if not loaded.blocks:
         raise UsageError(
             "the spec has no blocks to compare",
             expected="a spec with a baseline block and a candidate block under 'blocks:'",
             found=f"{spec} without blocks",
         )
+    for option, chosen in (("--baseline", baseline), ("--candidate", candidate)):
+        if chosen is not None and chosen not in loaded.blocks:
+            from cnncalc.spec import did_you_mean
+
+            raise UsageError(
+                f"{option}: no block named {quoted(chosen)} in the spec",
+                expected="one of " + ", ".join(loaded.blocks),
+                found=quoted(chosen),
+                hint=did_you_mean(chosen, list(loaded.blocks)),
+            )
     names = (baseline, candidate) if baseline and candidate else tuple(loaded.blocks)
     evaluations = evaluate_spec(loaded, blocks=names, overrides=dict(bindings), explain=explain, limits=limits)
     base, cand = choose(evaluations, metric, baseline, candidate)

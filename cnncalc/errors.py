@@ -109,5 +109,13 @@ def clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def quoted(text: str, limit: int = 60) -> str:
+    """A token of the input as an error message quotes it: `repr` of its first line, clipped to
+    `limit` characters, so that a message never carries more of a file than the token's start
+    (a multi-line token, such as a YAML block scalar, is quoted by its first line)."""
+    first, newline, _ = text.partition("\n")
+    return repr(clip(first, limit) if not newline or len(first) > limit - 3 else first + "...")
+
+
 class SolveError(CnncalcError):
     """The count cannot be solved exactly (not a polynomial, sympy gives a ConditionSet): exit status 2."""

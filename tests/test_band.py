@@ -26,6 +26,11 @@ from cnncalc.solve.band import Band, Bound, parse_range, parse_reduce
         ("0.5", Fraction(1, 2), None),
         ("50%", Fraction(1, 2), None),
         (".5", Fraction(1, 2), None),
+        ("0", Fraction(0), None),
+        ("0-1", Fraction(0), Fraction(1)),
+        ("100%", Fraction(1), None),
+        ("0/7", Fraction(0), None),
+        ("0." + "3" * 99, Fraction(int("3" * 99), 10**99), None),  # 100 digits: read exactly
     ],
 )
 def test_parse_reduce(text: str, lo: Fraction, hi: Fraction | None) -> None:
@@ -46,6 +51,13 @@ def test_parse_reduce(text: str, lo: Fraction, hi: Fraction | None) -> None:
         ("0.5-0.6-0.7", "cannot read"),
         ("nan", "cannot read"),
         ("1e3", "cannot read"),
+        ("1/0", "division by zero"),
+        ("0/0", "division by zero"),
+        ("0.5-3/0", "division by zero"),
+        ("0." + "1" * 101, "too many digits"),
+        ("1/" + "1" * 101, "too many digits"),
+        ("0." + "1" * 10_000, "too long"),
+        ("0.5-0." + "0" * 500, "too long"),
     ],
 )
 def test_parse_reduce_errors(text: str, message: str) -> None:

@@ -55,3 +55,27 @@ def test_reader_that_stops_early() -> None:
     stderr = piped.stderr.read().decode()
     assert piped.wait(timeout=60) == 0
     assert stderr == ""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", ["--help", "--version", "shape --help"])
+def test_help_and_version_to_a_full_stdout(args: str) -> None:
+    """Written while the arguments are parsed, before any command runs: the same message."""
+    result = _shell(f"exec {PYTHON} -m cnncalc {args} > /dev/full")
+    assert result.returncode == 2
+    assert result.stderr == "Error: cannot write the answer to standard output (No space left on device).\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        ("shape missing.yaml", 2),  # the error message is lost, its status is not
+        ("nope", 2),  # click's usage error
+        ("params resnet18 --format json > /dev/full", 2),  # both streams full
+        ("params resnet18 --set q=1 --format json > /dev/null", 0),  # a warning lost: still a success
+    ],
+)
+def test_a_full_stderr_keeps_the_exit_status(args: str, status: int) -> None:
+    result = _shell(f"exec {PYTHON} -m cnncalc {args} 2> /dev/full")
+    assert result.returncode == status

@@ -88,3 +88,25 @@ def test_no_heavy_import() -> None:
 
     code = "import sys, cnncalc.render.numbers as n; n.count_text(5); assert not {'fractions', 'sympy', 'decimal'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
+def test_numbers_past_a_float_are_exact() -> None:
+    """10**400 bytes or a 10**400 ratio: exact text, where a float would overflow."""
+    huge = 10**400
+    gib, remainder = divmod(huge * 100, 1 << 30)  # hundredths of a GiB, rounded half to even
+    gib += 2 * remainder > 1 << 30 or (2 * remainder == 1 << 30 and gib % 2)
+    assert numbers.bytes_text(huge) == f"{huge:,} B ({gib // 100}.{gib % 100:02d} GiB)"
+    assert numbers.decimal_text(Fraction(huge, 3)) == str(huge // 3) + ".3333"
+    assert numbers.percent_fixed(Fraction(huge, 7)) == str(huge * 100 // 7) + "." + str(huge * 10000 // 7 % 100).rjust(2, "0") + "%"
+    assert numbers.json_number(Fraction(huge, 3)) == f"{huge}/3"
+
+
+def test_exact_rounding_agrees_with_float_formatting_where_floats_are_exact() -> None:
+    """Dyadic fractions are exact floats: Python's own formatting is the oracle (half to even)."""
+    for denominator in (8, 64, 1024):
+        for numerator in range(-300, 301):
+            value = Fraction(numerator, denominator)
+            for places in (0, 1, 2):
+                assert numbers.percent_fixed(value / 100, places) == f"{float(value):.{places}f}%"
+    for count in range(1024, 1 << 20, 61):
+        assert numbers.bytes_text(count).endswith(f" ({count / 1024:.2f} KiB)")

@@ -176,3 +176,41 @@ def test_control_characters_are_refused_with_their_place() -> None:
         compose("a: 1\nb: \x07\n", "t.yaml")
     assert caught.value.position == Position("t.yaml", 2, 4)
     assert caught.value.found == "character U+0007"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("!!bool maybe", "'maybe' tagged !!bool is not a boolean"),
+        ("!!bool 1", "'1' tagged !!bool is not a boolean"),
+        ("!!bool ''", "'' tagged !!bool is not a boolean"),
+        ("!!null x", "'x' tagged !!null is not null"),
+        ("!!seq x", "'x' tagged !!seq is not a list"),
+        ("!!map x", "'x' tagged !!map is not a mapping"),
+        ("!!str [1]", "the tag !!str does not fit a list"),
+        ("!!int {a: 1}", "the tag !!int does not fit a mapping"),
+        ("!!seq {a: 1}", "the tag !!seq does not fit a mapping"),
+    ],
+)
+def test_an_explicit_tag_with_a_value_it_cannot_hold_is_refused(text: str, message: str) -> None:
+    """PyYAML composes `!!bool maybe` without complaint; read as YAML 1.1 it would be false."""
+    with pytest.raises(SpecError, match=message) as caught:
+        compose(f"a: 1\nk: {text}\n", "t.yaml")
+    assert caught.value.position == Position("t.yaml", 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("!!bool yes", True), ("!!bool Off", False), ("!!bool y", True), ("!!bool N", False), ("!!null ~", None), ("!!null ''", None), ("!!str 3", "3")],
+)
+def test_an_explicit_tag_with_a_value_it_holds_reads_as_yaml_1_1(text: str, expected: Any) -> None:
+    value = scalar_value(_scalar(text), "t.yaml")
+    assert value == expected and type(value) is type(expected)
+
+
+def test_scalar_value_refuses_a_bool_it_cannot_read_on_its_own() -> None:
+    """scalar_value checks too, for nodes composed without the guards (`yaml.compose`)."""
+    node = yaml.compose("k: !!bool maybe\n", Loader=yaml.SafeLoader).value[0][1]
+    with pytest.raises(SpecError, match="is not a boolean") as caught:
+        scalar_value(node, "t.yaml", "layers[0]")
+    assert caught.value.path == "layers[0]"

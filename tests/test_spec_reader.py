@@ -184,3 +184,48 @@ def test_repeat_and_argument_limits_are_checked_while_reading() -> None:
 def test_a_spec_without_a_name_is_named_after_its_file() -> None:
     assert load_text("input: [3]\nlayers: [ReLU]\n", "dir/resnet.yaml").name == "resnet"
     assert load_text("input: [3]\nlayers: [ReLU]\n", "<stdin>").name == "stdin"
+
+
+def test_a_name_given_twice_in_one_list_is_refused_at_the_second() -> None:
+    text = "input: [3, 8, 8]\nlayers:\n  - ReLU: {name: a}\n  - Tanh\n  - Sigmoid: {name: a}\n  - Add: {from: [a, input]}\n"
+    with pytest.raises(SpecError, match="the name 'a' is already given to layers\\[0\\] \\(ReLU\\) at line 3, column 5") as caught:
+        load_text(text, "t.yaml")
+    assert caught.value.position == Position("t.yaml", 5, 5)
+    assert caught.value.path == "layers[2] (Sigmoid)"
+
+
+def test_the_same_name_in_different_lists_is_fine() -> None:
+    text = "input: [3, 8, 8]\nblocks:\n  b:\n    - ReLU: {name: a}\n    - Add: {from: [a, input]}\nlayers:\n  - ReLU: {name: a}\n  - b\n  - Add: {from: [a, input]}\n"
+    assert load_text(text, "t.yaml").layers is not None
+
+
+def test_empty_blocks_without_layers_are_refused_where_they_stand() -> None:
+    with pytest.raises(SpecError, match="the spec has no 'layers' and no block") as caught:
+        load_text("input: [3, 8, 8]\nblocks: {}\n", "t.yaml")
+    assert caught.value.position == Position("t.yaml", 2, 9)
+    assert load_text("input: [3, 8, 8]\nblocks: {}\nlayers: []\n", "t.yaml").layers == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("input: [3]\nlayers:\n  - {LONG}\n", "unknown layer type"),
+        ("input: [3]\n{LONG}: 1\nlayers: [ReLU]\n", "unknown top-level key"),
+        ("input: [3]\nlayers:\n  - ReLU: {from: {LONG}}\n", "'from' names an unknown node"),
+        ("input: [3]\nlayers:\n  - Linear: {out_features: 1, {LONG}: 2}\n", "unknown argument"),
+        ("input: [3]\nvars: {{LONG}-: 1}\nlayers: [ReLU]\n", "not a valid variable name"),
+        ("input: [3]\nlayers:\n  - 'Linear(1, {LONG} +)'\n", "invalid layer call"),
+        ("input: [3]\nlayers:\n  - GELU: {approximate: {LONG}}\n", "invalid value for 'approximate'"),
+        ("input: |\n  {LONG}\n  more text of the file\nlayers: [ReLU]\n", "'input' must be a list of sizes"),
+    ],
+)
+def test_a_message_quotes_a_long_token_by_its_first_60_characters(text: str, token: str) -> None:
+    """A token of the input is quoted clipped (60 characters, '...'): never the rest of the file."""
+    long = "a" * 57 + "TAIL" + "b" * 200
+    with pytest.raises(SpecError, match=token) as caught:
+        from cnncalc.analysis.evaluate import evaluate_spec
+
+        evaluate_spec(load_text(text.replace("{LONG}", long), "t.yaml"))
+    message = str(caught.value)
+    assert "aaa..." in message
+    assert "TAIL" not in message and "more text" not in message

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cnncalc import arith
-from cnncalc.errors import CnncalcError, SpecError
+from cnncalc.errors import CnncalcError, SpecError, clip
 from cnncalc.spec import Arg, Expr, expr
 
 
@@ -34,7 +34,7 @@ def count(number: Any, what: str, arg: Arg, path: str, minimum: int) -> int:
             position=arg.position,
             path=path,
             expected="an integer",
-            found="a free symbol " + arith.as_text(number) if symbolic else repr(number),
+            found="a free symbol " + clip(arith.as_text(number)) if symbolic else clip(repr(number)),
             hint="bind the symbol with --set NAME=VALUE" if symbolic else None,
         )
     if number < minimum:

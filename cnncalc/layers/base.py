@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc import arith, conditions
-from cnncalc.errors import ShapeError, SpecError
+from cnncalc.errors import ShapeError, SpecError, clip, quoted
 
 if TYPE_CHECKING:
     from cnncalc.conditions import Condition
@@ -181,9 +181,9 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"bool {value}"
     if isinstance(value, str):
-        return f"string {value!r}"
+        return f"string {quoted(value)}"  # the input's token, clipped
     if isinstance(value, tuple):
-        return f"tuple {value!r}"
+        return f"tuple {clip(repr(value))}"
     if value is None:
         return "null"
     return f"{type(value).__name__} {arith.as_text(value)}"

@@ -44,8 +44,19 @@ def bytes_text(value: Any) -> str:
         return arith.as_text(value) + " B"
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if value >= size:
-            return f"{value:,} B ({value / size:.2f} {unit})"
+            return f"{value:,} B ({_rounded(value, size, 2)} {unit})"
     return f"{value:,} B"
+
+
+def _rounded(numerator: int, denominator: int, places: int) -> str:
+    """numerator/denominator with `places` decimals, rounded half to even as float formatting
+    does, but exact at any size (a float overflows past 1e308: a spec may hold 10**400)."""
+    quotient, remainder = divmod(abs(numerator) * 10**places, denominator)
+    if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
+        quotient += 1
+    sign = "-" if (numerator < 0) != (denominator < 0) and numerator else ""  # -0.00, as floats print
+    whole, frac = divmod(quotient, 10**places)
+    return f"{sign}{whole}" + (f".{frac:0{places}d}" if places else "")
 
 
 # ----------------------------------------------------------------------------- exact rationals
@@ -71,7 +82,7 @@ def decimal_text(value: Fraction, places: int = 4) -> str:
         whole, frac = divmod(abs(scaled.numerator), 10**places)
         text = str(whole) + (("." + str(frac).rjust(places, "0").rstrip("0")) if frac else "")
         return ("-" if value < 0 else "") + text
-    return f"{float(value):.{places}f}"
+    return _rounded(value.numerator, value.denominator, places)
 
 
 def rational_text(value: Fraction, places: int = 6) -> str:
@@ -92,9 +103,15 @@ def fixed_text(value: float, places: int = 4) -> str:
     return f"{value:.{places}f}"
 
 
-def json_number(value: Fraction) -> int | float:
-    """An exact rational for JSON: an int when whole, else its float."""
-    return int(value) if value.denominator == 1 else float(value)
+def json_number(value: Fraction) -> int | float | str:
+    """An exact rational for JSON: an int when whole, else its float (its exact text `p/q`
+    beyond a float's range)."""
+    if value.denominator == 1:
+        return int(value)
+    try:
+        return float(value)
+    except OverflowError:
+        return fraction_text(value)
 
 
 # ----------------------------------------------------------------------------- percentages and ratios
@@ -107,7 +124,10 @@ def percent(value: Fraction) -> str:
 
 def percent_fixed(value: Any, places: int = 2) -> str:
     """A fraction as a percentage rounded to `places` decimals: 0.5123 -> '51.23%'."""
-    return f"{float(value) * 100:.{places}f}%"
+    if isinstance(value, float):
+        return f"{value * 100:.{places}f}%"
+    exact = value * 100  # an int or a Fraction: exact at any size
+    return _rounded(exact.numerator, exact.denominator, places) + "%"
 
 
 def ratio_text(ratio: Any) -> str:

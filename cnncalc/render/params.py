@@ -101,11 +101,15 @@ def _merged(evaluations: list[Evaluation]) -> _Item:
 
 
 def _ratio(value: Any, base: Any) -> Any:
-    """value / base: a float for numbers, exact for symbolic counts, None for a zero base."""
+    """value / base: a float for numbers, exact for symbolic counts and past a float's range
+    (10**400 parameters), None for a zero base."""
     if arith.equal(base, 0) is True:
         return None
     if arith.is_number(value) and arith.is_number(base):
-        return float(value) / float(base)
+        try:
+            return value / base  # ints: correctly rounded, at any size of either
+        except OverflowError:
+            pass
     return arith.true_div(value, base)
 
 

@@ -4,13 +4,13 @@ checked expressions (or kept as text where the layer takes a word, such as paddi
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
-from cnncalc.errors import CnncalcError, LimitError, Position, SpecError
+from cnncalc.errors import CnncalcError, LimitError, Position, SpecError, quoted
 from cnncalc.layers import Param, lookup
 from cnncalc.spec import expr
 from cnncalc.spec.expr import Expr
-from cnncalc.spec.model import Block, LayerCall
+from cnncalc.spec.model import Arg, Block, LayerCall, Spec
 
 
 def takes_text(param: Param | None, text: str) -> bool:
@@ -64,11 +64,11 @@ def check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
     for name, arg in call.args:
         if name not in known:
             raise SpecError(
-                f"unknown argument {name!r} for {what}",
+                f"unknown argument {quoted(name)} for {what}",
                 position=arg.position,
                 path=f"{call.path} ({call.kind})",
                 expected="one of " + (", ".join(known) if known else "(no arguments)"),
-                found=repr(name),
+                found=quoted(name),
                 hint=did_you_mean(name, known),
             )
 
@@ -123,10 +123,48 @@ def did_you_mean(word: str, candidates: Collection[str]) -> str | None:
     """A 'did you mean' hint for a misspelt name, or None."""
     import difflib
 
+    if len(word) > 100:  # no name is that long: not worth difflib's quadratic matching
+        return None
     lowered = {c.lower(): c for c in candidates}
     if word.lower() in lowered:
-        return f"did you mean {lowered[word.lower()]!r}? (names are case-sensitive)"
+        return f"did you mean {quoted(lowered[word.lower()])}? (names are case-sensitive)"
     close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
     if not close:
         return None
-    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return "did you mean " + " or ".join(quoted(c) for c in close) + "?"
+
+
+def used_names(spec: Spec | None, calls: Iterable[LayerCall] = ()) -> set[str]:
+    """Every name a spec (or inline layer calls) can bind with --set: the names its expressions
+    read, its variables and its blocks' arguments."""
+    found: set[str] = set()
+
+    def read(arg: Arg | None) -> None:
+        if arg is None:
+            return
+        if isinstance(arg.raw, Expr):
+            found.update(expr.names(arg.raw))
+        elif isinstance(arg.raw, tuple):
+            for item in arg.raw:
+                read(item)
+
+    def read_calls(layer_calls: Iterable[LayerCall]) -> None:
+        for call in layer_calls:
+            read(call.repeat)
+            for _, arg in call.args:
+                read(arg)
+
+    read_calls(calls)
+    if spec is not None:
+        for arg in (*spec.input, spec.batch):
+            read(arg)
+        for name, arg in spec.vars:
+            found.add(name)
+            read(arg)
+        read_calls(spec.layers or ())
+        for block in spec.blocks.values():
+            for name, default in block.params:
+                found.add(name)
+                read(default)
+            read_calls(block.layers + block.shortcut + block.after)
+    return found

@@ -208,6 +208,21 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
     raise _refuse(text, f"{type(node).__name__} is not allowed", node, position)
 
 
+def names(parsed: Expr) -> set[str]:
+    """The names an expression reads (function names such as `max` left out)."""
+    found: set[str] = set()
+    stack: list[ast.AST] = [parsed.tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Call):
+            stack.extend(node.args)
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
 Lookup = Callable[[str], Any]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Container
 
-from cnncalc.errors import LimitError, Position, SpecError
+from cnncalc.errors import LimitError, Position, SpecError, quoted
 from cnncalc.layers import KINDS, Param, lookup
 from cnncalc.spec import expr
 from cnncalc.spec.checks import check_call_args, did_you_mean, expression, takes_text
@@ -42,12 +42,12 @@ def call_from_text(text: str, position: Position, path: str, block_names: Contai
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise SpecError(f"invalid layer call {text!r}: {exc.msg}", position=position, path=path) from None
+        raise SpecError(f"invalid layer call {quoted(text)}: {exc.msg}", position=position, path=path) from None
     except (RecursionError, MemoryError, ValueError):
         raise LimitError("layer call too deeply nested", position=position, path=path) from None
     if not isinstance(tree, ast.Call):
         raise SpecError(
-            f"not a layer call: {text!r}",
+            f"not a layer call: {quoted(text)}",
             position=position,
             path=path,
             expected="a PyTorch constructor call like Conv2d(3, 64, kernel_size=3)",
@@ -58,12 +58,12 @@ def call_from_text(text: str, position: Position, path: str, block_names: Contai
         dotted.append(func.attr)
         func = func.value
     if not isinstance(func, ast.Name):
-        raise SpecError(f"not a layer name in {text!r}", position=position, path=path)
+        raise SpecError(f"not a layer name in {quoted(text)}", position=position, path=path)
     dotted.append(func.id)
     dotted.reverse()
     if dotted[:-1] not in ([], ["nn"], ["torch", "nn"]):
         raise SpecError(
-            f"{'.'.join(dotted)!r} is not a layer name",
+            f"{quoted('.'.join(dotted))} is not a layer name",
             position=position,
             path=path,
             expected="Name(...), nn.Name(...) or torch.nn.Name(...)",
@@ -73,11 +73,11 @@ def call_from_text(text: str, position: Position, path: str, block_names: Contai
     kind = lookup(kind_name)
     if kind is None and not is_block:
         raise SpecError(
-            f"unknown layer type {kind_name!r}",
+            f"unknown layer type {quoted(kind_name)}",
             position=position,
             path=path,
             expected="a PyTorch layer name",
-            found=repr(kind_name),
+            found=quoted(kind_name),
             hint=did_you_mean(kind_name, list(KINDS)),
         )
     for node in tree.args:
@@ -107,7 +107,7 @@ def call_from_text(text: str, position: Position, path: str, block_names: Contai
         if keyword.arg is None:
             raise SpecError("** arguments are not allowed", position=position, path=path)
         if any(keyword.arg == n for n, _ in pairs):
-            raise SpecError(f"{kind_name} got multiple values for argument {keyword.arg!r}", position=position, path=path)
+            raise SpecError(f"{kind_name} got multiple values for argument {quoted(keyword.arg)}", position=position, path=path)
         pairs.append((keyword.arg, _arg_from_ast(keyword.value, text, position, where, params.get(keyword.arg))))
     call_name: str | None = None
     sources: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from typing import Any
 # (PyYAML ships no types: `unused-ignore` keeps this line clean where types-PyYAML is installed)
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
-from cnncalc.errors import LimitError, Position, SpecError, clip
+from cnncalc.errors import LimitError, Position, SpecError, clip, quoted
 from cnncalc.spec.expr import MAX_RESULT_BITS
 from cnncalc.spec.model import Limits
 
@@ -71,6 +71,8 @@ PLAIN_TAGS = frozenset((STR, INT, FLOAT, BOOL, NULL, SEQ, MAP, TIMESTAMP, MERGE)
 MAX_YAML_DEPTH = 200  # a spec nests about 8 levels; deeper YAML is refused before it is composed
 MAX_LITERAL_CHARS = 1_300  # an integer literal below 2**4096 has at most 1234 digits
 TRUE_WORDS = ("true", "yes", "on", "y")  # YAML 1.1 booleans, lower-cased
+FALSE_WORDS = ("false", "no", "off", "n")
+NULL_WORDS = ("", "~", "null", "Null", "NULL")  # YAML 1.1 nulls, as written
 
 
 # ----------------------------------------------------------------------------- places and values
@@ -93,7 +95,11 @@ def type_name(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
-    return f"{node.value!r}" if node.value else "an empty value"
+    if node.end_mark.line > node.start_mark.line and node.style != "|" and node.value.strip():
+        # folded over several lines (plain, quoted or '>'), its line breaks are spaces by now:
+        # quoted by its first word, which is on its first line, never the lines below
+        return f"a text of several lines starting {quoted(node.value.split(None, 1)[0])}"
+    return quoted(node.value) if node.value else "an empty value"
 
 
 def scalar_value(node: yaml.ScalarNode, source: str, path: str | None = None) -> str | int | float | bool | None:
@@ -113,20 +119,53 @@ def scalar_value(node: yaml.ScalarNode, source: str, path: str | None = None) ->
             raise SpecError(
                 f"{clip(value)!r} is not {what}", position=mark_position(source, node.start_mark), path=path, expected=what, found=repr(clip(value))
             ) from None
-    if tag == BOOL:
-        return value.lower() in TRUE_WORDS
-    if tag == NULL:
-        return None
+    if tag in (BOOL, NULL):
+        check_tagged_value(node, source, path)
+        return None if tag == NULL else value.lower() in TRUE_WORDS
     if tag == TIMESTAMP:
         raise SpecError(
-            f"{value!r} reads as a date in YAML",
+            f"{quoted(value)} reads as a date in YAML",
             position=mark_position(source, node.start_mark),
             path=path,
             expected="a number, a name or an expression",
-            found=f"the date {value}",
-            hint=f"quote it ('{value}') if it is meant as an expression",
+            found=f"the date {clip(value)}",
+            hint=f"quote it ('{clip(value)}') if it is meant as an expression",
         )
     raise tag_error(source, node).located(None, path)
+
+
+def check_tagged_value(node: yaml.Node, source: str, path: str | None = None) -> None:
+    """Refuse a node whose value its tag cannot hold: `!!bool maybe`, `!!null x`, a list tagged
+    `!!str`. Only an explicit tag makes one (YAML resolves untagged values to fitting tags), and
+    PyYAML's composer accepts them all: they would read silently as false, as None, or as if
+    untagged."""
+    tag = node.tag
+    shown = "!!" + str(tag).removeprefix("tag:yaml.org,2002:")
+    if isinstance(node, yaml.ScalarNode):
+        value = node.value
+        if tag == BOOL and value.lower() not in TRUE_WORDS + FALSE_WORDS:
+            what, expected = "a boolean", "true or false (or yes/no, on/off)"
+        elif tag == NULL and value not in NULL_WORDS:
+            what, expected = "null", "null, ~ or nothing"
+        elif tag in (SEQ, MAP):
+            what = expected = "a list" if tag == SEQ else "a mapping"
+        else:
+            return
+        message, found = f"{clip(value)!r} tagged {shown} is not {what}", repr(clip(value))
+    else:
+        fits = SEQ if isinstance(node, yaml.SequenceNode) else MAP
+        if tag == fits:
+            return
+        found = type_name(node)
+        message, expected = f"the tag {clip(shown)} does not fit {found}", f"{found} without a tag"
+    raise SpecError(
+        message,
+        position=mark_position(source, node.start_mark),
+        path=path,
+        expected=f"{expected} after {clip(shown)}" if isinstance(node, yaml.ScalarNode) else expected,
+        found=found,
+        hint="remove the tag, or write a value it allows",
+    )
 
 
 def int_scalar(text: str) -> int:
@@ -195,7 +234,9 @@ def compose(text: str, source: str, limits: Limits = Limits()) -> yaml.Node | No
         _count_exactly(text, source, limits)  # cnncalc's depth limit speaks before libyaml's own
         mark = exc.problem_mark or exc.context_mark
         position = mark_position(source, mark) if mark else Position(source, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
+        # the parser's description only (PyYAML's str(exc) would quote the lines around the mark);
+        # the pure-Python parser names a character or an alias in it: clipped like any token
+        problem = clip(str(exc.problem or exc.context or "invalid YAML").partition("\n")[0], 120)
         if exc.problem and exc.context and exc.context_mark is not None:  # e.g. while parsing a flow sequence
             problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
         raise SpecError(f"invalid YAML: {problem}", position=position, hint=_yaml_hint(problem)) from None
@@ -205,7 +246,8 @@ def compose(text: str, source: str, limits: Limits = Limits()) -> yaml.Node | No
         found = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
         raise SpecError("invalid YAML: control characters are not allowed", position=position, expected="printable text", found=found) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"invalid YAML: {exc}", position=Position(source, 1, 1)) from None
+        first_line = str(exc).partition("\n")[0]
+        raise SpecError(f"invalid YAML: {clip(first_line, 120)}", position=Position(source, 1, 1)) from None
     except RecursionError:
         raise LimitError("YAML nested too deeply", position=Position(source, 1, 1), expected=f"at most {MAX_YAML_DEPTH} levels") from None
     if node is not None and ("&" in text or "!" in text):
@@ -371,6 +413,7 @@ def _check_nodes(root: yaml.Node, source: str, limits: Limits) -> None:
             entered.add(key)
             if node.tag not in PLAIN_TAGS:
                 raise tag_error(source, node)
+            check_tagged_value(node, source)
             for child in children:
                 child_key = id(child)
                 if child_key in entered and child_key not in sizes:

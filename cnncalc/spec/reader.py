@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped, unused-ignore]  # (see spec.nodes)
 
-from cnncalc.errors import CnncalcError, LimitError, Position, SpecError
+from cnncalc.errors import CnncalcError, LimitError, Position, SpecError, clip, quoted
 from cnncalc.layers import KINDS, LayerKind, Param, lookup
 from cnncalc.spec import expr
 from cnncalc.spec.checks import check_call_args, check_cycles, did_you_mean, takes_text, text_value
@@ -64,7 +64,7 @@ class Reader:
             if name in seen:
                 first = self.pos(seen[name])
                 raise self.error(
-                    key, f"duplicate key {name!r}", path, expected="each key once", found=f"{name!r} again (first at line {first.line}, column {first.column})"
+                    key, f"duplicate key {quoted(name)}", path, expected="each key once", found=f"{quoted(name)} again (first at line {first.line}, column {first.column})"
                 )
             seen[name] = key
             items.append((name, key, value))
@@ -80,10 +80,10 @@ class Reader:
             if key_name not in allowed:
                 raise self.error(
                     key,
-                    f"unknown {label} {key_name!r}{where}",
+                    f"unknown {label} {quoted(key_name)}{where}",
                     path or None,
                     expected="one of " + ", ".join(allowed),
-                    found=repr(key_name),
+                    found=quoted(key_name),
                     hint=did_you_mean(key_name, allowed),
                 )
         return fields
@@ -119,7 +119,7 @@ class Reader:
             raise self.error(node, f"{what} must be a name", path, found=type_name(node))
         text = str(node.value)
         if not text.replace("_", "a").replace(".", "a").replace("-", "a").isalnum():
-            raise self.error(node, f"{what} must be a name (letters, digits, _ . -)", path, found=repr(text))
+            raise self.error(node, f"{what} must be a name (letters, digits, _ . -)", path, found=quoted(text))
         return text
 
     # -- layer lists
@@ -130,7 +130,7 @@ class Reader:
         if not isinstance(node, yaml.SequenceNode):
             raise self.error(node, f"{what} must be a list of layers", path, expected="a list (- Conv2d: {...})", found=type_name(node))
         calls: list[LayerCall] = []
-        names: dict[str, Position] = {}
+        names: dict[str, LayerCall] = {}
         plain = self.plain_layer
         for index, item in enumerate(node.value):
             item_path = f"{path}[{index}]"
@@ -143,18 +143,29 @@ class Reader:
                     later = _named_later(node.value[index:], source)
                     raise self.error(
                         item,
-                        f"'from' names an unknown node {source!r}"
+                        f"'from' names an unknown node {quoted(source)}"
                         + (": it is this layer's own output" if later is item else f": it is defined later, at line {later.start_mark.line + 1}" if later else ""),
                         f"{call.path} ({call.kind})",
                         expected="'input' or the name of an earlier layer in the same list: "
-                        + (", ".join(sorted(names)) if names else "(none named yet)"),
-                        found=repr(source),
+                        + (", ".join(clip(n) for n in sorted(names)) if names else "(none named yet)"),
+                        found=quoted(source),
                         hint="a layer can only take the output of a layer above it (no cycles)" if later else did_you_mean(source, names),
                     )
             if call.name is not None:
                 if call.name == INPUT_NAME:
                     raise self.error(item, "'input' is reserved for the list's input", call.path)
-                names[call.name] = call.position
+                first = names.get(call.name)
+                if first is not None:
+                    raise SpecError(
+                        f"the name {quoted(call.name)} is already given to {first.path} ({first.kind}) at line {first.position.line},"
+                        f" column {first.position.column}",
+                        position=call.position,
+                        path=f"{call.path} ({call.kind})",
+                        expected="each name once in a list (a later 'from' could not tell the two apart)",
+                        found=f"{quoted(call.name)} again",
+                        hint="rename one of them",
+                    )
+                names[call.name] = call
             calls.append(call)
         return tuple(calls)
 
@@ -233,7 +244,7 @@ class Reader:
                 "a layer mapping must have exactly one layer type as its key",
                 path,
                 expected="one of the layer types or a block name, plus optional name/from/repeat",
-                found=", ".join(repr(k) for k, _, _ in kinds) or "no layer type",
+                found=", ".join(quoted(k) for k, _, _ in kinds) or "no layer type",
             )
         kind, key, body = kinds[0]
         pairs: list[tuple[str, yaml.Node, yaml.Node]] = list(meta)
@@ -262,10 +273,10 @@ class Reader:
         if not is_block and found is None:
             raise self.error(
                 key,
-                f"unknown layer type {kind!r}",
+                f"unknown layer type {quoted(kind)}",
                 path,
                 expected="a PyTorch layer name or a block defined under 'blocks:'",
-                found=repr(kind),
+                found=quoted(kind),
                 hint=did_you_mean(kind, [*KINDS, *block_names]),
             )
         params = None if found is None else _params(found)  # None: a block's arguments, all expressions
@@ -277,7 +288,7 @@ class Reader:
         seen: set[str] = set()
         for arg_name, arg_key, value in pairs:
             if arg_name in seen:
-                raise self.error(arg_key, f"argument {arg_name!r} given twice", where)
+                raise self.error(arg_key, f"argument {quoted(arg_name)} given twice", where)
             seen.add(arg_name)
             if arg_name == "name":
                 name = self.name(value, path, "'name'")
@@ -316,7 +327,7 @@ class Reader:
         if "args" in fields:
             for arg_name, arg_key, value in self.mapping(fields["args"][1], f"{path}.args", "a block's args"):
                 if arg_name in META_KEYS or not arg_name.isidentifier() or arg_name.startswith("__"):
-                    raise self.error(arg_key, f"{arg_name!r} cannot be a block argument", f"{path}.args", hint="name, from and repeat are reserved")
+                    raise self.error(arg_key, f"{quoted(arg_name)} cannot be a block argument", f"{path}.args", hint="name, from and repeat are reserved")
                 default = None
                 if not (isinstance(value, yaml.ScalarNode) and value.tag == NULL):
                     default = self.arg(value, f"{path}.args.{arg_name}")
@@ -368,17 +379,25 @@ class Reader:
         if "vars" in fields:
             for var, var_key, value in self.mapping(fields["vars"][1], "vars", "'vars'"):
                 if not var.isidentifier() or var.startswith("__"):
-                    raise self.error(var_key, f"{var!r} is not a valid variable name", "vars")
+                    raise self.error(var_key, f"{quoted(var)} is not a valid variable name", "vars")
                 variables.append((var, self.arg(value, f"vars.{var}")))
         blocks: dict[str, Block] = {}
         if "blocks" in fields:
             block_items = self.mapping(fields["blocks"][1], "blocks", "'blocks'")
+            if not block_items and "layers" not in fields:
+                raise self.error(
+                    fields["blocks"][1],
+                    "the spec has no 'layers' and no block: nothing to evaluate",
+                    "blocks",
+                    expected="a block under 'blocks:' or a 'layers:' list",
+                    found="an empty mapping",
+                )
             block_names = {k for k, _, _ in block_items}
             for block_name, block_key, _ in block_items:
                 if lookup(block_name) is not None:
-                    raise self.error(block_key, f"block name {block_name!r} is a layer type", f"blocks.{block_name}", hint="choose another name")
+                    raise self.error(block_key, f"block name {quoted(block_name)} is a layer type", f"blocks.{block_name}", hint="choose another name")
                 if block_name in META_KEYS or block_name == INPUT_NAME:
-                    raise self.error(block_key, f"{block_name!r} is reserved", f"blocks.{block_name}")
+                    raise self.error(block_key, f"{quoted(block_name)} is reserved", f"blocks.{block_name}")
             for block_name, _, value in block_items:
                 blocks[block_name] = self.block(block_name, value, block_names)
             check_cycles(blocks, self.limits.max_depth)
