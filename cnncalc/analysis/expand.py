@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from cnncalc import arith
 from cnncalc.analysis import bind
-from cnncalc.analysis.outcomes import Outcomes, literal_key
+from cnncalc.analysis.outcomes import COUNTS, Outcomes, literal_key
 from cnncalc.analysis.results import Row, placed, shape_text, totals
 from cnncalc.errors import LimitError, ShapeError, SpecError
 from cnncalc.layers import LayerKind, Shape, lookup
@@ -43,13 +43,16 @@ class Expander:
     # comment in run_list. tests/test_fast_paths.py turns it off to compare every row.
     plain_fast_path = True
 
-    def __init__(self, spec: Spec | None, names: dict[str, Any], *, explain: bool, training: bool, limits: Limits) -> None:
-        """`names`: the values bound for every list (the spec's variables, --set overrides)."""
+    def __init__(
+        self, spec: Spec | None, names: dict[str, Any], *, explain: bool, training: bool, limits: Limits, counts: frozenset[str] = COUNTS
+    ) -> None:
+        """`names`: the values bound for every list (the spec's variables, --set overrides);
+        `counts`: the counts the command prints (see `outcomes.COUNTS`)."""
         self.spec = spec
         self.globals = names
         self.explain = explain
         self.limits = limits
-        self.outcomes = Outcomes(explain=explain, training=training)
+        self.outcomes = Outcomes(explain=explain, training=training, counts=counts)
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, tuple[Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)

@@ -35,6 +35,7 @@ from typing import Any
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
+from cnncalc.analysis.results import spatial_axes
 from cnncalc.explain import Step
 from cnncalc.layers import AXES, lookup
 from cnncalc.layers.fields import POINTWISE, Collapse, Field, Fold, Reorder, Shift, Union, Window
@@ -102,18 +103,6 @@ class _State:
 
 class _Untracked(Exception):
     """The layer does something to the spatial axes that the field model cannot follow."""
-
-
-def spatial_axes(evaluation: Evaluation) -> int:
-    """How many trailing dims of the input are spatial (0: the field is not defined)."""
-    rank = len(evaluation.input)
-    if not evaluation.batch_in_shapes:
-        return max(rank - 2, 0) if rank <= 5 else 0
-    for row in evaluation.rows:
-        kind = lookup(row.type)
-        if kind is not None and kind.spatial:
-            return kind.spatial if rank >= kind.spatial + 1 else 0
-    return max(rank - 2, 0) if rank <= 5 else 0
 
 
 def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[RowField, ...]:

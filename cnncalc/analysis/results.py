@@ -66,8 +66,11 @@ class Evaluation(NamedTuple):
     bias: Any
     buffers: Any
     macs: Any
-    batch: int
+    batch: Any  # a positive integer, or a symbol (`batch: B`)
     batch_in_shapes: bool  # False: shapes are shown without the leading batch dimension
+    # Shown channels-last (--channels-last): the channel axis moved behind this many spatial
+    # axes, in shapes of the input's rank (0: as PyTorch lays them out, channels first).
+    channels_last: int = 0
 
     @property
     def params_no_bias(self) -> Any:
@@ -79,8 +82,34 @@ class Evaluation(NamedTuple):
         return len(self.groups) == 1 and self.groups[0].name == self.name
 
     def shown(self, shape: Shape) -> Shape:
-        """A tensor shape as users read it (the spec's batch dimension dropped)."""
+        """A tensor shape as users read it (the spec's batch dimension dropped; channels-last
+        if asked, for shapes of the input's rank: a flattened (N, features) stays as it is)."""
+        spatial = self.channels_last
+        if spatial and len(shape) == len(self.input) and len(shape) > spatial:
+            channel = len(shape) - spatial - 1
+            shape = (*shape[:channel], *shape[channel + 1:], shape[channel])
         return shape if self.batch_in_shapes else shape[1:]
+
+
+def spatial_axes(evaluation: Evaluation) -> int:
+    """How many trailing dims of the input are spatial (0: none, or not known). A spec's input
+    is [C, *spatial] after the batch; an inline --input is as given, batched or not, which its
+    first spatial layer (a Conv2d: 2 axes) tells apart as PyTorch does, by the rank."""
+    rank = len(evaluation.input)
+    if not evaluation.batch_in_shapes:
+        return max(rank - 2, 0) if rank <= 5 else 0
+    from cnncalc.layers import lookup
+
+    for row in evaluation.rows:
+        kind = lookup(row.type)
+        if kind is not None and kind.spatial:
+            return kind.spatial if rank >= kind.spatial + 1 else 0
+    return max(rank - 2, 0) if rank <= 5 else 0
+
+
+def channels_last_view(evaluation: Evaluation) -> Evaluation:
+    """The evaluation with its shapes shown channels-last (`Evaluation.shown`): (B, H, W, C)."""
+    return evaluation._replace(channels_last=spatial_axes(evaluation))
 
 
 _PARAMS, _BIAS, _BUFFERS, _MACS = (itemgetter(Row._fields.index(field)) for field in ("params", "bias", "buffers", "macs"))

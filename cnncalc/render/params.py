@@ -40,7 +40,7 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
         "bias_params": arith.as_json(bias),
         "macs": arith.as_json(macs),
         "flops": arith.as_json(arith.mul(2, macs)),
-        "batch": batch,
+        "batch": arith.as_json(batch),
         "output": shape_json(evaluations[-1].shown(evaluations[-1].output)),
         "blocks": [
             {
