@@ -15,7 +15,7 @@ from cnncalc import arith
 from cnncalc.analysis import bind
 from cnncalc.analysis.expand import Expander, group_name
 from cnncalc.analysis.outcomes import COUNTS
-from cnncalc.analysis.results import Evaluation, Group, Row, shape_text, totals
+from cnncalc.analysis.results import Evaluation, Group, Row, layer_count, shape_text, totals
 from cnncalc.errors import LimitError, SpecError, UsageError
 from cnncalc.layers import Shape
 from cnncalc.spec import Block, LayerCall, Limits, Spec, did_you_mean, inline_calls
@@ -74,7 +74,7 @@ class Evaluator(Expander):
         groups: list[Group] = []
 
         def on_block(call: LayerCall, path: str, frame_rows: list[Row]) -> None:
-            groups.append(Group(group_name(call, path), call.kind, *totals(frame_rows), len(frame_rows)))
+            groups.append(Group(group_name(call, path), call.kind, *totals(frame_rows), layer_count(frame_rows)))
 
         env = dict(self.globals)
         self.bind_input_names(env, x)
@@ -94,7 +94,7 @@ class Evaluator(Expander):
         self.bind_input_names(env, x)
         frame = self.run_block_body(block, env, x, block.path, 0, None)
         rows = tuple(frame.rows)
-        group = Group(block_name, block_name, frame.params, frame.bias, frame.buffers, frame.macs, len(rows))
+        group = Group(block_name, block_name, frame.params, frame.bias, frame.buffers, frame.macs, layer_count(rows))
         return self.finish(block_name, x, frame.output, rows, (group,))
 
     def refuse_expansion(self, calls: tuple[LayerCall, ...]) -> None:

@@ -31,6 +31,9 @@ class Row(NamedTuple):
     args: tuple[tuple[str, Any], ...] = ()  # the layer's evaluated arguments (kernel_size, stride, ...)
     # Per input: the index in Evaluation.rows of the row that produced it; -1 = the evaluation's input.
     sources: tuple[int, ...] = ()
+    # How many identical copies of the layer this row stands for: 1, or a symbolic `repeat: n`
+    # (one row for n copies of a shape-keeping layer; params, buffers and MACs are all n copies').
+    copies: Any = 1
 
     @property
     def input(self) -> Shape:
@@ -46,7 +49,7 @@ class Group(NamedTuple):
     bias: Any
     buffers: Any
     macs: Any
-    layers: int
+    layers: Any  # an int, or symbolic with a symbolic repeat count
 
     @property
     def params_no_bias(self) -> Any:
@@ -131,7 +134,7 @@ def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, s
     from `start` (-1, the frame's input, becomes `source`), and `group` set when given."""
     renumber = source != -1 or start != 0
     moved = []
-    for path, kind, inputs, output, params, bias, buffers, macs, depth, old_group, steps, args, sources in rows:
+    for path, kind, inputs, output, params, bias, buffers, macs, depth, old_group, steps, args, sources, copies in rows:
         if renumber:
             if len(sources) == 1:  # most rows: without a generator
                 sources = (source if sources[0] < 0 else sources[0] + start,)
@@ -139,9 +142,28 @@ def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, s
                 sources = tuple(source if i < 0 else i + start for i in sources)
         moved.append(new_tuple(Row, (
             prefix + path[strip:], kind, inputs, output, params, bias, buffers, macs,
-            depth + depth_shift, old_group if group is None else group, steps, args, sources,
+            depth + depth_shift, old_group if group is None else group, steps, args, sources, copies,
         )))  # fmt: skip
     return moved
+
+
+def layer_count(rows: Sequence[Row]) -> Any:
+    """How many layers `rows` stand for: one each, n for a row of a symbolic `repeat: n`."""
+    if all(type(r.copies) is int and r.copies == 1 for r in rows):
+        return len(rows)
+    return arith.total(r.copies for r in rows)
+
+
+def copies_of(rows: Sequence[Row], count: Any, note: Any = None) -> list[Row]:
+    """Rows of one copy made to stand for `count` identical copies (a symbolic repeat count):
+    their params, buffers and MACs multiplied, `note` (a step) added to their working."""
+    return [
+        r._replace(
+            params=arith.mul(r.params, count), bias=arith.mul(r.bias, count), buffers=arith.mul(r.buffers, count),
+            macs=arith.mul(r.macs, count), copies=arith.mul(r.copies, count), steps=r.steps + ((note,) if note is not None else ()),
+        )
+        for r in rows
+    ]
 
 
 def shape_text(shape: Shape) -> str:

@@ -108,7 +108,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
             blocks.append(
                 {
                     "name": g.name,
-                    "layers": g.layers,
+                    "layers": arith.as_json(g.layers),
                     "macs": arith.as_json(g.macs),
                     "flops": arith.as_json(arith.mul(2, g.macs)),
                     "ops": arith.as_json(g.ops),
@@ -176,7 +176,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                 )
                 block_rows = []
                 for g in c.groups:
-                    cells = [g.name, str(g.layers), count_text(g.macs)]
+                    cells = [g.name, arith.as_text(g.layers), count_text(g.macs)]
                     if flops:
                         cells.append(count_text(arith.mul(2, g.macs)))
                     cells += [count_text(g.ops), count_text(g.elements), count_text(bytes_of(g.elements, dtype))]

@@ -51,7 +51,7 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
                 "bias_params": arith.as_json(g.bias),
                 "buffers": arith.as_json(g.buffers),
                 "macs": arith.as_json(g.macs),
-                "layers": g.layers,
+                "layers": arith.as_json(g.layers),
             }
             for e in evaluations
             for g in e.groups
@@ -177,7 +177,7 @@ def _blocks_table(e: Evaluation) -> Table:
         f"{e.name}: blocks",
         ("block", "layers", "params", "no bias", "buffers"),
         tuple(
-            (g.name, str(g.layers), count_text(g.params), count_text(g.params_no_bias), count_text(g.buffers))
+            (g.name, arith.as_text(g.layers), count_text(g.params), count_text(g.params_no_bias), count_text(g.buffers))
             for g in e.groups
         ),
         (False, True, True, True, True),
