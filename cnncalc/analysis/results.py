@@ -115,7 +115,8 @@ def channels_last_view(evaluation: Evaluation) -> Evaluation:
     return evaluation._replace(channels_last=spatial_axes(evaluation))
 
 
-_PARAMS, _BIAS, _BUFFERS, _MACS = (itemgetter(Row._fields.index(field)) for field in ("params", "bias", "buffers", "macs"))
+_PARAMS, _BIAS, _BUFFERS, _MACS, _COPIES = (itemgetter(Row._fields.index(field)) for field in ("params", "bias", "buffers", "macs", "copies"))
+_INT_ONLY = frozenset((int,))
 
 
 def totals(rows: Sequence[Row]) -> tuple[Any, Any, Any, Any]:
@@ -149,9 +150,10 @@ def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, s
 
 def layer_count(rows: Sequence[Row]) -> Any:
     """How many layers `rows` stand for: one each, n for a row of a symbolic `repeat: n`."""
-    if all(type(r.copies) is int and r.copies == 1 for r in rows):
-        return len(rows)
-    return arith.total(r.copies for r in rows)
+    copies = list(map(_COPIES, rows))
+    if set(map(type, copies)) <= _INT_ONLY:
+        return sum(copies)  # plain rows (1 each), at C speed
+    return arith.total(copies)
 
 
 def copies_of(rows: Sequence[Row], count: Any, note: Any = None) -> list[Row]:
