@@ -182,3 +182,25 @@ class TestAgainstBruteForce:
         assert code == 0, err
         expected = [8, torch_size(w, k1, s1, p1), torch_size(h, k2, s2, p2)]
         assert json.loads(out)["output"] == ([2] if inline else []) + expected
+
+
+class TestChannelsLast:
+    """--channels-last moves the channel axis behind the spatial ones, wherever shapes print."""
+
+    def test_params_of_a_spec(self, runner: CliRunner) -> None:
+        code, out, err = run(runner, "params", "lenet5", "--channels-last", "-f", "json")
+        assert code == 0, err
+        first = json.loads(out)["layers"][0]  # Conv2d(1, 6, 5) on 1x32x32: 6 maps of 28x28
+        assert first["output"] == [torch_size(32, 5, 1, 0), torch_size(32, 5, 1, 0), 6]
+
+    def test_cost_inline_keeps_a_flattened_tensor(self, runner: CliRunner) -> None:
+        code, out, err = run(runner, "cost", "-i", "2,3,32,32", "Conv2d(3, 8, 3)", "Flatten()", "--channels-last", "-f", "json")
+        assert code == 0, err
+        layers = json.loads(out)["layers"]
+        assert [layer["output"] for layer in layers] == [[2, 30, 30, 8], [2, 8 * 30 * 30]]
+
+    def test_an_unbatched_inline_input(self, runner: CliRunner) -> None:
+        """3,32,32 is (C, H, W) to a Conv2d, as PyTorch reads a 3-D input."""
+        code, out, err = run(runner, "shape", "-i", "3,32,32", "Conv2d(3, 8, 3)", "--channels-last", "-f", "json")
+        assert code == 0, err
+        assert json.loads(out)["input"] == [32, 32, 3] and json.loads(out)["output"] == [30, 30, 8]
