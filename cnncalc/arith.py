@@ -258,7 +258,8 @@ def equal(a: Any, b: Any) -> bool | None:
 
 
 def as_text(value: Any) -> str:
-    """A value as users read it: ints plainly, symbolic values as expanded sympy text."""
+    """A value as users read it: ints plainly, symbolic values in the textbook form of
+    `cnncalc.formula` (expanded, each floor over one denominator: `floor((W + 2*p - k)/s) + 1`)."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -268,9 +269,9 @@ def as_text(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if hasattr(value, "free_symbols"):
-        import sympy
+        from cnncalc import formula
 
-        return str(sympy.expand(value))
+        return formula.text(value)
     return str(value)
 
 
@@ -284,45 +285,77 @@ def as_json(value: Any) -> Any:
 MAX_EXPANDED_TERMS = 1_000
 
 
-def expanded_terms(value: Any) -> int:
-    """An upper bound on the number of terms `sympy.expand(value)` can produce (0 for numbers).
+_TERMS_CAP = 2**62  # counts saturate here: far past any limit, and the arithmetic stays small
+_EXACT_BELOW = 256  # a function application whose arguments are bounded by this is expanded and counted
 
-    Counted from the unexpanded tree without expanding it: a polynomial of total degree d in
-    n symbols has at most C(d + n, n) monomials. Lets callers refuse `(a+b+c+d)**64` before
-    sympy spends minutes expanding it.
+
+def expanded_terms(value: Any) -> int:
+    """An upper bound on the number of terms of `sympy.expand(value)` (0 for numbers), counted
+    from the unexpanded tree (saturating at 2**62).
+
+    Each node's bound from its children's: a sum adds them, a product multiplies them, a power
+    (t terms)**e with e a positive integer has at most C(t + e - 1, e) (the monomials of degree
+    e in t terms; for e = n + f, n of them times one factor), a negative power is one term
+    (expand keeps a quotient 1/(...)), a symbolic exponent c + x splits off the power c. A
+    function (floor, ceiling, Max, Piecewise...) stays one term unless its evaluation pulls
+    terms out of its argument (floor(x + 1) = floor(x) + 1, Max of a known largest argument):
+    a small one is expanded and counted exactly, a large one bounded by 1 + its arguments'
+    terms. Negative powers are not degrees: a grouped conv's `C*k**2/g` is one term.
+    tests/test_arith.py checks the bound against sympy's real count on random expressions.
+    Lets callers refuse `(a+b+c+d)**64` before sympy spends minutes expanding it.
     """
     if not is_symbolic(value):
         return 0
-    memo: dict[int, int] = {}
-
-    def degree(node: Any) -> int:
-        key = id(node)
-        found = memo.get(key)
-        if found is not None:
-            return found
-        if node.is_Symbol:
-            result = 1
-        elif node.is_Number or not node.args:
-            result = 0
-        elif node.is_Mul:
-            result = sum(degree(a) for a in node.args)
-        elif node.is_Pow:
-            exponent = node.args[1]
-            power = abs(int(exponent)) if exponent.is_Integer else (math.ceil(abs(float(exponent))) if exponent.is_Number else 1)
-            result = degree(node.args[0]) * power + (0 if exponent.is_Number else degree(exponent))
-        else:  # Add, floor, ceiling, Max, Min, ...: expansion works inside each argument
-            result = max(degree(a) for a in node.args)
-        memo[key] = result
-        return result
-
+    memo: dict[Any, int] = {}
     try:
-        total_degree = degree(value)
+        return _terms(value, memo)
     except RecursionError:
-        return 0  # too deep to measure; sympy itself refuses such trees the same way
-    symbols = len(value.free_symbols)
-    if total_degree > 10_000:
-        return MAX_EXPANDED_TERMS + 1
-    return math.comb(total_degree + symbols, symbols)
+        return 0  # too deep to measure; callers refuse such trees by their depth first (`nesting`)
+
+
+def _terms(node: Any, memo: dict[Any, int]) -> int:
+    if not node.args:
+        return 1
+    found = memo.get(node)
+    if found is not None:
+        return found
+    if node.is_Add:
+        result = sum(_terms(a, memo) for a in node.args)
+    elif node.is_Mul:
+        result = 1
+        for a in node.args:
+            result *= _terms(a, memo)
+            if result >= _TERMS_CAP:
+                break
+    elif node.is_Pow:
+        base, exponent = node.args
+        power = exponent if exponent.is_Number else exponent.as_coeff_Add()[0]
+        result = _multisets(_terms(base, memo), int(power // 1)) if power.is_Number and power >= 1 else 1
+    elif node.is_Function or not getattr(node, "is_Expr", True):
+        inner = sum(_terms(a, memo) for a in node.args)
+        if node.is_Function and inner <= _EXACT_BELOW:
+            import sympy
+
+            result = len(sympy.Add.make_args(sympy.expand(node)))
+        else:
+            result = inner + 1
+    else:
+        result = 1
+    result = min(result, _TERMS_CAP)
+    memo[node] = result
+    return result
+
+
+def _multisets(terms: int, power: int) -> int:
+    """C(terms + power - 1, power), saturating at the cap: the monomials of degree `power` in `terms` terms."""
+    n = terms + power - 1
+    k = min(power, terms - 1)
+    result = 1
+    for i in range(1, k + 1):
+        result = result * (n - k + i) // i
+        if result >= _TERMS_CAP:
+            return _TERMS_CAP
+    return result
 
 
 def nesting(value: Any, limit: int) -> int:

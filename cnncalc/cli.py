@@ -169,21 +169,31 @@ def _warn_unused(bindings: tuple[tuple[str, Any], ...], used: set[str], what: st
 
 
 class ShapeArg(_ParamType):
-    """An input tensor shape: 3,224,224 or 3x224x224."""
+    """An input tensor shape: 3,224,224 or 3x224x224; a size may be a name (B,C,W,H), a free
+    symbol unless --set binds it. Names are plain identifiers, never evaluated."""
 
     name = "SHAPE"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int | str, ...]:
         if isinstance(value, tuple):
             return value
-        text = str(value).strip().strip("[]()").replace("x", ",").replace("X", ",").replace("*", ",")
+        text = str(value).strip().strip("[]()").replace("*", ",")
+        if "," not in text and all(p.isdigit() for p in text.replace("X", "x").split("x")):
+            text = text.replace("X", "x").replace("x", ",")  # 3x224x224: x separates numbers only
         parts = [p.strip() for p in text.split(",") if p.strip()]
-        if not parts or len(parts) > 8 or not all(p.isdigit() and len(p) < 12 for p in parts):
-            self.fail(f"expected sizes like 3,224,224 or 3x224x224, found {value!r}", param, ctx)
-        sizes = tuple(int(p) for p in parts)
-        if any(s < 1 for s in sizes):
+        if not parts or len(parts) > 8 or not all(_size_word(p) for p in parts):
+            self.fail(f"expected sizes like 3,224,224, 3x224x224 or B,C,H,W, found {value!r}", param, ctx)
+        sizes = tuple(int(p) if p.isdigit() else p for p in parts)
+        if any(isinstance(s, int) and s < 1 for s in sizes):
             self.fail(f"sizes must be positive, found {value!r}", param, ctx)
         return sizes
+
+
+def _size_word(text: str) -> bool:
+    """A size of --input: digits, or a name (an ASCII identifier, not a dunder)."""
+    if text.isdigit():
+        return len(text) < 12
+    return text.isascii() and text.isidentifier() and not text.startswith("__") and len(text) <= 64
 
 
 class BandArg(_ParamType):
@@ -249,7 +259,11 @@ _common = _options(
     _bindings("k=54"),
     click.option("--explain", is_flag=True, help="Show each layer's formula with the numbers put in."),
     click.option("--block", "-b", "blocks", multiple=True, help="Evaluate this block of the spec on its own (repeatable)."),
-    click.option("--input", "-i", "input_shape", type=ShapeArg(), help="Treat the arguments as PyTorch layer calls applied to a tensor of this shape (3,224,224 or 1x3x224x224)."),
+    click.option(
+        "--input", "-i", "input_shape", type=ShapeArg(),
+        help="Treat the arguments as PyTorch layer calls applied to a tensor of this shape (3,224,224, 1x3x224x224, or names: B,C,H,W).",
+    ),
+    click.option("--channels-last", is_flag=True, help="Show shapes channels-last, (B, H, W, C) as TensorFlow and many textbooks write them; the input stays channels-first."),
     _with_limits,
 )
 
@@ -277,13 +291,18 @@ def _write(fmt: str, document: Callable[[], Any], report: Callable[[], Any]) -> 
 def _evaluate_all(
     sources: tuple[str, ...],
     *,
-    input_shape: tuple[int, ...] | None,
+    input_shape: tuple[int | str, ...] | None,
     blocks: tuple[str, ...],
     bindings: tuple[tuple[str, Any], ...],
     explain: bool,
     limits: Limits,
+    counts: frozenset[str],
+    channels_last: bool = False,
 ) -> list[list[Any]]:
+    """Every spec (or the inline calls) evaluated; `counts`: the counts the command prints
+    besides shapes ("params", "macs"), the only ones held to the size limits."""
     from cnncalc.analysis.evaluate import evaluate_inline, evaluate_spec
+    from cnncalc.analysis.results import channels_last_view
     from cnncalc.spec.zoo import load_spec
 
     overrides = dict(bindings)
@@ -296,37 +315,45 @@ def _evaluate_all(
             from cnncalc.spec import inline_calls
             from cnncalc.spec.checks import used_names
 
-            _warn_unused(bindings, used_names(None, inline_calls(list(sources))), "the layer calls never use")
-        return [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain)]]
-    stdin_text = _read_stdin(sources, limits)
-    specs = [load_spec(source, limits, stdin_text) for source in sources]
-    if bindings:
-        from cnncalc.spec.checks import used_names
+            names = used_names(None, inline_calls(list(sources))) | {d for d in input_shape if isinstance(d, str)}
+            _warn_unused(bindings, names, "the layer calls never use")
+        results = [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain, counts=counts)]]
+    else:
+        stdin_text = _read_stdin(sources, limits)
+        specs = [load_spec(source, limits, stdin_text) for source in sources]
+        if bindings:
+            from cnncalc.spec.checks import used_names
 
-        _warn_unused(bindings, set().union(*(used_names(spec) for spec in specs)), "the spec never uses" if len(specs) == 1 else "no spec given uses")
-    return [evaluate_spec(spec, blocks=blocks, overrides=overrides, explain=explain, limits=limits) for spec in specs]
+            _warn_unused(bindings, set().union(*(used_names(spec) for spec in specs)), "the spec never uses" if len(specs) == 1 else "no spec given uses")
+        results = [evaluate_spec(spec, blocks=blocks, overrides=overrides, explain=explain, limits=limits, counts=counts) for spec in specs]
+    if channels_last:
+        results = [[channels_last_view(e) for e in evaluations] for evaluations in results]
+    return results
 
 
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @_common
-def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, limits: Limits) -> None:
+def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, channels_last: bool, limits: Limits) -> None:
     """Output shape of every layer (PyTorch's formulas exactly).
 
     \b
     cnncalc shape configs/resnet50.yaml
     cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
+    cnncalc shape --input B,C,W,H "Conv2d(C, D, (k1, k2), stride=(s1, s2), padding=(p1, p2))" --channels-last
     """
     from cnncalc.render.shape import shape_documents, shape_report
 
-    sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
+    sets = _evaluate_all(
+        specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=frozenset(), channels_last=channels_last
+    )
     _write(fmt, lambda: shape_documents(sets), lambda: shape_report([e for s in sets for e in s], explain=explain))
 
 
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @_common
-def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, limits: Limits) -> None:
+def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, channels_last: bool, limits: Limits) -> None:
     """Parameters per layer and per block, with and without bias; several specs or blocks compared.
 
     \b
@@ -335,7 +362,10 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
     """
     from cnncalc.render.params import params_document, params_report
 
-    sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
+    counts = frozenset(("params", "macs") if fmt == "json" else ("params",))  # the JSON document holds the MACs too
+    sets = _evaluate_all(
+        specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=counts, channels_last=channels_last
+    )
     _write(fmt, lambda: params_document(sets), lambda: params_report(sets, explain=explain))
 
 
@@ -344,7 +374,9 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
 @_common
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (FLOPs = 2 x MACs; JSON always has both).")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32", show_default=True, help="Element type for activation and parameter bytes.")
-def cost(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, limits: Limits, flops: bool, dtype: str) -> None:
+def cost(
+    specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, channels_last: bool, limits: Limits, flops: bool, dtype: str
+) -> None:
     """MACs, cheap ops, memory and receptive field of every layer and block.
 
     1 MAC = one multiply-accumulate; bias additions are not MACs; FLOPs = 2 x MACs. Norms,
@@ -358,7 +390,10 @@ def cost(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks:
     """
     from cnncalc.render.cost import cost_document, cost_report
 
-    sets = _evaluate_all(specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits)
+    sets = _evaluate_all(
+        specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits,
+        counts=frozenset(("params", "macs")), channels_last=channels_last,
+    )
     _write(fmt, lambda: cost_document(sets, dtype=dtype, explain=explain), lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain))
 
 
@@ -461,7 +496,7 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
                 hint=did_you_mean(chosen, list(loaded.blocks)),
             )
     names = (baseline, candidate) if baseline and candidate else tuple(loaded.blocks)
-    evaluations = evaluate_spec(loaded, blocks=names, overrides=dict(bindings), explain=explain, limits=limits)
+    evaluations = evaluate_spec(loaded, blocks=names, overrides=dict(bindings), explain=explain, limits=limits, counts=frozenset((metric,)))
     base, cand = choose(evaluations, metric, baseline, candidate)
     biases = {"both": (False, True), "on": (True,), "off": (False,)}[bias]
     result = solve_bottleneck(base, cand, band, metric=metric, biases=biases, ranges=bounds, multiple_of=multiple_of, limit=limit)

@@ -140,9 +140,22 @@ class TestInline:
         assert "in_channels=4 does not match the incoming 3 channels" in err
 
     @pytest.mark.parametrize("bad", ["--input", "-i"])
-    def test_bad_shape_option(self, runner: CliRunner, bad: str) -> None:
-        code, _, err = run(runner, "shape", bad, "3,a,4", "ReLU()")
-        assert code == 2 and "expected sizes like 3,224,224" in err
+    @pytest.mark.parametrize("shape", ["3,a+b,4", "3,__class__,4", "3,2.5,4", "3,,a b", "3,W(),4"])
+    def test_bad_shape_option(self, runner: CliRunner, bad: str, shape: str) -> None:
+        code, _, err = run(runner, "shape", bad, shape, "ReLU()")
+        assert code == 2 and "expected sizes like 3,224,224, 3x224x224 or B,C,H,W" in err
+
+    def test_a_size_must_be_positive(self, runner: CliRunner) -> None:
+        code, _, err = run(runner, "shape", "-i", "3,0,4", "ReLU()")
+        assert code == 2 and "sizes must be positive" in err
+
+    @pytest.mark.parametrize(("shape", "output"), [("B,3,8,8", ["B", 4, 6, 6]), ("Bx3x8x8", ["Bx3x8x8"]), ("2X3X8X8", [2, 4, 6, 6])])
+    def test_names_and_the_x_separator(self, runner: CliRunner, shape: str, output: list[object]) -> None:
+        """x separates numbers only: Bx3x8x8 is one name (a 1-D input ReLU keeps)."""
+        layer = "ReLU()" if output == ["Bx3x8x8"] else "Conv2d(3, 4, 3)"
+        code, out, err = run(runner, "shape", "-i", shape, layer, "-f", "json")
+        assert code == 0, err
+        assert json.loads(out)["output"] == output
 
 
 class TestErrors:

@@ -182,7 +182,7 @@ def test_batch_scales_macs_not_params() -> None:
 @pytest.mark.parametrize(
     ("text", "error", "message"),
     [
-        ("input: [3, 8, 8]\nlayers: [{Conv2d: {out_channels: 4, kernel_size: 3, repeat: n}}]\n", SpecError, "repeat must be a number"),
+        ("input: [3, 8, 8]\nlayers: [{Conv2d: {out_channels: 4, kernel_size: 3, repeat: n}}]\n", ShapeError, "needs a layer or block that keeps its input.s shape"),
         ("input: [3, 8, 8]\nlayers: [{ReLU: {repeat: 200000}}]\n", LimitError, "repeat count too large"),
         ("input: [3, 8, 8]\nblocks:\n  a: [b]\n  b: [a]\nlayers: [a]\n", SpecError, "cycle: a -> b -> a"),
         ("input: [3, 8, 8]\nlayers:\n  - ReLU: {from: later}\n  - ReLU: {name: later}\n", SpecError, "unknown node 'later'"),

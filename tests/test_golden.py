@@ -149,6 +149,13 @@ def _build_cases() -> list[Case]:
     add("cost-inline-linear-flops", "cost", "--input", "1,512", "Linear(512, 1000)", "Softmax(dim=1)", "--flops", "--explain")
     add("shape-inline-set-k8", "shape", "--input", "1,3,32,32", "Conv2d(3, k, 3)", "--set", "k=8")
     add("shape-inline-conv1d-3d", "shape", "-i", "2x16x100", "Conv1d(16, 32, 5, stride=2, dilation=2)", "AdaptiveAvgPool1d(7)")
+    # symbols everywhere: the seed homework's question inline, channels-last; a symbolic input
+    # through resnet50 (ceil(s/32)); a block repeated a symbolic number of times
+    seed_call = "Conv2d(C, D, kernel_size=(k1, k2), stride=(s1, s2), padding=(p1, p2))"
+    add("shape-inline-seed-question-channels-last", "shape", "--input", "B,C,W,H", seed_call, "--channels-last")
+    add("shape-inline-seed-question-json", "shape", "--input", "B,C,W,H", seed_call, "-f", "json")
+    add("shape-inline-symbolic-strides-explain", "shape", "-i", "3,s,s", "Conv2d(3, 8, 3, stride=2, padding=1)", "MaxPool2d(3, 2, 1)", "--explain")
+    add("params-block-symbolic-repeat", "params", "configs/resnet18.yaml", "--block", "stage", "-f", "json")
 
     # bottleneck: the two block specs x format x --explain, and the options.
     formats("bottleneck-seed-0.5-0.6", "bottleneck", SEED, "--reduce", "0.5-0.6", explain=True)
@@ -195,10 +202,9 @@ def _build_cases() -> list[Case]:
     add("error-bad-set-expression", "params", SEED, "--set", "k=54+")
     add("error-set-dunder", "params", SEED, "--set", "__k=1")
     add("error-unknown-block", "params", SEED, "--block", "nosuch")
-    add("error-block-symbolic-repeat", "params", "configs/resnet18.yaml", "--block", "stage", "-f", "json")
     add("error-block-with-input", "shape", "--input", "3,224,224", "--block", "plain", "Conv2d(3, 8, 3)")
     add("error-bad-input-shape", "shape", "--input", "3,0,224", "Conv2d(3, 8, 3)")
-    add("error-bad-input-text", "shape", "--input", "three", "Conv2d(3, 8, 3)")
+    add("error-bad-input-text", "shape", "--input", "3,h+1,8", "Conv2d(3, 8, 3)")
     add("error-inline-channel-mismatch", "shape", "--input", "3,224,224", "Conv2d(4, 8, 3)")
     add("error-inline-unknown-layer", "shape", "--input", "3,224,224", "Conv9d(3, 8, 3)")
     add("error-inline-code", "shape", "--input", "3,224,224", "__import__('os').system('true')")

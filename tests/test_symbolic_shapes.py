@@ -37,7 +37,7 @@ from cnncalc.layers.windows import window_size
 from cnncalc.render.explain import step_text
 
 # The range of each symbol's values at the points, by the first letter of its name.
-RANGES = {"H": (1, 40), "k": (1, 6), "s": (1, 5), "p": (1, 3), "d": (1, 3), "o": (1, 3), "t": (1, 9)}
+RANGES = {"H": (1, 40), "k": (1, 6), "s": (1, 5), "p": (1, 3), "d": (1, 3), "o": (1, 3), "t": (1, 9), "c": (1, 12), "f": (1, 12), "g": (1, 4), "r": (1, 3)}
 POINTS = 12
 
 
@@ -301,6 +301,107 @@ def test_chain_through_a_ceil_pool(data: Any) -> None:
         except CnncalcError:
             continue
         assert _at(shapes[-1], point) == current, values
+
+
+def _multiples_of_groups(point: dict[str, int]) -> dict[str, int]:
+    """Channels a multiple of a symbolic groups count (most points, not all: some stay invalid)."""
+    if "g" in point:
+        for name in ("c", "f"):
+            if name in point and point[name] % point["g"]:
+                point[name] = point["g"] * max(1, point[name] // point["g"])
+    return point
+
+
+@given(st.data())
+def test_conv_symbolic_channels_and_groups(data: Any) -> None:
+    """Channels, out_channels and groups as symbols (params C_out*(C_in/g)*k^n: 1/g is a factor)."""
+    draw = data.draw
+    n = draw(st.integers(1, 2))
+    channels = slot(draw, "c", (2, 8))
+    shape = ((2, channels) if draw(st.booleans()) else (channels,)) + tuple(sym(f"H{i}") for i in range(n))
+    transposed = draw(st.booleans())
+    kwargs = {
+        "out_channels": slot(draw, "f", (2, 8)),
+        "kernel_size": axis_args(draw, n, "k", (1, 4)),
+        "stride": axis_args(draw, n, "s", (1, 3)),
+        "padding": axis_args(draw, n, "p", (0, 2)),
+        "groups": slot(draw, "g", (1, 2)),
+    }
+    names = names_in(shape, *kwargs.values())
+    check(f"{'ConvTranspose' if transposed else 'Conv'}{n}d", kwargs, shape, draw_points(draw, names, _multiples_of_groups))
+
+
+@given(st.data())
+def test_pads(data: Any) -> None:
+    """Every padding family, one value or one per side (symbols or literals)."""
+    draw = data.draw
+    family = draw(st.sampled_from(["ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad"]))
+    n = draw(st.integers(1, 3))
+    shape = spatial_shape(draw, n)
+    padding: Any = slot(draw, "p", (0, 3))
+    if draw(st.booleans()):
+        padding = tuple(slot(draw, f"p{i}", (0, 3)) for i in range(2 * n))
+    kwargs: dict[str, Any] = {"padding": padding}
+    if family == "ConstantPad":
+        kwargs["value"] = 0.5
+    names = names_in(shape, padding)
+    check(f"{family}{n}d", kwargs, shape, draw_points(draw, names))
+
+
+@given(st.data())
+def test_reshapes(data: Any) -> None:
+    """PixelShuffle, PixelUnshuffle, ChannelShuffle, Flatten and Narrow on symbolic sizes."""
+    draw = data.draw
+    kind = draw(st.sampled_from(["PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Flatten", "Narrow"]))
+    channels = slot(draw, "c", (1, 12))
+    shape: tuple[Any, ...] = (2, channels, sym("H0"), sym("H1"))
+    if kind == "PixelShuffle":
+        shape = (2, 36, sym("H0"), sym("H1"))
+        kwargs: dict[str, Any] = {"upscale_factor": slot(draw, "r", (1, 3))}
+    elif kind == "PixelUnshuffle":
+        kwargs = {"downscale_factor": slot(draw, "r", (1, 3))}
+    elif kind == "ChannelShuffle":
+        kwargs = {"groups": slot(draw, "g", (1, 3))}
+    elif kind == "Flatten":
+        start = draw(st.integers(0, 3))
+        kwargs = {"start_dim": start, "end_dim": draw(st.integers(start, 3))}
+    else:
+        kwargs = {"dim": draw(st.integers(1, 3)), "start": slot(draw, "p", (0, 3)), "length": slot(draw, "k", (1, 4))}
+    names = names_in(shape, *kwargs.values())
+    check(kind, kwargs, shape, draw_points(draw, names, _multiples_of_groups))
+
+
+@given(st.data())
+def test_linear_and_norms(data: Any) -> None:
+    """Linear over a symbolic width, and the norms' parameters and buffers on symbolic channels."""
+    draw = data.draw
+    kind = draw(st.sampled_from(["Linear", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "InstanceNorm2d", "PReLU"]))
+    channels = slot(draw, "c", (1, 12))
+    if kind == "Linear":
+        shape: tuple[Any, ...] = (2, channels, sym("H"))
+        kwargs: dict[str, Any] = {"out_features": slot(draw, "f", (1, 12)), "bias": draw(st.booleans())}
+    elif kind == "BatchNorm1d":
+        shape, kwargs = (2, channels, sym("H")), {}
+    elif kind == "GroupNorm":
+        shape, kwargs = (2, channels, sym("H"), sym("H")), {"num_groups": slot(draw, "g", (1, 3))}
+    elif kind == "LayerNorm":
+        shape, kwargs = (2, channels, sym("H")), {"normalized_shape": (sym("H"),) if draw(st.booleans()) else (channels, sym("H"))}
+    elif kind == "PReLU":
+        shape, kwargs = (2, channels, sym("H")), {"num_parameters": draw(st.sampled_from([1, channels]))}
+    else:
+        shape, kwargs = (2, channels, sym("H"), sym("H")), {"affine": draw(st.booleans())}
+    names = names_in(shape, *kwargs.values())
+    check(kind, kwargs, shape, draw_points(draw, names, _multiples_of_groups))
+
+
+@given(st.data())
+def test_upsample_by_a_symbolic_factor(data: Any) -> None:
+    draw = data.draw
+    n = draw(st.integers(1, 2))
+    shape = spatial_shape(draw, n, batched=True)
+    mode = draw(st.sampled_from(["nearest", "bilinear" if n == 2 else "linear"]))
+    names = names_in(shape, sym("t"))
+    check("Upsample", {"scale_factor": sym("t"), "mode": mode}, shape, draw_points(draw, names))
 
 
 # ----------------------------------------------------------------------------- the ceil_mode drop, exhaustively

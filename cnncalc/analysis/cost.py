@@ -23,6 +23,7 @@ from typing import Any
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
+from cnncalc.analysis.results import layer_count
 from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS, lookup
 from cnncalc.layers.base import count_term
@@ -50,7 +51,7 @@ class GroupCost:
     """Totals of one block."""
 
     name: str
-    layers: int
+    layers: Any  # an int, or symbolic with a symbolic repeat count
     macs: Any
     ops: Any
     elements: Any
@@ -110,7 +111,7 @@ def cost(evaluation: Evaluation, *, explain: bool = False, dtype: str = "float32
         groups.append(
             GroupCost(
                 g.name,
-                len(members),
+                layer_count([evaluation.rows[i] for i in members]),
                 arith.total(rows[i].macs for i in members),
                 arith.total(rows[i].ops for i in members),
                 arith.total(rows[i].elements for i in members),
@@ -118,7 +119,9 @@ def cost(evaluation: Evaluation, *, explain: bool = False, dtype: str = "float32
             )
         )
     input_elements = arith.product(evaluation.input)
-    peak, at = sequential_peak(evaluation, [c.elements for c in rows], input_elements)
+    # a row of n copies holds one copy's output at a time: the peak counts one
+    sizes = [c.elements if r.copies == 1 else arith.product(r.output) for r, c in zip(evaluation.rows, rows)]
+    peak, at = sequential_peak(evaluation, sizes, input_elements)
     return Cost(
         rows,
         tuple(groups),
@@ -171,11 +174,13 @@ def row_cost(row: Row, *, explain: bool = False, dtype: str = "float32") -> RowC
     """A row's MACs, cheap ops (with their kind) and output elements, with the working if asked.
 
     The MACs and their working come from the layer rule (the row); the cheap ops from the kind's
-    cheap-op rule."""
+    cheap-op rule. A row of n copies (a symbolic repeat) counts the ops and outputs of all n."""
     elements = arith.product(row.output)
     kind = lookup(row.type)
     found = kind.cheap(kind, dict(row.args), row.inputs, row.output) if kind is not None and kind.cheap is not None else None
     ops, op_kind = (found[0], kind.op_kind) if found is not None and kind is not None else (0, None)
+    if row.copies != 1:
+        elements, ops = arith.mul(elements, row.copies), arith.mul(ops, row.copies)
     steps: list[Step] = []
     if explain:
         if found is not None:

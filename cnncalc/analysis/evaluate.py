@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith
 from cnncalc.analysis import bind
 from cnncalc.analysis.expand import Expander, group_name
-from cnncalc.analysis.results import Evaluation, Group, Row, shape_text, totals
-from cnncalc.errors import LimitError, SpecError
+from cnncalc.analysis.outcomes import COUNTS
+from cnncalc.analysis.results import Evaluation, Group, Row, layer_count, shape_text, totals
+from cnncalc.errors import LimitError, SpecError, UsageError
 from cnncalc.layers import Shape
 from cnncalc.spec import Block, LayerCall, Limits, Spec, did_you_mean, inline_calls
 
@@ -36,8 +37,9 @@ class Evaluator(Expander):
         explain: bool = False,
         limits: Limits = Limits(),
         training: bool = False,
+        counts: frozenset[str] = COUNTS,
     ) -> None:
-        super().__init__(spec, dict(overrides or {}), explain=explain, training=training, limits=limits)
+        super().__init__(spec, dict(overrides or {}), explain=explain, training=training, limits=limits, counts=counts)
         if spec is not None:
             for name, arg in spec.vars:
                 if name not in self.globals:
@@ -56,12 +58,15 @@ class Evaluator(Expander):
             dims.append(value)
         return (self.batch(), *dims)
 
-    def batch(self) -> int:
-        """The spec's batch size (1 when it gives none)."""
+    def batch(self) -> Any:
+        """The spec's batch size (1 when it gives none): a positive integer or a symbol (`batch: B`)."""
         assert self.spec is not None
         if self.spec.batch is None:
             return 1
-        return bind.count(bind.value(self.spec.batch, self.globals, "batch"), "batch", self.spec.batch, "batch", 1)
+        value = bind.value(self.spec.batch, self.globals, "batch")
+        if arith.is_symbolic(value):
+            return value
+        return bind.count(value, "batch", self.spec.batch, "batch", 1)
 
     def model(self) -> Evaluation:
         """Evaluate the spec's `layers:` list as one network; each top-level block call becomes a group."""
@@ -72,7 +77,7 @@ class Evaluator(Expander):
         groups: list[Group] = []
 
         def on_block(call: LayerCall, path: str, frame_rows: list[Row]) -> None:
-            groups.append(Group(group_name(call, path), call.kind, *totals(frame_rows), len(frame_rows)))
+            groups.append(Group(group_name(call, path), call.kind, *totals(frame_rows), layer_count(frame_rows)))
 
         env = dict(self.globals)
         self.bind_input_names(env, x)
@@ -92,7 +97,7 @@ class Evaluator(Expander):
         self.bind_input_names(env, x)
         frame = self.run_block_body(block, env, x, block.path, 0, None)
         rows = tuple(frame.rows)
-        group = Group(block_name, block_name, frame.params, frame.bias, frame.buffers, frame.macs, len(rows))
+        group = Group(block_name, block_name, frame.params, frame.bias, frame.buffers, frame.macs, layer_count(rows))
         return self.finish(block_name, x, frame.output, rows, (group,))
 
     def refuse_expansion(self, calls: tuple[LayerCall, ...]) -> None:
@@ -148,8 +153,13 @@ def evaluate_spec(
     overrides: Mapping[str, Any] | None = None,
     explain: bool = False,
     limits: Limits = Limits(),
+    counts: frozenset[str] = COUNTS,
 ) -> list[Evaluation]:
-    """Evaluate a spec: its model, or each of its blocks standalone (all, or those named)."""
+    """Evaluate a spec: its model, or each of its blocks standalone (all, or those named).
+
+    `counts` names the counts the caller prints besides shapes ("params", "macs"): the others
+    are still computed by the layer rules but never checked against the size limits, so that
+    `shape` is not refused for a symbolic MAC count it does not show."""
     for name in blocks:
         if name not in spec.blocks:
             raise SpecError(
@@ -160,24 +170,42 @@ def evaluate_spec(
                 hint=did_you_mean(name, list(spec.blocks)),
             )
     if blocks or spec.layers is None:
-        return [Evaluator(spec, overrides=overrides, explain=explain, limits=limits).standalone(name) for name in blocks or tuple(spec.blocks)]
-    return [Evaluator(spec, overrides=overrides, explain=explain, limits=limits).model()]
+        return [
+            Evaluator(spec, overrides=overrides, explain=explain, limits=limits, counts=counts).standalone(name) for name in blocks or tuple(spec.blocks)
+        ]
+    return [Evaluator(spec, overrides=overrides, explain=explain, limits=limits, counts=counts).model()]
 
 
 def evaluate_inline(
     calls: list[str],
-    input_shape: Shape,
+    input_shape: tuple[Any, ...],
     *,
     overrides: Mapping[str, Any] | None = None,
     explain: bool = False,
     training: bool = False,
+    counts: frozenset[str] = COUNTS,
 ) -> Evaluation:
     """Evaluate PyTorch constructor calls given on the command line on a literal tensor shape.
 
-    `training=True` checks the calls as PyTorch runs them in training mode (batch statistics).
+    `training=True` checks the calls as PyTorch runs them in training mode (batch statistics);
+    `counts` as for `evaluate_spec`.
     """
     parsed = inline_calls(calls)
-    evaluator = Evaluator(None, overrides=overrides, explain=explain, training=training)
+    evaluator = Evaluator(None, overrides=overrides, explain=explain, training=training, counts=counts)
+    shape = tuple(_inline_size(d, evaluator.globals) for d in input_shape)
     rows: list[Row] = []
-    output = evaluator.run_list(parsed, input_shape, evaluator.globals, "", 0, rows, local_base=None)
-    return evaluator.finish("inline", input_shape, output, tuple(rows), ())
+    output = evaluator.run_list(parsed, shape, evaluator.globals, "", 0, rows, local_base=None)
+    return evaluator.finish("inline", shape, output, tuple(rows), ())
+
+
+def _inline_size(size: Any, bound: Mapping[str, Any]) -> Any:
+    """A size of an inline --input: a number, or a name (`B,C,W,H`): its --set value, else a
+    free symbol (a symbolic size given by a caller stays as it is)."""
+    if not isinstance(size, str):
+        return size
+    value = bound.get(size)
+    if value is None:
+        return arith.symbol(size)
+    if isinstance(value, bool) or not (isinstance(value, int) or arith.is_symbolic(value)) or (isinstance(value, int) and value < 1):
+        raise UsageError(f"--input size {size} must be a positive integer", expected=f"--set {size}=<an integer >= 1>", found=f"{size}={value!r}")
+    return value

@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 
 from cnncalc import arith
 from cnncalc.analysis import bind
-from cnncalc.analysis.outcomes import Outcomes, literal_key
-from cnncalc.analysis.results import Row, placed, shape_text, totals
+from cnncalc.analysis.outcomes import COUNTS, Outcomes, literal_key
+from cnncalc.analysis.results import Row, copies_of, placed, shape_text, totals
 from cnncalc.conditions import Condition
 from cnncalc.errors import LimitError, ShapeError, SpecError
 from cnncalc.layers import LayerKind, Shape, lookup
@@ -44,13 +44,16 @@ class Expander:
     # comment in run_list. tests/test_fast_paths.py turns it off to compare every row.
     plain_fast_path = True
 
-    def __init__(self, spec: Spec | None, names: dict[str, Any], *, explain: bool, training: bool, limits: Limits) -> None:
-        """`names`: the values bound for every list (the spec's variables, --set overrides)."""
+    def __init__(
+        self, spec: Spec | None, names: dict[str, Any], *, explain: bool, training: bool, limits: Limits, counts: frozenset[str] = COUNTS
+    ) -> None:
+        """`names`: the values bound for every list (the spec's variables, --set overrides);
+        `counts`: the counts the command prints (see `outcomes.COUNTS`)."""
         self.spec = spec
         self.globals = names
         self.explain = explain
         self.limits = limits
-        self.outcomes = Outcomes(explain=explain, training=training)
+        self.outcomes = Outcomes(explain=explain, training=training, counts=counts)
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, tuple[Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
@@ -127,7 +130,7 @@ class Expander:
                     current = found.output
                     append(new_tuple(Row, (
                         path, kind.name, last_inputs, current, found.params, found.bias, found.buffers, found.macs,
-                        depth, None, found.steps, items, (current_source,),
+                        depth, None, found.steps, items, (current_source,), 1,
                     )))  # fmt: skip
                     self.layer_count += 1
                     current_source = len(rows) - 1
@@ -136,9 +139,14 @@ class Expander:
             inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
             input_sources = tuple(producer[s] for s in call.sources) if call.sources else (current_source,)
             repeat = 1
+            copies: Any = None  # a symbolic repeat count: one copy evaluated, standing for all
             if call.repeat is not None:
                 where = f"{path} ({call.kind})"
-                repeat = bind.count(bind.value(call.repeat, env, where), "repeat", call.repeat, where, 0)
+                count = bind.value(call.repeat, env, where)
+                if arith.is_symbolic(count):
+                    copies = symbolic_count(count, call, where)
+                else:
+                    repeat = bind.count(count, "repeat", call.repeat, where, 0)
                 if repeat > self.limits.max_repeat:
                     raise LimitError(
                         "repeat count too large",
@@ -150,14 +158,18 @@ class Expander:
             if not call.is_block and self.layer_count + repeat > self.limits.max_layers:
                 self.tick(call, path, repeat)  # refused now, not after a million rows
             for copy in range(repeat):
-                copy_path = f"{path}.{copy}" if call.repeat is not None else path
+                copy_path = path
+                if call.repeat is not None:
+                    copy_path = f"{path}.{copy}" if copies is None else f"{path}.0:{arith.as_text(copies).replace(' ', '')}"
+                start = len(rows)
                 if call.is_block:
                     if len(inputs) > 1:
                         raise SpecError("a block takes one input", position=call.position, path=copy_path)
-                    start = len(rows)
                     group = None if on_block is None else group_name(call, copy_path)
                     current = self.run_block_call(call, env, inputs[0], copy_path, depth, rows, input_sources[0], group)
-                    if copy == 0 and self.layer_count + (len(rows) - start) * (repeat - 1) > self.limits.max_layers:
+                    if copies is not None:
+                        stand_for(copies, call, inputs[0], current, rows, start, explain=self.explain)
+                    elif copy == 0 and self.layer_count + (len(rows) - start) * (repeat - 1) > self.limits.max_layers:
                         self.tick(call, path, (len(rows) - start) * (repeat - 1))
                     current_source = self.source
                     if on_block is not None:
@@ -169,6 +181,8 @@ class Expander:
                         merge_inputs, merge_sources = (current, inputs[0]), (current_source, input_sources[0])
                     rows.append(self.run_layer(kind, call, env, merge_inputs, copy_path, depth, merge_sources))
                     self.tick(call, copy_path, 1)
+                    if copies is not None:
+                        stand_for(copies, call, merge_inputs[0], rows[-1].output, rows, start, merge=kind.inputs > 1, explain=self.explain)
                     current = rows[-1].output
                     current_source = len(rows) - 1
                 inputs, input_sources = (current,), (current_source,)
@@ -332,6 +346,49 @@ class Expander:
         rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source)))
         self.source = len(rows) - 1
         return fx
+
+
+def symbolic_count(count: Any, call: LayerCall, where: str) -> Any:
+    """A repeat count that holds free symbols (`repeat: n`), if it is a whole number >= 0 for
+    every value of them (n, n - 1, 2*n; not n/2 or 3 - n)."""
+    assert call.repeat is not None
+    if getattr(count, "is_integer", None) is not True or getattr(count, "is_nonnegative", None) is not True:
+        raise SpecError(
+            "repeat must be a whole number >= 0 for every value of its symbols",
+            position=call.repeat.position,
+            path=where,
+            expected="an integer, or an expression such as n, n - 1 or 2*n over positive-integer symbols",
+            found=arith.as_text(count),
+            hint="bind the symbols with --set NAME=VALUE",
+        )
+    return count
+
+
+def stand_for(copies: Any, call: LayerCall, x: Shape, y: Shape, rows: list[Row], start: int, *, merge: bool = False, explain: bool = False) -> None:
+    """Make the rows of one copy (rows[start:], input x, output y) stand for a symbolic number
+    of identical copies; refused unless every copy is the same (the output keeps x's shape).
+    With `explain`, each row's working says so."""
+    assert call.repeat is not None
+    text = arith.as_text(copies)
+    where = f"{call.path} ({call.kind})"
+    hint = "bind " + " and ".join(f"{s} with --set {s}=VALUE" for s in sorted(str(s) for s in copies.free_symbols))
+    if merge:
+        raise SpecError(
+            f"a symbolic repeat count ({text}) cannot stack a merge layer",
+            position=call.repeat.position, path=where, expected="a layer of one input, or a block", hint=hint,
+        )
+    if len(x) != len(y) or any(arith.equal(a, b) is not True for a, b in zip(x, y)):
+        raise ShapeError(
+            f"repeat: {text} needs a layer or block that keeps its input's shape (then the copies are all the same"
+            f" and every count is {text} times one copy's)",
+            position=call.repeat.position,
+            path=where,
+            expected=f"an output of shape {shape_text(x)} (the input's)",
+            found=f"{shape_text(x)} -> {shape_text(y)}",
+            hint=hint,
+        )
+    note = step("copies", "", "", copies, note="this row stands for every copy: its counts are one copy's times the copies") if explain else None
+    rows[start:] = copies_of(rows[start:], copies, note)
 
 
 def layer_kind(name: str) -> LayerKind:

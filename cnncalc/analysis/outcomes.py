@@ -21,14 +21,19 @@ _LITERALS = frozenset((int, float, bool, type(None)))
 
 Found = tuple[Any, tuple[tuple[str, Any], ...]]  # a layer's outcome, and its evaluated arguments
 
+# The counts a command may print besides shapes; `Outcomes(counts=...)` checks only those it is
+# given: `shape` prints none, so a symbolic MAC count it never shows cannot refuse it.
+COUNTS = frozenset(("params", "macs"))
+
 
 class Outcomes:
     """Layer outcomes of one evaluation, with the cache that reuses them (off with --explain,
     whose steps name each layer's own path)."""
 
-    def __init__(self, *, explain: bool, training: bool) -> None:
+    def __init__(self, *, explain: bool, training: bool, counts: frozenset[str] = COUNTS) -> None:
         self.explain = explain
         self.training = training
+        self.counts = counts  # the counts the command prints (COUNTS' names): only they are checked
         self.cache: dict[Any, Found] = {}  # layer on its inputs -> found
         # What must hold of the free symbols, each once, with the first layer that needs it.
         self.conditions: dict[tuple[str, Any], Condition] = {}
@@ -63,7 +68,7 @@ class Outcomes:
                 path=where,
                 hint="bind the symbols with --set NAME=VALUE",
             ) from None
-        _check_sizes(outcome, call.position, where)
+        _check_sizes(outcome, call.position, where, self.counts)
         for condition in outcome.conditions:
             self.conditions.setdefault((condition.kind, condition.difference), condition._replace(path=where, position=call.position))
         found = (outcome, tuple(args.items()))
@@ -147,15 +152,18 @@ def _signature(kind: LayerKind) -> tuple[dict[str, Any], dict[str, Param], tuple
     return found[1], found[2], found[3]
 
 
-def _check_sizes(outcome: Any, position: Position, where: str) -> None:
-    """Refuse a layer whose sizes or counts grow without bound (a chain of x1e6 upsamplings)."""
+def _check_sizes(outcome: Any, position: Position, where: str, counts: frozenset[str] = COUNTS) -> None:
+    """Refuse a layer whose sizes or counts grow without bound (a chain of x1e6 upsamplings);
+    of the counts, only those in `counts` (the ones the command prints)."""
     values = (*outcome.output, outcome.params, outcome.macs)
     if set(map(type, values)) <= _INT_ONLY and max(values).bit_length() <= MAX_SIZE_BITS and min(values) >= 0:
         return  # plain, bounded ints: the common case, at C speed
     for value in outcome.output:
         _check_size("output size", value, position, where)
-    _check_size("parameter count", outcome.params, position, where)
-    _check_size("MAC count", outcome.macs, position, where)
+    if "params" in counts:
+        _check_size("parameter count", outcome.params, position, where)
+    if "macs" in counts:
+        _check_size("MAC count", outcome.macs, position, where)
 
 
 def _check_size(what: str, value: Any, position: Position, where: str) -> None:

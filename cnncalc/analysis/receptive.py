@@ -35,10 +35,11 @@ from typing import Any
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
+from cnncalc.analysis.results import spatial_axes
 from cnncalc.explain import Step
 from cnncalc.layers import AXES, lookup
 from cnncalc.layers.base import term
-from cnncalc.layers.fields import POINTWISE, Collapse, Field, Fold, Reorder, Shift, Union, Window
+from cnncalc.layers.fields import POINTWISE, Collapse, Field, Fold, Pointwise, Reorder, Shift, Union, Window
 
 
 @dataclass(frozen=True)
@@ -105,18 +106,6 @@ class _Untracked(Exception):
     """The layer does something to the spatial axes that the field model cannot follow."""
 
 
-def spatial_axes(evaluation: Evaluation) -> int:
-    """How many trailing dims of the input are spatial (0: the field is not defined)."""
-    rank = len(evaluation.input)
-    if not evaluation.batch_in_shapes:
-        return max(rank - 2, 0) if rank <= 5 else 0
-    for row in evaluation.rows:
-        kind = lookup(row.type)
-        if kind is not None and kind.spatial:
-            return kind.spatial if rank >= kind.spatial + 1 else 0
-    return max(rank - 2, 0) if rank <= 5 else 0
-
-
 def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[RowField, ...]:
     """The field of every row's output with respect to the evaluation's input."""
     n = spatial_axes(evaluation)
@@ -155,6 +144,8 @@ def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool
     rule: Field = POINTWISE
     if kind is not None and kind.field is not None:
         rule = kind.field(kind, dict(row.args), row.inputs, row.output)
+    if row.copies != 1:
+        rule = _repeated(rule, row.copies, row)
     state = inputs[0]
     if isinstance(rule, Union):
         return _merge(row, inputs, names, rule.dim)
@@ -169,6 +160,22 @@ def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool
     if isinstance(rule, Collapse):
         return _collapse(state, row, rule.dim, names, explain)
     return _pointwise(state, row)
+
+
+def _repeated(rule: Field, copies: Any, row: Row) -> Field:
+    """The map of n copies of a layer (a symbolic repeat): n stride-1 windows are one window n
+    times as wide and shifted n times as far (j' = j, r' = r + j*n*w, u' = u + j*n*b), n shifts
+    one shift n times as far; a pointwise layer or a merge stays as it is (a merge's branches
+    already hold their n copies, and a union of fields that each grow by a fixed amount per copy
+    grows by it n times). Anything else is not followed."""
+    if isinstance(rule, Window) and rule.exact and all(arith.equal(a, 1) is True for a, _, _ in rule.maps):
+        maps = tuple((a, arith.mul(copies, b), arith.mul(copies, w)) for a, b, w in rule.maps)
+        return Window(maps, rule.exact, rule.sized, rule.note, f"{_text(copies)} copies of a {rule.what}")
+    if isinstance(rule, Shift):
+        return Shift({dim: arith.mul(copies, amount) for dim, amount in rule.shifts.items()})
+    if isinstance(rule, (Pointwise, Union)) or (isinstance(rule, Reorder) and all(a == b for a, b in rule.moved.items())):
+        return rule
+    raise _Untracked(f"{row.type} repeated {_text(copies)} times (a symbolic count) strides, folds or reorders positions: field not tracked")
 
 
 def _text(value: Any) -> str:
@@ -368,7 +375,7 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | No
 def axis_text(values: tuple[Any, ...]) -> str:
     """Per-axis values joined as HxW (symbolic values in parentheses: (k + 1)x(k + 1))."""
     texts = [arith.as_text(v) for v in values]
-    return "x".join(f"({t})" if " " in t else t for t in texts)
+    return "x".join(f"({t})" if len(texts) > 1 and any(c in t for c in " *") else t for t in texts)
 
 
 def field_cells(field: RowField) -> tuple[str, str, str]:

@@ -32,6 +32,9 @@ class Row(NamedTuple):
     args: tuple[tuple[str, Any], ...] = ()  # the layer's evaluated arguments (kernel_size, stride, ...)
     # Per input: the index in Evaluation.rows of the row that produced it; -1 = the evaluation's input.
     sources: tuple[int, ...] = ()
+    # How many identical copies of the layer this row stands for: 1, or a symbolic `repeat: n`
+    # (one row for n copies of a shape-keeping layer; params, buffers and MACs are all n copies').
+    copies: Any = 1
 
     @property
     def input(self) -> Shape:
@@ -47,7 +50,7 @@ class Group(NamedTuple):
     bias: Any
     buffers: Any
     macs: Any
-    layers: int
+    layers: Any  # an int, or symbolic with a symbolic repeat count
 
     @property
     def params_no_bias(self) -> Any:
@@ -67,10 +70,13 @@ class Evaluation(NamedTuple):
     bias: Any
     buffers: Any
     macs: Any
-    batch: int
+    batch: Any  # a positive integer, or a symbol (`batch: B`)
     batch_in_shapes: bool  # False: shapes are shown without the leading batch dimension
     # What must hold of the free symbols for the results to be PyTorch's, stated simply.
     conditions: tuple["Stated", ...] = ()
+    # Shown channels-last (--channels-last): the channel axis moved behind this many spatial
+    # axes, in shapes of the input's rank (0: as PyTorch lays them out, channels first).
+    channels_last: int = 0
 
     @property
     def params_no_bias(self) -> Any:
@@ -82,11 +88,38 @@ class Evaluation(NamedTuple):
         return len(self.groups) == 1 and self.groups[0].name == self.name
 
     def shown(self, shape: Shape) -> Shape:
-        """A tensor shape as users read it (the spec's batch dimension dropped)."""
+        """A tensor shape as users read it (the spec's batch dimension dropped; channels-last
+        if asked, for shapes of the input's rank: a flattened (N, features) stays as it is)."""
+        spatial = self.channels_last
+        if spatial and len(shape) == len(self.input) and len(shape) > spatial:
+            channel = len(shape) - spatial - 1
+            shape = (*shape[:channel], *shape[channel + 1:], shape[channel])
         return shape if self.batch_in_shapes else shape[1:]
 
 
-_PARAMS, _BIAS, _BUFFERS, _MACS = (itemgetter(Row._fields.index(field)) for field in ("params", "bias", "buffers", "macs"))
+def spatial_axes(evaluation: Evaluation) -> int:
+    """How many trailing dims of the input are spatial (0: none, or not known). A spec's input
+    is [C, *spatial] after the batch; an inline --input is as given, batched or not, which its
+    first spatial layer (a Conv2d: 2 axes) tells apart as PyTorch does, by the rank."""
+    rank = len(evaluation.input)
+    if not evaluation.batch_in_shapes:
+        return max(rank - 2, 0) if rank <= 5 else 0
+    from cnncalc.layers import lookup
+
+    for row in evaluation.rows:
+        kind = lookup(row.type)
+        if kind is not None and kind.spatial:
+            return kind.spatial if rank >= kind.spatial + 1 else 0
+    return max(rank - 2, 0) if rank <= 5 else 0
+
+
+def channels_last_view(evaluation: Evaluation) -> Evaluation:
+    """The evaluation with its shapes shown channels-last (`Evaluation.shown`): (B, H, W, C)."""
+    return evaluation._replace(channels_last=spatial_axes(evaluation))
+
+
+_PARAMS, _BIAS, _BUFFERS, _MACS, _COPIES = (itemgetter(Row._fields.index(field)) for field in ("params", "bias", "buffers", "macs", "copies"))
+_INT_ONLY = frozenset((int,))
 
 
 def totals(rows: Sequence[Row]) -> tuple[Any, Any, Any, Any]:
@@ -105,7 +138,7 @@ def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, s
     from `start` (-1, the frame's input, becomes `source`), and `group` set when given."""
     renumber = source != -1 or start != 0
     moved = []
-    for path, kind, inputs, output, params, bias, buffers, macs, depth, old_group, steps, args, sources in rows:
+    for path, kind, inputs, output, params, bias, buffers, macs, depth, old_group, steps, args, sources, copies in rows:
         if renumber:
             if len(sources) == 1:  # most rows: without a generator
                 sources = (source if sources[0] < 0 else sources[0] + start,)
@@ -113,9 +146,29 @@ def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, s
                 sources = tuple(source if i < 0 else i + start for i in sources)
         moved.append(new_tuple(Row, (
             prefix + path[strip:], kind, inputs, output, params, bias, buffers, macs,
-            depth + depth_shift, old_group if group is None else group, steps, args, sources,
+            depth + depth_shift, old_group if group is None else group, steps, args, sources, copies,
         )))  # fmt: skip
     return moved
+
+
+def layer_count(rows: Sequence[Row]) -> Any:
+    """How many layers `rows` stand for: one each, n for a row of a symbolic `repeat: n`."""
+    copies = list(map(_COPIES, rows))
+    if set(map(type, copies)) <= _INT_ONLY:
+        return sum(copies)  # plain rows (1 each), at C speed
+    return arith.total(copies)
+
+
+def copies_of(rows: Sequence[Row], count: Any, note: Any = None) -> list[Row]:
+    """Rows of one copy made to stand for `count` identical copies (a symbolic repeat count):
+    their params, buffers and MACs multiplied, `note` (a step) added to their working."""
+    return [
+        r._replace(
+            params=arith.mul(r.params, count), bias=arith.mul(r.bias, count), buffers=arith.mul(r.buffers, count),
+            macs=arith.mul(r.macs, count), copies=arith.mul(r.copies, count), steps=r.steps + ((note,) if note is not None else ()),
+        )
+        for r in rows
+    ]
 
 
 def shape_text(shape: Shape) -> str:

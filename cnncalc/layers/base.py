@@ -143,9 +143,9 @@ def _compound(value: Any) -> bool:
     opposed to a symbol, a function application (`floor(N/2)`) or a symbol's power (`k**2`)."""
     if not arith.is_symbolic(value):
         return False
-    import sympy
+    from cnncalc import formula
 
-    value = sympy.expand(value)  # the form as_text prints
+    value = formula.display(value)  # the form as_text prints
     if value.is_Pow:
         value = value.base if value.exp.is_Integer and value.exp > 0 else value
     return not (value.is_Symbol or value.is_Function)

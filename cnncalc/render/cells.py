@@ -28,10 +28,10 @@ class Shapes(dict[Shape, list[Any]]):
 
     def __init__(self, evaluation: Evaluation) -> None:
         super().__init__()
-        self.drop = 0 if evaluation.batch_in_shapes else 1
+        self.shown = evaluation.shown
 
     def __missing__(self, shape: Shape) -> list[Any]:
-        shown = self[shape] = shape_json(shape[self.drop:])
+        shown = self[shape] = shape_json(self.shown(shape))
         return shown
 
 

@@ -50,7 +50,7 @@ def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: s
         "name": e.name,
         "input": shape_json(e.shown(e.input)),
         "output": shape_json(e.shown(e.output)),
-        "batch": e.batch,
+        "batch": arith.as_json(e.batch),
         "macs": arith.as_json(c.macs),
         "flops": arith.as_json(c.flops),
         "conv_macs": arith.as_json(c.conv_macs),
@@ -108,7 +108,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
             blocks.append(
                 {
                     "name": g.name,
-                    "layers": g.layers,
+                    "layers": arith.as_json(g.layers),
                     "macs": arith.as_json(g.macs),
                     "flops": arith.as_json(arith.mul(2, g.macs)),
                     "ops": arith.as_json(g.ops),
@@ -122,7 +122,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
         "convention": CONVENTION,
         "dtype": dtype,
         "bytes_per_element": BYTES[dtype],
-        "batch": evaluations[0].batch,
+        "batch": arith.as_json(evaluations[0].batch),
         "macs": arith.as_json(macs),
         "flops": arith.as_json(arith.mul(2, macs)),
         "conv_macs": arith.as_json(arith.total(c.conv_macs for _, c, _ in analysed)),
@@ -177,7 +177,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                 )
                 block_rows = []
                 for g in c.groups:
-                    cells = [g.name, str(g.layers), count_text(g.macs)]
+                    cells = [g.name, arith.as_text(g.layers), count_text(g.macs)]
                     if flops:
                         cells.append(count_text(arith.mul(2, g.macs)))
                     cells += [count_text(g.ops), count_text(g.elements), count_text(bytes_of(g.elements, dtype))]

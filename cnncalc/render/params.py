@@ -40,7 +40,7 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
         "bias_params": arith.as_json(bias),
         "macs": arith.as_json(macs),
         "flops": arith.as_json(arith.mul(2, macs)),
-        "batch": batch,
+        "batch": arith.as_json(batch),
         "output": shape_json(evaluations[-1].shown(evaluations[-1].output)),
         "blocks": [
             {
@@ -51,7 +51,7 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
                 "bias_params": arith.as_json(g.bias),
                 "buffers": arith.as_json(g.buffers),
                 "macs": arith.as_json(g.macs),
-                "layers": g.layers,
+                "layers": arith.as_json(g.layers),
             }
             for e in evaluations
             for g in e.groups
@@ -183,7 +183,7 @@ def _blocks_table(e: Evaluation) -> Table:
         f"{e.name}: blocks",
         ("block", "layers", "params", "no bias", "buffers"),
         tuple(
-            (g.name, str(g.layers), count_text(g.params), count_text(g.params_no_bias), count_text(g.buffers))
+            (g.name, arith.as_text(g.layers), count_text(g.params), count_text(g.params_no_bias), count_text(g.buffers))
             for g in e.groups
         ),
         (False, True, True, True, True),
