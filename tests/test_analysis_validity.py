@@ -59,7 +59,7 @@ CASES = [
     ("MaxPool2d: {kernel_size: 2, padding: p}", "[3, 8, 8]", "false", ["p <= 1"]),
     ("Conv2d: {out_channels: 8, kernel_size: 3, stride: s, padding: p}", "[3, 8, 8]", "false", []),
     ("GroupNorm: {num_groups: g, num_channels: 12}", "[12, 4, 4]", "false", ["g divides 12"]),
-    ("PixelShuffle: {upscale_factor: r}", "[16, 4, 4]", "false", ["16/r**2 is an integer", "floor(16/r**2) >= 1"]),
+    ("PixelShuffle: {upscale_factor: r}", "[16, 4, 4]", "false", ["16/r**2 is an integer", "16 - r**2 >= 0"]),
 ]
 
 

@@ -74,13 +74,32 @@ def linear(condition: Condition) -> Linear | bool | None:
     return Linear(symbol, "mod", residues[0], step)
 
 
+def simplified(condition: Condition) -> Condition:
+    """A "ge" condition without the floor of an output size: floor(X) + c >= 0 holds exactly when
+    X + c >= 0 (c an integer), and (A + c*s)/s >= 0 when A + c*s >= 0 (s positive), so
+    `floor((N + 2*p - k)/s) + 1 >= 1` reads `N + 2*p - k >= 0`."""
+    if condition.kind != "ge":
+        return condition
+    import sympy
+
+    difference = sympy.expand(arith.sub(condition.lhs, condition.rhs))
+    floors = [t for t in sympy.Add.make_args(difference) if isinstance(t, sympy.floor)]
+    rest = difference - sum(floors)
+    if len(floors) != 1 or not rest.is_Integer:
+        return condition
+    numerator, denominator = sympy.fraction(sympy.together(floors[0].args[0] + rest))
+    if denominator.is_positive is not True:
+        return condition
+    return condition._replace(lhs=sympy.expand(numerator), rhs=0)
+
+
 def state(conditions: Sequence[Condition]) -> tuple[Stated, ...]:
     """The conditions as lines to print, tightest bounds first; ShapeError when they cannot hold together."""
     bounds: dict[Any, dict[str, tuple[int, Condition]]] = {}
     residues: dict[Any, list[tuple[int, int, Condition]]] = {}
     excluded: dict[Any, dict[int, Condition]] = {}
     others: list[Stated] = []
-    for condition in conditions:
+    for condition in map(simplified, conditions):
         found = linear(condition)
         if found is False:
             _never(condition, "it holds for no positive integer value")
