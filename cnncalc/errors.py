@@ -115,7 +115,3 @@ def quoted(text: str, limit: int = 60) -> str:
     (a multi-line token, such as a YAML block scalar, is quoted by its first line)."""
     first, newline, _ = text.partition("\n")
     return repr(clip(first, limit) if not newline or len(first) > limit - 3 else first + "...")
-
-
-class SolveError(CnncalcError):
-    """The count cannot be solved exactly (not a polynomial, sympy gives a ConditionSet): exit status 2."""

@@ -1,8 +1,8 @@
 """One symbol: the exact real solution set {k > 0 : lower <= P(k) <= upper} as intervals.
 
 A polynomial count's intervals end at exact real roots of `P(k) - bound` (surds by the quadratic
-formula up to degree 2, sympy's `real_roots` beyond: radicals or CRootOf); a count that is not a
-polynomial (max, min) goes to sympy's solveset over the domain, and a ConditionSet is an error.
+formula up to degree 2, sympy's `real_roots` beyond: radicals or CRootOf). A count that is not a
+polynomial is solved by exact evaluation instead (`validity.py`).
 """
 
 from __future__ import annotations
@@ -116,7 +116,3 @@ def _approx(root: Any) -> Fraction:
     if root.is_Rational:
         return as_fraction(root)
     return Fraction(str(sympy.Float(root.evalf(40), 40)))
-
-
-
-# -- one symbol, non-polynomial: solveset over the explicit domain
