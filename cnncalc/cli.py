@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from cnncalc import __version__
+from cnncalc.cli_options import FORMAT, BandArg, bindings, common, warn_unused, with_limits
 from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip, quoted
 from cnncalc.spec import Limits
-
-if TYPE_CHECKING:  # click >= 8.2 makes ParamType generic; 8.1 cannot subscript it at run time
-    _ParamType = click.ParamType[Any]
-else:
-    _ParamType = click.ParamType
-
-FORMATS = ("table", "json", "csv", "markdown")
-DEFAULT_LIMITS = Limits()
 
 
 def _read_stdin(sources: tuple[str, ...], limits: Limits) -> bytes | None:
@@ -127,145 +119,6 @@ def _silence_stdout() -> None:
         sys.stdout = None  # nothing left to flush
 
 
-class Binding(_ParamType):
-    """NAME=VALUE for --set; VALUE is a number or an expression over earlier bindings."""
-
-    name = "NAME=VALUE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, Any]:
-        if isinstance(value, tuple):
-            return value
-        name, sep, text = str(value).partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier() or name.startswith("__"):
-            self.fail(f"expected NAME=VALUE (e.g. k=54), found {value!r}", param, ctx)
-        from cnncalc.spec import expr
-
-        try:
-            bound = dict(ctx.meta.get("cnncalc.bindings", {})) if ctx else {}
-            parsed = expr.parse(text)
-            result = expr.evaluate(parsed, bound)
-        except CnncalcError as exc:
-            self.fail(f"{name}: {exc}", param, ctx)
-        if ctx is not None:
-            ctx.meta.setdefault("cnncalc.bindings", {})[name] = result
-            ctx.meta.setdefault("cnncalc.read_by_bindings", set()).update(expr.names(parsed))
-        return name, result
-
-
-def _warn_unused(bindings: tuple[tuple[str, Any], ...], used: set[str], what: str) -> None:
-    """Warn (on stderr; the exit status stays) about each --set of a name the spec never reads
-    (`what`: "the spec never uses", ...): a misspelt symbol would otherwise go unnoticed."""
-    if not bindings:
-        return
-    ctx = click.get_current_context(silent=True)
-    read = set(ctx.meta.get("cnncalc.read_by_bindings", ())) if ctx is not None else set()
-    from cnncalc.spec import did_you_mean
-
-    for name, _ in bindings:
-        if name not in used and name not in read:
-            hint = did_you_mean(name, sorted(used))
-            click.echo(f"Warning: --set {name}: {what} the name {name!r}, so it changes nothing." + (f" Hint: {hint}" if hint else ""), err=True)
-
-
-class ShapeArg(_ParamType):
-    """An input tensor shape: 3,224,224 or 3x224x224; a size may be a name (B,C,W,H), a free
-    symbol unless --set binds it. Names are plain identifiers, never evaluated."""
-
-    name = "SHAPE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int | str, ...]:
-        if isinstance(value, tuple):
-            return value
-        text = str(value).strip().strip("[]()").replace("*", ",")
-        if "," not in text and all(p.isdigit() for p in text.replace("X", "x").split("x")):
-            text = text.replace("X", "x").replace("x", ",")  # 3x224x224: x separates numbers only
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if not parts or len(parts) > 8 or not all(_size_word(p) for p in parts):
-            self.fail(f"expected sizes like 3,224,224, 3x224x224 or B,C,H,W, found {value!r}", param, ctx)
-        sizes = tuple(int(p) if p.isdigit() else p for p in parts)
-        if any(isinstance(s, int) and s < 1 for s in sizes):
-            self.fail(f"sizes must be positive, found {value!r}", param, ctx)
-        return sizes
-
-
-def _size_word(text: str) -> bool:
-    """A size of --input: digits, or a name (an ASCII identifier, not a dunder)."""
-    if text.isdigit():
-        return len(text) < 12
-    return text.isascii() and text.isidentifier() and not text.startswith("__") and len(text) <= 64
-
-
-class BandArg(_ParamType):
-    """A --reduce band or a --range, read by a parser of `cnncalc.solve.band` (imported only when given)."""
-
-    def __init__(self, name: str, parser: str) -> None:
-        self.name = name
-        self.parser = parser
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
-        from cnncalc.solve import band
-
-        try:
-            return getattr(band, self.parser)(value)
-        except UsageError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
-
-
-def _options(*options: Decorator) -> Decorator:
-    """Several options as one decorator, listed in --help in the order given."""
-
-    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            command = option(command)
-        return command
-
-    return apply
-
-
-def _with_limits(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The --max-* options, handed to the command as one `limits` argument."""
-
-    @functools.wraps(command)
-    def run(*args: Any, max_layers: int, max_repeat: int, max_depth: int, max_nodes: int, **kwargs: Any) -> Any:
-        return command(*args, limits=Limits(max_layers, max_repeat, max_depth, max_nodes=max_nodes), **kwargs)
-
-    def limit(name: str, text: str) -> Decorator:
-        default = getattr(DEFAULT_LIMITS, name.replace("-", "_"))
-        return click.option(f"--{name}", type=click.IntRange(1), default=default, show_default=True, help=text)
-
-    return _options(
-        limit("max-layers", "Limit on layers after expansion."),
-        limit("max-repeat", "Limit on one repeat count."),
-        limit("max-depth", "Limit on block nesting."),
-        limit("max-nodes", "Limit on YAML values in a spec, counted with aliases expanded."),
-    )(run)
-
-
-_FORMAT = click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
-
-
-def _bindings(example: str) -> Decorator:
-    return click.option("--set", "-s", "bindings", type=Binding(), multiple=True, help=f"Bind a symbol or variable: --set {example} (repeatable).")
-
-
-_common = _options(
-    _FORMAT,
-    _bindings("k=54"),
-    click.option("--explain", is_flag=True, help="Show each layer's formula with the numbers put in."),
-    click.option("--block", "-b", "blocks", multiple=True, help="Evaluate this block of the spec on its own (repeatable)."),
-    click.option(
-        "--input", "-i", "input_shape", type=ShapeArg(),
-        help="Treat the arguments as PyTorch layer calls applied to a tensor of this shape (3,224,224, 1x3x224x224, or names: B,C,H,W).",
-    ),
-    click.option("--channels-last", is_flag=True, help="Show shapes channels-last, (B, H, W, C) as TensorFlow and many textbooks write them; the input stays channels-first."),
-    _with_limits,
-)
 
 
 @click.group(cls=CnncalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -316,7 +169,7 @@ def _evaluate_all(
             from cnncalc.spec.checks import used_names
 
             names = used_names(None, inline_calls(list(sources))) | {d for d in input_shape if isinstance(d, str)}
-            _warn_unused(bindings, names, "the layer calls never use")
+            warn_unused(bindings, names, "the layer calls never use")
         results = [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain, counts=counts)]]
     else:
         stdin_text = _read_stdin(sources, limits)
@@ -324,7 +177,7 @@ def _evaluate_all(
         if bindings:
             from cnncalc.spec.checks import used_names
 
-            _warn_unused(bindings, set().union(*(used_names(spec) for spec in specs)), "the spec never uses" if len(specs) == 1 else "no spec given uses")
+            warn_unused(bindings, set().union(*(used_names(spec) for spec in specs)), "the spec never uses" if len(specs) == 1 else "no spec given uses")
         results = [evaluate_spec(spec, blocks=blocks, overrides=overrides, explain=explain, limits=limits, counts=counts) for spec in specs]
     if channels_last:
         results = [[channels_last_view(e) for e in evaluations] for evaluations in results]
@@ -333,7 +186,7 @@ def _evaluate_all(
 
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
-@_common
+@common
 def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, channels_last: bool, limits: Limits) -> None:
     """Output shape of every layer (PyTorch's formulas exactly).
 
@@ -352,7 +205,7 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
 
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
-@_common
+@common
 def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, channels_last: bool, limits: Limits) -> None:
     """Parameters per layer and per block, with and without bias; several specs or blocks compared.
 
@@ -371,7 +224,7 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
 
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
-@_common
+@common
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (FLOPs = 2 x MACs; JSON always has both).")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32", show_default=True, help="Element type for activation and parameter bytes.")
 def cost(
@@ -420,7 +273,7 @@ def derive(topic: str, fmt: str, check: bool, explain: bool, seed: int) -> None:
 
 
 @main.command()
-@_FORMAT
+@FORMAT
 def zoo(fmt: str) -> None:
     """List the shipped model specs with their totals; use a name wherever a SPEC is expected.
 
@@ -445,10 +298,10 @@ def zoo(fmt: str) -> None:
 @click.option("--range", "ranges", type=BandArg("NAME=A..B", "parse_range"), multiple=True, help="Integer bounds of a width: k=1..256 (repeatable; A..B for every symbol).")
 @click.option("--multiple-of", type=click.IntRange(1), default=1, show_default=True, help="Only widths that are multiples of N (8 for hardware-friendly widths).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="List at most N widths or combinations (default: all widths of one symbol, 50 combinations).")
-@_FORMAT
-@_bindings("k1=16")
+@FORMAT
+@bindings("k1=16")
 @click.option("--explain", is_flag=True, help="Write the solution out step by step, like a worked answer.")
-@_with_limits
+@with_limits
 def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None, bias: str, metric: str, ranges: Any, multiple_of: int, limit: int | None, fmt: str, bindings: Any, explain: bool, limits: Limits) -> None:
     """Solve for the free width(s) of a candidate block that cut the baseline block's count by a band.
 
@@ -478,7 +331,7 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
     if bindings:
         from cnncalc.spec.checks import used_names
 
-        _warn_unused(bindings, used_names(loaded), "the spec never uses")
+        warn_unused(bindings, used_names(loaded), "the spec never uses")
     if not loaded.blocks:
         raise UsageError(
             "the spec has no blocks to compare",
