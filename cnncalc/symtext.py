@@ -77,6 +77,10 @@ def _printer() -> Any:
                 found = memo[expr] = super()._print(expr)
             return found
 
+        def _print_Mul(self, expr: Any) -> str:
+            text = monomial_text(expr)
+            return str(super()._print_Mul(expr)) if text is None else text
+
         def _as_ordered_terms(self, expr: Any, order: Any = None) -> Any:
             if (order or self.order) is None and expr.is_Add and not (len(expr.args) == 2 and any(a.is_Number or a.is_NumberSymbol for a in expr.args)):
                 ordered = sparse_ordered_terms(expr)
@@ -136,3 +140,32 @@ def sparse_ordered_terms(expr: Any) -> list[Any] | None:
         return monom, (), ((bool(number.imag), number.imag), (number.real, number.imag))
 
     return [term for term, _, _ in sorted(terms, key=key)]
+
+
+def monomial_text(expr: Any) -> str | None:
+    """sympy's `str` of a product of a rational and symbols or their integer powers (`64*k1*k2`,
+    `-3*k**2/2`), or None for any other product.
+
+    sympy orders the factors by sort key: the number first, then the symbols by name (a power
+    of a symbol sorts as its base); a rational p/q prints p among the factors (unless 1) and
+    /q after them (unless 1), its sign in front."""
+    from sympy import Symbol
+
+    args = expr.args
+    coeff = args[0] if args[0].is_Rational else None
+    if coeff is not None and (coeff.p == 1 and coeff.q == 1):
+        return None  # an unevaluated Mul: sympy prints it as it stands
+    factors = []
+    for factor in args if coeff is None else args[1:]:
+        if type(factor) is Symbol:
+            factors.append((factor.name, factor.name))
+        elif factor.is_Pow and type(factor.base) is Symbol and factor.exp.is_Integer and factor.exp > 1:
+            factors.append((factor.base.name, f"{factor.base.name}**{factor.exp.p}"))
+        else:
+            return None
+    if not factors or len({name for name, _ in factors}) != len(factors):
+        return None
+    factors.sort()
+    p, q = (1, 1) if coeff is None else (coeff.p, coeff.q)
+    numerator = ([str(abs(p))] if abs(p) != 1 else []) + [text for _, text in factors]
+    return ("-" if p < 0 else "") + "*".join(numerator) + (f"/{q}" if q != 1 else "")
