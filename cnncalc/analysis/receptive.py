@@ -122,6 +122,7 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
     names = AXES.get(n, tuple(f"axis{i}" for i in range(n)))
     start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None)
     states: list[_State] = []
+    rules: dict[Any, Field] = {}  # a layer's field rule, by its outcome (shared by repeated layers) and shapes
     for index, row in enumerate(evaluation.rows):
         sources = row.sources or ((index - 1,) if index else (-1,))
         inputs = [states[s] if s >= 0 else start for s in sources]
@@ -129,31 +130,33 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
             state = _State(None)
         else:
             try:
-                state = _layer(row, inputs, names, explain)
+                state = _layer(row, inputs, names, explain, rules)
             except _Untracked as exc:
                 state = _State(None, (str(exc),))
         states.append(state)
-    return tuple(
-        RowField(
-            None if s.tracks is None else tuple(t.field for t in s.tracks),
-            names,
-            s.notes,
-            s.warnings,
-            s.steps,
-        )
-        for s in states
-    )
+    fields: list[RowField] = []
+    shared: dict[int, RowField] = {}  # a state's tracks object -> its RowField, when it has no notes of its own
+    for s in states:
+        plain = not (s.notes or s.warnings or s.steps)
+        field = shared.get(id(s.tracks)) if plain else None
+        if field is None:
+            field = RowField(None if s.tracks is None else tuple(t.field for t in s.tracks), names, s.notes, s.warnings, s.steps)
+            if plain:
+                shared[id(s.tracks)] = field  # the tracks stay alive in `states`: ids are not reused
+        fields.append(field)
+    return tuple(fields)
 
 
 # ----------------------------------------------------------------------------- per layer
 
 
-def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool) -> _State:
+def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool, rules: dict[Any, Field]) -> _State:
     """Compose one row's field: the kind describes what it does to its input's positions."""
-    kind = lookup(row.type)
-    rule: Field = POINTWISE
-    if kind is not None and kind.field is not None:
-        rule = kind.field(kind, dict(row.args), row.inputs, row.output)
+    key = (row.type, id(row.args), row.inputs, row.output)  # the args object lives as long as the rows
+    rule = rules.get(key)
+    if rule is None:
+        kind = lookup(row.type)
+        rule = rules[key] = POINTWISE if kind is None or kind.field is None else kind.field(kind, dict(row.args), row.inputs, row.output)
     state = inputs[0]
     if isinstance(rule, Union):
         return _merge(row, inputs, names, rule.dim)
@@ -290,12 +293,13 @@ def _collapse(state: _State, row: Row, dim: int, names: tuple[str, ...], explain
 def _pointwise(state: _State, row: Row) -> _State:
     """Layers that keep every spatial position where it was (activations, norms, 1x1 reshuffles)."""
     x, y = row.inputs[0], row.output
-    for t in state.tracks or ():
-        if t.dim is None:
-            continue
-        if len(x) != len(y) or arith.equal(x[t.dim], y[t.dim]) is False:
-            raise _Untracked(f"{row.type} changes a spatial dimension: field not tracked")
-    return _State(state.tracks)
+    if x != y:
+        for t in state.tracks or ():
+            if t.dim is None:
+                continue
+            if len(x) != len(y) or arith.equal(x[t.dim], y[t.dim]) is False:
+                raise _Untracked(f"{row.type} changes a spatial dimension: field not tracked")
+    return state if not (state.notes or state.warnings or state.steps) else _State(state.tracks)
 
 
 def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | None) -> _State:

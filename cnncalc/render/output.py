@@ -9,9 +9,10 @@ from cnncalc.render.report import Report, Table, csv_rows
 
 
 def write_json(document: Any, stream: IO[str] | None = None) -> None:
-    """JSON, one trailing newline; laid out by `json_text`."""
+    """JSON, one trailing newline; laid out by `json_text`, written piece by piece."""
     out = stream or sys.stdout
-    out.write(json_text(document))
+    for part in json_parts(document):
+        out.write(part)
     out.write("\n")
 
 
@@ -22,11 +23,19 @@ def json_text(value: Any) -> str:
     as readable as `indent=2` and a fifth of its size, and written by json's C encoder, where
     `indent=` falls back to pure Python (5x slower; seconds for 100,000 layers).
     """
+    return "".join(json_parts(value))
+
+
+def json_parts(value: Any) -> list[str]:
+    """`json_text` in pieces (a 100,000-layer document need not be joined into one string)."""
     import json  # here, not at the top: a table run does not need it
 
     parts: list[str] = []
     _layout(value, "", parts, json.JSONEncoder(ensure_ascii=False, check_circular=False).encode)
-    return "".join(parts)
+    return parts
+
+
+_LEAVES = (str, int, float, bool, type(None))
 
 
 def _holds_objects(value: Any) -> bool:
@@ -47,6 +56,8 @@ def _layout(value: Any, indent: str, parts: list[str], encode: Any) -> None:
             parts.append(("\n" if index == 0 else ",\n") + inner + encode(str(key)) + ": ")
             _layout(item, inner, parts, encode)
         parts.append("\n" + indent + "}")
+    elif (laid := _objects_of_leaves(value, inner, encode)) is not None:
+        parts.append(laid + "\n" + indent + "]")
     elif value and set(map(type, value)) == {dict} and (text := encode(value)).count("{") == len(value) == text.count("}, {") + 1:
         # A list of flat objects (one "{" each, and no "}, {" inside a string, or the counts
         # would differ): encoded in one call and split where one object ends and the next begins.
@@ -57,6 +68,63 @@ def _layout(value: Any, indent: str, parts: list[str], encode: Any) -> None:
             parts.append(("\n" if index == 0 else ",\n") + inner)
             _layout(item, inner, parts, encode)
         parts.append("\n" + indent + "]")
+
+
+def _objects_of_leaves(items: Any, inner: str, encode: Any) -> str | None:
+    """A list of objects with the same keys, each holding an object and all their values written
+    on one line (`cost`'s layers: numbers, shapes, a receptive-field object), laid out as
+    `_layout` lays it out, or None when that does not apply (the text stops before the closing
+    bracket's line). Values are encoded as json's encoder does; all of an object's values but
+    the first (a layer's path) are written once for the objects that share them (the document
+    holds every value, so the same ids are the same values)."""
+    if not items or type(items[0]) is not dict or not items[0]:
+        return None
+    from json.encoder import encode_basestring  # what JSONEncoder(ensure_ascii=False) uses for strings
+
+    keys = tuple(items[0])
+    deeper = inner + "  "
+    names = ["\n" + deeper + encode(str(key)) + ": " for key in keys]
+    names[1:] = ["," + name for name in names[1:]]
+    end = "\n" + inner + "}"
+
+    def text(value: Any) -> tuple[str, bool] | None:
+        """A value's one-line text and whether it is an object, or None when it would span lines."""
+        kind = type(value)
+        if kind is str:
+            return encode_basestring(value), False
+        if kind is int:
+            return int.__repr__(value), False
+        if _holds_objects(value):
+            return None
+        return encode(value), isinstance(value, dict)
+
+    def tail(values: list[Any]) -> tuple[str, bool] | None:
+        """The text of all values but the first, with the keys; whether one is an object."""
+        parts, holds = [], False
+        for name, value in zip(names[1:], values[1:]):
+            found = text(value)
+            if found is None:
+                return None
+            parts.append(name + found[0])
+            holds = holds or found[1]
+        return "".join(parts) + end, holds
+
+    rests: dict[tuple[int, ...], tuple[str, bool] | None] = {}
+    lines = []
+    for item in items:
+        if type(item) is not dict or tuple(item) != keys:
+            return None
+        values = iter(item.values())
+        head = text(next(values))
+        key = tuple(map(id, values))
+        if key in rests:
+            rest = rests[key]
+        else:
+            rest = rests[key] = tail(list(item.values()))
+        if head is None or rest is None or not (head[1] or rest[1]):
+            return None  # spans lines, or holds no object (then written on one line)
+        lines.append("{" + names[0] + head[0] + rest[0])
+    return "[\n" + inner + (",\n" + inner).join(lines)
 
 
 def write_report(report: Report, fmt: str, stream: IO[str] | None = None) -> None:
@@ -82,8 +150,7 @@ def markdown(report: Report) -> str:
         parts.append(f"### {_md(table.title)}\n")
         parts.append("| " + " | ".join(_md(c) for c in table.columns) + " |")
         parts.append("|" + "|".join("---:" if n else "---" for n in table.numeric) + "|")
-        for row in table.rows:
-            parts.append("| " + " | ".join(_md(c.strip()) for c in row) + " |")
+        parts.extend("| " + " | ".join(row) + " |" for row in zip(*([_md(c.strip()) for c in column] for column in zip(*table.rows))))
         parts.append("")
         for note in table.notes:
             parts.append(_md(note) + "\n")
@@ -116,11 +183,10 @@ def _cell_len(text: str) -> int:
 
 def _widths(table: Table) -> list[int]:
     widths = [_cell_len(c) for c in table.columns]
-    for row in table.rows:
-        for i, cell in enumerate(row):
-            n = _cell_len(cell)
-            if n > widths[i]:
-                widths[i] = n
+    for i, column in enumerate(zip(*table.rows)):
+        n = max(map(len, column)) if "".join(column).isascii() else max(map(_cell_len, column))
+        if n > widths[i]:
+            widths[i] = n
     return widths
 
 
@@ -131,6 +197,18 @@ def _cells(cells: tuple[str, ...], widths: list[int], numeric: tuple[bool, ...])
         fill = " " * (width - _cell_len(cell))
         out.append(" " + (fill + cell if right else cell + fill) + " ")
     return out
+
+
+def _lines(table: Table, widths: list[int], left: str, between: str, right: str) -> list[str]:
+    """The table's rows as lines, each cell padded to its column (as `_cells` pads one row),
+    laid out a column at a time: str.rjust and str.ljust run in C, a loop per cell does not."""
+    columns = []
+    for column, width, numeric in zip(zip(*table.rows), widths, table.numeric):
+        if "".join(column).isascii():
+            columns.append([c.rjust(width) if numeric else c.ljust(width) for c in column])
+        else:  # wide characters: pad by terminal columns
+            columns.append([c[1:-1] for c in (_cells((c,), [width], (numeric,))[0] for c in column)])
+    return [left + between.join(cells) + right for cells in zip(*columns)]
 
 
 def plain_text(report: Report) -> str:
@@ -146,7 +224,7 @@ def plain_text(report: Report) -> str:
         lines.append(rule)
         lines.append("|" + "|".join(_cells(table.columns, widths, table.numeric)) + "|")
         lines.append(rule)
-        lines.extend("|" + "|".join(_cells(row, widths, table.numeric)) + "|" for row in table.rows)
+        lines.extend(_lines(table, widths, "| ", " | ", " |"))
         lines.append(rule)
         lines.extend(table.notes)
     if report.explanation:
@@ -178,8 +256,8 @@ def _rich(report: Report, out: IO[str]) -> None:
             text.append(cell, style="bold")
             text.append(" ")
         text.append("\n " + "\u2500" * (width - 2) + " \n")
-        for row in table.rows:
-            text.append(" " + " ".join(_cells(row, widths, table.numeric)) + " \n")
+        if table.rows:
+            text.append("\n".join(_lines(table, widths, "  ", "   ", "  ")) + "\n")
         text.append(" " * width)
         console.print(text, soft_wrap=True)
         for note in table.notes:
