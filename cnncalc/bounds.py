@@ -145,9 +145,9 @@ _lower_bounds: dict[Any, Any] = {}
 
 def lower_bound(value: Any) -> Any:
     """A number every value of the symbolic `value` is at least (None: none known), read off its
-    tree: a positive integer symbol is >= 1, floor(x) >= floor(L(x)), a product or power of
-    non-negative factors >= the product of their bounds, a sum with positive coefficients >= the
-    sum of its bounds. Memoised: the sizes of one network share their subtrees."""
+    tree: a positive integer symbol is >= 1, floor(x) >= floor(L(x)), c*x >= c*L(x) for c > 0,
+    a product or power of non-negative factors >= the product of their bounds, a sum with
+    positive coefficients >= the sum of its bounds. Memoised: the sizes of one network share their subtrees."""
     if value.is_Number:
         return normalize(value)
     found = _lower_bounds.get(value, _lower_bounds)
@@ -166,6 +166,10 @@ def lower_bound(value: Any) -> Any:
                 result = None
                 break
             result += normalize(c) * low
+    elif value.is_Mul and value.args[0].is_Number and len(value.args) == 2:
+        coeff, rest = value.args  # c*x >= c*L(x) for a positive c, whatever the sign of L(x)
+        low = lower_bound(rest) if coeff > 0 else None
+        result = None if low is None else normalize(coeff) * low
     elif value.is_Mul or (value.is_Pow and value.exp.is_Integer and value.exp > 0):
         factors = [(value.base, int(value.exp))] if value.is_Pow else [(f, 1) for f in value.args]
         result = 1

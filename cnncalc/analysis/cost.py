@@ -19,6 +19,7 @@ Conventions (also in the README):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any, NamedTuple
 
 from cnncalc import arith
@@ -89,21 +90,15 @@ def bytes_of(elements: Any, dtype: str) -> Any:
 def cost(evaluation: Evaluation, *, explain: bool = False, dtype: str = "float32") -> Cost:
     """MACs, cheap ops and memory of an evaluation."""
     rows = row_costs(evaluation, explain=explain, dtype=dtype)
-    by_mac_kind: dict[str, list[Any]] = {}  # the headline MAC totals each kind declares ("conv", "linear")
-    by_op_kind: dict[str | None, list[Any]] = {}
-    kinds: dict[str, str | None] = {}
-    for r, c in zip(evaluation.rows, rows):
-        mac_kind = kinds.get(r.type, "")
-        if mac_kind == "":
-            kind = lookup(r.type)
-            mac_kind = kinds[r.type] = kind.mac_kind if kind is not None and kind.mac_kind else None
-        if mac_kind is not None:
-            by_mac_kind.setdefault(mac_kind, []).append(c.macs)
-        by_op_kind.setdefault(c.op_kind, []).append(c.ops)
-    conv = arith.total(by_mac_kind.get("conv", ()))
-    linear = arith.total(by_mac_kind.get("linear", ()))
-    ops = tuple((kind, arith.total(by_op_kind.get(kind, ()))) for kind in OP_KINDS)
+    # Column by column (list comprehensions, not a loop of dict updates: 250,000 rows are common)
     macs, op_counts, elements = ([c[i] for c in rows] for i in (0, 1, 3))  # RowCost's macs, ops, elements
+    types = [r.type for r in evaluation.rows]
+    mac_kinds = {t: getattr(lookup(t), "mac_kind", None) for t in set(types)}  # the headline MAC totals ("conv", "linear")
+    row_mac_kinds = [mac_kinds[t] for t in types]
+    conv = arith.total(list(compress(macs, [k == "conv" for k in row_mac_kinds])))
+    linear = arith.total(list(compress(macs, [k == "linear" for k in row_mac_kinds])))
+    op_kinds = [c.op_kind for c in rows]
+    ops = tuple((kind, arith.total(list(compress(op_counts, [k == kind for k in op_kinds])))) for kind in OP_KINDS)
     groups = []
     by_group: dict[str | None, list[int]] = {}
     if not evaluation.standalone:
@@ -148,7 +143,7 @@ def row_costs(evaluation: Evaluation, *, explain: bool = False, dtype: str = "fl
     out: list[RowCost] = []
     append = out.append
     for r in evaluation.rows:
-        key = (r.type, id(r.args), r.inputs, r.output, id(r.macs))
+        key = (r.type, id(r.args), id(r.inputs), id(r.output), id(r.macs))  # all that row_cost reads; the rows hold them
         found = memo.get(key)
         if found is None:
             found = memo[key] = row_cost(r, explain=explain, dtype=dtype)

@@ -31,6 +31,18 @@ class Shapes(dict[Shape, list[Any]]):
         return shown
 
 
+class ShapeTexts(dict[Shape, str]):
+    """Shapes of one evaluation as table cells, memoised as `Shapes` is for JSON."""
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        super().__init__()
+        self.drop = 0 if evaluation.batch_in_shapes else 1
+
+    def __missing__(self, shape: Shape) -> str:
+        shown = self[shape] = shape_text(shape[self.drop:])
+        return shown
+
+
 def title_text(e: Evaluation) -> str:
     """A table's title: the evaluation's name, input and batch size."""
     batch = f", batch {e.batch}" if e.batch != 1 and not e.batch_in_shapes else ""

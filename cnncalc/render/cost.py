@@ -87,12 +87,15 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
     blocks = []
     for e, c, fields in analysed:
         shapes = Shapes(e)
-        tails: dict[Any, dict[str, Any]] = {}  # rows sharing their cost, field and output share the rest of their item
+        # Rows sharing their cost and output (or their field) share those values: c.rows and
+        # fields hold rc and f, so their ids stay theirs.
+        counted: dict[Any, dict[str, Any]] = {}
+        fielded: dict[int, dict[str, Any]] = {}
         for r, rc, f in zip(e.rows, c.rows, fields):
-            key = (id(rc), id(f), r.output)  # c.rows and fields hold rc and f: their ids stay theirs
-            tail = tails.get(key)
-            if tail is None:
-                tail = tails[key] = {
+            key = (id(rc), r.output)
+            counts = counted.get(key)
+            if counts is None:
+                counts = counted[key] = {
                     "output": shapes[r.output],
                     "output_elements": arith.as_json(rc.elements),
                     "macs": arith.as_json(rc.macs),
@@ -100,11 +103,11 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
                     "ops": arith.as_json(rc.ops),
                     "op_kind": rc.op_kind,
                     "activation_bytes": arith.as_json(bytes_of(rc.elements, dtype)),
-                    "receptive_field": _field_json(f),
                 }
-                if f.notes:
-                    tail["notes"] = list(f.notes)
-            item: dict[str, Any] = {"path": r.path, "type": r.type, **tail}
+            field = fielded.get(id(f))
+            if field is None:
+                field = fielded[id(f)] = {"receptive_field": _field_json(f), **({"notes": list(f.notes)} if f.notes else {})}
+            item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, **field}
             if explain:
                 item["steps"] = list(_steps(r.steps, rc.steps, f.steps))
             layers.append(item)
@@ -161,20 +164,23 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                 True, False, True, True, True, True, True
             ) + ((False,) if noted else ())
             rows = []
-            tails: dict[Any, tuple[str, ...]] = {}  # rows sharing their cost, field and output share their cells
+            # Rows sharing their cost and output (or their field) share those cells: c.rows and
+            # fields hold rc and f, so their ids stay theirs.
+            counted: dict[Any, tuple[str, ...]] = {}
+            fielded: dict[int, tuple[str, ...]] = {}
             for r, rc, f in zip(e.rows, c.rows, fields):
-                key = (id(rc), id(f), r.output)  # c.rows and fields hold rc and f: their ids stay theirs
-                tail = tails.get(key)
-                if tail is None:
+                key = (id(rc), r.output)
+                counts = counted.get(key)
+                if counts is None:
                     cells = [shape_text(e.shown(r.output)), count_text(rc.macs)]
                     if flops:
                         cells.append(count_text(arith.mul(2, rc.macs)))
                     cells += [count_text(rc.ops), rc.op_kind or "", count_text(rc.elements), count_text(bytes_of(rc.elements, dtype))]
-                    cells += field_cells(f)
-                    if noted:
-                        cells.append("; ".join(f.notes))
-                    tail = tails[key] = tuple(cells)
-                rows.append((layer_cell(r), r.type, *tail))
+                    counts = counted[key] = tuple(cells)
+                field = fielded.get(id(f))
+                if field is None:
+                    field = fielded[id(f)] = (*field_cells(f), "; ".join(f.notes)) if noted else field_cells(f)
+                rows.append((layer_cell(r), r.type, *counts, *field))
                 if explain:
                     explanation.append((step_head(e, r), _steps(r.steps, rc.steps, f.steps)))
             title = f"{title_text(e)} -- {CONVENTION}"

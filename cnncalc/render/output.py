@@ -71,60 +71,73 @@ def _layout(value: Any, indent: str, parts: list[str], encode: Any) -> None:
 
 
 def _objects_of_leaves(items: Any, inner: str, encode: Any) -> str | None:
-    """A list of objects with the same keys, each holding an object and all their values written
-    on one line (`cost`'s layers: numbers, shapes, a receptive-field object), laid out as
-    `_layout` lays it out, or None when that does not apply (the text stops before the closing
-    bracket's line). Values are encoded as json's encoder does; all of an object's values but
-    the first (a layer's path) are written once for the objects that share them (the document
-    holds every value, so the same ids are the same values)."""
-    if not items or type(items[0]) is not dict or not items[0]:
+    """A list of objects whose values are each written on one line (a layer's path, type,
+    counts, shapes, a flat receptive-field object), laid out as `_layout` lays it out (an object
+    holding an object spread over lines, key by key; any other on one line), or None when that
+    does not apply (the text stops before the closing bracket's line).
+
+    Each value is encoded as json's encoder does, once: the rows of repeated layers share their
+    values, found again by id (the document holds every value, so an id stays its value's)."""
+    if not items or type(items[0]) is not dict:
         return None
     from json.encoder import encode_basestring  # what JSONEncoder(ensure_ascii=False) uses for strings
 
-    keys = tuple(items[0])
     deeper = inner + "  "
-    names = ["\n" + deeper + encode(str(key)) + ": " for key in keys]
-    names[1:] = ["," + name for name in names[1:]]
     end = "\n" + inner + "}"
+    texts: dict[int, str] = {}  # a value's one-line text, by id
+    objects: set[int] = set()  # the ids of the values that are objects
 
-    def text(value: Any) -> tuple[str, bool] | None:
-        """A value's one-line text and whether it is an object, or None when it would span lines."""
-        kind = type(value)
-        if kind is str:
-            return encode_basestring(value), False
-        if kind is int:
-            return int.__repr__(value), False
-        if _holds_objects(value):
-            return None
-        return encode(value), isinstance(value, dict)
+    def fill(values: list[Any]) -> bool:
+        """Encode the values not met before; False when one would span lines."""
+        for value in values:
+            if id(value) not in texts:
+                kind = type(value)
+                if kind is str:
+                    texts[id(value)] = encode_basestring(value)
+                elif kind is int:
+                    texts[id(value)] = int.__repr__(value)
+                elif _holds_objects(value):
+                    return False
+                else:
+                    texts[id(value)] = encode(value)
+                    if isinstance(value, dict):
+                        objects.add(id(value))
+        return True
 
-    def tail(values: list[Any]) -> tuple[str, bool] | None:
-        """The text of all values but the first, with the keys; whether one is an object."""
-        parts, holds = [], False
-        for name, value in zip(names[1:], values[1:]):
-            found = text(value)
-            if found is None:
-                return None
-            parts.append(name + found[0])
-            holds = holds or found[1]
-        return "".join(parts) + end, holds
-
-    rests: dict[tuple[int, ...], tuple[str, bool] | None] = {}
-    lines = []
+    forms: dict[tuple[Any, ...], tuple[list[str], list[str]]] = {}  # key names, spread over lines and on one line
+    parts = []
+    rests: dict[tuple[Any, ...], str] = {}  # the text of all values but the first, by their ids
     for item in items:
-        if type(item) is not dict or tuple(item) != keys:
+        if type(item) is not dict or not item:
             return None
-        values = iter(item.values())
-        head = text(next(values))
-        key = tuple(map(id, values))
-        if key in rests:
-            rest = rests[key]
+        keys = tuple(item)
+        form = forms.get(keys)
+        if form is None:
+            if not all(type(key) is str for key in keys):
+                return None  # json writes True as "true", str() as "True": left to the general layout
+            quoted = [encode(key) + ": " for key in keys]
+            spread = ["\n" + deeper + quoted[0]] + [",\n" + deeper + q for q in quoted[1:]]
+            form = forms[keys] = (spread, quoted[:1] + [", " + q for q in quoted[1:]])
+        values = list(item.values())
+        head = values[0]  # a layer's path: its own, written directly
+        if type(head) is str:
+            first = encode_basestring(head)
+        elif fill([head]):
+            first = texts[id(head)]
         else:
-            rest = rests[key] = tail(list(item.values()))
-        if head is None or rest is None or not (head[1] or rest[1]):
-            return None  # spans lines, or holds no object (then written on one line)
-        lines.append("{" + names[0] + head[0] + rest[0])
-    return "[\n" + inner + (",\n" + inner).join(lines)
+            return None
+        rest = tuple(map(id, values))[1:]
+        if not all(map(texts.__contains__, rest)) and not fill(values[1:]):
+            return None  # a value spans lines
+        laid = id(head) in objects or not objects.isdisjoint(rest)  # an object holding one is laid out
+        names = form[0] if laid else form[1]
+        done = rests.get((keys, rest, laid))
+        if done is None:
+            done = rests[keys, rest, laid] = "".join(map(str.__add__, names[1:], map(texts.__getitem__, rest))) + (end if laid else "}")
+        parts.append(",\n" + inner + "{" + names[0] + first)
+        parts.append(done)
+    parts[0] = parts[0][1:]  # the first object is not preceded by a comma
+    return "[" + "".join(parts)
 
 
 def write_report(report: Report, fmt: str, stream: IO[str] | None = None) -> None:
