@@ -77,6 +77,17 @@ def normalize(value: Any) -> Any:
     return value
 
 
+def sympy_number(value: Any) -> Any:
+    """A Python number as a sympy number (never through sympify: no text is parsed)."""
+    import sympy
+
+    if isinstance(value, float):
+        return sympy.Float(value)
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    return _sympy_operand(value)
+
+
 def _sympy_operand(value: Any) -> Any:
     if isinstance(value, Fraction):
         import sympy
@@ -169,21 +180,60 @@ def mod(a: Any, b: Any) -> Any:
 
 
 def minimum(*values: Any) -> Any:
-    """min over numbers or symbolic values."""
+    """min over numbers or symbolic values (see `maximum`)."""
     if all(isinstance(v, _NUMERIC) for v in values):
         return min(values)
-    import sympy
-
-    return normalize(sympy.Min(*map(_sympy_operand, values)))
+    return _extreme(values, largest=False)
 
 
 def maximum(*values: Any) -> Any:
-    """max over numbers or symbolic values."""
+    """max over numbers or symbolic values.
+
+    With symbols, an argument that provably never exceeds another (`bounds.Ledger.compare`) is
+    dropped and the rest kept as an unevaluated sympy `Max` of the distinct arguments: sympy's
+    own `Max` compares every pair through its assumption system, which takes seconds for a few
+    dozen arguments (and minutes for hundreds)."""
     if all(isinstance(v, _NUMERIC) for v in values):
         return max(values)
+    return _extreme(values, largest=True)
+
+
+def _extreme(values: tuple[Any, ...], *, largest: bool) -> Any:
     import sympy
 
-    return normalize(sympy.Max(*map(_sympy_operand, values)))
+    from cnncalc import bounds
+
+    cls = sympy.Max if largest else sympy.Min
+    numbers = [v for v in values if isinstance(v, _NUMERIC)]
+    flat: list[Any] = [(max if largest else min)(numbers)] if numbers else []
+    for v in values:
+        if not isinstance(v, _NUMERIC):
+            flat.extend(v.args if isinstance(v, cls) else (v,))  # max(a, max(b, c)) = max(a, b, c)
+    ledger = bounds.Ledger()
+    kept: list[tuple[Any, dict[int, Any]]] = []
+    seen: set[Any] = set()
+    for v in flat:
+        operand = sympy_number(v) if isinstance(v, _NUMERIC) else v
+        if operand in seen:
+            continue
+        seen.add(operand)
+        if operand.is_extended_real is False:
+            raise ValueError(f"the argument {operand} of {cls.__name__.lower()}() is not a real number")
+        terms = ledger.terms(operand)
+        survivors = []
+        dominated = False
+        for other, other_terms in kept:
+            at_least, at_most = ledger.compare(terms, other_terms)
+            if at_most if largest else at_least:
+                dominated = True
+                break
+            if not (at_least if largest else at_most):
+                survivors.append((other, other_terms))
+        if not dominated:
+            kept = [*survivors, (operand, terms)]
+    if len(kept) == 1:
+        return normalize(kept[0][0])
+    return cls(*(v for v, _ in kept), evaluate=False)
 
 
 def substitute(value: Any, values: dict[Any, int]) -> Any:
@@ -208,16 +258,24 @@ _INT_ONLY = frozenset((int,))
 
 
 def total(values: Any) -> Any:
-    """The sum of an iterable of values (0 for none)."""
+    """The sum of an iterable of values (0 for none); symbolic terms are added in one sympy Add
+    (one at a time, each addition rebuilds the growing sum: quadratic in the terms)."""
     if isinstance(values, (list, tuple)) and set(map(type, values)) <= _INT_ONLY:
         return sum(values)  # plain ints (not bools): summed at C speed
     result: Any = 0
+    symbolic: list[Any] = []
     for v in values:
         if type(v) is int and type(result) is int:  # the common case, without a call
             result += v
-        else:
+        elif isinstance(v, _NUMERIC):
             result = add(result, v)
-    return result
+        else:
+            symbolic.append(v)
+    if not symbolic:
+        return result
+    import sympy
+
+    return normalize(sympy.Add(_sympy_operand(result), *symbolic))
 
 
 def is_positive(value: Any) -> bool | None:

@@ -29,9 +29,8 @@ pointwise); this module composes the descriptions and never looks at a layer's n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, Row
@@ -42,8 +41,7 @@ from cnncalc.layers.base import term
 from cnncalc.layers.fields import POINTWISE, Collapse, Field, Fold, Pointwise, Reorder, Shift, Union, Window
 
 
-@dataclass(frozen=True)
-class AxisField:
+class AxisField(NamedTuple):
     """The field along one axis of the input: size r, effective stride j, start u (= -padding)."""
 
     size: Any = 1
@@ -68,8 +66,7 @@ class AxisField:
         return self.size if self.exact or isinstance(self.size, int) else arith.floor(self.size)
 
 
-@dataclass(frozen=True)
-class RowField:
+class RowField(NamedTuple):
     """One row's field per input axis (None where not defined), with what the layer did to it."""
 
     axes: tuple[AxisField, ...] | None
@@ -83,8 +80,7 @@ class RowField:
         return self.axes is not None and all(a.exact for a in self.axes)
 
 
-@dataclass(frozen=True)
-class _Track:
+class _Track(NamedTuple):
     """One input axis followed through the network: the tensor dim holding it (negative index),
     or None once the axis is gone (after a Linear over it: every element then sees this field);
     `flat` is the axis's extent once Flatten merged it into another dim."""
@@ -94,8 +90,7 @@ class _Track:
     flat: Any = None
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(NamedTuple):
     tracks: tuple[_Track, ...] | None
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -112,40 +107,63 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
     names = AXES.get(n, tuple(f"axis{i}" for i in range(n)))
     start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None)
     states: list[_State] = []
+    fields: list[RowField] = []
+    rules: dict[Any, Field] = {}  # a layer's field rule, by its outcome (shared by repeated layers) and shapes
+    through: dict[Any, bool] = {}  # by the same key: a pointwise layer on an unchanged shape keeps its input's field
+    shared: dict[int, RowField] = {}  # a state's tracks object -> its RowField, when it has no notes of its own
+
+    def field_of(state: _State) -> RowField:
+        plain = not (state.notes or state.warnings or state.steps)
+        field = shared.get(id(state.tracks)) if plain else None
+        if field is None:
+            tracks = None if state.tracks is None else tuple(t.field for t in state.tracks)
+            field = RowField(tracks, names, state.notes, state.warnings, state.steps)
+            if plain:
+                shared[id(state.tracks)] = field  # the tracks stay alive in `states`: ids are not reused
+        return field
+
     for index, row in enumerate(evaluation.rows):
         sources = row.sources or ((index - 1,) if index else (-1,))
+        key = (row.type, id(row.args), row.inputs, row.output, row.copies)  # the args object lives as long as the rows
+        if len(sources) == 1:
+            source = states[sources[0]] if sources[0] >= 0 else start
+            passes = through.get(key)
+            if passes is None:
+                passes = through[key] = _rule(row, key, rules) is POINTWISE and row.inputs[0] == row.output
+            if passes and source.tracks is not None and not (source.notes or source.warnings or source.steps):
+                states.append(source)  # the short cut of `_pointwise`, the most common row
+                fields.append(field_of(source))
+                continue
         inputs = [states[s] if s >= 0 else start for s in sources]
         if any(s.tracks is None for s in inputs):
             state = _State(None)
         else:
             try:
-                state = _layer(row, inputs, names, explain)
+                state = _layer(row, inputs, names, explain, _rule(row, key, rules))
             except _Untracked as exc:
                 state = _State(None, (str(exc),))
         states.append(state)
-    return tuple(
-        RowField(
-            None if s.tracks is None else tuple(t.field for t in s.tracks),
-            names,
-            s.notes,
-            s.warnings,
-            s.steps,
-        )
-        for s in states
-    )
+        fields.append(field_of(state))
+    return tuple(fields)
 
 
 # ----------------------------------------------------------------------------- per layer
 
 
-def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool) -> _State:
+def _rule(row: Row, key: Any, rules: dict[Any, Field]) -> Field:
+    """The row's field rule (what its kind does to positions), once per key."""
+    rule = rules.get(key)
+    if rule is None:
+        kind = lookup(row.type)
+        rule = POINTWISE if kind is None or kind.field is None else kind.field(kind, dict(row.args), row.inputs, row.output)
+        if row.copies != 1:
+            rule = _repeated(rule, row.copies, row)
+        rules[key] = rule
+    return rule
+
+
+def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool, rule: Field) -> _State:
     """Compose one row's field: the kind describes what it does to its input's positions."""
-    kind = lookup(row.type)
-    rule: Field = POINTWISE
-    if kind is not None and kind.field is not None:
-        rule = kind.field(kind, dict(row.args), row.inputs, row.output)
-    if row.copies != 1:
-        rule = _repeated(rule, row.copies, row)
     state = inputs[0]
     if isinstance(rule, Union):
         return _merge(row, inputs, names, rule.dim)
@@ -154,7 +172,7 @@ def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool
     if isinstance(rule, Shift):
         return _shift(state, row, rule.shifts, names, explain)
     if isinstance(rule, Reorder):
-        return _State(tuple(t if t.dim is None else replace(t, dim=rule.moved[t.dim]) for t in state.tracks or ()))
+        return _State(tuple(t if t.dim is None else t._replace(dim=rule.moved[t.dim]) for t in state.tracks or ()))
     if isinstance(rule, Fold):
         return _flatten(state, row, rule)
     if isinstance(rule, Collapse):
@@ -189,6 +207,9 @@ def _whole(value: Any) -> Any:
 
 
 def _compose(field: AxisField, a: Any, b: Any, w: Any, exact: bool, sized: bool) -> AxisField:
+    size, stride, start = field[:3]
+    if type(size) is int and type(stride) is int and type(start) is int and type(a) is int and type(b) is int and type(w) is int:
+        return AxisField(size + stride * w, stride * a, start + stride * b, field.exact and exact, field.input_dependent or sized)
     return AxisField(
         _whole(arith.add(field.size, arith.mul(field.stride, w))),
         _whole(arith.mul(field.stride, a)),
@@ -208,9 +229,10 @@ def _apply(state: _State, row: Row, window: Window, names: tuple[str, ...], expl
         if axis not in by_dim:
             raise _Untracked(f"{row.type} runs over a dimension that is not a spatial axis of the input: field not tracked")
         i = by_dim[axis]
-        old = tracks[i].field
+        track = tracks[i]
+        old = track.field
         new = _compose(old, a, b, w, window.exact, window.sized)
-        tracks[i] = replace(tracks[i], field=new)
+        tracks[i] = _Track(new, track.dim, track.flat)
         if explain:
             label = names[i] if i < len(names) else f"axis{i}"
             if window.kernel:
@@ -244,7 +266,7 @@ def _shift(state: _State, row: Row, shifts: dict[int, Any], names: tuple[str, ..
         if t.dim in shifts and t.flat is None:
             amount = shifts[t.dim]
             new = _compose(t.field, 1, arith.mul(-1, amount), 0, True, False)
-            tracks[i] = replace(t, field=new)
+            tracks[i] = t._replace(field=new)
             if explain and i < len(names):
                 steps.append(Step(f"RF {names[i]}: shifted by {_text(amount)} input positions of this layer: P", result=new.padding))
         elif t.flat is not None and t.dim in shifts:
@@ -265,10 +287,10 @@ def _flatten(state: _State, row: Row, fold: Fold) -> _State:
             continue
         p = t.dim + rank
         if p < first:
-            tracks.append(replace(t, dim=p - out_rank))
+            tracks.append(t._replace(dim=p - out_rank))
         elif p <= last:
             extent = t.flat if t.flat is not None else x[p]
-            tracks.append(replace(t, dim=first - out_rank, flat=extent))
+            tracks.append(t._replace(dim=first - out_rank, flat=extent))
         else:
             tracks.append(t)  # trailing dims keep their negative index
     return _State(tuple(tracks))
@@ -299,12 +321,13 @@ def _collapse(state: _State, row: Row, dim: int, names: tuple[str, ...], explain
 def _pointwise(state: _State, row: Row) -> _State:
     """Layers that keep every spatial position where it was (activations, norms, 1x1 reshuffles)."""
     x, y = row.inputs[0], row.output
-    for t in state.tracks or ():
-        if t.dim is None:
-            continue
-        if len(x) != len(y) or arith.equal(x[t.dim], y[t.dim]) is False:
-            raise _Untracked(f"{row.type} changes a spatial dimension: field not tracked")
-    return _State(state.tracks)
+    if x != y:
+        for t in state.tracks or ():
+            if t.dim is None:
+                continue
+            if len(x) != len(y) or arith.equal(x[t.dim], y[t.dim]) is False:
+                raise _Untracked(f"{row.type} changes a spatial dimension: field not tracked")
+    return state if not (state.notes or state.warnings or state.steps) else _State(state.tracks)
 
 
 def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | None) -> _State:
@@ -348,7 +371,7 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | No
             for f in fields[1:]:
                 if arith.is_positive(arith.sub(f.size, largest.size)):
                     largest = f
-            tracks.append(_Track(replace(largest, exact=False), dim, branches[0].flat))
+            tracks.append(_Track(largest._replace(exact=False), dim, branches[0].flat))
             continue
         doubled = [arith.add(arith.mul(2, f.start), arith.sub(f.size, 1)) for f in fields]  # 2*centre: no Fractions
         if any(arith.equal(d, doubled[0]) is False for d in doubled[1:]):
@@ -374,6 +397,8 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | No
 
 def axis_text(values: tuple[Any, ...]) -> str:
     """Per-axis values joined as HxW (symbolic values in parentheses: (k + 1)x(k + 1))."""
+    if all(type(v) is int for v in values):
+        return "x".join(map(str, values))
     texts = [arith.as_text(v) for v in values]
     return "x".join(f"({t})" if len(texts) > 1 and any(c in t for c in " *") else t for t in texts)
 

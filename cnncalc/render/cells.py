@@ -49,6 +49,18 @@ def condition_notes(stated: Sequence[Stated]) -> tuple[str, ...]:
     return tuple(f"valid only if {s.text}: " + "; ".join(f"{c.reason} ({c.path})" for c in s.conditions) for s in stated)
 
 
+class ShapeTexts(dict[Shape, str]):
+    """Shapes of one evaluation as table cells, memoised as `Shapes` is for JSON."""
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        super().__init__()
+        self.shown = evaluation.shown
+
+    def __missing__(self, shape: Shape) -> str:
+        shown = self[shape] = shape_text(self.shown(shape))
+        return shown
+
+
 def title_text(e: Evaluation) -> str:
     """A table's title: the evaluation's name, input and batch size."""
     batch = f", batch {e.batch}" if e.batch != 1 and not e.batch_in_shapes else ""

@@ -10,7 +10,7 @@ from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
 from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS
-from cnncalc.render.cells import condition_notes, conditions_json, layer_cell, shape_json, step_head, title_text
+from cnncalc.render.cells import Shapes, condition_notes, conditions_json, layer_cell, shape_json, step_head, title_text
 from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import bytes_text, count_text
 from cnncalc.render.report import Report, Table
@@ -86,21 +86,28 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
     layers = []
     blocks = []
     for e, c, fields in analysed:
+        shapes = Shapes(e)
+        # Rows sharing their cost and output (or their field) share those values: c.rows and
+        # fields hold rc and f, so their ids stay theirs.
+        counted: dict[Any, dict[str, Any]] = {}
+        fielded: dict[int, dict[str, Any]] = {}
         for r, rc, f in zip(e.rows, c.rows, fields):
-            item: dict[str, Any] = {
-                "path": r.path,
-                "type": r.type,
-                "output": shape_json(e.shown(r.output)),
-                "output_elements": arith.as_json(rc.elements),
-                "macs": arith.as_json(rc.macs),
-                "flops": arith.as_json(arith.mul(2, rc.macs)),
-                "ops": arith.as_json(rc.ops),
-                "op_kind": rc.op_kind,
-                "activation_bytes": arith.as_json(bytes_of(rc.elements, dtype)),
-                "receptive_field": _field_json(f),
-            }
-            if f.notes:
-                item["notes"] = list(f.notes)
+            key = (id(rc), r.output)
+            counts = counted.get(key)
+            if counts is None:
+                counts = counted[key] = {
+                    "output": shapes[r.output],
+                    "output_elements": arith.as_json(rc.elements),
+                    "macs": arith.as_json(rc.macs),
+                    "flops": arith.as_json(arith.mul(2, rc.macs)),
+                    "ops": arith.as_json(rc.ops),
+                    "op_kind": rc.op_kind,
+                    "activation_bytes": arith.as_json(bytes_of(rc.elements, dtype)),
+                }
+            field = fielded.get(id(f))
+            if field is None:
+                field = fielded[id(f)] = {"receptive_field": _field_json(f), **({"notes": list(f.notes)} if f.notes else {})}
+            item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, **field}
             if explain:
                 item["steps"] = list(_steps(r.steps, rc.steps, f.steps))
             layers.append(item)
@@ -158,15 +165,23 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                 True, False, True, True, True, True, True
             ) + ((False,) if noted else ())
             rows = []
+            # Rows sharing their cost and output (or their field) share those cells: c.rows and
+            # fields hold rc and f, so their ids stay theirs.
+            counted: dict[Any, tuple[str, ...]] = {}
+            fielded: dict[int, tuple[str, ...]] = {}
             for r, rc, f in zip(e.rows, c.rows, fields):
-                cells = [layer_cell(r), r.type, shape_text(e.shown(r.output)), count_text(rc.macs)]
-                if flops:
-                    cells.append(count_text(arith.mul(2, rc.macs)))
-                cells += [count_text(rc.ops), rc.op_kind or "", count_text(rc.elements), count_text(bytes_of(rc.elements, dtype))]
-                cells += field_cells(f)
-                if noted:
-                    cells.append("; ".join(f.notes))
-                rows.append(tuple(cells))
+                key = (id(rc), r.output)
+                counts = counted.get(key)
+                if counts is None:
+                    cells = [shape_text(e.shown(r.output)), count_text(rc.macs)]
+                    if flops:
+                        cells.append(count_text(arith.mul(2, rc.macs)))
+                    cells += [count_text(rc.ops), rc.op_kind or "", count_text(rc.elements), count_text(bytes_of(rc.elements, dtype))]
+                    counts = counted[key] = tuple(cells)
+                field = fielded.get(id(f))
+                if field is None:
+                    field = fielded[id(f)] = (*field_cells(f), "; ".join(f.notes)) if noted else field_cells(f)
+                rows.append((layer_cell(r), r.type, *counts, *field))
                 if explain:
                     explanation.append((step_head(e, r), _steps(r.steps, rc.steps, f.steps)))
             title = f"{title_text(e)} -- {CONVENTION}"

@@ -9,9 +9,10 @@ from cnncalc.render.report import Report, Table, csv_rows
 
 
 def write_json(document: Any, stream: IO[str] | None = None) -> None:
-    """JSON, one trailing newline; laid out by `json_text`."""
+    """JSON, one trailing newline; laid out by `json_text`, written piece by piece."""
     out = stream or sys.stdout
-    out.write(json_text(document))
+    for part in json_parts(document):
+        out.write(part)
     out.write("\n")
 
 
@@ -22,11 +23,19 @@ def json_text(value: Any) -> str:
     as readable as `indent=2` and a fifth of its size, and written by json's C encoder, where
     `indent=` falls back to pure Python (5x slower; seconds for 100,000 layers).
     """
+    return "".join(json_parts(value))
+
+
+def json_parts(value: Any) -> list[str]:
+    """`json_text` in pieces (a 100,000-layer document need not be joined into one string)."""
     import json  # here, not at the top: a table run does not need it
 
     parts: list[str] = []
     _layout(value, "", parts, json.JSONEncoder(ensure_ascii=False, check_circular=False).encode)
-    return "".join(parts)
+    return parts
+
+
+_LEAVES = (str, int, float, bool, type(None))
 
 
 def _holds_objects(value: Any) -> bool:
@@ -47,6 +56,8 @@ def _layout(value: Any, indent: str, parts: list[str], encode: Any) -> None:
             parts.append(("\n" if index == 0 else ",\n") + inner + encode(str(key)) + ": ")
             _layout(item, inner, parts, encode)
         parts.append("\n" + indent + "}")
+    elif (laid := _objects_of_leaves(value, inner, encode)) is not None:
+        parts.append(laid + "\n" + indent + "]")
     elif value and set(map(type, value)) == {dict} and (text := encode(value)).count("{") == len(value) == text.count("}, {") + 1:
         # A list of flat objects (one "{" each, and no "}, {" inside a string, or the counts
         # would differ): encoded in one call and split where one object ends and the next begins.
@@ -57,6 +68,76 @@ def _layout(value: Any, indent: str, parts: list[str], encode: Any) -> None:
             parts.append(("\n" if index == 0 else ",\n") + inner)
             _layout(item, inner, parts, encode)
         parts.append("\n" + indent + "]")
+
+
+def _objects_of_leaves(items: Any, inner: str, encode: Any) -> str | None:
+    """A list of objects whose values are each written on one line (a layer's path, type,
+    counts, shapes, a flat receptive-field object), laid out as `_layout` lays it out (an object
+    holding an object spread over lines, key by key; any other on one line), or None when that
+    does not apply (the text stops before the closing bracket's line).
+
+    Each value is encoded as json's encoder does, once: the rows of repeated layers share their
+    values, found again by id (the document holds every value, so an id stays its value's)."""
+    if not items or type(items[0]) is not dict:
+        return None
+    from json.encoder import encode_basestring  # what JSONEncoder(ensure_ascii=False) uses for strings
+
+    deeper = inner + "  "
+    end = "\n" + inner + "}"
+    texts: dict[int, str] = {}  # a value's one-line text, by id
+    objects: set[int] = set()  # the ids of the values that are objects
+
+    def fill(values: list[Any]) -> bool:
+        """Encode the values not met before; False when one would span lines."""
+        for value in values:
+            if id(value) not in texts:
+                kind = type(value)
+                if kind is str:
+                    texts[id(value)] = encode_basestring(value)
+                elif kind is int:
+                    texts[id(value)] = int.__repr__(value)
+                elif _holds_objects(value):
+                    return False
+                else:
+                    texts[id(value)] = encode(value)
+                    if isinstance(value, dict):
+                        objects.add(id(value))
+        return True
+
+    forms: dict[tuple[Any, ...], tuple[list[str], list[str]]] = {}  # key names, spread over lines and on one line
+    parts = []
+    rests: dict[tuple[Any, ...], str] = {}  # the text of all values but the first, by their ids
+    for item in items:
+        if type(item) is not dict or not item:
+            return None
+        keys = tuple(item)
+        form = forms.get(keys)
+        if form is None:
+            if not all(type(key) is str for key in keys):
+                return None  # json writes True as "true", str() as "True": left to the general layout
+            quoted = [encode(key) + ": " for key in keys]
+            spread = ["\n" + deeper + quoted[0]] + [",\n" + deeper + q for q in quoted[1:]]
+            form = forms[keys] = (spread, quoted[:1] + [", " + q for q in quoted[1:]])
+        values = list(item.values())
+        head = values[0]  # a layer's path: its own, written directly
+        if type(head) is str:
+            first = encode_basestring(head)
+        elif fill([head]):
+            first = texts[id(head)]
+        else:
+            return None
+        rest = tuple(map(id, values))[1:]
+        if not all(map(texts.__contains__, rest)) and not fill(values[1:]):
+            return None  # a value spans lines
+        laid = id(head) in objects or not objects.isdisjoint(rest)  # an object holding one is laid out
+        names = form[0] if laid else form[1]
+        done = rests.get((keys, rest, laid))
+        if done is None:
+            done = rests[keys, rest, laid] = "".join(map(str.__add__, names[1:], map(texts.__getitem__, rest))) + (end if laid else "}")
+        parts.append(",\n" + inner + "{" + names[0] + first)
+        parts.append(done)
+    parts[0] = parts[0][1:]  # the first object is not preceded by a comma
+    return "[" + "".join(parts)
 
 
 def write_report(report: Report, fmt: str, stream: IO[str] | None = None) -> None:
@@ -82,8 +163,7 @@ def markdown(report: Report) -> str:
         parts.append(f"### {_md(table.title)}\n")
         parts.append("| " + " | ".join(_md(c) for c in table.columns) + " |")
         parts.append("|" + "|".join("---:" if n else "---" for n in table.numeric) + "|")
-        for row in table.rows:
-            parts.append("| " + " | ".join(_md(c.strip()) for c in row) + " |")
+        parts.extend("| " + " | ".join(row) + " |" for row in zip(*([_md(c.strip()) for c in column] for column in zip(*table.rows))))
         parts.append("")
         for note in table.notes:
             parts.append(_md(note) + "\n")
@@ -116,11 +196,10 @@ def _cell_len(text: str) -> int:
 
 def _widths(table: Table) -> list[int]:
     widths = [_cell_len(c) for c in table.columns]
-    for row in table.rows:
-        for i, cell in enumerate(row):
-            n = _cell_len(cell)
-            if n > widths[i]:
-                widths[i] = n
+    for i, column in enumerate(zip(*table.rows)):
+        n = max(map(len, column)) if "".join(column).isascii() else max(map(_cell_len, column))
+        if n > widths[i]:
+            widths[i] = n
     return widths
 
 
@@ -131,6 +210,18 @@ def _cells(cells: tuple[str, ...], widths: list[int], numeric: tuple[bool, ...])
         fill = " " * (width - _cell_len(cell))
         out.append(" " + (fill + cell if right else cell + fill) + " ")
     return out
+
+
+def _lines(table: Table, widths: list[int], left: str, between: str, right: str) -> list[str]:
+    """The table's rows as lines, each cell padded to its column (as `_cells` pads one row),
+    laid out a column at a time: str.rjust and str.ljust run in C, a loop per cell does not."""
+    columns = []
+    for column, width, numeric in zip(zip(*table.rows), widths, table.numeric):
+        if "".join(column).isascii():
+            columns.append([c.rjust(width) if numeric else c.ljust(width) for c in column])
+        else:  # wide characters: pad by terminal columns
+            columns.append([c[1:-1] for c in (_cells((c,), [width], (numeric,))[0] for c in column)])
+    return [left + between.join(cells) + right for cells in zip(*columns)]
 
 
 def plain_text(report: Report) -> str:
@@ -146,7 +237,7 @@ def plain_text(report: Report) -> str:
         lines.append(rule)
         lines.append("|" + "|".join(_cells(table.columns, widths, table.numeric)) + "|")
         lines.append(rule)
-        lines.extend("|" + "|".join(_cells(row, widths, table.numeric)) + "|" for row in table.rows)
+        lines.extend(_lines(table, widths, "| ", " | ", " |"))
         lines.append(rule)
         lines.extend(table.notes)
     if report.explanation:
@@ -178,8 +269,8 @@ def _rich(report: Report, out: IO[str]) -> None:
             text.append(cell, style="bold")
             text.append(" ")
         text.append("\n " + "\u2500" * (width - 2) + " \n")
-        for row in table.rows:
-            text.append(" " + " ".join(_cells(row, widths, table.numeric)) + " \n")
+        if table.rows:
+            text.append("\n".join(_lines(table, widths, "  ", "   ", "  ")) + "\n")
         text.append(" " * width)
         console.print(text, soft_wrap=True)
         for note in table.notes:

@@ -7,8 +7,17 @@ from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from cnncalc import arith
-from cnncalc.analysis.evaluate import Evaluation, shape_text
-from cnncalc.render.cells import Shapes, condition_notes, conditions_json, explanation, layer_cell, shape_json, title_text
+from cnncalc.analysis.evaluate import Evaluation
+from cnncalc.render.cells import (
+    Shapes,
+    ShapeTexts,
+    condition_notes,
+    conditions_json,
+    explanation,
+    layer_cell,
+    shape_json,
+    title_text,
+)
 from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_text, reduction_text
 from cnncalc.render.report import Report, Table
@@ -167,9 +176,15 @@ def _layers_table(e: Evaluation) -> Table:
     if has_buffers:
         columns += ("buffers",)
     rows = []
+    texts = ShapeTexts(e)
+    tails: dict[Any, tuple[str, ...]] = {}  # repeated layers repeat their cells
     for r in e.rows:
-        cells = (layer_cell(r), r.type, shape_text(e.shown(r.output)), count_text(r.params), count_text(r.bias))
-        rows.append(cells + ((count_text(r.buffers),) if has_buffers else ()))
+        key = (r.output, type(r.params), r.params, type(r.bias), r.bias, type(r.buffers), r.buffers)
+        tail = tails.get(key)
+        if tail is None:
+            counts = (r.params, r.bias, r.buffers) if has_buffers else (r.params, r.bias)
+            tail = tails[key] = (texts[r.output], *map(count_text, counts))
+        rows.append((layer_cell(r), r.type, *tail))
     notes = (
         f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
         f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",

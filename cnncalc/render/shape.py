@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.analysis.evaluate import Evaluation, shape_text
-from cnncalc.render.cells import Shapes, condition_notes, conditions_json, explanation, layer_cell, shape_json, title_text
+from cnncalc.render.cells import (
+    Shapes,
+    ShapeTexts,
+    condition_notes,
+    conditions_json,
+    explanation,
+    layer_cell,
+    shape_json,
+    title_text,
+)
 from cnncalc.render.explain import steps_text
 from cnncalc.render.report import Report, Table
 
@@ -57,9 +66,8 @@ def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
     """The `shape` tables: one row per layer, input and output shapes."""
     tables = []
     for e in evaluations:
-        rows = tuple(
-            (layer_cell(r), r.type, shape_text(e.shown(r.input)), shape_text(e.shown(r.output))) for r in e.rows
-        )
+        texts = ShapeTexts(e)
+        rows = tuple((layer_cell(r), r.type, texts[r.inputs[0]], texts[r.output]) for r in e.rows)
         notes = (f"output {shape_text(e.shown(e.output))}", *condition_notes(e.conditions))
         tables.append(Table(title_text(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes))
     return Report(tuple(tables), explanation(evaluations) if explain else ())
