@@ -147,7 +147,7 @@ def row_costs(evaluation: Evaluation, *, explain: bool = False, dtype: str = "fl
     out: list[RowCost] = []
     append = out.append
     for r in evaluation.rows:
-        key = (r.type, id(r.args), id(r.inputs), id(r.output), id(r.macs))  # all that row_cost reads; the rows hold them
+        key = (r.type, id(r.args), id(r.inputs), id(r.output), id(r.macs), r.copies)  # all that row_cost reads; the rows hold them
         found = memo.get(key)
         if found is None:
             found = memo[key] = row_cost(r, explain=explain, dtype=dtype)
