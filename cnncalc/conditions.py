@@ -82,6 +82,12 @@ def _decide(kind: str, difference: Any) -> bool | None:
     """True/False when sympy can tell for every positive-integer value of the symbols, else None."""
     if not arith.is_symbolic(difference):
         return holds_for(kind, difference)
+    if kind == "ge":
+        from cnncalc.bounds import lower_bound  # a cheap proof first: most sizes are plainly >= 1
+
+        low = lower_bound(difference)
+        if low is not None and low >= 0:
+            return True
     import sympy
 
     value = sympy.expand(difference)

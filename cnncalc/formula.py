@@ -45,7 +45,27 @@ def text(value: Any) -> str:
 def display(value: Any) -> Any:
     """The expression `text` prints: every floor and ceiling in its canonical form, expanded.
     Equal to `value` wherever its symbols are integers (they are: `arith.symbol`)."""
-    return sympy.expand(_canonical(value, {}))
+    return _expanded(_canonical(value, {}))
+
+
+def _expanded(value: Any) -> Any:
+    """`sympy.expand(value)`, but a max or min is rebuilt with its arguments expanded and not
+    compared again: sympy's Max compares every pair of candidates through its assumptions,
+    seconds for the few dozen of a network's sequential peak (`cnncalc.bounds` pruned them)."""
+    from cnncalc.symtext import expand  # skips a value that is expanded already (most sizes)
+
+    extremes: dict[Any, Any] = {}
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (sympy.Max, sympy.Min)):
+            extremes.setdefault(node, sympy.Dummy())
+        else:
+            stack.extend(node.args)
+    if not extremes:
+        return expand(value)
+    rebuilt = {d: e.func(*(_expanded(a) for a in e.args), evaluate=False) for e, d in extremes.items()}
+    return expand(value.xreplace(extremes)).xreplace(rebuilt)
 
 
 def _canonical(expr: Any, memo: dict[Any, Any]) -> Any:
@@ -96,7 +116,9 @@ class _Printer(StrPrinter):  # type: ignore[misc]  # sympy is untyped
     """sympy's str printer with the textbook changes of the module's docstring."""
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
-        terms = self._as_ordered_terms(expr, order=order)
+        from cnncalc.symtext import sparse_ordered_terms  # sympy's order, not quadratic in the symbols
+
+        terms = (sparse_ordered_terms(expr) if len(expr.args) > 8 else None) or self._as_ordered_terms(expr, order=order)
         positive = [t for t in terms if t.is_Number or not t.could_extract_minus_sign()]
         negative = [t for t in terms if not t.is_Number and t.could_extract_minus_sign()]
         ordered = positive + negative
