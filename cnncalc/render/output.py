@@ -103,16 +103,19 @@ def _objects_of_leaves(items: Any, inner: str, encode: Any) -> str | None:
         found = []
         laid = False
         for value in item.values():
+            kind = type(value)
+            if kind is str:  # strings and ints: quicker written again than looked up
+                found.append(encode_basestring(value))
+                continue
+            if kind is int:
+                found.append(int.__repr__(value))
+                continue
             text = texts.get(id(value))
             if text is None:
                 text = objects.get(id(value))
                 if text is not None:
                     laid = True
-                elif type(value) is str:
-                    text = texts[id(value)] = encode_basestring(value)
-                elif type(value) is int:
-                    text = texts[id(value)] = int.__repr__(value)
-                elif value is None or type(value) is bool or type(value) is float:
+                elif value is None or kind is bool or kind is float:
                     text = texts[id(value)] = encode(value)
                 elif _holds_objects(value):
                     return None  # spans lines: left to the general layout
