@@ -100,7 +100,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
         counted: dict[Any, dict[str, Any]] = {}
         fielded: dict[int, dict[str, Any] | None] = {}  # a field's JSON object, shared by its rows and block
         for r, rc, f in zip(e.rows, c.rows, fields):
-            key = (id(rc), r.output)
+            key = (id(rc), id(r.output))
             counts = counted.get(key)
             if counts is None:
                 counts = counted[key] = {
@@ -112,7 +112,8 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
                     "op_kind": rc.op_kind,
                     "activation_bytes": arith.as_json(bytes_of(rc.elements, dtype)),
                 }
-            item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, "receptive_field": _shared_field_json(f, fielded)}
+            field = fielded[id(f)] if id(f) in fielded else _shared_field_json(f, fielded)
+            item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, "receptive_field": field}
             if f.notes:
                 item["notes"] = list(f.notes)
             if explain:
@@ -176,7 +177,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
             counted: dict[Any, tuple[str, ...]] = {}
             fielded: dict[int, tuple[str, ...]] = {}
             for r, rc, f in zip(e.rows, c.rows, fields):
-                key = (id(rc), r.output)
+                key = (id(rc), id(r.output))
                 counts = counted.get(key)
                 if counts is None:
                     cells = [shape_text(e.shown(r.output)), count_text(rc.macs)]
