@@ -124,7 +124,7 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
 
     for index, row in enumerate(evaluation.rows):
         sources = row.sources or ((index - 1,) if index else (-1,))
-        key = (row.type, id(row.args), row.inputs, row.output, row.copies)  # the args object lives as long as the rows
+        key = (row.type, id(row.args), id(row.inputs), id(row.output), row.copies)  # all the rule reads; the rows hold them
         if len(sources) == 1:
             source = states[sources[0]] if sources[0] >= 0 else start
             passes = through.get(key)
@@ -222,8 +222,13 @@ def _compose(field: AxisField, a: Any, b: Any, w: Any, exact: bool, sized: bool)
 def _apply(state: _State, row: Row, window: Window, names: tuple[str, ...], explain: bool) -> _State:
     """Compose per-dim maps on the last dims of the input (which must be tracked input axes)."""
     tracks = list(state.tracks or ())
-    by_dim = {t.dim: i for i, t in enumerate(tracks) if t.dim is not None and t.flat is None}
     n = len(window.maps)
+    if not explain and len(tracks) == n and all(t.dim == axis and t.flat is None for t, axis in zip(tracks, range(-n, 0))):
+        # The common case, each spatial axis where it started: no lookups, no steps.
+        exact, sized = window.exact, window.sized
+        moved = tuple(_Track(_compose(t.field, a, b, w, exact, sized), t.dim) for t, (a, b, w) in zip(tracks, window.maps))
+        return _State(moved, (window.note,) if window.note else ())
+    by_dim = {t.dim: i for i, t in enumerate(tracks) if t.dim is not None and t.flat is None}
     steps: list[Step] = []
     for axis, (a, b, w) in zip(range(-n, 0), window.maps):
         if axis not in by_dim:
@@ -395,6 +400,18 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | No
 # ----------------------------------------------------------------------------- text
 
 
+def _int_cells(axes: tuple[AxisField, ...]) -> tuple[str, str, str] | None:
+    """`field_cells` of an exact field of plain ints, without the general path's calls."""
+    sizes, strides, starts = [], [], []
+    for size, stride, start, exact, _ in axes:
+        if not (exact and type(size) is int and type(stride) is int and type(start) is int):
+            return None
+        sizes.append(str(size))
+        strides.append(str(stride))
+        starts.append(str(-start))
+    return "x".join(sizes), "x".join(strides), "x".join(starts)
+
+
 def axis_text(values: tuple[Any, ...]) -> str:
     """Per-axis values joined as HxW (symbolic values in parentheses: (k + 1)x(k + 1))."""
     if all(type(v) is int for v in values):
@@ -407,6 +424,9 @@ def field_cells(field: RowField) -> tuple[str, str, str]:
     """(size, stride, padding) cells for a table: '<=' marks a bound, '-' where not defined."""
     if field.axes is None or not field.axes:
         return "-", "-", "-"
+    ints = _int_cells(field.axes)
+    if ints is not None:
+        return ints
     size = axis_text(tuple(a.shown_size for a in field.axes))
     if not field.exact:
         size = "<=" + size

@@ -40,6 +40,14 @@ def _field_json(field: RowField) -> dict[str, Any] | None:
     }
 
 
+def _shared_field_json(field: RowField, shared: dict[int, dict[str, Any] | None]) -> dict[str, Any] | None:
+    """`_field_json`, made once per field object (rows that keep their input's field share it:
+    the same object, found by id, as the caller's fields hold it)."""
+    if id(field) not in shared:
+        shared[id(field)] = _field_json(field)
+    return shared[id(field)]
+
+
 def _ops_json(c: Cost) -> dict[str, Any]:
     return {**{kind: arith.as_json(v) for kind, v in c.ops}, "total": arith.as_json(c.ops_total)}
 
@@ -90,9 +98,9 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
         # Rows sharing their cost and output (or their field) share those values: c.rows and
         # fields hold rc and f, so their ids stay theirs.
         counted: dict[Any, dict[str, Any]] = {}
-        fielded: dict[int, dict[str, Any]] = {}
+        fielded: dict[int, dict[str, Any] | None] = {}  # a field's JSON object, shared by its rows and block
         for r, rc, f in zip(e.rows, c.rows, fields):
-            key = (id(rc), r.output)
+            key = (id(rc), id(r.output))
             counts = counted.get(key)
             if counts is None:
                 counts = counted[key] = {
@@ -104,10 +112,10 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
                     "op_kind": rc.op_kind,
                     "activation_bytes": arith.as_json(bytes_of(rc.elements, dtype)),
                 }
-            field = fielded.get(id(f))
-            if field is None:
-                field = fielded[id(f)] = {"receptive_field": _field_json(f), **({"notes": list(f.notes)} if f.notes else {})}
-            item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, **field}
+            field = fielded[id(f)] if id(f) in fielded else _shared_field_json(f, fielded)
+            item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, "receptive_field": field}
+            if f.notes:
+                item["notes"] = list(f.notes)
             if explain:
                 item["steps"] = list(_steps(r.steps, rc.steps, f.steps))
             layers.append(item)
@@ -121,7 +129,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
                     "ops": arith.as_json(g.ops),
                     "activation_elements": arith.as_json(g.elements),
                     "activation_bytes": arith.as_json(bytes_of(g.elements, dtype)),
-                    "receptive_field": _field_json(fields[g.last]),
+                    "receptive_field": _shared_field_json(fields[g.last], fielded),
                 }
             )
     return {
@@ -170,7 +178,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
             counted: dict[Any, tuple[str, ...]] = {}
             fielded: dict[int, tuple[str, ...]] = {}
             for r, rc, f in zip(e.rows, c.rows, fields):
-                key = (id(rc), r.output)
+                key = (id(rc), id(r.output))
                 counts = counted.get(key)
                 if counts is None:
                     cells = [shape_text(e.shown(r.output)), count_text(rc.macs)]

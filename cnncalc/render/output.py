@@ -77,7 +77,8 @@ def _objects_of_leaves(items: Any, inner: str, encode: Any) -> str | None:
     does not apply (the text stops before the closing bracket's line).
 
     Each value is encoded as json's encoder does, once: the rows of repeated layers share their
-    values, found again by id (the document holds every value, so an id stays its value's)."""
+    values, found again by id (the document holds every value, so an id stays its value's).
+    Every object of the list is looked at before anything is written (no partial output)."""
     if not items or type(items[0]) is not dict:
         return None
     from json.encoder import encode_basestring  # what JSONEncoder(ensure_ascii=False) uses for strings
@@ -85,28 +86,9 @@ def _objects_of_leaves(items: Any, inner: str, encode: Any) -> str | None:
     deeper = inner + "  "
     end = "\n" + inner + "}"
     texts: dict[int, str] = {}  # a value's one-line text, by id
-    objects: set[int] = set()  # the ids of the values that are objects
-
-    def fill(values: list[Any]) -> bool:
-        """Encode the values not met before; False when one would span lines."""
-        for value in values:
-            if id(value) not in texts:
-                kind = type(value)
-                if kind is str:
-                    texts[id(value)] = encode_basestring(value)
-                elif kind is int:
-                    texts[id(value)] = int.__repr__(value)
-                elif _holds_objects(value):
-                    return False
-                else:
-                    texts[id(value)] = encode(value)
-                    if isinstance(value, dict):
-                        objects.add(id(value))
-        return True
-
+    objects: dict[int, str] = {}  # the same for the values that are objects (their holder is spread over lines)
     forms: dict[tuple[Any, ...], tuple[list[str], list[str]]] = {}  # key names, spread over lines and on one line
     parts = []
-    rests: dict[tuple[Any, ...], str] = {}  # the text of all values but the first, by their ids
     for item in items:
         if type(item) is not dict or not item:
             return None
@@ -118,24 +100,35 @@ def _objects_of_leaves(items: Any, inner: str, encode: Any) -> str | None:
             quoted = [encode(key) + ": " for key in keys]
             spread = ["\n" + deeper + quoted[0]] + [",\n" + deeper + q for q in quoted[1:]]
             form = forms[keys] = (spread, quoted[:1] + [", " + q for q in quoted[1:]])
-        values = list(item.values())
-        head = values[0]  # a layer's path: its own, written directly
-        if type(head) is str:
-            first = encode_basestring(head)
-        elif fill([head]):
-            first = texts[id(head)]
+        found = []
+        laid = False
+        for value in item.values():
+            kind = type(value)
+            if kind is str:  # strings and ints: quicker written again than looked up
+                found.append(encode_basestring(value))
+                continue
+            if kind is int:
+                found.append(int.__repr__(value))
+                continue
+            text = texts.get(id(value))
+            if text is None:
+                text = objects.get(id(value))
+                if text is not None:
+                    laid = True
+                elif value is None or kind is bool or kind is float:
+                    text = texts[id(value)] = encode(value)
+                elif _holds_objects(value):
+                    return None  # spans lines: left to the general layout
+                elif isinstance(value, dict):
+                    text = objects[id(value)] = encode(value)
+                    laid = True
+                else:
+                    text = texts[id(value)] = encode(value)
+            found.append(text)
+        if laid:
+            parts.append(",\n" + inner + "{" + "".join(map(str.__add__, form[0], found)) + end)
         else:
-            return None
-        rest = tuple(map(id, values))[1:]
-        if not all(map(texts.__contains__, rest)) and not fill(values[1:]):
-            return None  # a value spans lines
-        laid = id(head) in objects or not objects.isdisjoint(rest)  # an object holding one is laid out
-        names = form[0] if laid else form[1]
-        done = rests.get((keys, rest, laid))
-        if done is None:
-            done = rests[keys, rest, laid] = "".join(map(str.__add__, names[1:], map(texts.__getitem__, rest))) + (end if laid else "}")
-        parts.append(",\n" + inner + "{" + names[0] + first)
-        parts.append(done)
+            parts.append(",\n" + inner + "{" + "".join(map(str.__add__, form[1], found)) + "}")
     parts[0] = parts[0][1:]  # the first object is not preceded by a comma
     return "[" + "".join(parts)
 
