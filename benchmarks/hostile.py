@@ -124,6 +124,7 @@ def cases(max_layers: int) -> list[Case]:
             owner="errs (--reduce parsing)",
         ),
     ]
+    found += _issue_cases()
     if max_layers < 1_000_000:  # the file of issue 13: refused at once, naming --max-layers
         found.insert(4, Case("1,000,000 ReLU layers", _layers(1_000_000), _commands("params", "cost", formats=("json",)), expect=(2,)))
     for config in sorted((ROOT / "configs").glob("*.yaml")):
@@ -131,6 +132,51 @@ def cases(max_layers: int) -> list[Case]:
         if text is not None:
             found.append(Case(f"zoo {config.stem} on [C, s, s]", text, _commands("cost")))
     return found
+
+
+def _block_spec(candidate: str, input_shape: str = "[64, 16, 16]", residual: bool = False) -> str:
+    """The seed's plain block and a candidate block made of the given layer lines."""
+    lines = "".join(f"      - {line}\n" for line in candidate.strip().splitlines())
+    return (
+        f"name: issue\ninput: {input_shape}\nblocks:\n  plain:\n    layers:\n"
+        "      - Conv2d: {out_channels: 64, kernel_size: 3, padding: 1}\n      - ReLU\n"
+        "      - Conv2d: {out_channels: 64, kernel_size: 3, padding: 1}\n      - ReLU\n"
+        f"  cand:\n    residual: {'true' if residual else 'false'}\n    layers:\n{lines}"
+    )
+
+
+def _issue_cases() -> list[Case]:
+    """The cases issue 13 lists, each run as a user would: an answer (0), no answer (1) or a
+    located refusal (2), in under 5 s."""
+    solve = ("bottleneck", "--reduce")
+    c = _block_spec
+    return [
+        Case("out_channels: k - 64", c("Conv2d: {out_channels: k - 64, kernel_size: 1}\nConv2d: {out_channels: 64, kernel_size: 1}"), ((*solve, "0.5"),), (0,), "lead"),
+        Case("residual width k, no shortcut", c("Conv2d: {out_channels: k, kernel_size: 3, padding: 1}", residual=True), ((*solve, "0.2-0.6"),), (0,), "lead"),  # only k = 64 builds: a 50% cut
+        Case("kernel_size: k, no padding, MACs", c("Conv2d: {out_channels: 64, kernel_size: k}"), ((*solve, "0.5-0.99", "--metric", "macs"),), (0,), "lead"),
+        Case("groups: k", c("Conv2d: {out_channels: 64, kernel_size: 3, padding: 1, groups: k}"), ((*solve, "0.2-0.99"),), (0,), "lead"),
+        Case("out_channels: k/2, groups 8", c("Conv2d: {out_channels: k/2, kernel_size: 3, padding: 1, groups: 8}\nConv2d: {out_channels: 64, kernel_size: 1}"), ((*solve, "0.2-0.6"),), (0,), "lead"),
+        Case("in_channels: k on 3 channels", c("Conv2d: {in_channels: k, out_channels: 4, kernel_size: 1}", "[3, 8, 8]"), (("shape",), ("params",)), (0,), "lead"),
+        Case("Add of [k,8,8] and [3,8,8]", c("Conv2d: {out_channels: k, kernel_size: 1, name: a}\nConv2d: {out_channels: 3, kernel_size: 1, from: input, name: b}\nAdd: {from: [a, b]}", "[3, 8, 8]"), (("shape",),), (0,), "lead"),
+        Case("padding: -p", c("Conv2d: {out_channels: 64, kernel_size: 3, padding: -p}"), (("params",),), (2,), "lead"),
+        Case("stride: -s", c("Conv2d: {out_channels: 64, kernel_size: 3, stride: -s}"), (("params",),), (2,), "lead"),
+        Case("out_channels: 1/k", c("Conv2d: {out_channels: 1/k, kernel_size: 3}"), (("params",),), (0,), "lead"),
+        Case("a complex width", c("Conv2d: {out_channels: 'k*(-1)**0.5', kernel_size: 3}"), (("params",),), (2,), "lead"),
+        Case("stride: k, MACs", c("Conv2d: {out_channels: k, kernel_size: 1}\nConv2d: {out_channels: 64, kernel_size: 3, stride: k}"),
+             ((*solve, "0.2-0.9", "--metric", "macs"), (*solve, "0.2-0.9", "--metric", "macs", "--range", "k=1..40")), (0, 1, 2), "lead"),
+        Case("ceil_mode pool, k=2 s=2 p=1 N=5", "name: pool\ninput: [3, N, N]\nlayers:\n  - MaxPool2d: {kernel_size: k, stride: s, padding: p, ceil_mode: true}\n",
+             (("shape",), ("shape", "--set", "k=2", "--set", "s=2", "--set", "p=1", "--set", "N=5")), (0,), "lead"),
+        Case("repeat: n", "name: rep\ninput: [16, 32, 32]\nlayers:\n  - Conv2d: {out_channels: 16, kernel_size: 3, padding: 1, repeat: n}\n",
+             (("params",), ("cost",)), (0,), "front"),
+        Case("the seed homework's question", "name: seed\ninput: [C, W, H]\nbatch: B\nlayers:\n"
+             "  - Conv2d: {out_channels: D, kernel_size: [k1, k2], stride: [s1, s2], padding: [p1, p2]}\n",
+             (("shape",), ("shape", "--channels-last"), ("params",), ("cost",)), (0,), "front"),
+        Case("out_channels: 10**400", "name: big\ninput: [3, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 10**400, kernel_size: 1}\n",
+             (("cost",), ("params", "--format", "json")), (0, 2), "errs"),
+        Case("!!bool maybe", "name: tag\ninput: [3, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 4, kernel_size: 1, bias: !!bool maybe}\n", (("params",),), (2,), "errs"),
+        Case("blocks: {} without layers", "name: empty\ninput: [3, 8, 8]\nblocks: {}\n", (("params", "--format", "json"),), (2,), "errs"),
+        Case("--reduce 1/0", (ROOT / "configs" / "resnet_block_bottleneck.yaml").read_text(), ((*solve, "1/0"),), (2,), "errs"),
+    ]
 
 
 # ----------------------------------------------------------------------------- running
