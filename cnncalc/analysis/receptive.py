@@ -29,6 +29,7 @@ pointwise); this module composes the descriptions and never looks at a layer's n
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -196,16 +197,39 @@ def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
+_INT = frozenset((int,))
+_RATIONAL = frozenset((int, Fraction))
+
+
+def _rational(numerator: int, denominator: int) -> int | Fraction:
+    """n/d as an int when whole (as `_whole` makes it), else a Fraction (d > 0)."""
+    divisor = math.gcd(numerator, denominator)
+    return numerator // divisor if denominator == divisor else Fraction(numerator // divisor, denominator // divisor)
+
+
 def _compose(field: AxisField, a: Any, b: Any, w: Any, exact: bool, sized: bool) -> AxisField:
-    size, stride, start = field[:3]
-    if type(size) is int and type(stride) is int and type(start) is int and type(a) is int and type(b) is int and type(w) is int:
-        return AxisField(size + stride * w, stride * a, start + stride * b, field.exact and exact, field.input_dependent or sized)
+    size, stride, start, was_exact, dependent = field
+    kinds = {type(size), type(stride), type(start), type(a), type(b), type(w)}
+    if kinds == _INT:
+        return AxisField(size + stride * w, stride * a, start + stride * b, was_exact and exact, dependent or sized)
+    if kinds <= _RATIONAL:
+        # Exact rationals as numerators and denominators (an int has them too): a Fraction
+        # operation costs microseconds (Python code and a gcd each), and a 100,000-layer network
+        # of upsamplings and pools makes a million of them.
+        ns, ds, nj, dj, nu, du = size.numerator, size.denominator, stride.numerator, stride.denominator, start.numerator, start.denominator
+        return AxisField(
+            _rational(ns * dj * w.denominator + nj * w.numerator * ds, ds * dj * w.denominator),
+            _rational(nj * a.numerator, dj * a.denominator),
+            _rational(nu * dj * b.denominator + nj * b.numerator * du, du * dj * b.denominator),
+            was_exact and exact,
+            dependent or sized,
+        )
     return AxisField(
-        _whole(arith.add(field.size, arith.mul(field.stride, w))),
-        _whole(arith.mul(field.stride, a)),
-        _whole(arith.add(field.start, arith.mul(field.stride, b))),
-        field.exact and exact,
-        field.input_dependent or sized,
+        _whole(arith.add(size, arith.mul(stride, w))),
+        _whole(arith.mul(stride, a)),
+        _whole(arith.add(start, arith.mul(stride, b))),
+        was_exact and exact,
+        dependent or sized,
     )
 
 
