@@ -414,16 +414,20 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | No
 # ----------------------------------------------------------------------------- text
 
 
-def _int_cells(axes: tuple[AxisField, ...]) -> tuple[str, str, str] | None:
-    """`field_cells` of an exact field of plain ints, without the general path's calls."""
-    sizes, strides, starts = [], [], []
-    for size, stride, start, exact, _ in axes:
-        if not (exact and type(size) is int and type(stride) is int and type(start) is int):
-            return None
-        sizes.append(str(size))
-        strides.append(str(stride))
-        starts.append(str(-start))
-    return "x".join(sizes), "x".join(strides), "x".join(starts)
+def _rational_cells(axes: tuple[AxisField, ...]) -> tuple[str, str, str] | None:
+    """`field_cells` of a field of ints and Fractions, without the general path's calls (a
+    bound's size rounds down, as `shown_size` does; a Fraction prints as n/d, as `as_text`)."""
+    sizes, strides, pads = [], [], []
+    exact = True
+    for size, stride, start, axis_exact, _ in axes:
+        for value in (size, stride, start):
+            if type(value) is not int and type(value) is not Fraction:
+                return None
+        exact = exact and axis_exact
+        sizes.append(str(size if axis_exact or type(size) is int else size.numerator // size.denominator))
+        strides.append(str(stride) if type(stride) is int else f"{stride.numerator}/{stride.denominator}")
+        pads.append(str(-start) if type(start) is int else f"{-start.numerator}/{start.denominator}")
+    return ("" if exact else "<=") + "x".join(sizes), "x".join(strides), "x".join(pads)
 
 
 def axis_text(values: tuple[Any, ...]) -> str:
@@ -438,9 +442,9 @@ def field_cells(field: RowField) -> tuple[str, str, str]:
     """(size, stride, padding) cells for a table: '<=' marks a bound, '-' where not defined."""
     if field.axes is None or not field.axes:
         return "-", "-", "-"
-    ints = _int_cells(field.axes)
-    if ints is not None:
-        return ints
+    quick = _rational_cells(field.axes)
+    if quick is not None:
+        return quick
     size = axis_text(tuple(a.shown_size for a in field.axes))
     if not field.exact:
         size = "<=" + size
