@@ -94,6 +94,7 @@ class _State(NamedTuple):
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     steps: tuple[Step, ...] = ()
+    aligned: bool = False  # known: each spatial axis where it started (the last dims, in order, not flattened)
 
 
 class _Untracked(Exception):
@@ -116,7 +117,8 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
     """The field of every row's output with respect to the evaluation's input."""
     n = spatial_axes(evaluation)
     names = AXES.get(n, tuple(f"axis{i}" for i in range(n)))
-    start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None)
+    start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None, aligned=True)
+    untracked = _State(None)
     states: list[_State] = []
     fields: list[RowField] = []
     rules: dict[Any, Field] = {}  # a layer's field rule, by its outcome (shared by repeated layers) and shapes
@@ -127,7 +129,7 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
         plain = not (state.notes or state.warnings or state.steps)
         field = shared.get(id(state.tracks)) if plain else None
         if field is None:
-            tracks = None if state.tracks is None else tuple(t.field for t in state.tracks)
+            tracks = None if state.tracks is None else tuple([t.field for t in state.tracks])
             field = RowField(tracks, names, state.notes, state.warnings, state.steps)
             if plain:
                 shared[id(state.tracks)] = field  # the tracks stay alive in `states`: ids are not reused
@@ -141,10 +143,20 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
             passes = through.get(key)
             if passes is None:
                 passes = through[key] = _rule(row, key, rules) is POINTWISE and row.inputs[0] == row.output
-            if passes and source.tracks is not None and not (source.notes or source.warnings or source.steps):
+            if source.tracks is None:
+                state = untracked
+            elif passes and not (source.notes or source.warnings or source.steps):
                 states.append(source)  # the short cut of `_pointwise`, the most common row
                 fields.append(field_of(source))
                 continue
+            else:
+                try:
+                    state = _layer(row, [source], names, explain, _rule(row, key, rules))
+                except _Untracked as exc:
+                    state = _State(None, (str(exc),))
+            states.append(state)
+            fields.append(field_of(state))
+            continue
         inputs = [states[s] if s >= 0 else start for s in sources]
         if any(s.tracks is None for s in inputs):
             state = _State(None)
@@ -237,11 +249,11 @@ def _apply(state: _State, row: Row, window: Window, names: tuple[str, ...], expl
     """Compose per-dim maps on the last dims of the input (which must be tracked input axes)."""
     tracks = list(state.tracks or ())
     n = len(window.maps)
-    if not explain and len(tracks) == n and all(t.dim == axis and t.flat is None for t, axis in zip(tracks, range(-n, 0))):
+    if not explain and len(tracks) == n and (state.aligned or all(t.dim == axis and t.flat is None for t, axis in zip(tracks, range(-n, 0)))):
         # The common case, each spatial axis where it started: no lookups, no steps.
         exact, sized = window.exact, window.sized
-        moved = tuple(_Track(_compose(t.field, a, b, w, exact, sized), t.dim) for t, (a, b, w) in zip(tracks, window.maps))
-        return _State(moved, (window.note,) if window.note else ())
+        moved = tuple([_Track(_compose(t.field, a, b, w, exact, sized), t.dim) for t, (a, b, w) in zip(tracks, window.maps)])
+        return _State(moved, (window.note,) if window.note else (), (), (), True)
     by_dim = {t.dim: i for i, t in enumerate(tracks) if t.dim is not None and t.flat is None}
     steps: list[Step] = []
     for axis, (a, b, w) in zip(range(-n, 0), window.maps):
