@@ -49,7 +49,7 @@ class Expander:
         self.globals = names
         self.explain = explain
         self.limits = limits
-        self.outcomes = Outcomes(explain=explain, training=training)
+        self.outcomes = Outcomes(explain=explain, training=training, max_symbolic=limits.max_symbolic)
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, tuple[Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
