@@ -126,18 +126,25 @@ def with_limits(command: Callable[..., Any]) -> Callable[..., Any]:
     """The --max-* options, handed to the command as one `limits` argument."""
 
     @functools.wraps(command)
-    def run(*args: Any, max_layers: int, max_repeat: int, max_depth: int, max_nodes: int, **kwargs: Any) -> Any:
-        return command(*args, limits=Limits(max_layers, max_repeat, max_depth, max_nodes=max_nodes), **kwargs)
+    def run(*args: Any, max_layers: int | None, max_repeat: int, max_depth: int, max_nodes: int, max_symbolic_layers: int, **kwargs: Any) -> Any:
+        if max_layers is None:  # the working of every layer is about ten times the work: fewer by default
+            max_layers = DEFAULT_LIMITS.max_explained if kwargs.get("explain") else DEFAULT_LIMITS.max_layers
+        limits = Limits(max_layers, max_repeat, max_depth, max_nodes=max_nodes, max_symbolic=max_symbolic_layers)
+        return command(*args, limits=limits, **kwargs)
 
-    def limit(name: str, text: str) -> Decorator:
-        default = getattr(DEFAULT_LIMITS, name.replace("-", "_"))
+    def limit(name: str, text: str, field: str | None = None) -> Decorator:
+        default = getattr(DEFAULT_LIMITS, field or name.replace("-", "_"))
         return click.option(f"--{name}", type=click.IntRange(1), default=default, show_default=True, help=text)
 
     return options(
-        limit("max-layers", "Limit on layers after expansion."),
+        click.option(
+            "--max-layers", type=click.IntRange(1), default=None, help="Limit on layers after expansion.",
+            show_default=f"{DEFAULT_LIMITS.max_layers}; {DEFAULT_LIMITS.max_explained} with --explain",
+        ),
         limit("max-repeat", "Limit on one repeat count."),
         limit("max-depth", "Limit on block nesting."),
         limit("max-nodes", "Limit on YAML values in a spec, counted with aliases expanded."),
+        limit("max-symbolic-layers", "Limit on layers whose sizes or counts hold free symbols.", "max_symbolic"),
     )(run)
 
 

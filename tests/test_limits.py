@@ -142,7 +142,7 @@ HOSTILE: dict[str, tuple[str, list[str], tuple[str, ...]]] = {
         [],
         ("too many layers after expansion", "--max-layers", "at least 2000000"),
     ),
-    "1.1M layers side by side": ("input: [3, 8, 8]\nlayers:\n" + "  - ReLU: {repeat: 100000}\n" * 11, [], ("too many layers after expansion", ":4:5:")),
+    "110,000 layers side by side": ("input: [3, 8, 8]\nlayers:\n" + "  - ReLU: {repeat: 10000}\n" * 11, [], ("too many layers after expansion", ":13:5:")),
     "2M layers behind an expression repeat": (
         "input: [3, 8, 8]\nvars: {n: 2000}\nblocks:\n  stage: [ReLU: {repeat: 1000}]\nlayers:\n  - stage: {repeat: n}\n",
         [],

@@ -8,13 +8,14 @@ comes out (rows, block groups, totals).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from cnncalc import arith
 from cnncalc.analysis import bind
 from cnncalc.analysis.expand import Expander, group_name
-from cnncalc.analysis.outcomes import COUNTS
+from cnncalc.analysis.outcomes import COUNTS, symbolic_limit
 from cnncalc.analysis.results import Evaluation, Group, Row, layer_count, shape_text, totals
 from cnncalc.errors import LimitError, SpecError, UsageError
 from cnncalc.layers import Shape
@@ -120,6 +121,8 @@ class Evaluator(Expander):
                 )
 
     def finish(self, name: str, x: Shape, output: Shape, rows: tuple[Row, ...], groups: tuple[Group, ...]) -> Evaluation:
+        if "sympy" in sys.modules:  # without it, no value is symbolic (arith imports it for the first symbol)
+            self.refuse_symbolic_rows(rows)
         spec_name = self.spec.name if self.spec else "inline"
         stated: tuple[Stated, ...] = ()
         if self.outcomes.conditions:
@@ -127,6 +130,35 @@ class Evaluator(Expander):
 
             stated = state(tuple(self.outcomes.conditions.values()))
         return Evaluation(name, spec_name, x, output, rows, groups, *totals(rows), x[0] if x else 1, self.spec is None, stated)
+
+    def refuse_symbolic_rows(self, rows: tuple[Row, ...]) -> None:
+        """Refuse more than --max-symbolic-layers rows with symbolic sizes or counts, the copies
+        of a layer included (each gets its own symbolic memory and receptive field in `cost`);
+        located at the call of the spec's list that expands to the first row past the limit."""
+        limit = self.limits.max_symbolic
+        count = 0
+        for row in rows:
+            if type(row.params) is int and type(row.macs) is int and all(type(d) is int for d in row.output):
+                continue
+            if not (arith.is_symbolic(row.params) or arith.is_symbolic(row.macs) or any(map(arith.is_symbolic, row.output))):
+                continue
+            count += 1
+            if count > limit:
+                call = self.call_of(row.path)
+                found = f"{sum(1 for r in rows if any(map(arith.is_symbolic, (*r.output, r.params, r.macs))))} of {len(rows)} layers"
+                raise symbolic_limit(limit, None if call is None else call.position, row.path, found)
+
+    def call_of(self, path: str) -> LayerCall | None:
+        """The call of the spec (its layers, or a block's lists) whose path the row's path starts with."""
+        if self.spec is None:
+            return None
+        lists = [self.spec.layers or ()] + [b.layers + b.after + b.shortcut for b in self.spec.blocks.values()]
+        best = None
+        for calls in lists:
+            for call in calls:
+                if (path == call.path or path.startswith((call.path + ".", call.path + "["))) and (best is None or len(call.path) > len(best.path)):
+                    best = call
+        return best
 
 
 def _least_layers(calls: tuple[LayerCall, ...], blocks: Mapping[str, Block], memo: dict[str, int]) -> int:

@@ -53,7 +53,7 @@ class Expander:
         self.globals = names
         self.explain = explain
         self.limits = limits
-        self.outcomes = Outcomes(explain=explain, training=training, counts=counts)
+        self.outcomes = Outcomes(explain=explain, training=training, counts=counts, max_symbolic=limits.max_symbolic)
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, tuple[Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)

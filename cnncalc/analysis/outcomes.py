@@ -30,13 +30,15 @@ class Outcomes:
     """Layer outcomes of one evaluation, with the cache that reuses them (off with --explain,
     whose steps name each layer's own path)."""
 
-    def __init__(self, *, explain: bool, training: bool, counts: frozenset[str] = COUNTS) -> None:
+    def __init__(self, *, explain: bool, training: bool, counts: frozenset[str] = COUNTS, max_symbolic: int | None = None) -> None:
         self.explain = explain
         self.training = training
         self.counts = counts  # the counts the command prints (COUNTS' names): only they are checked
         self.cache: dict[Any, Found] = {}  # layer on its inputs -> found
         # What must hold of the free symbols, each once, with the first layer that needs it.
         self.conditions: dict[tuple[str, Any], Condition] = {}
+        self.max_symbolic = max_symbolic  # outcomes with free symbols computed (sympy's work), at most
+        self.symbolic = 0
 
     def outcome(self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str) -> Found:
         """A layer's outcome on its inputs and its evaluated arguments; reused when met before."""
@@ -68,7 +70,10 @@ class Outcomes:
                 path=where,
                 hint="bind the symbols with --set NAME=VALUE",
             ) from None
-        _check_sizes(outcome, call.position, where, self.counts)
+        if _check_sizes(outcome, call.position, where, self.counts):
+            self.symbolic += 1
+            if self.max_symbolic is not None and self.symbolic > self.max_symbolic:
+                raise symbolic_limit(self.max_symbolic, call.position, where, f"more than {self.max_symbolic}")
         for condition in outcome.conditions:
             self.conditions.setdefault((condition.kind, condition.difference), condition._replace(path=where, position=call.position))
         found = (outcome, tuple(args.items()))
@@ -152,18 +157,32 @@ def _signature(kind: LayerKind) -> tuple[dict[str, Any], dict[str, Param], tuple
     return found[1], found[2], found[3]
 
 
-def _check_sizes(outcome: Any, position: Position, where: str, counts: frozenset[str] = COUNTS) -> None:
+def _check_sizes(outcome: Any, position: Position, where: str, counts: frozenset[str] = COUNTS) -> bool:
     """Refuse a layer whose sizes or counts grow without bound (a chain of x1e6 upsamplings);
-    of the counts, only those in `counts` (the ones the command prints)."""
+    of the counts, only those in `counts` (the ones the command prints). True when they hold
+    free symbols."""
     values = (*outcome.output, outcome.params, outcome.macs)
     if set(map(type, values)) <= _INT_ONLY and max(values).bit_length() <= MAX_SIZE_BITS and min(values) >= 0:
-        return  # plain, bounded ints: the common case, at C speed
+        return False  # plain, bounded ints: the common case, at C speed
     for value in outcome.output:
         _check_size("output size", value, position, where)
     if "params" in counts:
         _check_size("parameter count", outcome.params, position, where)
     if "macs" in counts:
         _check_size("MAC count", outcome.macs, position, where)
+    return any(map(arith.is_symbolic, values))
+
+
+def symbolic_limit(limit: int, position: Position | None, where: str, found: str) -> LimitError:
+    """The error of too many layers with symbolic sizes (--max-symbolic-layers)."""
+    return LimitError(
+        "too many layers with symbolic sizes or counts",
+        position=position,
+        path=where,
+        expected=f"at most {limit} (raise it with --max-symbolic-layers)",
+        found=found,
+        hint="bind some symbols with --set NAME=VALUE",
+    )
 
 
 def _check_size(what: str, value: Any, position: Position, where: str) -> None:

@@ -29,6 +29,7 @@ pointwise); this module composes the descriptions and never looks at a layer's n
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -95,6 +96,7 @@ class _State(NamedTuple):
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     steps: tuple[Step, ...] = ()
+    aligned: bool = False  # known: each spatial axis where it started (the last dims, in order, not flattened)
 
 
 class _Untracked(Exception):
@@ -105,7 +107,8 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
     """The field of every row's output with respect to the evaluation's input."""
     n = spatial_axes(evaluation)
     names = AXES.get(n, tuple(f"axis{i}" for i in range(n)))
-    start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None)
+    start = _State(tuple(_Track(AxisField(), i - n) for i in range(n)) if n else None, aligned=True)
+    untracked = _State(None)
     states: list[_State] = []
     fields: list[RowField] = []
     rules: dict[Any, Field] = {}  # a layer's field rule, by its outcome (shared by repeated layers) and shapes
@@ -116,7 +119,7 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
         plain = not (state.notes or state.warnings or state.steps)
         field = shared.get(id(state.tracks)) if plain else None
         if field is None:
-            tracks = None if state.tracks is None else tuple(t.field for t in state.tracks)
+            tracks = None if state.tracks is None else tuple([t.field for t in state.tracks])
             field = RowField(tracks, names, state.notes, state.warnings, state.steps)
             if plain:
                 shared[id(state.tracks)] = field  # the tracks stay alive in `states`: ids are not reused
@@ -130,10 +133,20 @@ def receptive_fields(evaluation: Evaluation, *, explain: bool = False) -> tuple[
             passes = through.get(key)
             if passes is None:
                 passes = through[key] = _rule(row, key, rules) is POINTWISE and row.inputs[0] == row.output
-            if passes and source.tracks is not None and not (source.notes or source.warnings or source.steps):
+            if source.tracks is None:
+                state = untracked
+            elif passes and not (source.notes or source.warnings or source.steps):
                 states.append(source)  # the short cut of `_pointwise`, the most common row
                 fields.append(field_of(source))
                 continue
+            else:
+                try:
+                    state = _layer(row, [source], names, explain, _rule(row, key, rules))
+                except _Untracked as exc:
+                    state = _State(None, (str(exc),))
+            states.append(state)
+            fields.append(field_of(state))
+            continue
         inputs = [states[s] if s >= 0 else start for s in sources]
         if any(s.tracks is None for s in inputs):
             state = _State(None)
@@ -206,16 +219,39 @@ def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
 
 
+_INT = frozenset((int,))
+_RATIONAL = frozenset((int, Fraction))
+
+
+def _rational(numerator: int, denominator: int) -> int | Fraction:
+    """n/d as an int when whole (as `_whole` makes it), else a Fraction (d > 0)."""
+    divisor = math.gcd(numerator, denominator)
+    return numerator // divisor if denominator == divisor else Fraction(numerator // divisor, denominator // divisor)
+
+
 def _compose(field: AxisField, a: Any, b: Any, w: Any, exact: bool, sized: bool) -> AxisField:
-    size, stride, start = field[:3]
-    if type(size) is int and type(stride) is int and type(start) is int and type(a) is int and type(b) is int and type(w) is int:
-        return AxisField(size + stride * w, stride * a, start + stride * b, field.exact and exact, field.input_dependent or sized)
+    size, stride, start, was_exact, dependent = field
+    kinds = {type(size), type(stride), type(start), type(a), type(b), type(w)}
+    if kinds == _INT:
+        return AxisField(size + stride * w, stride * a, start + stride * b, was_exact and exact, dependent or sized)
+    if kinds <= _RATIONAL:
+        # Exact rationals as numerators and denominators (an int has them too): a Fraction
+        # operation costs microseconds (Python code and a gcd each), and a 100,000-layer network
+        # of upsamplings and pools makes a million of them.
+        ns, ds, nj, dj, nu, du = size.numerator, size.denominator, stride.numerator, stride.denominator, start.numerator, start.denominator
+        return AxisField(
+            _rational(ns * dj * w.denominator + nj * w.numerator * ds, ds * dj * w.denominator),
+            _rational(nj * a.numerator, dj * a.denominator),
+            _rational(nu * dj * b.denominator + nj * b.numerator * du, du * dj * b.denominator),
+            was_exact and exact,
+            dependent or sized,
+        )
     return AxisField(
-        _whole(arith.add(field.size, arith.mul(field.stride, w))),
-        _whole(arith.mul(field.stride, a)),
-        _whole(arith.add(field.start, arith.mul(field.stride, b))),
-        field.exact and exact,
-        field.input_dependent or sized,
+        _whole(arith.add(size, arith.mul(stride, w))),
+        _whole(arith.mul(stride, a)),
+        _whole(arith.add(start, arith.mul(stride, b))),
+        was_exact and exact,
+        dependent or sized,
     )
 
 
@@ -223,11 +259,11 @@ def _apply(state: _State, row: Row, window: Window, names: tuple[str, ...], expl
     """Compose per-dim maps on the last dims of the input (which must be tracked input axes)."""
     tracks = list(state.tracks or ())
     n = len(window.maps)
-    if not explain and len(tracks) == n and all(t.dim == axis and t.flat is None for t, axis in zip(tracks, range(-n, 0))):
+    if not explain and len(tracks) == n and (state.aligned or all(t.dim == axis and t.flat is None for t, axis in zip(tracks, range(-n, 0)))):
         # The common case, each spatial axis where it started: no lookups, no steps.
         exact, sized = window.exact, window.sized
-        moved = tuple(_Track(_compose(t.field, a, b, w, exact, sized), t.dim) for t, (a, b, w) in zip(tracks, window.maps))
-        return _State(moved, (window.note,) if window.note else ())
+        moved = tuple([_Track(_compose(t.field, a, b, w, exact, sized), t.dim) for t, (a, b, w) in zip(tracks, window.maps)])
+        return _State(moved, (window.note,) if window.note else (), (), (), True)
     by_dim = {t.dim: i for i, t in enumerate(tracks) if t.dim is not None and t.flat is None}
     steps: list[Step] = []
     for axis, (a, b, w) in zip(range(-n, 0), window.maps):
@@ -400,16 +436,20 @@ def _merge(row: Row, inputs: list[_State], names: tuple[str, ...], dim: int | No
 # ----------------------------------------------------------------------------- text
 
 
-def _int_cells(axes: tuple[AxisField, ...]) -> tuple[str, str, str] | None:
-    """`field_cells` of an exact field of plain ints, without the general path's calls."""
-    sizes, strides, starts = [], [], []
-    for size, stride, start, exact, _ in axes:
-        if not (exact and type(size) is int and type(stride) is int and type(start) is int):
-            return None
-        sizes.append(str(size))
-        strides.append(str(stride))
-        starts.append(str(-start))
-    return "x".join(sizes), "x".join(strides), "x".join(starts)
+def _rational_cells(axes: tuple[AxisField, ...]) -> tuple[str, str, str] | None:
+    """`field_cells` of a field of ints and Fractions, without the general path's calls (a
+    bound's size rounds down, as `shown_size` does; a Fraction prints as n/d, as `as_text`)."""
+    sizes, strides, pads = [], [], []
+    exact = True
+    for size, stride, start, axis_exact, _ in axes:
+        for value in (size, stride, start):
+            if type(value) is not int and type(value) is not Fraction:
+                return None
+        exact = exact and axis_exact
+        sizes.append(str(size if axis_exact or type(size) is int else size.numerator // size.denominator))
+        strides.append(str(stride) if type(stride) is int else f"{stride.numerator}/{stride.denominator}")
+        pads.append(str(-start) if type(start) is int else f"{-start.numerator}/{start.denominator}")
+    return ("" if exact else "<=") + "x".join(sizes), "x".join(strides), "x".join(pads)
 
 
 def axis_text(values: tuple[Any, ...]) -> str:
@@ -424,9 +464,9 @@ def field_cells(field: RowField) -> tuple[str, str, str]:
     """(size, stride, padding) cells for a table: '<=' marks a bound, '-' where not defined."""
     if field.axes is None or not field.axes:
         return "-", "-", "-"
-    ints = _int_cells(field.axes)
-    if ints is not None:
-        return ints
+    quick = _rational_cells(field.axes)
+    if quick is not None:
+        return quick
     size = axis_text(tuple(a.shown_size for a in field.axes))
     if not field.exact:
         size = "<=" + size

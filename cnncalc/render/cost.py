@@ -99,6 +99,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
         # fields hold rc and f, so their ids stay theirs.
         counted: dict[Any, dict[str, Any]] = {}
         fielded: dict[int, dict[str, Any] | None] = {}  # a field's JSON object, shared by its rows and block
+        noted: dict[tuple[str, ...], list[str]] = {}
         for r, rc, f in zip(e.rows, c.rows, fields):
             key = (id(rc), id(r.output))
             counts = counted.get(key)
@@ -115,7 +116,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
             field = fielded[id(f)] if id(f) in fielded else _shared_field_json(f, fielded)
             item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, "receptive_field": field}
             if f.notes:
-                item["notes"] = list(f.notes)
+                item["notes"] = noted.get(f.notes) or noted.setdefault(f.notes, list(f.notes))  # one list per distinct notes
             if explain:
                 item["steps"] = list(_steps(r.steps, rc.steps, f.steps))
             layers.append(item)

@@ -37,13 +37,18 @@ INPUT_NAME = "input"  # what `from:` calls the input of a layer list
 
 
 class Limits(NamedTuple):
-    """Resource limits, with their defaults; all but `max_bytes` have a command-line flag to raise them."""
+    """Resource limits, with their defaults; all but `max_bytes` and `max_explained` have a
+    command-line flag to raise them. The defaults keep every command within 5 s and 1 GB
+    (benchmarks/hostile.py): `cost` takes about 50 us a layer on a busy 2-core machine, a layer
+    with symbolic sizes a few milliseconds (sympy), and --explain about ten times the work."""
 
-    max_layers: int = 150_000  # every command within 5 s and 1 GB (benchmarks/hostile.py); the README promises 100,000
+    max_layers: int = 100_000
     max_repeat: int = 100_000
     max_depth: int = 50
     max_bytes: int = 50_000_000
     max_nodes: int = 1_000_000  # YAML values, counted with aliases expanded (billion laughs)
+    max_symbolic: int = 1_000  # layers whose sizes or counts hold free symbols
+    max_explained: int = 10_000  # the --max-layers default of a command run with --explain
 
 
 # An argument's value as written: a literal (int, float, bool, None), a text the layer takes as
