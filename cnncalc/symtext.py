@@ -1,10 +1,5 @@
-"""Symbolic values as text: sympy's own `str` of the expanded value, made fast on large networks.
-
-The text is exactly what `str(sympy.expand(value))` gives. Three things make sympy slow on a
-network's sizes, and are done differently here:
-- every expression is expanded and printed afresh, though a network's sizes recur in many
-  cells and share deep subtrees (`floor(floor(...)/2)`) printed inside every sum holding them:
-  both are remembered;
+"""sympy's expansion and term order, made fast on large networks (used by `cnncalc.formula`
+and the symbolic cost):
 - expanding a sum that is already a sum of monomials walks it all and changes nothing: skipped;
 - the terms of a sum over n distinct symbols are sorted by dense exponent vectors of length n
   (quadratic: seconds for a sum over 2,000 width symbols), their coefficients turned into
@@ -14,21 +9,7 @@ Imported only once a value is symbolic.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
-
-_MEMO_LIMIT = 100_000
-_texts: dict[Any, str] = {}  # symbolic value -> its text
-
-
-def expanded_text(value: Any) -> str:
-    """`str(sympy.expand(value))` for a sympy value."""
-    found = _texts.get(value)
-    if found is None:
-        if len(_texts) > _MEMO_LIMIT:
-            _texts.clear()
-        found = _texts[value] = _printer().doprint(expand(value))
-    return found
 
 
 def expand(value: Any) -> Any:
@@ -54,41 +35,6 @@ def is_expanded(value: Any) -> bool:
     if value.is_Mul or value.is_Add:
         return all(not arg.is_Add and is_expanded(arg) for arg in value.args)
     return type(value).__name__ in _FUNCTIONS and all(is_expanded(arg) for arg in value.args)
-
-
-@functools.cache
-def _printer() -> Any:
-    """sympy's `str` printer, with the settings `str(expr)` uses, remembering what it printed."""
-    from sympy.printing.str import StrPrinter
-
-    memo: dict[Any, str] = {}
-
-    class Printer(StrPrinter):  # type: ignore[misc]  # sympy is untyped
-
-        def _print(self, expr: Any, **kwargs: Any) -> str:
-            # A Float prints differently at the top level (the only use of the print level):
-            # any other expression prints the same wherever it stands.
-            if kwargs or not hasattr(expr, "free_symbols") or expr.is_Float:
-                return str(super()._print(expr, **kwargs))
-            found = memo.get(expr)
-            if found is None:
-                if len(memo) > _MEMO_LIMIT:
-                    memo.clear()
-                found = memo[expr] = super()._print(expr)
-            return found
-
-        def _print_Mul(self, expr: Any) -> str:
-            text = monomial_text(expr)
-            return str(super()._print_Mul(expr)) if text is None else text
-
-        def _as_ordered_terms(self, expr: Any, order: Any = None) -> Any:
-            if (order or self.order) is None and expr.is_Add and not (len(expr.args) == 2 and any(a.is_Number or a.is_NumberSymbol for a in expr.args)):
-                ordered = sparse_ordered_terms(expr)
-                if ordered is not None:
-                    return ordered
-            return super()._as_ordered_terms(expr, order=order)
-
-    return Printer({"order": None})
 
 
 def sparse_ordered_terms(expr: Any) -> list[Any] | None:
@@ -140,32 +86,3 @@ def sparse_ordered_terms(expr: Any) -> list[Any] | None:
         return monom, (), ((bool(number.imag), number.imag), (number.real, number.imag))
 
     return [term for term, _, _ in sorted(terms, key=key)]
-
-
-def monomial_text(expr: Any) -> str | None:
-    """sympy's `str` of a product of a rational and symbols or their integer powers (`64*k1*k2`,
-    `-3*k**2/2`), or None for any other product.
-
-    sympy orders the factors by sort key: the number first, then the symbols by name (a power
-    of a symbol sorts as its base); a rational p/q prints p among the factors (unless 1) and
-    /q after them (unless 1), its sign in front."""
-    from sympy import Symbol
-
-    args = expr.args
-    coeff = args[0] if args[0].is_Rational else None
-    if coeff is not None and (coeff.p == 1 and coeff.q == 1):
-        return None  # an unevaluated Mul: sympy prints it as it stands
-    factors = []
-    for factor in args if coeff is None else args[1:]:
-        if type(factor) is Symbol:
-            factors.append((factor.name, factor.name))
-        elif factor.is_Pow and type(factor.base) is Symbol and factor.exp.is_Integer and factor.exp > 1:
-            factors.append((factor.base.name, f"{factor.base.name}**{factor.exp.p}"))
-        else:
-            return None
-    if not factors or len({name for name, _ in factors}) != len(factors):
-        return None
-    factors.sort()
-    p, q = (1, 1) if coeff is None else (coeff.p, coeff.q)
-    numerator = ([str(abs(p))] if abs(p) != 1 else []) + [text for _, text in factors]
-    return ("-" if p < 0 else "") + "*".join(numerator) + (f"/{q}" if q != 1 else "")
