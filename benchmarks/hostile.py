@@ -100,6 +100,7 @@ def cases(max_layers: int) -> list[Case]:
             "2,000 layers of distinct widths",
             conv.format(name="widths", layers="".join(f"  - Conv2d: {{out_channels: k{i}, kernel_size: 1}}\n" for i in range(1, 2001))),
             _commands("shape", "params", "cost"),
+            expect=(2,),  # past --max-symbolic-layers (1,000): refused at layer 1,000, naming the option
         ),
         Case(
             "two widths, --range k1=1..2000000",
