@@ -15,7 +15,7 @@ HERE = Position("t.yaml", 3, 5)
 
 
 def _conv(**args: Any) -> LayerCall:
-    return LayerCall("Conv2d", tuple((k, Arg(v, HERE)) for k, v in args.items()), None, (), None, HERE, "layers[0]", False)
+    return LayerCall("Conv2d", tuple((k, Arg(v, HERE)) for k, v in args.items()), None, (), None, HERE, "layers[0]", False, frozenset(), False)
 
 
 def test_layer_args_fill_defaults_and_bind_expressions() -> None:
@@ -56,6 +56,6 @@ def test_layer_errors_are_placed_at_the_call() -> None:
 
 def test_unbounded_sizes_are_refused() -> None:
     outcomes = Outcomes(explain=False, training=False)
-    call = LayerCall("Linear", (("out_features", Arg(2**16_400, HERE)),), None, (), None, HERE, "layers[0]", False)
+    call = LayerCall("Linear", (("out_features", Arg(2**16_400, HERE)),), None, (), None, HERE, "layers[0]", False, frozenset(), False)
     with pytest.raises(LimitError, match="too large"):
         outcomes.outcome(KINDS["Linear"], call, {}, ((1, 4),), "layers[0]")

@@ -45,7 +45,7 @@ def test_expression_errors_name_the_place() -> None:
 
 
 def _call(kind: str, args: tuple[str, ...] = (), sources: tuple[str, ...] = (), is_block: bool = False, path: str = "layers[0]") -> LayerCall:
-    return LayerCall(kind, tuple((a, Arg(1, HERE)) for a in args), None, sources, None, HERE, path, is_block)
+    return LayerCall(kind, tuple((a, Arg(1, HERE)) for a in args), None, sources, None, HERE, path, is_block, frozenset(), False)
 
 
 def _block(name: str, *calls: LayerCall, params: tuple[str, ...] = ()) -> Block:

@@ -107,8 +107,8 @@ class Expander:
         outcome, reused = self.outcomes.outcome, None if self.explain else self.outcomes.cache
         last_input, last_inputs = x, (x,)
         for call in calls:
-            kind_name, _, name, sources, repeat_arg, _, call_path, is_block = call
-            if plain and repeat_arg is None and name is None and not sources and not is_block:
+            kind_name, _, name, sources, repeat_arg, _, call_path, is_block, refs, chosen = call
+            if plain and repeat_arg is None and name is None and not sources and not is_block and not refs and not chosen:
                 # Speed: the short cut for a plain layer (most of a flat file), kept for the
                 # flat-file budget (see `plain_fast_path`): what the general path below does for
                 # a layer of one input without repeat, name or from, less its bookkeeping. The

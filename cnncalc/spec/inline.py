@@ -123,7 +123,7 @@ def call_from_text(text: str, position: Position, path: str, block_names: Contai
             repeat = arg
         else:
             args.append((key, arg))
-    return LayerCall(kind_name, tuple(args), call_name, sources, repeat, position, path, is_block)
+    return LayerCall(kind_name, tuple(args), call_name, sources, repeat, position, path, is_block, frozenset(), False)
 
 
 def _arg_from_ast(node: ast.expr, text: str, position: Position, path: str, param: Param | None) -> Arg:

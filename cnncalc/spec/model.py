@@ -74,6 +74,8 @@ class LayerCall(NamedTuple):
     position: Position
     path: str
     is_block: bool
+    refs: frozenset[str]  # the nodes whose shapes its arguments read (`enc3.spatial`): bound before it is evaluated
+    chosen: bool  # its kind is a template argument's value (`- act`), resolved when the template is expanded
 
 
 class Block(NamedTuple):

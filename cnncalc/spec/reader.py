@@ -186,7 +186,7 @@ class Reader:
             if node.tag != STR or node.style or kind not in _ONE_INPUT_KINDS or kind in block_names:
                 return None
             mark = node.start_mark
-            return new(LayerCall, (kind, (), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False))
+            return new(LayerCall, (kind, (), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False, _NO_REFS, False))
         if type(node) is not mapping or len(node.value) != 1:
             return None
         key, body = node.value[0]
@@ -219,7 +219,7 @@ class Reader:
         elif type(body) is not scalar or body.tag != NULL:
             return None
         mark = key.start_mark
-        return new(LayerCall, (kind, tuple(args), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False))
+        return new(LayerCall, (kind, tuple(args), None, (), None, new(Position, (source, mark.line + 1, mark.column + 1)), path, False, _NO_REFS, False))
 
     def layer(self, node: yaml.Node, path: str, block_names: set[str]) -> LayerCall:
         """Any layer form, reported on where it is wrong (`layer_list` tries `plain_layer` first)."""
@@ -310,7 +310,7 @@ class Reader:
             else:  # a layer's unknown argument stays unparsed: check_call_args refuses it
                 param = None if params is None else params.get(arg_name)
                 args.append((arg_name, self.arg(value, where, param, parse=params is None or param is not None)))
-        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block)
+        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block, _NO_REFS, False)
 
     # -- blocks and the whole file
 
@@ -430,6 +430,7 @@ _SCALAR, _MAPPING = yaml.ScalarNode, yaml.MappingNode
 _ONE_INPUT_KINDS = frozenset(name for name, kind in KINDS.items() if kind.inputs == 1)
 _QUOTES = frozenset(("'", '"'))
 _UNSEEN: Any = object()
+_NO_REFS: frozenset[str] = frozenset()
 _PARAMS: dict[str, dict[str, Param]] = {}
 
 
