@@ -63,15 +63,15 @@ def test_unbound_without_free_lookup() -> None:
     ("text", "message"),
     [
         ("__import__('os').system('x')", "not allowed"),
-        ("os.system", "attribute access are not allowed"),
-        ("a[0]", "subscripts are not allowed"),
+        ("os.system", "unknown attribute 'system' of node 'os'"),
+        ("().__class__", "attribute access is only allowed on a node name"),
+        ("x.__class__", "unknown attribute '__class__'"),
+        ("a[0]", "subscripts are only allowed on a node's shape"),
         ("lambda: 1", "lambdas are not allowed"),
         ("[x for x in y]", "comprehensions are not allowed"),
         ("f'{k}'", "f-strings are not allowed"),
         ("open('f')", "call of 'open' is not allowed"),
         ("__class__", "name '__class__' is not allowed"),
-        ("1 if k else 2", "conditional expressions are not allowed"),
-        ("k < 2", "comparisons are not allowed"),
         ("max(a=1)", "takes no keyword arguments"),
         ("floor(1, 2)", "takes exactly one argument"),
         ("1 << 3", "operator not allowed"),
@@ -102,3 +102,99 @@ def test_long_and_deep_expressions_are_limited() -> None:
 def test_division_by_zero() -> None:
     with pytest.raises(ExprError, match="division by zero"):
         value("1 // 0")
+
+
+# -- node shape references (contract 1 of issue 14): `enc3.shape[-2:]`, read from env["@enc3"]
+
+NODES = {"@enc3": (64, 28, 30), "@seq": (8, 100), "@vol": (4, 6, 28, 30), "@input": (3, 224, 224)}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "refs"),
+    [
+        ("enc3.shape", (64, 28, 30), {"enc3"}),
+        ("enc3.shape[0]", 64, {"enc3"}),
+        ("enc3.shape[-1]", 30, {"enc3"}),
+        ("enc3.shape[-2:]", (28, 30), {"enc3"}),
+        ("enc3.shape[1:2]", (28,), {"enc3"}),
+        ("enc3.shape[:-1]", (64, 28), {"enc3"}),
+        ("enc3.shape[:]", (64, 28, 30), {"enc3"}),
+        ("enc3.channels", 64, {"enc3"}),
+        ("enc3.spatial", (28, 30), {"enc3"}),
+        ("enc3.height", 28, {"enc3"}),
+        ("enc3.width", 30, {"enc3"}),
+        ("vol.height", 28, {"vol"}),  # [C, D, H, W]: height is shape[-2]
+        ("vol.spatial", (6, 28, 30), {"vol"}),
+        ("seq.length", 100, {"seq"}),
+        ("input.channels", 3, {"input"}),
+        ("(enc3.height - 2) // 2 + seq.channels", 21, {"enc3", "seq"}),
+        ("max(enc3.width, input.width) * 2", 448, {"enc3", "input"}),
+        ("[enc3.height, enc3.width]", (28, 30), {"enc3"}),
+        ("k + 1", 3, set()),
+    ],
+)
+def test_node_shape_references(text: str, expected: Any, refs: set[str]) -> None:
+    parsed = expr.parse(text)
+    assert expr.evaluate(parsed, {**NODES, "k": 2}) == expected
+    assert expr.node_refs(parsed) == refs
+    assert "enc3" not in expr.names(parsed)  # a node name is never a symbol (nor bindable with --set)
+
+
+def test_node_names_and_plain_names_are_separate() -> None:
+    parsed = expr.parse("enc3.channels + enc3")
+    assert expr.names(parsed) == {"enc3"}  # the plain name only
+    assert expr.node_refs(parsed) == {"enc3"}
+    assert expr.evaluate(parsed, {**NODES, "enc3": 1}) == 65
+
+
+def test_symbolic_node_shapes() -> None:
+    h = arith.symbol("h")
+    assert expr.evaluate(expr.parse("x.height // 2"), {"@x": (3, h, h)}) == arith.floor_div(h, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ("enc3.params", "enc3.params is not available here (solve's metrics)", 10),
+        ("1 + enc3.macs", "enc3.macs is not available here (solve's metrics)", 14),
+        ("enc3.shap", "unknown attribute 'shap' of node 'enc3'", 10),
+        ("a.b.c", "attribute access is only allowed on a node name", 10),
+        ("max(1, 2).shape", "attribute access is only allowed on a node name", 10),
+        ("enc3.shape[k]", "a shape index must be an integer constant", 21),
+        ("enc3.shape[1 + 1]", "a shape index must be an integer constant", 21),
+        ("enc3.shape[::2]", "a shape slice takes integer constants only", 21),
+        ("enc3.shape[0:k]", "a shape slice takes integer constants only", 21),
+        ("enc3.channels[0]", "subscripts are only allowed on a node's shape", 10),
+        ("2 * a[0]", "subscripts are only allowed on a node's shape", 14),
+        ("enc3.shape[0][0]", "subscripts are only allowed on a node's shape", 10),
+        ("__x.shape", "attribute access is only allowed on a node name", 10),
+    ],
+)
+def test_node_reference_forms_refused_with_their_column(text: str, message: str, column: int) -> None:
+    from cnncalc.errors import Position
+
+    with pytest.raises(ExprError, match=re.escape(message)) as info:
+        expr.parse(text, Position("t.yaml", 3, 10))
+    assert info.value.position == Position("t.yaml", 3, column)
+
+
+def test_unknown_attribute_suggests() -> None:
+    with pytest.raises(ExprError) as info:
+        expr.parse("enc3.chanels")
+    assert info.value.hint is not None and "'channels'" in info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nope.shape", "no node named 'nope'"),
+        ("enc3.shape[3]", "index 3 is out of range for enc3's shape [64, 28, 30]"),
+        ("enc3.shape[-4]", "index -4 is out of range"),
+        ("seq.height", "seq.height needs a node of shape [C, H, W] or [C, D, H, W]"),
+        ("enc3.length", "enc3.length needs a node of shape [C, L]"),
+        ("enc3.spatial + 1", "cannot do arithmetic on"),
+    ],
+)
+def test_node_reference_evaluation_errors(text: str, message: str) -> None:
+    with pytest.raises(ExprError, match=re.escape(message)):
+        expr.evaluate(expr.parse(text), NODES)

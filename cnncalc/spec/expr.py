@@ -52,8 +52,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 _ONE_ARGUMENT = {"ceil", "floor", "int"}
 
 _FORBIDDEN_NAMES = {
-    ast.Attribute: "attribute access",
-    ast.Subscript: "subscripts",
     ast.Lambda: "lambdas",
     ast.ListComp: "comprehensions",
     ast.SetComp: "comprehensions",
@@ -84,18 +82,29 @@ _ARITH: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+# Node shape references (`enc3.shape[-2:]`, `x.channels`): the attributes a node name takes,
+# what each needs of the node's per-sample shape (channels first, no batch), and the metric
+# names reserved for `solve` (`plain.params`), refused here with their own message.
+SHAPE_ATTRIBUTES = ("shape", "channels", "spatial", "height", "width", "length")
+METRICS = ("params", "macs", "flops", "buffers", "bias", "memory", "activations", "cheap_ops", "ops", "bytes")
+NODE_KEY = "@"  # env key of a node's shape: "@" + its name
+
+
 class Expr(str):
     """A checked expression: its text (this string, as written) and its syntax tree (`tree`).
 
     Parsed once, when a spec is read; evaluating it only binds names. It equals, hashes and
-    prints as its text, since the tree is a function of the text.
+    prints as its text, since the tree is a function of the text. `refs`: the node names whose
+    shapes it reads (`node_refs`).
     """
 
     tree: ast.expr
+    refs: frozenset[str]
 
     def __new__(cls, text: str, tree: ast.expr) -> Expr:
         self = super().__new__(cls, text)
         self.tree = tree
+        self.refs = _node_refs(tree)
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -108,12 +117,13 @@ _cache: dict[str, Expr] = {}
 _ALLOWED = "numbers, names, + - * / // % **, parentheses and calls of " + ", ".join(sorted(FUNCTIONS))
 
 
-def _error(text: str, message: str, node: ast.AST | None, position: Position | None, expected: str | None = None) -> ExprError:
+def _error(
+    text: str, message: str, node: ast.AST | None, position: Position | None, expected: str | None = None, found: str | None = None
+) -> ExprError:
     where = position
     if position is not None and node is not None and hasattr(node, "col_offset"):
         where = Position(position.file, position.line, position.column + node.col_offset)
-    found = None
-    if node is not None and hasattr(node, "col_offset"):
+    if found is None and node is not None and hasattr(node, "col_offset"):
         found = repr(clip(ast.get_source_segment(text.strip(), node) or ast.unparse(node), 40))
     return ExprError(f"{message} in expression {clip(text)!r}", position=where, expected=expected, found=found)
 
@@ -168,6 +178,9 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
     for kind, what in _FORBIDDEN_NAMES.items():
         if isinstance(node, kind):
             raise _refuse(text, f"{what} are not allowed", node, position)
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        _check_node_ref(node, text, position)
+        return
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (bytes, complex)) or node.value is Ellipsis:
             raise _refuse(text, f"constant {node.value!r} is not allowed", node, position)
@@ -208,8 +221,78 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
     raise _refuse(text, f"{type(node).__name__} is not allowed", node, position)
 
 
+_SHAPE_FORMS = "NODE.shape, NODE.shape[i], NODE.shape[a:b], NODE.channels, NODE.spatial, NODE.height, NODE.width or NODE.length"
+
+
+def _check_node_ref(node: ast.Attribute | ast.Subscript, text: str, position: Position | None) -> None:
+    """Attribute-like access only in the named forms of a node's shape (`enc3.shape[-2:]`)."""
+    if isinstance(node, ast.Subscript):
+        base = node.value
+        if not (isinstance(base, ast.Attribute) and base.attr == "shape"):
+            raise _error(text, "subscripts are only allowed on a node's shape", node, position, expected=_SHAPE_FORMS)
+        _check_node_ref(base, text, position)
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            if index.step is not None or not all(b is None or _constant_index(b) is not None for b in (index.lower, index.upper)):
+                raise _error(text, "a shape slice takes integer constants only", index, position, expected="NODE.shape[a:b] with a, b integers (or left out)")
+        elif _constant_index(index) is None:
+            raise _error(text, "a shape index must be an integer constant", index, position, expected="NODE.shape[i] with i an integer such as 0 or -1")
+        return
+    base = node.value
+    if not isinstance(base, ast.Name) or base.id.startswith("__") or base.id.endswith("__"):
+        raise _error(text, "attribute access is only allowed on a node name", node, position, expected=_SHAPE_FORMS)
+    if node.attr in METRICS:
+        raise _error(
+            text,
+            f"{base.id}.{node.attr} is not available here (solve's metrics)",
+            node,
+            position,
+            expected="a node's shape: " + _SHAPE_FORMS,
+        )
+    if node.attr not in SHAPE_ATTRIBUTES:
+        from cnncalc.spec.checks import did_you_mean
+
+        raise ExprError(
+            f"unknown attribute {node.attr!r} of node {base.id!r} in expression {clip(text)!r}",
+            position=_at(node, position),
+            expected=_SHAPE_FORMS,
+            found=repr(f"{base.id}.{node.attr}"),
+            hint=did_you_mean(node.attr, SHAPE_ATTRIBUTES),
+        )
+
+
+def _constant_index(node: ast.expr) -> int | None:
+    """An integer constant, possibly negative (`2`, `-1`); None for anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        sign, node = -1, node.operand
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return sign * node.value
+    return None
+
+
+def _at(node: ast.AST, position: Position | None) -> Position | None:
+    if position is None or not hasattr(node, "col_offset"):
+        return position
+    return Position(position.file, position.line, position.column + node.col_offset)
+
+
+def _node_refs(tree: ast.expr) -> frozenset[str]:
+    found = [n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)]
+    return frozenset(found) if found else _NO_REFS
+
+
+_NO_REFS: frozenset[str] = frozenset()
+
+
+def node_refs(parsed: Expr) -> frozenset[str]:
+    """The node names whose shapes an expression reads (`enc3` in `enc3.shape[-2:]`)."""
+    return parsed.refs
+
+
 def names(parsed: Expr) -> set[str]:
-    """The names an expression reads (function names such as `max` left out)."""
+    """The names an expression reads (function names such as `max`, and node names such as
+    `enc3` in `enc3.spatial`, left out)."""
     found: set[str] = set()
     stack: list[ast.AST] = [parsed.tree]
     while stack:
@@ -218,7 +301,7 @@ def names(parsed: Expr) -> set[str]:
             found.add(node.id)
         elif isinstance(node, ast.Call):
             stack.extend(node.args)
-        else:
+        elif not isinstance(node, (ast.Attribute, ast.Subscript)):
             stack.extend(ast.iter_child_nodes(node))
     return found
 
@@ -267,6 +350,8 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
         return _binary(node, left, right, text, position)
     if isinstance(node, (ast.Tuple, ast.List)):
         return tuple(_eval(e, text, env, position, free) for e in node.elts)
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        return _node_shape(node, text, env, position)
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
         args = [_eval(a, text, env, position, free) for a in node.args]
@@ -274,6 +359,48 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
             _require_arith(arg, text, node, position)
         return FUNCTIONS[node.func.id](*args)
     raise _error(text, f"{type(node).__name__} is not allowed", node, position)  # pragma: no cover
+
+
+def _node_shape(node: ast.Attribute | ast.Subscript, text: str, env: Mapping[str, Any], position: Position | None) -> Any:
+    """The value of a checked node shape reference, from env["@" + node name]."""
+    attribute = node.value if isinstance(node, ast.Subscript) else node
+    assert isinstance(attribute, ast.Attribute) and isinstance(attribute.value, ast.Name)
+    name = attribute.value.id
+    shape = env.get(NODE_KEY + name)
+    if shape is None:
+        raise _error(
+            text, f"no node named {name!r} above this layer", attribute.value, position, expected="the name of a node above (a 'name:' in the same list) or input"
+        )
+    shape = tuple(shape)
+    if isinstance(node, ast.Subscript):
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            lower = None if index.lower is None else _constant_index(index.lower)
+            upper = None if index.upper is None else _constant_index(index.upper)
+            return shape[lower:upper]
+        i = _constant_index(index)
+        assert i is not None
+        if not -len(shape) <= i < len(shape):
+            raise _error(text, f"index {i} is out of range for {name}'s shape {_shape_text(shape)}", index, position, expected=f"an index from {-len(shape)} to {len(shape) - 1}")
+        return shape[i]
+    attr = node.attr
+    if attr == "shape":
+        return shape
+    if attr == "channels":
+        return shape[0]
+    if attr == "spatial":
+        return shape[1:]
+    needs = 2 if attr == "length" else 3
+    if (len(shape) != 2) if attr == "length" else (len(shape) < 3):
+        layout = "[C, L]" if attr == "length" else "[C, H, W] or [C, D, H, W]"
+        raise _error(
+            text, f"{name}.{attr} needs a node of shape {layout}", node, position, expected=f"{needs}{'' if needs == 2 else ' or more'} dimensions", found=f"{name}'s shape {_shape_text(shape)}"
+        )
+    return shape[-2] if attr == "height" else shape[-1]
+
+
+def _shape_text(shape: tuple[Any, ...]) -> str:
+    return "[" + ", ".join(arith.as_text(v) for v in shape) + "]"
 
 
 def _require_arith(value: Any, text: str, node: ast.AST, position: Position | None) -> None:
