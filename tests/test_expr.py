@@ -75,7 +75,7 @@ def test_unbound_without_free_lookup() -> None:
         ("max(a=1)", "takes no keyword arguments"),
         ("floor(1, 2)", "takes exactly one argument"),
         ("1 << 3", "operator not allowed"),
-        ("~1", "only unary + and - are allowed"),
+        ("~1", "only unary + and - and not are allowed"),
         ("b'x'", "constant b'x' is not allowed"),
         ("(k := 3)", "assignment expressions are not allowed"),
         ("1 +", "invalid expression"),
@@ -198,3 +198,196 @@ def test_unknown_attribute_suggests() -> None:
 def test_node_reference_evaluation_errors(text: str, message: str) -> None:
     with pytest.raises(ExprError, match=re.escape(message)):
         expr.evaluate(expr.parse(text), NODES)
+
+
+# -- conditionals, comparisons, and/or/not, booleans (contract 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ("1 if a > 0 else 2", {"a": 3}, 1),
+        ("1 if a > 0 else 2", {"a": 0}, 2),
+        ("a if a >= b else b", {"a": 3, "b": 5}, 5),
+        ("3 if 1 < a < 5 else 4", {"a": 2}, 3),  # chained like Python
+        ("3 if 1 < a < 5 else 4", {"a": 7}, 4),
+        ("a == 2 and b != 3", {"a": 2, "b": 4}, True),
+        ("a == 2 or b", {"a": 1, "b": 0}, 0),  # Python's or: the deciding operand
+        ("0 or 5", {}, 5),
+        ("2 and 0", {}, 0),
+        ("not a", {"a": 0}, True),
+        ("not (a <= 1)", {"a": 1}, False),
+        ("true and not false", {}, True),
+        ("True if false else False", {}, False),
+        ("(a > 2) * 3", {"a": 5}, 3),
+        ("x if hs else y", {"hs": True, "x": 1, "y": 2}, 1),  # YAML true arrives as Python's True
+        ("1.5 >= 3/2", {}, True),
+        ("(1, 2) == (1, 2)", {}, True),
+        ("(1, 2) != (1, 2, 3)", {}, True),
+        ("'relu' == 'relu'", {}, True),
+        ("1 if 0 else 2 if 0 else 3", {}, 3),
+    ],
+)
+def test_conditionals(text: str, env: dict[str, Any], expected: Any) -> None:
+    result = value(text, **env)
+    assert result == expected and type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 if k >= 1 else 2", 1),  # k is a positive integer: decided
+        ("1 if k > 0 else 2", 1),
+        ("1 if k != 0 else 2", 1),
+        ("1 if 2*k >= k + 1 else 2", 1),
+        ("1 if k == k else 2", 1),
+        ("1 if k else 2", 1),  # a positive integer is true
+        ("1 if k < 1 else 2", 2),
+        ("1 if k > 0 or k > 5 else 2", 1),  # or stops at the first true operand
+        ("1 if k < 1 and k > 5 else 2", 2),  # and stops at the first false one
+    ],
+)
+def test_conditions_on_symbols_decided_for_every_value(text: str, expected: int) -> None:
+    assert value(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "condition", "column", "symbols"),
+    [
+        ("1 if k > 1 else 2", "k > 1", 15, "k"),
+        ("64 if k >= w else 32", "k >= w", 16, "k, w"),
+        ("1 if k - 1 else 2", "k - 1", 15, "k"),
+        ("(k > 2) * 3", "k > 2", 11, "k"),
+        ("not k == 3", "k == 3", 14, "k"),
+    ],
+)
+def test_undecided_condition_is_located_with_a_set_hint(text: str, condition: str, column: int, symbols: str) -> None:
+    from cnncalc.errors import Position
+
+    where = Position("t.yaml", 4, 10)
+    with pytest.raises(ExprError) as info:
+        expr.evaluate(expr.parse(text, where), {}, position=where, free=arith.symbol)
+    error = info.value
+    assert f"the condition {condition!r} is undecided" in error.message
+    assert symbols in error.message
+    assert error.position == Position("t.yaml", 4, column)
+    assert error.hint is not None and "--set k=VALUE" in error.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1 if (1, 2) else 2", "a condition must be true, false or a number"),
+        ("(1, 2) < (3, 4)", "shapes and lists can only be compared with == and !="),
+        ("'a' < 'b'", "cannot order"),
+        ("1 in (1, 2)", "comparison not allowed"),
+        ("a is b", "comparison not allowed"),
+        ("~a", "only unary + and - and not are allowed"),
+    ],
+)
+def test_conditionals_refused(text: str, message: str) -> None:
+    with pytest.raises(ExprError, match=re.escape(message)):
+        value(text, a=1, b=2)
+
+
+def test_true_and_false_are_not_names() -> None:
+    assert expr.names(expr.parse("k if true else false")) == {"k"}
+
+
+# -- units on number literals (contract 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5K", 5_000),
+        ("5M", 5_000_000),
+        ("5G", 5_000_000_000),
+        ("5KiB", 5 * 1024),
+        ("5MiB", 5 * 1024**2),
+        ("5GiB", 5 * 1024**3),
+        ("1.5M", 1_500_000),
+        (".5K", 500),
+        ("1_000K", 1_000_000),
+        ("2*3G + 1", 6_000_000_001),
+        ("max(1K, 1KiB)", 1024),
+        ("(1K, 2K)", (1000, 2000)),
+        ("M + 1M", 1_000_007),  # M alone is a name
+        ("'5K'", "5K"),  # inside a string: left alone
+        ("x5K", 9),  # part of a name: a name
+    ],
+)
+def test_units(text: str, expected: Any) -> None:
+    result = value(text, M=7, x5K=9)
+    assert result == expected and type(result) is type(expected)
+
+
+def test_units_are_exact_integers() -> None:
+    assert type(value("1.5M")) is int
+    assert value("1.1K") == 1100  # not 1100.0000000000002
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ("1.0005K", "1.0005K is not a whole number", 10),
+        ("2 + 0.5KiB*3 + 1.0000001M", "1.0000001M is not a whole number", 25),
+        ("5k", "invalid decimal literal", 10),  # units are case-sensitive
+        ("5Kb", "invalid decimal literal", 10),
+        ("1.5K + a[0]", "subscripts are only allowed", 17),  # columns of the text as written
+        ("(1K + 2MiB) * a.params", "a.params is not available here", 24),
+        ("'1K' + 1K + a[0]", "subscripts are only allowed", 22),
+    ],
+)
+def test_unit_errors_keep_exact_columns(text: str, message: str, column: int) -> None:
+    from cnncalc.errors import Position
+
+    with pytest.raises(ExprError, match=re.escape(message)) as info:
+        expr.parse(text, Position("t.yaml", 2, 10))
+    assert info.value.position == Position("t.yaml", 2, column)
+
+
+# -- property tests: units and conditionals agree with Python's own arithmetic
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=99),
+    st.sampled_from(sorted(expr.UNITS)),
+)
+def test_unit_literals_agree_with_python(whole: int, hundredths: int, unit: str) -> None:
+    text = f"{whole}.{hundredths:02d}{unit}"
+    exact = Fraction(whole * 100 + hundredths, 100) * expr.UNITS[unit]
+    if exact.denominator == 1:
+        assert value(text) == int(exact)
+    else:
+        with pytest.raises(ExprError, match="not a whole number"):
+            value(text)
+
+
+_OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+@given(
+    st.lists(st.integers(min_value=-5, max_value=5), min_size=2, max_size=4),
+    st.lists(st.sampled_from(sorted(_OPS)), min_size=3, max_size=3),
+    st.sampled_from(["and", "or"]),
+    st.booleans(),
+    st.integers(min_value=-100, max_value=100),
+    st.integers(min_value=-100, max_value=100),
+)
+def test_conditionals_agree_with_python(
+    numbers: list[int], ops: list[str], joiner: str, negate: bool, yes: int, no: int
+) -> None:
+    chain = str(numbers[0]) + "".join(f" {op} {n}" for op, n in zip(ops, numbers[1:]))
+    chained = all(_OPS[op](a, b) for op, a, b in zip(ops, numbers, numbers[1:]))
+    other = numbers[-1]
+    combined = (chained and other) if joiner == "and" else (chained or other)
+    condition = f"({chain}) {joiner} {other}"
+    if negate:
+        condition, combined = f"not ({condition})", not combined
+    assert value(f"{condition}") == combined
+    assert value(f"{yes} if {condition} else {no}") == (yes if combined else no)
