@@ -177,6 +177,18 @@ def test_type_errors_found_when_bound(tmp_path: Path) -> None:
     assert "t.yaml:20:17: layers[1] (unit): argument 'act' must name a layer type or a block" in out
 
 
+VAR_TYPE = "input: [8, 8, 8]\nvars: {act: Hardswish}\nblocks:\n  u:\n    args: {act: ReLU}\n    layers: [act]\nlayers:\n  - u: {act: act}\n  - u\n"
+
+
+def test_a_var_holds_a_type_and_set_overrides_it(tmp_path: Path) -> None:
+    assert [t for t, _ in shapes(tmp_path, VAR_TYPE)] == ["Hardswish", "ReLU"]
+    assert [t for t, _ in shapes(tmp_path, VAR_TYPE, "--set", "act=SiLU")] == ["SiLU", "ReLU"]
+    code, out = run(tmp_path, VAR_TYPE, "--set", "act=Foo")
+    assert code == 2 and "unbound name 'Foo'" in out
+    out = error(tmp_path, VAR_TYPE, "--set", "act=3")
+    assert "t.yaml:6:14: layers[0].layers[0] (act): argument 'act' must name a layer type or a block" in out, out
+
+
 def test_a_chosen_type_checks_its_arguments(tmp_path: Path) -> None:
     out = error(tmp_path, TYPES.replace("  - pair\n", "  - pair: {act: Identity}\n"))
     assert re.search(r"t\.yaml:13:24: blocks\.pair\.layers\[1\] \(Identity\): unknown argument 'inplace' for Identity", out), out

@@ -44,7 +44,7 @@ class Evaluator(Expander):
         if spec is not None:
             for name, arg in spec.vars:
                 if name not in self.globals:
-                    self.globals[name] = bind.value(arg, self.globals, f"vars.{name}")
+                    self.globals[name] = bind.value(arg, self.globals, f"vars.{name}", self.free)  # a var may hold a layer type
 
     def input_shape(self) -> Shape:
         """The spec's input tensor shape, with the batch dimension in front."""
