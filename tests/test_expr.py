@@ -391,3 +391,16 @@ def test_conditionals_agree_with_python(
         condition, combined = f"not ({condition})", not combined
     assert value(f"{condition}") == combined
     assert value(f"{yes} if {condition} else {no}") == (yes if combined else no)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ширина * 2K", 6000),  # a non-ASCII name before the literal
+        ("_unit0_ + 1K", 1001),  # a name like cnncalc's placeholders stays the user's
+        ("_unit + 2K * 3", 6002),
+        ("'a\\'5K'", "a'5K"),  # an escaped quote inside a string: still a string
+    ],
+)
+def test_units_beside_unusual_names_and_strings(text: str, expected: Any) -> None:
+    assert value(text, **{"ширина": 3, "_unit0_": 1, "_unit": 2}) == expected

@@ -180,7 +180,7 @@ def parse(text: str, position: Position | None = None) -> Expr:
 # back, with every node's columns mapped back to the text as written (errors point there).
 UNITS = {"K": 1000, "M": 1000**2, "G": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 _MAYBE_UNIT = re.compile(r"[0-9.][KMG]")
-_UNIT_LITERAL = re.compile(r"""('[^'\\]*'|"[^"\\]*")|(?<![\w.])([0-9](?:_?[0-9])*(?:\.[0-9]*)?|\.[0-9]+)(KiB|MiB|GiB|K|M|G)(?![\w.])""")
+_UNIT_LITERAL = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?<![\w.])([0-9](?:_?[0-9])*(?:\.[0-9]*)?|\.[0-9]+)(KiB|MiB|GiB|K|M|G)(?![\w.])""")
 
 
 class _Units:
@@ -189,6 +189,7 @@ class _Units:
 
     def __init__(self) -> None:
         self.spans: list[tuple[int, int, int, int, int]] = []  # (new start, new end, old start, old end, value)
+        self.names: list[str] = []  # each literal's placeholder, a name the text does not hold
 
     def column(self, offset: int, *, end: bool = False) -> int:
         """An offset in the rewritten text as an offset in the text as written."""
@@ -202,17 +203,19 @@ class _Units:
         return offset + shift
 
     def restore(self, module: ast.Expression) -> ast.expr:
-        values = {start: value for start, _, _, _, value in self.spans}
+        values = {name: value for name, value in zip(self.names, (span[4] for span in self.spans))}
+
+        def constant(node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.Name) and node.id in values:
+                return ast.copy_location(ast.Constant(values[node.id]), node)
+            return node
+
         for node in ast.walk(module):
             for field, child in ast.iter_fields(node):
-                if isinstance(child, ast.Name) and child.col_offset in values:
-                    setattr(node, field, ast.Constant(values[child.col_offset]))
-                    ast.copy_location(getattr(node, field), child)
+                if isinstance(child, ast.Name):
+                    setattr(node, field, constant(child))
                 elif isinstance(child, list):
-                    child[:] = [
-                        ast.copy_location(ast.Constant(values[c.col_offset]), c) if isinstance(c, ast.Name) and c.col_offset in values else c
-                        for c in child
-                    ]
+                    child[:] = [constant(c) for c in child]
         for node in ast.walk(module):
             if isinstance(node, (ast.expr, ast.keyword)):
                 node.col_offset = self.column(node.col_offset)
@@ -225,6 +228,9 @@ def _with_units(text: str, position: Position | None) -> tuple[str, _Units | Non
     from fractions import Fraction as _Fraction
 
     units = _Units()
+    prefix = "_unit"
+    while prefix in text:
+        prefix += "_"
     pieces: list[str] = []
     done = 0
     length = 0
@@ -242,7 +248,8 @@ def _with_units(text: str, position: Position | None) -> tuple[str, _Units | Non
             )
         pieces.append(text[done : match.start()])
         length += match.start() - done
-        placeholder = f"_unit{len(units.spans)}_"
+        placeholder = f"{prefix}{len(units.spans)}"
+        units.names.append(placeholder)
         units.spans.append((length, length + len(placeholder), match.start(), match.end(), int(value)))
         pieces.append(placeholder)
         length += len(placeholder)
