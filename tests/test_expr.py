@@ -403,4 +403,5 @@ def test_conditionals_agree_with_python(
     ],
 )
 def test_units_beside_unusual_names_and_strings(text: str, expected: Any) -> None:
-    assert value(text, **{"ширина": 3, "_unit0_": 1, "_unit": 2}) == expected
+    env = {"ширина": 3, "_unit0_": 1, "_unit": 2}
+    assert expr.evaluate(expr.parse(text), env) == expected

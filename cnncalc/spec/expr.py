@@ -203,7 +203,7 @@ class _Units:
         return offset + shift
 
     def restore(self, module: ast.Expression) -> ast.expr:
-        values = {name: value for name, value in zip(self.names, (span[4] for span in self.spans))}
+        values = dict(zip(self.names, (span[4] for span in self.spans)))
 
         def constant(node: ast.AST) -> ast.AST:
             if isinstance(node, ast.Name) and node.id in values:
