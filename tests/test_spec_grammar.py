@@ -91,8 +91,8 @@ def test_efficientnet_b0_stochastic_depth_rates_follow_torchvision(monkeypatch: 
     seen: list[Any] = []
     original = outcomes.layer_args
 
-    def spy(kind: Any, call: Any, env: Any, path: str) -> dict[str, Any]:
-        args = original(kind, call, env, path)
+    def spy(kind: Any, call: Any, env: Any, path: str, free: Any) -> dict[str, Any]:
+        args = original(kind, call, env, path, free)
         if kind.name == "StochasticDepth":
             seen.append(args["p"])
         return args
@@ -187,6 +187,20 @@ def test_a_var_holds_a_type_and_set_overrides_it(tmp_path: Path) -> None:
     assert code == 2 and "unbound name 'Foo'" in out
     out = error(tmp_path, VAR_TYPE, "--set", "act=3")
     assert "t.yaml:6:14: layers[0].layers[0] (act): argument 'act' must name a layer type or a block" in out, out
+
+
+def test_types_compare_by_name_in_any_argument(tmp_path: Path) -> None:
+    text = (
+        "input: [8, 8, 8]\nblocks:\n  u:\n    args: {act: ReLU}\n    layers:\n      - act\n"
+        "      - Conv2d: {out_channels: \"8 if act == ReLU else 4 if act == u else 2\", kernel_size: 1}\n"
+        "layers:\n  - u\n  - u: {act: GELU}\n  - u: {act: u}\n"
+    )
+    assert [r[1][0] for r in shapes(tmp_path, text) if r[0] == "Conv2d"] == [8, 2, 8, 4]  # u: {act: u} runs u (act ReLU: 8) inside, then its own Conv2d: 4
+
+
+def test_arithmetic_on_a_type_is_refused(tmp_path: Path) -> None:
+    out = error(tmp_path, "input: [8]\nlayers:\n  - Linear: {out_features: ReLU * 2}\n")
+    assert "t.yaml:3:28: layers[0] (Linear): cannot do arithmetic on 'ReLU'" in out, out
 
 
 def test_a_chosen_type_checks_its_arguments(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ class Expander:
         self.explain = explain
         self.limits = limits
         self.outcomes = Outcomes(explain=explain, training=training, counts=counts, max_symbolic=limits.max_symbolic)
+        self.outcomes.free = self.free
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, tuple[Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
@@ -217,8 +218,8 @@ class Expander:
         return current
 
     def free(self, name: str) -> Any:
-        """An unbound name in a block's argument: a layer type or block it names (`act: ReLU`,
-        `act: "Hardswish if hs else ReLU"`), else a free symbol."""
+        """An unbound name in a spec's expression: the layer type or block it names (`act: ReLU`,
+        `act: "Hardswish if hs else ReLU"`, `p: "0.1 if act == ReLU else 0.0"`), else a free symbol."""
         if lookup(name) is not None or (self.spec is not None and name in self.spec.blocks):
             return LayerType(name)
         return arith.symbol(name)
