@@ -257,3 +257,14 @@ def test_metric_names_are_refused_in_a_spec(tmp_path: Path) -> None:
 def test_load_text_keeps_chosen_calls() -> None:
     spec = load_text(TYPES)
     assert [c.kind for c in spec.blocks["unit"].layers if c.chosen] == ["act"]
+
+
+def test_an_inline_call_of_a_type_argument_is_refused_with_the_mapping_form(tmp_path: Path) -> None:
+    out = error(tmp_path, 'input: [8, 8, 8]\nblocks:\n  u:\n    args: {act: ReLU}\n    layers:\n      - "act(inplace=True)"\nlayers: [u]\n')
+    assert "t.yaml:6:9: blocks.u.layers[0]: 'act' is a template argument" in out, out
+    assert "- act: {argument: value, ...}" in out
+
+
+def test_a_type_argument_naming_its_own_block_is_stopped_by_the_depth_limit(tmp_path: Path) -> None:
+    out = error(tmp_path, "input: [8, 8, 8]\nblocks:\n  u:\n    args: {act: u}\n    layers: [act]\nlayers: [u]\n")
+    assert "blocks nested too deeply" in out

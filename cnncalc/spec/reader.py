@@ -227,6 +227,15 @@ class Reader:
         if isinstance(node, yaml.ScalarNode) and node.tag == STR:
             text = node.value.strip()
             if "(" in text:
+                callee = text.split("(", 1)[0].strip()
+                if callee in self.type_params:
+                    raise self.error(
+                        node,
+                        f"{quoted(callee)} is a template argument: its layer type is known only when the block is called",
+                        path,
+                        expected=f"- {callee}: {{argument: value, ...}} (PyTorch's keyword names)",
+                        found=quoted(clip(text)),
+                    )
                 return call_from_text(text, text_position(self.source, node), path, block_names)
             return self.make_call(node, text, [], path, block_names)
         if not isinstance(node, yaml.MappingNode):
