@@ -80,9 +80,10 @@ def test_copy_with_a_symbolic_repeat_is_a_located_error(tmp_path: Path) -> None:
 
 
 def test_copies_with_a_symbolic_repeat_is_the_count(tmp_path: Path) -> None:
-    text = "input: [4, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 4, kernel_size: 1, groups: 'copies * 0 + 4', repeat: n}\n"
-    code, out = run(tmp_path, text, command="params")
+    text = 'input: [4, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 4, kernel_size: 1, groups: "4 if copies >= 1 else 2", repeat: n}\n'
+    code, out = run(tmp_path, text, "-f", "json", command="params")
     assert code == 0, out
+    assert json.loads(out)["total"] == "8*n"  # groups 4 (copies = n >= 1 for every n): 4 weights + 4 biases a copy
 
 
 def test_efficientnet_b0_stochastic_depth_rates_follow_torchvision(monkeypatch: pytest.MonkeyPatch) -> None:
