@@ -38,13 +38,24 @@ class Binding(_ParamType):
         try:
             bound = dict(ctx.meta.get("cnncalc.bindings", {})) if ctx else {}
             parsed = expr.parse(text)
-            result = expr.evaluate(parsed, bound)
+            result = expr.evaluate(parsed, bound, free=_layer_type)
         except CnncalcError as exc:
             self.fail(f"{name}: {exc}", param, ctx)
         if ctx is not None:
             ctx.meta.setdefault("cnncalc.bindings", {})[name] = result
             ctx.meta.setdefault("cnncalc.read_by_bindings", set()).update(expr.names(parsed))
         return name, result
+
+
+def _layer_type(name: str) -> Any:
+    """An unbound name in a --set value: a layer type it names (`--set act=Hardswish`), else an error."""
+    from cnncalc.errors import ExprError
+    from cnncalc.layers import lookup
+    from cnncalc.spec.model import LayerType
+
+    if lookup(name) is None:
+        raise ExprError(f"unbound name {name!r}", expected="a number, a layer type or a name bound by an earlier --set")
+    return LayerType(name)
 
 
 def warn_unused(bindings: tuple[tuple[str, Any], ...], used: set[str], what: str) -> None:

@@ -77,3 +77,25 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     assert len(lines) == 2
     assert "cnncalc bottleneck configs/resnet_block_bottleneck.yaml" in lines[0]
     assert "-c constraints.txt '.[test]'" in lines[1] and lines[1].endswith("python -m pytest")
+
+
+def _grammar_examples() -> list[str]:
+    text = (DOCS / "grammar.md").read_text()
+    return [block for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if re.search(r"^input:", block, re.MULTILINE)]
+
+
+@pytest.mark.parametrize("example", _grammar_examples(), ids=lambda block: block.split("\n", 1)[0])
+def test_grammar_examples_run(example: str, tmp_path: pytest.TempPathFactory) -> None:
+    """Every whole spec shown in docs/grammar.md evaluates (exit 0)."""
+    from click.testing import CliRunner
+
+    path = tmp_path / "example.yaml"  # type: ignore[operator]
+    path.write_text(example)
+    for command in ("shape", "params"):
+        result = CliRunner().invoke(main, [command, str(path)])
+        assert result.exit_code == 0, result.output
+
+
+def test_grammar_page_is_linked() -> None:
+    assert "(grammar.md)" in (DOCS / "spec.md").read_text()
+    assert "(docs/grammar.md)" in (ROOT / "README.md").read_text()

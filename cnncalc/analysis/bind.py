@@ -3,7 +3,7 @@ since the reader has parsed every expression already."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cnncalc import arith
@@ -11,17 +11,18 @@ from cnncalc.errors import CnncalcError, SpecError, clip
 from cnncalc.spec import Arg, Expr, expr
 
 
-def value(arg: Arg, env: Mapping[str, Any], path: str) -> Any:
+def value(arg: Arg, env: Mapping[str, Any], path: str, free: Callable[[str], Any] = arith.symbol) -> Any:
     """An argument's value: a literal or word as written, an expression evaluated with `env`'s
-    names bound (any other name becomes a free symbol), a tuple element by element."""
+    names bound (any other name goes to `free`: a free symbol, or for a block's arguments a
+    layer type, see `Expander.free`), a tuple element by element."""
     raw = arg.raw
     if isinstance(raw, Expr):
         try:
-            return expr.evaluate(raw, env, position=arg.position, free=arith.symbol)
+            return expr.evaluate(raw, env, position=arg.position, free=free)
         except CnncalcError as exc:
             raise exc.located(arg.position, path) from None
     if isinstance(raw, tuple):
-        return tuple(value(a, env, path) for a in raw)
+        return tuple(value(a, env, path, free) for a in raw)
     return raw
 
 

@@ -44,7 +44,7 @@ class Evaluator(Expander):
         if spec is not None:
             for name, arg in spec.vars:
                 if name not in self.globals:
-                    self.globals[name] = bind.value(arg, self.globals, f"vars.{name}")
+                    self.globals[name] = bind.value(arg, self.globals, f"vars.{name}", self.free)  # a var may hold a layer type
 
     def input_shape(self) -> Shape:
         """The spec's input tensor shape, with the batch dimension in front."""
@@ -94,7 +94,7 @@ class Evaluator(Expander):
         env = dict(self.globals)
         for name, default in block.params:
             if name not in env:
-                env[name] = bind.value(default, env, f"{block.path}.args.{name}") if default is not None else arith.symbol(name)
+                env[name] = bind.value(default, env, f"{block.path}.args.{name}", self.free) if default is not None else arith.symbol(name)
         self.bind_input_names(env, x)
         frame = self.run_block_body(block, env, x, block.path, 0, None)
         rows = tuple(frame.rows)

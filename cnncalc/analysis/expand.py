@@ -15,12 +15,14 @@ from cnncalc.analysis import bind
 from cnncalc.analysis.outcomes import COUNTS, Outcomes, literal_key
 from cnncalc.analysis.results import Row, copies_of, placed, shape_text, totals
 from cnncalc.conditions import Condition
-from cnncalc.errors import LimitError, ShapeError, SpecError
-from cnncalc.layers import LayerKind, Shape, lookup
+from cnncalc.errors import LimitError, ShapeError, SpecError, clip
+from cnncalc.layers import KINDS, LayerKind, Param, Shape, lookup
 from cnncalc.layers.base import step
-from cnncalc.spec import INPUT_NAME, Block, LayerCall, Limits, Spec
-from cnncalc.spec.model import new_tuple
+from cnncalc.spec import INPUT_NAME, Arg, Block, Expr, LayerCall, Limits, Spec, expr
+from cnncalc.spec.checks import check_call_args, expression, not_a_type, takes_text, text_value, unknown_type
+from cnncalc.spec.model import LayerType, new_tuple
 
+COPY_NAMES = frozenset(("copy", "copies"))  # the copy index and count inside `repeat`
 OnBlock = Callable[[LayerCall, str, list[Row]], None]  # a top-level block call, its path and its rows
 
 
@@ -54,10 +56,14 @@ class Expander:
         self.explain = explain
         self.limits = limits
         self.outcomes = Outcomes(explain=explain, training=training, counts=counts, max_symbolic=limits.max_symbolic)
+        self.outcomes.free = self.free
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
         self.cache: dict[Any, tuple[Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
         self.kinds: dict[str, LayerKind] = {}  # layer kinds by the names the spec calls them (the short cut's)
+        self.copy_reads: dict[int, frozenset[str]] = {}  # see copy_names
+        self.resolved: dict[tuple[int, str], LayerCall] = {}  # see resolve
+        self.copy_calls: list[LayerCall] = []
 
     def bind_input_names(self, env: dict[str, Any], x: Shape) -> None:
         """Names a layer list may use for its input: `in_channels`."""
@@ -136,6 +142,8 @@ class Expander:
                     current_source = len(rows) - 1
                     continue
             path = prefix + call.path[strip:]
+            if chosen:
+                call = self.resolve(call, env, path)
             inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
             input_sources = tuple(producer[s] for s in call.sources) if call.sources else (current_source,)
             repeat = 1
@@ -157,7 +165,22 @@ class Expander:
                     )
             if not call.is_block and self.layer_count + repeat > self.limits.max_layers:
                 self.tick(call, path, repeat)  # refused now, not after a million rows
+            reads = None if call.repeat is None else self.copy_names(call)
+            call_env = env
+            if reads and copies is not None:
+                if "copy" in reads:
+                    raise SpecError(
+                        f"'copy' cannot be read with a symbolic repeat count ({arith.as_text(copies)}): the copies would differ",
+                        position=next((a.position for _, a in call.args if "copy" in _names(a)), call.position),
+                        path=f"{path} ({call.kind})",
+                        expected="a repeat count that is a number, or arguments that do not read 'copy'",
+                        found="an argument that reads 'copy'",
+                        hint="bind " + " and ".join(f"{s} with --set {s}=VALUE" for s in sorted(str(s) for s in copies.free_symbols)),
+                    )
+                call_env = {**env, "copies": copies}
             for copy in range(repeat):
+                if reads:  # the copy index, for this call's arguments only (contract 2 of issue 14)
+                    call_env = {**env, "copy": copy, "copies": repeat if copies is None else copies}
                 copy_path = path
                 if call.repeat is not None:
                     copy_path = f"{path}.{copy}" if copies is None else f"{path}.0:{arith.as_text(copies).replace(' ', '')}"
@@ -166,7 +189,7 @@ class Expander:
                     if len(inputs) > 1:
                         raise SpecError("a block takes one input", position=call.position, path=copy_path)
                     group = None if on_block is None else group_name(call, copy_path)
-                    current = self.run_block_call(call, env, inputs[0], copy_path, depth, rows, input_sources[0], group)
+                    current = self.run_block_call(call, call_env, inputs[0], copy_path, depth, rows, input_sources[0], group)
                     if copies is not None:
                         stand_for(copies, call, inputs[0], current, rows, start, explain=self.explain)
                     elif copy == 0 and self.layer_count + (len(rows) - start) * (repeat - 1) > self.limits.max_layers:
@@ -179,7 +202,7 @@ class Expander:
                     merge_inputs, merge_sources = inputs, input_sources
                     if kind.inputs > 1 and len(inputs) == 1:
                         merge_inputs, merge_sources = (current, inputs[0]), (current_source, input_sources[0])
-                    rows.append(self.run_layer(kind, call, env, merge_inputs, copy_path, depth, merge_sources))
+                    rows.append(self.run_layer(kind, call, call_env, merge_inputs, copy_path, depth, merge_sources))
                     self.tick(call, copy_path, 1)
                     if copies is not None:
                         stand_for(copies, call, merge_inputs[0], rows[-1].output, rows, start, merge=kind.inputs > 1, explain=self.explain)
@@ -193,6 +216,50 @@ class Expander:
                 producer[call.name] = current_source
         self.source = current_source
         return current
+
+    def free(self, name: str) -> Any:
+        """An unbound name in a spec's expression: the layer type or block it names (`act: ReLU`,
+        `act: "Hardswish if hs else ReLU"`, `p: "0.1 if act == ReLU else 0.0"`), else a free symbol."""
+        if lookup(name) is not None or (self.spec is not None and name in self.spec.blocks):
+            return LayerType(name)
+        return arith.symbol(name)
+
+    def resolve(self, call: LayerCall, env: Mapping[str, Any], path: str) -> LayerCall:
+        """A call of a template's type argument (`- act`) as a call of the type it holds, its
+        arguments checked against that type's (contract 3 of issue 14)."""
+        chosen = env.get(call.kind)
+        where = f"{path} ({call.kind})"
+        if not isinstance(chosen, LayerType):
+            blocks = () if self.spec is None else self.spec.blocks
+            if arith.is_symbolic(chosen) and len(getattr(chosen, "free_symbols", ())) == 1 and str(chosen) not in env:
+                word = str(chosen)
+                raise unknown_type(word, call.position, where, call.kind, [*KINDS, *blocks]).located(call.position, where)
+            raise not_a_type(clip(arith.as_text(chosen) if chosen is not None else "no value"), call.position, where, call.kind)
+        key = (id(call), str(chosen))
+        found = self.resolved.get(key)
+        if found is not None:
+            return found
+        kind_name = str(chosen)
+        is_block = self.spec is not None and kind_name in self.spec.blocks
+        args = call.args
+        if not is_block:
+            kind = layer_kind(kind_name)
+            params = {p.name: p for p in kind.params}
+            args = tuple((name, _as_taken(arg, params.get(name), where)) for name, arg in args)
+        found = call._replace(kind=kind_name, args=args, is_block=is_block, chosen=False)
+        check_call_args(found, {} if self.spec is None else self.spec.blocks)
+        self.resolved[key] = found
+        self.copy_calls.append(call)  # kept alive, so its id stays its own
+        return found
+
+    def copy_names(self, call: LayerCall) -> frozenset[str]:
+        """Which of `copy` and `copies` a repeated call's arguments read (cached per call)."""
+        found = self.copy_reads.get(id(call))
+        if found is None:
+            read = set().union(*(_names(arg) for _, arg in call.args))
+            found = self.copy_reads[id(call)] = frozenset(read & COPY_NAMES)
+            self.copy_calls.append(call)  # kept alive, so its id stays its own
+        return found
 
     def run_layer(
         self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str, depth: int, sources: tuple[int, ...]
@@ -231,11 +298,12 @@ class Expander:
         given = dict(call.args)
         inner: dict[str, Any] = dict(self.globals)
         self.bind_input_names(inner, x)
+        free = self.free
         for name, default in block.params:
             if name in given:
-                inner[name] = bind.value(given[name], env, where)
+                inner[name] = bind.value(given[name], env, where, free)
             elif default is not None:
-                inner[name] = bind.value(default, inner, f"{block.path}.args.{name}")
+                inner[name] = bind.value(default, inner, f"{block.path}.args.{name}", free)
             else:
                 raise SpecError(
                     f"block {call.kind!r} needs argument {name!r}",
@@ -346,6 +414,36 @@ class Expander:
         rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source)))
         self.source = len(rows) - 1
         return fx
+
+
+def _as_taken(arg: Arg, param: Param | None, where: str) -> Arg:
+    """An argument of a chosen call as its layer takes it: a word where the layer takes text
+    (`mode: bilinear`), else a checked expression (see `Reader.chosen_call`)."""
+    raw = arg.raw
+    if isinstance(raw, tuple):
+        return Arg(tuple(_as_taken(a, param, where) for a in raw), arg.position)
+    if isinstance(raw, str) and param is not None:
+        text = str(raw)
+        if takes_text(param, text):
+            return Arg(text, arg.position)
+        if not isinstance(raw, Expr):
+            return Arg(text_value(text, param, arg.position, where), arg.position)
+    elif isinstance(raw, str) and not isinstance(raw, Expr):
+        return Arg(expression(raw, arg.position, where), arg.position)
+    return arg
+
+
+def _names(arg: Arg) -> set[str]:
+    """The names an argument's expressions read."""
+    found: set[str] = set()
+    stack = [arg]
+    while stack:
+        raw = stack.pop().raw
+        if isinstance(raw, Expr):
+            found.update(expr.names(raw))
+        elif isinstance(raw, tuple):
+            stack.extend(raw)
+    return found
 
 
 def symbolic_count(count: Any, call: LayerCall, where: str) -> Any:

@@ -4,7 +4,7 @@ repeated blocks do, over and over)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cnncalc import arith
@@ -39,6 +39,7 @@ class Outcomes:
         self.conditions: dict[tuple[str, Any], Condition] = {}
         self.max_symbolic = max_symbolic  # outcomes with free symbols computed (sympy's work), at most
         self.symbolic = 0
+        self.free: Callable[[str], Any] = arith.symbol  # what an unbound name is (Expander.free: a type or a symbol)
 
     def outcome(self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str) -> Found:
         """A layer's outcome on its inputs and its evaluated arguments; reused when met before."""
@@ -48,7 +49,7 @@ class Outcomes:
             if cached is not None:  # this very layer (literal arguments) on this input before
                 return cached
         where = f"{path} ({call.kind})"
-        args = layer_args(kind, call, env, where)
+        args = layer_args(kind, call, env, where, self.free)
         key = None if self.explain else _outcome_key(kind, args, inputs)
         if key is not None:
             try:
@@ -84,13 +85,14 @@ class Outcomes:
         return found
 
 
-def layer_args(kind: LayerKind, call: LayerCall, env: Mapping[str, Any], path: str) -> dict[str, Any]:
-    """A layer's arguments bound and type-checked, its defaults filled in; a missing one refused."""
+def layer_args(kind: LayerKind, call: LayerCall, env: Mapping[str, Any], path: str, free: Callable[[str], Any] = arith.symbol) -> dict[str, Any]:
+    """A layer's arguments bound and type-checked, its defaults filled in; a missing one refused.
+    An unbound name goes to `free` (see `bind.value`)."""
     defaults, params, required = _signature(kind)
     args = dict(defaults)
     for name, arg in call.args:
         try:
-            args[name] = check_arg_type(params[name], bind.value(arg, env, path))
+            args[name] = check_arg_type(params[name], bind.value(arg, env, path, free))
         except CnncalcError as exc:
             raise exc.located(arg.position, path) from None
     for name in required:

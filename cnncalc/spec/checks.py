@@ -4,10 +4,11 @@ checked expressions (or kept as text where the layer takes a word, such as paddi
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Collection, Iterable
 
 from cnncalc.errors import CnncalcError, LimitError, Position, SpecError, quoted
-from cnncalc.layers import Param, lookup
+from cnncalc.layers import KINDS, Param, lookup
 from cnncalc.spec import expr
 from cnncalc.spec.expr import Expr
 from cnncalc.spec.model import Arg, Block, LayerCall, Spec
@@ -71,6 +72,74 @@ def check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
                 found=quoted(name),
                 hint=did_you_mean(name, known),
             )
+
+
+def check_type_args(blocks: dict[str, Block], top_layers: tuple[LayerCall, ...], variables: set[str]) -> None:
+    """Refuse, at read time, a value written for a template's type argument (one it calls:
+    `- act`) that names no layer type or block: a default (`act: Hardswsh`) or a block call's
+    argument given as a literal. Names of variables and of the enclosing block's arguments may
+    hold a type: they are checked when bound (expansion), as are conditionals' other parts."""
+    type_params = {b.name: {c.kind for c in b.layers + b.shortcut + b.after if c.chosen} for b in blocks.values()}
+    types = {*KINDS, *blocks}
+    for block in blocks.values():
+        for name, default in block.params:
+            if default is not None and name in type_params[block.name]:
+                _check_type_value(default, f"{block.path}.args.{name}", name, types, variables)
+    owners: list[tuple[Block | None, tuple[LayerCall, ...]]] = [(None, top_layers)]
+    owners += [(b, b.layers + b.shortcut + b.after) for b in blocks.values()]
+    for owner, calls in owners:
+        scope = variables | ({name for name, _ in owner.params} if owner is not None else set())
+        for call in calls:
+            wanted = type_params[call.kind] if call.is_block else ()
+            for arg_name, arg in call.args:
+                if arg_name in wanted:
+                    _check_type_value(arg, f"{call.path} ({call.kind})", arg_name, types, scope)
+
+
+def _check_type_value(arg: Arg, path: str, param: str, types: set[str], scope: set[str]) -> None:
+    raw = arg.raw
+    if isinstance(raw, Expr):
+        stack: list[ast.expr] = [raw.tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.IfExp):
+                stack += [node.body, node.orelse]
+            elif isinstance(node, ast.Name) or (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                word = node.id if isinstance(node, ast.Name) else str(node.value)
+                if word not in types and word not in scope:
+                    where = Position(arg.position.file, arg.position.line, arg.position.column + node.col_offset)
+                    raise unknown_type(word, where, path, param, types)
+            else:
+                where = Position(arg.position.file, arg.position.line, arg.position.column + node.col_offset)
+                raise not_a_type(ast.unparse(node), where, path, param)
+    elif isinstance(raw, str):
+        if raw not in types:
+            raise unknown_type(raw, arg.position, path, param, types)
+    else:
+        raise not_a_type(repr(raw), arg.position, path, param)
+
+
+def unknown_type(word: str, position: Position, path: str, param: str, types: Collection[str]) -> SpecError:
+    """A template's type argument `param` given a name that is no layer type or block."""
+    return SpecError(
+        f"unknown layer type {quoted(word)} for argument {quoted(param)}",
+        position=position,
+        path=path,
+        expected="a PyTorch layer name or a block defined under 'blocks:' (the template calls it: - " + param + ")",
+        found=quoted(word),
+        hint=did_you_mean(word, types),
+    )
+
+
+def not_a_type(found: str, position: Position, path: str, param: str) -> SpecError:
+    """A template's type argument `param` given a value that is no type (a number, a sum...)."""
+    return SpecError(
+        f"argument {quoted(param)} must name a layer type or a block (the template calls it: - {param})",
+        position=position,
+        path=path,
+        expected="a layer type such as ReLU or Hardswish, a block name, or a conditional choosing one",
+        found=found,
+    )
 
 
 def check_cycles(blocks: dict[str, Block], max_depth: int) -> None:

@@ -10,6 +10,7 @@ name that is not bound becomes a free sympy symbol where the caller allows it.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -52,8 +53,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 _ONE_ARGUMENT = {"ceil", "floor", "int"}
 
 _FORBIDDEN_NAMES = {
-    ast.Attribute: "attribute access",
-    ast.Subscript: "subscripts",
     ast.Lambda: "lambdas",
     ast.ListComp: "comprehensions",
     ast.SetComp: "comprehensions",
@@ -62,9 +61,6 @@ _FORBIDDEN_NAMES = {
     ast.JoinedStr: "f-strings",
     ast.FormattedValue: "f-strings",
     ast.NamedExpr: "assignment expressions",
-    ast.IfExp: "conditional expressions",
-    ast.Compare: "comparisons",
-    ast.BoolOp: "boolean operators",
     ast.Starred: "starred arguments",
     ast.Dict: "dictionaries",
     ast.Set: "sets",
@@ -84,18 +80,29 @@ _ARITH: dict[type, Callable[[Any, Any], Any]] = {
 }
 
 
+# Node shape references (`enc3.shape[-2:]`, `x.channels`): the attributes a node name takes,
+# what each needs of the node's per-sample shape (channels first, no batch), and the metric
+# names reserved for `solve` (`plain.params`), refused here with their own message.
+SHAPE_ATTRIBUTES = ("shape", "channels", "spatial", "height", "width", "length")
+METRICS = ("params", "macs", "flops", "buffers", "bias", "memory", "activations", "cheap_ops", "ops", "bytes")
+NODE_KEY = "@"  # env key of a node's shape: "@" + its name
+
+
 class Expr(str):
     """A checked expression: its text (this string, as written) and its syntax tree (`tree`).
 
     Parsed once, when a spec is read; evaluating it only binds names. It equals, hashes and
-    prints as its text, since the tree is a function of the text.
+    prints as its text, since the tree is a function of the text. `refs`: the node names whose
+    shapes it reads (`node_refs`).
     """
 
     tree: ast.expr
+    refs: frozenset[str]
 
     def __new__(cls, text: str, tree: ast.expr) -> Expr:
         self = super().__new__(cls, text)
         self.tree = tree
+        self.refs = _node_refs(tree)
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -105,15 +112,20 @@ class Expr(str):
 _cache: dict[str, Expr] = {}
 
 
-_ALLOWED = "numbers, names, + - * / // % **, parentheses and calls of " + ", ".join(sorted(FUNCTIONS))
+_ALLOWED = (
+    "numbers, names, + - * / // % **, comparisons, and/or/not, a if c else b, parentheses, node shapes (x.shape) and calls of "
+    + ", ".join(sorted(FUNCTIONS))
+)
+BOOLEAN_NAMES = {"true": True, "false": False}  # besides Python's True and False (YAML's spelling)
 
 
-def _error(text: str, message: str, node: ast.AST | None, position: Position | None, expected: str | None = None) -> ExprError:
+def _error(
+    text: str, message: str, node: ast.AST | None, position: Position | None, expected: str | None = None, found: str | None = None
+) -> ExprError:
     where = position
     if position is not None and node is not None and hasattr(node, "col_offset"):
         where = Position(position.file, position.line, position.column + node.col_offset)
-    found = None
-    if node is not None and hasattr(node, "col_offset"):
+    if found is None and node is not None and hasattr(node, "col_offset"):
         found = repr(clip(ast.get_source_segment(text.strip(), node) or ast.unparse(node), 40))
     return ExprError(f"{message} in expression {clip(text)!r}", position=where, expected=expected, found=found)
 
@@ -138,10 +150,14 @@ def parse(text: str, position: Position | None = None) -> Expr:
         raise ExprError("an expression must be one line", position=position, expected="one line", found=repr(clip(text)))
     if "\x00" in text:
         raise ExprError("an expression cannot hold a NUL character", position=position, found=repr(clip(text)))
+    stripped = text.strip()
+    source, units = _with_units(stripped, position) if _MAYBE_UNIT.search(stripped) else (stripped, None)
     try:
-        module = ast.parse(text.strip(), mode="eval")
+        module = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         offset = (exc.offset or 1) - 1
+        if units is not None:
+            offset = units.column(offset)
         where = None if position is None else Position(position.file, position.line, position.column + offset)
         raise ExprError(
             f"invalid expression {clip(text)!r}: {exc.msg}",
@@ -150,11 +166,98 @@ def parse(text: str, position: Position | None = None) -> Expr:
         ) from None
     except (RecursionError, MemoryError, ValueError):
         raise LimitError("expression too deeply nested or too large", position=position) from None
-    _check(module.body, text, position, 0)
-    parsed = Expr(text, module.body)
+    tree = module.body if units is None else units.restore(module)
+    _check(tree, text, position, 0)
+    parsed = Expr(text, tree)
     if len(_cache) < 100_000:
         _cache[text] = parsed
     return parsed
+
+
+# Units on number literals only (`5K`, `1.5M`, `64KiB`): powers of 1000 and of 1024, exact
+# integers. `M` alone is a name. Python's parser does not read `5K`: each literal with a unit
+# is rewritten to a placeholder name before parsing, and the tree then gets its exact integer
+# back, with every node's columns mapped back to the text as written (errors point there).
+UNITS = {"K": 1000, "M": 1000**2, "G": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+_MAYBE_UNIT = re.compile(r"[0-9.][KMG]")
+_UNIT_LITERAL = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?<![\w.])([0-9](?:_?[0-9])*(?:\.[0-9]*)?|\.[0-9]+)(KiB|MiB|GiB|K|M|G)(?![\w.])""")
+
+
+class _Units:
+    """The literals with units of one expression: where each was written and where its
+    placeholder stands in the rewritten text, and its value."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[int, int, int, int, int]] = []  # (new start, new end, old start, old end, value)
+        self.names: list[str] = []  # each literal's placeholder, a name the text does not hold
+
+    def column(self, offset: int, *, end: bool = False) -> int:
+        """An offset in the rewritten text as an offset in the text as written."""
+        shift = 0
+        for new_start, new_end, old_start, old_end, _ in self.spans:
+            if offset < new_start or (end and offset == new_start):
+                break
+            if offset < new_end or (end and offset == new_end):
+                return old_end if end else old_start
+            shift = old_end - new_end
+        return offset + shift
+
+    def restore(self, module: ast.Expression) -> ast.expr:
+        values = dict(zip(self.names, (span[4] for span in self.spans)))
+
+        def constant(node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.Name) and node.id in values:
+                return ast.copy_location(ast.Constant(values[node.id]), node)
+            return node
+
+        for node in ast.walk(module):
+            for field, child in ast.iter_fields(node):
+                if isinstance(child, ast.Name):
+                    setattr(node, field, constant(child))
+                elif isinstance(child, list):
+                    child[:] = [constant(c) for c in child]
+        for node in ast.walk(module):
+            if isinstance(node, (ast.expr, ast.keyword)):
+                node.col_offset = self.column(node.col_offset)
+                if node.end_col_offset is not None:
+                    node.end_col_offset = self.column(node.end_col_offset, end=True)
+        return module.body
+
+
+def _with_units(text: str, position: Position | None) -> tuple[str, _Units | None]:
+    from fractions import Fraction as _Fraction
+
+    units = _Units()
+    prefix = "_unit"
+    while prefix in text:
+        prefix += "_"
+    pieces: list[str] = []
+    done = 0
+    length = 0
+    for match in _UNIT_LITERAL.finditer(text):
+        if match.group(1) is not None:  # a string: left as it is
+            continue
+        number, unit = match.group(2), match.group(3)
+        value = _Fraction(number.replace("_", "")) * UNITS[unit]
+        if value.denominator != 1:
+            raise ExprError(
+                f"{match.group(0)} is not a whole number in expression {clip(text)!r}",
+                position=None if position is None else Position(position.file, position.line, position.column + match.start()),
+                expected="a number with a unit that comes to an integer (1.5K = 1500)",
+                found=f"{match.group(0)} = {float(value)}",
+            )
+        pieces.append(text[done : match.start()])
+        length += match.start() - done
+        placeholder = f"{prefix}{len(units.spans)}"
+        units.names.append(placeholder)
+        units.spans.append((length, length + len(placeholder), match.start(), match.end(), int(value)))
+        pieces.append(placeholder)
+        length += len(placeholder)
+        done = match.end()
+    if not units.spans:
+        return text, None
+    pieces.append(text[done:])
+    return "".join(pieces), units
 
 
 def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> None:
@@ -168,6 +271,9 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
     for kind, what in _FORBIDDEN_NAMES.items():
         if isinstance(node, kind):
             raise _refuse(text, f"{what} are not allowed", node, position)
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        _check_node_ref(node, text, position)
+        return
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (bytes, complex)) or node.value is Ellipsis:
             raise _refuse(text, f"constant {node.value!r} is not allowed", node, position)
@@ -183,13 +289,25 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
         _check(node.right, text, position, depth + 1)
         return
     if isinstance(node, ast.UnaryOp):
-        if not isinstance(node.op, (ast.USub, ast.UAdd)):
-            raise _refuse(text, "only unary + and - are allowed", node, position)
+        if not isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
+            raise _refuse(text, "only unary + and - and not are allowed", node, position)
         _check(node.operand, text, position, depth + 1)
         return
     if isinstance(node, (ast.Tuple, ast.List)):
         for element in node.elts:
             _check(element, text, position, depth + 1)
+        return
+    if isinstance(node, ast.Compare):
+        for op in node.ops:
+            if type(op) not in _COMPARE:
+                raise _refuse(text, "comparison not allowed (use == != < <= > >=)", node, position)
+        for operand in (node.left, *node.comparators):
+            _check(operand, text, position, depth + 1)
+        return
+    if isinstance(node, (ast.IfExp, ast.BoolOp)):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                _check(child, text, position, depth + 1)
         return
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -208,17 +326,88 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
     raise _refuse(text, f"{type(node).__name__} is not allowed", node, position)
 
 
+_SHAPE_FORMS = "NODE.shape, NODE.shape[i], NODE.shape[a:b], NODE.channels, NODE.spatial, NODE.height, NODE.width or NODE.length"
+
+
+def _check_node_ref(node: ast.Attribute | ast.Subscript, text: str, position: Position | None) -> None:
+    """Attribute-like access only in the named forms of a node's shape (`enc3.shape[-2:]`)."""
+    if isinstance(node, ast.Subscript):
+        base = node.value
+        if not (isinstance(base, ast.Attribute) and base.attr == "shape"):
+            raise _error(text, "subscripts are only allowed on a node's shape", node, position, expected=_SHAPE_FORMS)
+        _check_node_ref(base, text, position)
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            if index.step is not None or not all(b is None or _constant_index(b) is not None for b in (index.lower, index.upper)):
+                raise _error(text, "a shape slice takes integer constants only", index, position, expected="NODE.shape[a:b] with a, b integers (or left out)")
+        elif _constant_index(index) is None:
+            raise _error(text, "a shape index must be an integer constant", index, position, expected="NODE.shape[i] with i an integer such as 0 or -1")
+        return
+    base = node.value
+    if not isinstance(base, ast.Name) or base.id.startswith("__") or base.id.endswith("__"):
+        raise _error(text, "attribute access is only allowed on a node name", node, position, expected=_SHAPE_FORMS)
+    if node.attr in METRICS:
+        raise _error(
+            text,
+            f"{base.id}.{node.attr} is not available here (solve's metrics)",
+            node,
+            position,
+            expected="a node's shape: " + _SHAPE_FORMS,
+        )
+    if node.attr not in SHAPE_ATTRIBUTES:
+        from cnncalc.spec.checks import did_you_mean
+
+        raise ExprError(
+            f"unknown attribute {node.attr!r} of node {base.id!r} in expression {clip(text)!r}",
+            position=_at(node, position),
+            expected=_SHAPE_FORMS,
+            found=repr(f"{base.id}.{node.attr}"),
+            hint=did_you_mean(node.attr, SHAPE_ATTRIBUTES),
+        )
+
+
+def _constant_index(node: ast.expr) -> int | None:
+    """An integer constant, possibly negative (`2`, `-1`); None for anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        sign, node = -1, node.operand
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return sign * node.value
+    return None
+
+
+def _at(node: ast.AST, position: Position | None) -> Position | None:
+    if position is None or not hasattr(node, "col_offset"):
+        return position
+    return Position(position.file, position.line, position.column + node.col_offset)
+
+
+def _node_refs(tree: ast.expr) -> frozenset[str]:
+    found = [n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)]
+    return frozenset(found) if found else _NO_REFS
+
+
+_NO_REFS: frozenset[str] = frozenset()
+
+
+def node_refs(parsed: Expr) -> frozenset[str]:
+    """The node names whose shapes an expression reads (`enc3` in `enc3.shape[-2:]`)."""
+    return parsed.refs
+
+
 def names(parsed: Expr) -> set[str]:
-    """The names an expression reads (function names such as `max` left out)."""
+    """The names an expression reads (function names such as `max`, and node names such as
+    `enc3` in `enc3.spatial`, left out)."""
     found: set[str] = set()
     stack: list[ast.AST] = [parsed.tree]
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Name):
-            found.add(node.id)
+            if node.id not in BOOLEAN_NAMES:
+                found.add(node.id)
         elif isinstance(node, ast.Call):
             stack.extend(node.args)
-        else:
+        elif not isinstance(node, (ast.Attribute, ast.Subscript)):
             stack.extend(ast.iter_child_nodes(node))
     return found
 
@@ -250,13 +439,36 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
-        if node.id in env:
-            return env[node.id]
+        name = node.id
+        if name in BOOLEAN_NAMES:
+            return BOOLEAN_NAMES[name]
+        if name in env:
+            return env[name]
         if free is not None:
-            return free(node.id)
-        raise _error(text, f"unbound name {node.id!r}", node, position, expected="a number or a name bound earlier")
+            return free(name)
+        raise _error(text, f"unbound name {name!r}", node, position, expected="a number or a name bound earlier")
+    if isinstance(node, ast.IfExp):
+        taken = node.body if _truth(_eval(node.test, text, env, position, free), node.test, text, position) else node.orelse
+        return _eval(taken, text, env, position, free)
+    if isinstance(node, ast.BoolOp):  # Python's and/or: the deciding operand, evaluated lazily
+        found: Any = None
+        for operand_node in node.values:
+            found = _eval(operand_node, text, env, position, free)
+            if _truth(found, operand_node, text, position) is isinstance(node.op, ast.Or):
+                return found
+        return found
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, text, env, position, free)
+        for op, right_node in zip(node.ops, node.comparators):  # chained like Python: a < b < c
+            right = _eval(right_node, text, env, position, free)
+            if not _compare(op, left, right, node, text, position):
+                return False
+            left = right
+        return True
     if isinstance(node, ast.UnaryOp):
         operand = _eval(node.operand, text, env, position, free)
+        if isinstance(node.op, ast.Not):
+            return not _truth(operand, node.operand, text, position)
         _require_arith(operand, text, node, position)
         return arith.mul(-1, operand) if isinstance(node.op, ast.USub) else operand
     if isinstance(node, ast.BinOp):
@@ -267,6 +479,8 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
         return _binary(node, left, right, text, position)
     if isinstance(node, (ast.Tuple, ast.List)):
         return tuple(_eval(e, text, env, position, free) for e in node.elts)
+    if isinstance(node, (ast.Attribute, ast.Subscript)):
+        return _node_shape(node, text, env, position)
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
         args = [_eval(a, text, env, position, free) for a in node.args]
@@ -274,6 +488,121 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
             _require_arith(arg, text, node, position)
         return FUNCTIONS[node.func.id](*args)
     raise _error(text, f"{type(node).__name__} is not allowed", node, position)  # pragma: no cover
+
+
+_COMPARE: dict[type, str] = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+# The sympy assumption that decides `difference OP 0` for a symbolic difference a - b.
+_SIGN: dict[type, str] = {ast.Lt: "is_negative", ast.LtE: "is_nonpositive", ast.Gt: "is_positive", ast.GtE: "is_nonnegative"}
+
+
+def _compare(op: ast.cmpop, left: Any, right: Any, node: ast.Compare, text: str, position: Position | None) -> bool:
+    """`left OP right`, decided for every value of the free symbols, or a located error."""
+    kind = type(op)
+    if isinstance(left, str) or isinstance(right, str) or left is None or right is None:  # layer types, words
+        if kind in (ast.Eq, ast.NotEq):
+            return (left == right) is (kind is ast.Eq)
+        raise _error(text, f"cannot order {clip(repr(left))} and {clip(repr(right))}", node, position, expected="numbers or symbols")
+    if isinstance(left, tuple) or isinstance(right, tuple):
+        if kind not in (ast.Eq, ast.NotEq):
+            raise _error(text, "shapes and lists can only be compared with == and !=", node, position, expected="== or !=")
+        if not (isinstance(left, tuple) and isinstance(right, tuple)) or len(left) != len(right):
+            return kind is ast.NotEq
+        verdicts = [_decide(ast.Eq, a, b, node, text, position) for a, b in zip(left, right)]
+        return all(verdicts) is (kind is ast.Eq)
+    return _decide(kind, left, right, node, text, position)
+
+
+def _decide(kind: type, left: Any, right: Any, node: ast.Compare, text: str, position: Position | None) -> bool:
+    if arith.is_number(left) and arith.is_number(right):
+        return bool(_PYTHON_COMPARE[kind](left, right))
+    if kind in (ast.Eq, ast.NotEq):
+        verdict = arith.equal(left, right)
+        if verdict is not None:
+            return verdict is (kind is ast.Eq)
+    else:
+        difference = arith.sub(left, right)
+        if arith.is_number(difference):
+            return bool(_PYTHON_COMPARE[kind](difference, 0))
+        verdict = getattr(difference, _SIGN[kind], None)
+        if verdict is not None:
+            return bool(verdict)
+    raise _undecided(node, text, position, left, right)
+
+
+def _truth(value: Any, node: ast.expr, text: str, position: Position | None) -> bool:
+    """A condition's truth (Python's: a number is true unless 0), decided for every value of the
+    free symbols, or a located error."""
+    if isinstance(value, (bool, int, float)) or arith.is_number(value):
+        return bool(value)
+    if isinstance(value, (str, tuple)) or value is None:
+        raise _error(text, f"a condition must be true, false or a number, not {clip(repr(value))}", node, position, expected="a comparison such as k > 2")
+    verdict = getattr(value, "is_nonzero", None)
+    if verdict is None:
+        raise _undecided(node, text, position, value)
+    return bool(verdict)
+
+
+def _undecided(node: ast.expr, text: str, position: Position | None, *values: Any) -> ExprError:
+    symbols = sorted({str(s) for v in values for s in getattr(v, "free_symbols", ())})
+    condition = ast.get_source_segment(text.strip(), node) or ast.unparse(node)
+    return ExprError(
+        f"the condition {clip(condition, 80)!r} is undecided: it depends on the free symbol{'s' if len(symbols) > 1 else ''} {', '.join(symbols)}",
+        position=_at(node, position),
+        expected="a condition decided for every value of the free symbols",
+        found=repr(clip(text)),
+        hint="bind " + " and ".join(f"{s} with --set {s}=VALUE" for s in symbols),
+    )
+
+
+def _python_compare() -> dict[type, Callable[[Any, Any], bool]]:
+    import operator
+
+    return {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+
+
+_PYTHON_COMPARE = _python_compare()
+
+
+def _node_shape(node: ast.Attribute | ast.Subscript, text: str, env: Mapping[str, Any], position: Position | None) -> Any:
+    """The value of a checked node shape reference, from env["@" + node name]."""
+    attribute = node.value if isinstance(node, ast.Subscript) else node
+    assert isinstance(attribute, ast.Attribute) and isinstance(attribute.value, ast.Name)
+    name = attribute.value.id
+    shape = env.get(NODE_KEY + name)
+    if shape is None:
+        raise _error(
+            text, f"no node named {name!r} above this layer", attribute.value, position, expected="the name of a node above (a 'name:' in the same list) or input"
+        )
+    shape = tuple(shape)
+    if isinstance(node, ast.Subscript):
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            lower = None if index.lower is None else _constant_index(index.lower)
+            upper = None if index.upper is None else _constant_index(index.upper)
+            return shape[lower:upper]
+        i = _constant_index(index)
+        assert i is not None
+        if not -len(shape) <= i < len(shape):
+            raise _error(text, f"index {i} is out of range for {name}'s shape {_shape_text(shape)}", index, position, expected=f"an index from {-len(shape)} to {len(shape) - 1}")
+        return shape[i]
+    attr = node.attr
+    if attr == "shape":
+        return shape
+    if attr == "channels":
+        return shape[0]
+    if attr == "spatial":
+        return shape[1:]
+    needs = 2 if attr == "length" else 3
+    if (len(shape) != 2) if attr == "length" else (len(shape) < 3):
+        layout = "[C, L]" if attr == "length" else "[C, H, W] or [C, D, H, W]"
+        raise _error(
+            text, f"{name}.{attr} needs a node of shape {layout}", node, position, expected=f"{needs}{'' if needs == 2 else ' or more'} dimensions", found=f"{name}'s shape {_shape_text(shape)}"
+        )
+    return shape[-2] if attr == "height" else shape[-1]
+
+
+def _shape_text(shape: tuple[Any, ...]) -> str:
+    return "[" + ", ".join(arith.as_text(v) for v in shape) + "]"
 
 
 def _require_arith(value: Any, text: str, node: ast.AST, position: Position | None) -> None:

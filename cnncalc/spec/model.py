@@ -56,6 +56,14 @@ class Limits(NamedTuple):
 Value: TypeAlias = int | float | str | Expr | tuple["Arg", ...] | None
 
 
+class LayerType(str):
+    """A layer type or block named as a value (`act: Hardswish`): what a template argument
+    holds when a call in the template is the argument (`- act`). Not a number: arithmetic on it
+    is refused."""
+
+    __slots__ = ()
+
+
 class Arg(NamedTuple):
     """An argument as written, with its place in the spec."""
 

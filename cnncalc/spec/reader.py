@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped, unused-ignore]  # (see spec.nodes)
 
-from cnncalc.errors import CnncalcError, LimitError, Position, SpecError, clip, quoted
+from cnncalc.errors import CnncalcError, ExprError, LimitError, Position, SpecError, clip, quoted
 from cnncalc.layers import KINDS, LayerKind, Param, lookup
 from cnncalc.spec import expr
-from cnncalc.spec.checks import check_call_args, check_cycles, did_you_mean, takes_text, text_value
+from cnncalc.spec.checks import check_call_args, check_cycles, check_type_args, did_you_mean, takes_text, text_value
 from cnncalc.spec.expr import Expr
 from cnncalc.spec.inline import call_from_text
 from cnncalc.spec.model import BLOCK_KEYS, INPUT_NAME, META_KEYS, TOP_KEYS, Arg, Block, LayerCall, Limits, Spec, Value, new_tuple
@@ -41,6 +41,7 @@ class Reader:
         self.limits = limits
         self.unchecked: set[int] = set()  # ids of calls not from plain_layer: check_call_args checks them
         self.plain_values: dict[tuple[str, str, str | None], tuple[Value, int] | None] = {}  # see plain_layer
+        self.type_params: frozenset[str] = frozenset()  # the arguments of the block being read: `- act` calls one
 
     def pos(self, node: yaml.Node) -> Position:
         return mark_position(self.source, node.start_mark)
@@ -226,6 +227,15 @@ class Reader:
         if isinstance(node, yaml.ScalarNode) and node.tag == STR:
             text = node.value.strip()
             if "(" in text:
+                callee = text.split("(", 1)[0].strip()
+                if callee in self.type_params:
+                    raise self.error(
+                        node,
+                        f"{quoted(callee)} is a template argument: its layer type is known only when the block is called",
+                        path,
+                        expected=f"- {callee}: {{argument: value, ...}} (PyTorch's keyword names)",
+                        found=quoted(clip(text)),
+                    )
                 return call_from_text(text, text_position(self.source, node), path, block_names)
             return self.make_call(node, text, [], path, block_names)
         if not isinstance(node, yaml.MappingNode):
@@ -268,6 +278,8 @@ class Reader:
         path: str,
         block_names: set[str],
     ) -> LayerCall:
+        if kind in self.type_params:
+            return self.chosen_call(key, kind, pairs, path)
         is_block = kind in block_names
         found = None if is_block else lookup(kind)
         if not is_block and found is None:
@@ -312,6 +324,37 @@ class Reader:
                 args.append((arg_name, self.arg(value, where, param, parse=params is None or param is not None)))
         return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block, _NO_REFS, False)
 
+    def chosen_call(self, key: yaml.Node, kind: str, pairs: list[tuple[str, yaml.Node, yaml.Node]], path: str) -> LayerCall:
+        """A call whose kind is a template argument's value (`- act: {inplace: true}` in a block
+        with an argument `act`): its arguments are checked once the type is known (expansion);
+        text that is not an expression is kept as written, for a layer that takes a word."""
+        where = f"{path} ({kind})"
+        name: str | None = None
+        sources: tuple[str, ...] = ()
+        repeat: Arg | None = None
+        args: list[tuple[str, Arg]] = []
+        seen: set[str] = set()
+        for arg_name, arg_key, value in pairs:
+            if arg_name in seen:
+                raise self.error(arg_key, f"argument {quoted(arg_name)} given twice", where)
+            seen.add(arg_name)
+            if arg_name == "name":
+                name = self.name(value, path, "'name'")
+            elif arg_name == "from":
+                if isinstance(value, yaml.SequenceNode):
+                    sources = tuple(self.name(v, path, "each 'from' entry") for v in value.value)
+                else:
+                    sources = (self.name(value, path, "'from'"),)
+            elif arg_name == "repeat":
+                repeat = self.arg(value, where)
+            else:
+                try:
+                    arg = self.arg(value, where)
+                except ExprError:
+                    arg = self.arg(value, where, parse=False)
+                args.append((arg_name, arg))
+        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, False, _NO_REFS, True)
+
     # -- blocks and the whole file
 
     def block(self, name: str, node: yaml.Node, block_names: set[str]) -> Block:
@@ -332,6 +375,27 @@ class Reader:
                 if not (isinstance(value, yaml.ScalarNode) and value.tag == NULL):
                     default = self.arg(value, f"{path}.args.{arg_name}")
                 params.append((arg_name, default))
+        for arg_name, _ in params:
+            if lookup(arg_name) is not None or arg_name in block_names:
+                what = "a block" if arg_name in block_names else "a layer type"
+                raise self.error(
+                    fields["args"][1], f"block argument {quoted(arg_name)} is the name of {what}", f"{path}.args", hint="choose another name (act, norm, ...)"
+                )
+        outer, self.type_params = self.type_params, frozenset(name for name, _ in params)
+        try:
+            return self.block_body(name, fields, params, block_names, position)
+        finally:
+            self.type_params = outer
+
+    def block_body(
+        self,
+        name: str,
+        fields: dict[str, tuple[yaml.Node, yaml.Node]],
+        params: list[tuple[str, Arg | None]],
+        block_names: set[str],
+        position: Position,
+    ) -> Block:
+        path = f"blocks.{name}"
         residual: bool | str = False
         if "residual" in fields:
             value = fields["residual"][1]
@@ -408,8 +472,10 @@ class Reader:
         unchecked = self.unchecked
         for calls in [layers or (), *(b.layers + b.shortcut + b.after for b in blocks.values())] if unchecked else ():
             for call in calls:
-                if id(call) in unchecked:
+                if id(call) in unchecked and not call.chosen:
                     check_call_args(call, blocks)
+        if any(call.chosen for b in blocks.values() for call in b.layers + b.shortcut + b.after):
+            check_type_args(blocks, layers or (), {name for name, _ in variables})
         return Spec(name, self.source, inputs, batch, tuple(variables), blocks, layers, self.pos(node))
 
 
