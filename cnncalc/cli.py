@@ -164,7 +164,14 @@ def _evaluate_all(
         raise UsageError("give a SPEC file (or '-' for standard input), or --input SHAPE and layer calls")
     input_names = {d for shape in input_shapes for d in shape if isinstance(d, str)}
     inputs: tuple[tuple[int | str, ...] | None, ...] = input_shapes or (None,)
-    if input_shapes and _layer_calls(sources):
+    calls = _layer_calls(sources)
+    if calls and not input_shapes:
+        raise UsageError(
+            "layer calls need --input SHAPE, the tensor they are applied to",
+            found=f"{quoted(sources[0])} without --input",
+            hint=f"cnncalc {getattr(click.get_current_context(silent=True), 'info_name', None) or 'shape'} --input 1,3,224,224 {quoted(sources[0])}",
+        )
+    if calls:
         if blocks:
             raise UsageError("--block applies to spec files, not to inline layer calls")
         if bindings:

@@ -69,6 +69,20 @@ def test_cost_of_resnet50_at_two_inputs_agrees_with_fvcore(runner: CliRunner) ->
         assert network["memory"]["buffers"] == REFERENCE[key]["buffers"]
 
 
+def test_cost_compares_macs_per_input(runner: CliRunner) -> None:
+    doc = json.loads(ok(runner, "cost", "resnet50", "--input", "3,320,240", "--input", "3,224,224", "-f", "json"))
+    first, second = doc["comparison"]
+    assert (first["name"], first["macs"], first["macs_ratio"]) == ("resnet50 @ 3x320x240", sum(torch_macs("resnet50@3x320x240")), 1.0)
+    assert second["macs"] == sum(torch_macs("resnet50@3x224x224"))
+    assert second["macs_ratio"] == pytest.approx(second["macs"] / first["macs"])
+    assert first["params"] == second["params"] == REFERENCE["resnet50@3x224x224"]["total_params"]
+    assert first["peak_bytes"] == 4 * first["peak_elements"]
+    table = ok(runner, "cost", "resnet50", "--input", "3,320,240", "--input", "3,224,224")
+    assert "| resnet50 @ 3x224x224 | 25,557,032 | 4,089,184,256 |     0.6460 |" in table
+    symbolic = json.loads(ok(runner, "cost", SEED, "-i", "64,16,16", "-i", "64,H,W", "-f", "json"))["comparison"]
+    assert symbolic[1]["macs_ratio"] == "H*W/256"  # k cancels: both blocks scale with the area
+
+
 def test_resnet18_at_320x240_agrees_with_torch(runner: CliRunner) -> None:
     torch = REFERENCE["resnet18@3x320x240"]
     cost = json.loads(ok(runner, "cost", "resnet18", "--input", "3,320,240", "-f", "json"))
@@ -150,6 +164,11 @@ def test_specs_and_layer_calls_cannot_be_mixed(runner: CliRunner) -> None:
     code, _, err = run(runner, "shape", "resnet18", "Conv2d(3, 64, 3)", "--input", "3,32,32")
     assert code == 2
     assert "mix specs and layer calls" in err and "'resnet18'" in err and "'Conv2d(3, 64, 3)'" in err
+
+
+def test_layer_calls_without_an_input_are_refused(runner: CliRunner) -> None:
+    code, _, err = run(runner, "shape", "Conv2d(3, 64, 3)")
+    assert code == 2 and "layer calls need --input SHAPE" in err
 
 
 def test_an_input_of_the_wrong_rank_is_the_networks_located_error(runner: CliRunner) -> None:

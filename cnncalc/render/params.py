@@ -19,7 +19,7 @@ from cnncalc.render.cells import (
     title_text,
 )
 from cnncalc.render.explain import steps_text
-from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_text, reduction_text
+from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_of, ratio_text, reduction_text
 from cnncalc.render.report import Report, Table
 
 
@@ -110,27 +110,14 @@ def _merged(evaluations: list[Evaluation]) -> _Item:
     )
 
 
-def _ratio(value: Any, base: Any) -> Any:
-    """value / base: a float for numbers, exact for symbolic counts and past a float's range
-    (10**400 parameters), None for a zero base."""
-    if arith.equal(base, 0) is True:
-        return None
-    if arith.is_number(value) and arith.is_number(base):
-        try:
-            return value / base  # ints: correctly rounded, at any size of either
-        except OverflowError:
-            pass
-    return arith.true_div(value, base)
-
-
 def _comparison_json(items: Sequence[_Item]) -> list[dict[str, Any]]:
     """Each item (a block or a whole spec: name, params, bias, MACs) against the first."""
     _, base_params, base_bias, base_macs = items[0]
     result = []
     for name, params, bias, macs in items:
         no_bias = arith.sub(params, bias)
-        ratio = _ratio(params, base_params)
-        ratio_no_bias = _ratio(no_bias, arith.sub(base_params, base_bias))
+        ratio = ratio_of(params, base_params)
+        ratio_no_bias = ratio_of(no_bias, arith.sub(base_params, base_bias))
         result.append(
             {
                 "name": name,
@@ -141,7 +128,7 @@ def _comparison_json(items: Sequence[_Item]) -> list[dict[str, Any]]:
                 "ratio_no_bias": ratio_json(ratio_no_bias),
                 "reduction_no_bias": ratio_json(None if ratio_no_bias is None else arith.sub(1, ratio_no_bias)),
                 "macs": arith.as_json(macs),
-                "macs_ratio": ratio_json(_ratio(macs, base_macs)),
+                "macs_ratio": ratio_json(ratio_of(macs, base_macs)),
             }
         )
     return result
