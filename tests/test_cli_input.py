@@ -189,6 +189,14 @@ def test_errors_of_specs_show_shapes_without_the_batch(runner: CliRunner, tmp_pa
     assert code == 2 and "found [3, 4, 4] and [4, 2, 2]" in err
 
 
+def test_each_shape_loses_its_batch_once() -> None:
+    from cnncalc.analysis.evaluate import per_sample_shapes
+    from cnncalc.errors import ShapeError, with_shapes
+
+    error = with_shapes(ShapeError("cannot merge", found="[1, 1, 16] and [1, 16] (4-D input [1, 2, 3, 4])"), (1, 1, 16), (1, 16), (1, 2, 3, 4))
+    assert per_sample_shapes(error).found == "[1, 16] and [16] (input [2, 3, 4] (4-D with the batch))"
+
+
 def test_layer_calls_keep_torchs_tensor_shapes_in_errors(runner: CliRunner) -> None:
     code, _, err = run(runner, "shape", "--input", "1,3,3,3", "Conv2d(3, 3, 7)")
     assert code == 2 and "found input [1, 3, 3, 3] gives H = -3" in err

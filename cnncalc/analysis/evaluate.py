@@ -222,20 +222,26 @@ def per_sample_shapes(error: CnncalcError) -> CnncalcError:
     """A spec's error with the tensor shapes it prints (`error.shapes`) shown as the tables show
     them, without the batch: `found 5-D input [1, 1, 3, 320, 240]` reads `found input [1, 3,
     320, 240] (5-D with the batch)`. Inline layer calls keep PyTorch's tensor shapes."""
+    if not error.shapes:
+        return error
+    import re
+
     from cnncalc.layers.base import shape_text as layer_text
 
-    for shape in sorted(set(error.shapes), key=len, reverse=True):
-        if not shape:
-            continue
-        for text in dict.fromkeys((layer_text(shape), shape_text(shape))):
-            shown = layer_text(shape[1:])
-            for field in ("message", "expected", "found", "hint"):
-                value = getattr(error, field)
-                if value and text in value:
-                    value = value.replace(f"{len(shape)}-D input {text}", f"input {shown} ({len(shape)}-D with the batch)")
-                    setattr(error, field, value.replace(text, shown))
-    if error.shapes:
-        error.args = (error.message,)
+    shown: dict[str, str] = {}  # a shape's text, batch first -> as a spec shows it
+    for shape in error.shapes:
+        if shape:
+            for text in (layer_text(shape), shape_text(shape)):
+                shown[text] = layer_text(shape[1:])
+                shown[f"{len(shape)}-D input {text}"] = f"input {shown[text]} ({len(shape)}-D with the batch)"
+    # One pass, longest first: a shape already rewritten is never rewritten again ([1, 1, 16]
+    # becomes [1, 16], which another input's text may equal).
+    pattern = re.compile("|".join(re.escape(text) for text in sorted(shown, key=len, reverse=True)))
+    for field in ("message", "expected", "found", "hint"):
+        value = getattr(error, field)
+        if value:
+            setattr(error, field, pattern.sub(lambda match: shown[match.group(0)], value))
+    error.args = (error.message,)
     error.shapes = ()
     return error
 
