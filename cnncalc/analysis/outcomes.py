@@ -102,7 +102,9 @@ def _unbatched(kind: LayerKind, x: Shape) -> ShapeError:
         f"{kind.name} takes a per-sample input of {kind.spatial + 1} dimensions, [{wanted}]",
         expected=f"[{wanted}] (the batch, in front, is the spec's 'batch:')",
         found=f"input {shape_text(x[1:])}",
-        hint="give the spec's input (or --input) the channels and every spatial size",
+        hint="a spec's input and --input are per sample: leave the batch out (the spec's 'batch:' sets it)"
+        if len(x) > kind.spatial + 2
+        else "give the spec's input (or --input) the channels and every spatial size",
     )
 
 
