@@ -229,6 +229,7 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
 
     \b
     cnncalc shape configs/resnet50.yaml
+    cnncalc shape resnet18 --input 3,320,240
     cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
     cnncalc shape --input B,C,W,H "Conv2d(C, D, (k1, k2), stride=(s1, s2), padding=(p1, p2))" --channels-last
     """
@@ -249,6 +250,7 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
     \b
     cnncalc params configs/resnet_block_bottleneck.yaml
     cnncalc params configs/resnet18.yaml configs/resnet50.yaml
+    cnncalc params resnet50 --input 3,320,240 --input 3,224,224
     """
     from cnncalc.render.params import params_document, params_report
 
@@ -279,6 +281,7 @@ def cost(
     cnncalc cost resnet50
     cnncalc cost configs/resnet_block_bottleneck.yaml --block plain --explain
     cnncalc cost resnet18 --flops --dtype float16 --format json
+    cnncalc cost resnet50 --input 3,320,240 --input 3,224,224
     """
     from cnncalc.render.cost import cost_document, cost_report
 
