@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cnncalc import __version__
-from cnncalc.cli_options import FORMAT, BandArg, bindings, common, warn_unused, with_limits
+from cnncalc.cli_options import FORMAT, BandArg, ShapeArg, bindings, common, warn_unused, with_limits
 from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip, quoted
 from cnncalc.spec import Limits
 
@@ -144,7 +144,7 @@ def _write(fmt: str, document: Callable[[], Any], report: Callable[[], Any]) -> 
 def _evaluate_all(
     sources: tuple[str, ...],
     *,
-    input_shape: tuple[int | str, ...] | None,
+    input_shapes: tuple[tuple[int | str, ...], ...],
     blocks: tuple[str, ...],
     bindings: tuple[tuple[str, Any], ...],
     explain: bool,
@@ -152,8 +152,9 @@ def _evaluate_all(
     counts: frozenset[str],
     channels_last: bool = False,
 ) -> list[list[Any]]:
-    """Every spec (or the inline calls) evaluated; `counts`: the counts the command prints
-    besides shapes ("params", "macs"), the only ones held to the size limits."""
+    """Every spec (or the inline calls) evaluated, at each --input when given (spec by spec, the
+    inputs in the order given); `counts`: the counts the command prints besides shapes
+    ("params", "macs"), the only ones held to the size limits."""
     from cnncalc.analysis.evaluate import evaluate_inline, evaluate_spec
     from cnncalc.analysis.results import channels_last_view
     from cnncalc.spec.zoo import load_spec
@@ -161,44 +162,81 @@ def _evaluate_all(
     overrides = dict(bindings)
     if not sources:
         raise UsageError("give a SPEC file (or '-' for standard input), or --input SHAPE and layer calls")
-    if input_shape is not None:
+    input_names = {d for shape in input_shapes for d in shape if isinstance(d, str)}
+    inputs: tuple[tuple[int | str, ...] | None, ...] = input_shapes or (None,)
+    calls = _layer_calls(sources)
+    if calls and not input_shapes:
+        raise UsageError(
+            "layer calls need --input SHAPE, the tensor they are applied to",
+            found=f"{quoted(sources[0])} without --input",
+            hint=f"cnncalc {getattr(click.get_current_context(silent=True), 'info_name', None) or 'shape'} --input 1,3,224,224 {quoted(sources[0])}",
+        )
+    if calls:
         if blocks:
             raise UsageError("--block applies to spec files, not to inline layer calls")
         if bindings:
             from cnncalc.spec import inline_calls
             from cnncalc.spec.checks import used_names
 
-            names = used_names(None, inline_calls(list(sources))) | {d for d in input_shape if isinstance(d, str)}
-            warn_unused(bindings, names, "the layer calls never use")
-        results = [[evaluate_inline(list(sources), input_shape, overrides=overrides, explain=explain, counts=counts)]]
+            warn_unused(bindings, used_names(None, inline_calls(list(sources))) | input_names, "the layer calls never use")
+        results = [[evaluate_inline(list(sources), shape, overrides=overrides, explain=explain, counts=counts)] for shape in input_shapes]
     else:
         stdin_text = _read_stdin(sources, limits)
         specs = [load_spec(source, limits, stdin_text) for source in sources]
         if bindings:
             from cnncalc.spec.checks import used_names
 
-            warn_unused(bindings, set().union(*(used_names(spec) for spec in specs)), "the spec never uses" if len(specs) == 1 else "no spec given uses")
-        results = [evaluate_spec(spec, blocks=blocks, overrides=overrides, explain=explain, limits=limits, counts=counts) for spec in specs]
+            used = set().union(*(used_names(spec) for spec in specs)) | input_names
+            warn_unused(bindings, used, "the spec never uses" if len(specs) == 1 else "no spec given uses")
+        results = [
+            evaluate_spec(spec, blocks=blocks, overrides=overrides, explain=explain, limits=limits, counts=counts, input_shape=shape)
+            for spec in specs
+            for shape in inputs
+        ]
+    if len(input_shapes) > 1:  # one result per input: each named after it, `resnet50 @ 3x320x240`
+        results = [[_at_input(e) for e in evaluations] for evaluations in results]
     if channels_last:
         results = [[channels_last_view(e) for e in evaluations] for evaluations in results]
     return results
 
 
+def _layer_calls(sources: tuple[str, ...]) -> bool:
+    """Whether the arguments given with --input are PyTorch layer calls (`Conv2d(3, 64, 3)`), not
+    specs (files, '-', zoo names): a call has parentheses; refused when both kinds are mixed."""
+    calls = [source for source in sources if "(" in source and source != "-" and not source.endswith((".yaml", ".yml")) and not os.path.exists(source)]
+    if calls and len(calls) < len(sources):
+        spec = next(source for source in sources if source not in calls)
+        raise UsageError(
+            "the arguments mix specs and layer calls",
+            expected="spec files, '-' or zoo names (--input then replaces their input), or PyTorch layer calls (applied to --input)",
+            found=f"spec {quoted(spec)} and layer call {quoted(calls[0])}",
+        )
+    return bool(calls)
+
+
+def _at_input(evaluation: Any) -> Any:
+    """An evaluation named after its input, `resnet50 @ 3x320x240` (the spec's shapes: no batch)."""
+    label = " @ " + "x".join(str(d) for d in evaluation.shown(evaluation.input))
+    name = evaluation.name + label if evaluation.name == evaluation.spec_name else evaluation.name
+    return evaluation._replace(name=name, spec_name=evaluation.spec_name + label)
+
+
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @common
-def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, channels_last: bool, limits: Limits) -> None:
+def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits) -> None:
     """Output shape of every layer (PyTorch's formulas exactly).
 
     \b
     cnncalc shape configs/resnet50.yaml
+    cnncalc shape resnet18 --input 3,320,240
     cnncalc shape --input 3,224,224 "Conv2d(3, 64, 7, stride=2, padding=3)" "MaxPool2d(3, 2, 1)"
     cnncalc shape --input B,C,W,H "Conv2d(C, D, (k1, k2), stride=(s1, s2), padding=(p1, p2))" --channels-last
     """
     from cnncalc.render.shape import shape_documents, shape_report
 
     sets = _evaluate_all(
-        specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=frozenset(), channels_last=channels_last
+        specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=frozenset(), channels_last=channels_last
     )
     _write(fmt, lambda: shape_documents(sets), lambda: shape_report([e for s in sets for e in s], explain=explain))
 
@@ -206,20 +244,23 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @common
-def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, channels_last: bool, limits: Limits) -> None:
+def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits) -> None:
     """Parameters per layer and per block, with and without bias; several specs or blocks compared.
 
     \b
     cnncalc params configs/resnet_block_bottleneck.yaml
     cnncalc params configs/resnet18.yaml configs/resnet50.yaml
+    cnncalc params resnet50 --input 3,320,240 --input 3,224,224
     """
     from cnncalc.render.params import params_document, params_report
 
-    counts = frozenset(("params", "macs") if fmt == "json" else ("params",))  # the JSON document holds the MACs too
+    # The JSON document holds the MACs too, and so does the comparison of one network at several inputs.
+    macs = fmt == "json" or len(input_shapes) > 1
+    counts = frozenset(("params", "macs") if macs else ("params",))
     sets = _evaluate_all(
-        specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=counts, channels_last=channels_last
+        specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=counts, channels_last=channels_last
     )
-    _write(fmt, lambda: params_document(sets), lambda: params_report(sets, explain=explain))
+    _write(fmt, lambda: params_document(sets), lambda: params_report(sets, explain=explain, macs=len(input_shapes) > 1))
 
 
 @main.command()
@@ -228,7 +269,7 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (FLOPs = 2 x MACs; JSON always has both).")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32", show_default=True, help="Element type for activation and parameter bytes.")
 def cost(
-    specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shape: Any, channels_last: bool, limits: Limits, flops: bool, dtype: str
+    specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits, flops: bool, dtype: str
 ) -> None:
     """MACs, cheap ops, memory and receptive field of every layer and block.
 
@@ -240,11 +281,12 @@ def cost(
     cnncalc cost resnet50
     cnncalc cost configs/resnet_block_bottleneck.yaml --block plain --explain
     cnncalc cost resnet18 --flops --dtype float16 --format json
+    cnncalc cost resnet50 --input 3,320,240 --input 3,224,224
     """
     from cnncalc.render.cost import cost_document, cost_report
 
     sets = _evaluate_all(
-        specs, input_shape=input_shape, blocks=blocks, bindings=bindings, explain=explain, limits=limits,
+        specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits,
         counts=frozenset(("params", "macs")), channels_last=channels_last,
     )
     _write(fmt, lambda: cost_document(sets, dtype=dtype, explain=explain), lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain))
@@ -298,11 +340,15 @@ def zoo(fmt: str) -> None:
 @click.option("--range", "ranges", type=BandArg("NAME=A..B", "parse_range"), multiple=True, help="Integer bounds of a width: k=1..256 (repeatable; A..B for every symbol).")
 @click.option("--multiple-of", type=click.IntRange(1), default=1, show_default=True, help="Only widths that are multiples of N (8 for hardware-friendly widths).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="List at most N widths or combinations (default: all widths of one symbol, 50 combinations).")
+@click.option("--input", "-i", "input_shape", type=ShapeArg(), help="The blocks' per-sample input instead of the spec's 'input:' (64,32,32; names such as 64,H,W are symbols).")
 @FORMAT
 @bindings("k1=16")
 @click.option("--explain", is_flag=True, help="Write the solution out step by step, like a worked answer.")
 @with_limits
-def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None, bias: str, metric: str, ranges: Any, multiple_of: int, limit: int | None, fmt: str, bindings: Any, explain: bool, limits: Limits) -> None:
+def bottleneck(
+    spec: str, band: Any, baseline: str | None, candidate: str | None, bias: str, metric: str, ranges: Any, multiple_of: int, limit: int | None,
+    input_shape: tuple[int | str, ...] | None, fmt: str, bindings: Any, explain: bool, limits: Limits,
+) -> None:
     """Solve for the free width(s) of a candidate block that cut the baseline block's count by a band.
 
     Exit status 1 when no integer width fits the band.
@@ -331,7 +377,7 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
     if bindings:
         from cnncalc.spec.checks import used_names
 
-        warn_unused(bindings, used_names(loaded), "the spec never uses")
+        warn_unused(bindings, used_names(loaded) | {d for d in input_shape or () if isinstance(d, str)}, "the spec never uses")
     if not loaded.blocks:
         raise UsageError(
             "the spec has no blocks to compare",
@@ -349,7 +395,9 @@ def bottleneck(spec: str, band: Any, baseline: str | None, candidate: str | None
                 hint=did_you_mean(chosen, list(loaded.blocks)),
             )
     names = (baseline, candidate) if baseline and candidate else tuple(loaded.blocks)
-    evaluations = evaluate_spec(loaded, blocks=names, overrides=dict(bindings), explain=explain, limits=limits, counts=frozenset((metric,)))
+    evaluations = evaluate_spec(
+        loaded, blocks=names, overrides=dict(bindings), explain=explain, limits=limits, counts=frozenset((metric,)), input_shape=input_shape
+    )
     base, cand = choose(evaluations, metric, baseline, candidate)
     biases = {"both": (False, True), "on": (True,), "off": (False,)}[bias]
     result = solve_bottleneck(base, cand, band, metric=metric, biases=biases, ranges=bounds, multiple_of=multiple_of, limit=limit)

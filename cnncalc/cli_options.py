@@ -172,8 +172,9 @@ common = options(
     click.option("--explain", is_flag=True, help="Show each layer's formula with the numbers put in."),
     click.option("--block", "-b", "blocks", multiple=True, help="Evaluate this block of the spec on its own (repeatable)."),
     click.option(
-        "--input", "-i", "input_shape", type=ShapeArg(),
-        help="Treat the arguments as PyTorch layer calls applied to a tensor of this shape (3,224,224, 1x3x224x224, or names: B,C,H,W).",
+        "--input", "-i", "input_shapes", type=ShapeArg(), multiple=True,
+        help="With specs: their per-sample input instead of the spec's 'input:' (3,320,240; 3,H,W). With PyTorch layer calls"
+        " as the arguments: the tensor they are applied to (3,224,224, 1x3x224x224, or names: B,C,H,W). Repeatable: one result per input.",
     ),
     click.option("--channels-last", is_flag=True, help="Show shapes channels-last, (B, H, W, C) as TensorFlow and many textbooks write them; the input stays channels-first."),
     with_limits,

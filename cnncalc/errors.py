@@ -28,6 +28,9 @@ class CnncalcError(Exception):
     """Base of every error cnncalc reports to a user."""
 
     exit_code = EXIT_BAD_INPUT
+    # The tensor shapes (batch first) the message prints, written as `layers.shape_text` writes
+    # them: a spec's evaluation shows them without the batch (`Evaluator` rewrites the text).
+    shapes: tuple[tuple[object, ...], ...] = ()
 
     def __init__(
         self,
@@ -76,6 +79,12 @@ class CnncalcError(Exception):
         if self.hint:
             text += f" Hint: {self.hint}"
         return text
+
+
+def with_shapes(error: CnncalcError, *shapes: tuple[object, ...]) -> CnncalcError:
+    """The error, noting the tensor shapes its text prints (see `CnncalcError.shapes`)."""
+    error.shapes = (*error.shapes, *shapes)
+    return error
 
 
 class SpecError(CnncalcError, ValueError):

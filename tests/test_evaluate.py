@@ -90,7 +90,7 @@ def test_from_and_merges() -> None:
 
 
 def test_merge_of_incompatible_shapes_shows_both() -> None:
-    with pytest.raises(ShapeError, match=r"\[1, 4, 10, 10\] and \[1, 8, 10, 10\]"):
+    with pytest.raises(ShapeError, match=r"found \[4, 10, 10\] and \[8, 10, 10\]"):  # a spec's shapes: no batch
         evaluate(
             """
             input: [8, 10, 10]

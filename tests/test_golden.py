@@ -111,6 +111,11 @@ def _build_cases() -> list[Case]:
     formats("cost-multi-lenet5-conv_shapes", "cost", LENET, CONV)
     add("params-multi-three", "params", LENET, "resnet18", SEED, "--set", "k=54")
 
+    # --input on a spec: one result per input, side by side.
+    formats("params-inputs-lenet5", "params", LENET, "--input", "1,32,32", "--input", "1,64,48")
+    formats("cost-inputs-lenet5", "cost", LENET, "--input", "1,32,32", "--input", "1,64,48")
+    add("shape-inputs-seed-symbolic-json", "shape", SEED, "--input", "64,H,W", "--input", "64,8,8", "-f", "json")
+
     # --block selection.
     formats("params-block-plain", "params", SEED, "--block", "plain")
     formats("params-block-bottleneck-plain", "params", SEED, "-b", "bottleneck", "-b", "plain")

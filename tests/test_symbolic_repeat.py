@@ -140,7 +140,7 @@ class TestRefusals:
         code, out, err = self._run(runner, text)
         assert code == 2 and out == ""
         assert err.startswith("Error: <stdin>:4:13: layers[0] (Conv2d): repeat: n needs a layer or block that keeps its input's shape")
-        assert "found [1, 3, 32, 32] -> [1, 8, 30, 30]" in err and "bind n with --set n=VALUE" in err
+        assert "found [3, 32, 32] -> [8, 30, 30]" in err and "bind n with --set n=VALUE" in err
         code, out, _ = self._run(runner, text, "--set", "n=2", "-f", "json")  # bound, it is an ordinary repeat
         assert code == 0 and json.loads(out)["total"] == (8 * 3 * 9 + 8) + (8 * 8 * 9 + 8)
 

@@ -14,6 +14,7 @@ Usage (from the repo root):
     <torch-venv>/bin/python tools/torch_reference.py --only shapes
     <torch-venv>/bin/python tools/torch_reference.py --only zoo
     <torch-venv>/bin/python tools/torch_reference.py --only lppool
+    <torch-venv>/bin/python tools/torch_reference.py --only resolutions
     <torch-venv>/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
 
 It writes
@@ -22,6 +23,8 @@ It writes
   tests/data/torchvision_zoo.json      24 torchvision models (weights=None, eval, batch 1)
   tests/data/lppool_cases_torch.jsonl  ~150 LPPool1d/LPPool2d cases (seeded, deterministic;
                                        same record format as shape_cases_torch.jsonl)
+  tests/data/torchvision_resolutions.json  resnet50 at 3x320x240 and 3x224x224, resnet18 at
+                                       3x320x240: totals, output shape, fvcore counts
 
 Everything recorded is what torch itself did (output shapes, parameter and buffer counts,
 exception type/message and whether the exception came from the constructor or from forward);
@@ -1420,7 +1423,7 @@ def leaf_hparams(m: nn.Module) -> dict:
     return h
 
 
-def analyse_model(name: str, ctor: str, res: int, extra: dict) -> dict:
+def analyse_model(name: str, ctor: str, res: int | tuple[int, int], extra: dict) -> dict:
     import torchvision
     from fvcore.nn import FlopCountAnalysis
     from torch.nn.modules.batchnorm import _BatchNorm
@@ -1428,7 +1431,8 @@ def analyse_model(name: str, ctor: str, res: int, extra: dict) -> dict:
 
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None, **extra).eval()
-    x = torch.randn(1, 3, res, res, generator=torch.Generator().manual_seed(0))
+    height, width = (res, res) if isinstance(res, int) else res
+    x = torch.randn(1, 3, height, width, generator=torch.Generator().manual_seed(0))
 
     params = dict(model.named_parameters())
     owner_class = {}
@@ -1454,7 +1458,7 @@ def analyse_model(name: str, ctor: str, res: int, extra: dict) -> dict:
     bufs = dict(model.named_buffers())
     rec = {
         "constructor": ctor,
-        "input_shape": [1, 3, res, res],
+        "input_shape": [1, 3, height, width],
         "output_shape": None,
         "total_params": sum(p.numel() for p in params.values()),
         "trainable_params": sum(p.numel() for p in params.values() if p.requires_grad),
@@ -1569,6 +1573,41 @@ def make_zoo(path: str, only: list[str] | None = None) -> dict:
     return out
 
 
+# Models at input sizes other than the one their spec gives (`cnncalc ... --input 3,320,240`):
+# (name, constructor text, (height, width)).
+RESOLUTIONS = [
+    ("resnet50", "torchvision.models.resnet50(weights=None)", (320, 240)),
+    ("resnet50", "torchvision.models.resnet50(weights=None)", (224, 224)),
+    ("resnet18", "torchvision.models.resnet18(weights=None)", (320, 240)),
+]
+RESOLUTION_KEYS = ("constructor", "input_shape", "output_shape", "total_params", "trainable_params", "bias_params",
+                   "buffers", "fvcore_by_operator", "fvcore_total", "fvcore_unsupported_ops")
+
+
+def make_resolutions(path: str) -> dict:
+    """Totals, output shape and fvcore's counts of a few models at several input sizes."""
+    from importlib.metadata import version
+
+    import torchvision
+    out = {"_about": {
+        "source": "torchvision %s with torch %s (weights=None, eval mode, torch.manual_seed(0)), fvcore %s"
+                  % (torchvision.__version__, torch.__version__, version("fvcore")),
+        "keys": "as in torchvision_zoo.json (input_shape and output_shape include the batch dimension, batch 1; "
+                "fvcore_by_operator's 'conv' and 'linear' are MAC counts); one entry per model and input size, "
+                "keyed '<model>@<C>x<H>x<W>'",
+    }}
+    for name, ctor, (height, width) in RESOLUTIONS:
+        t0 = time.time()
+        rec = analyse_model(name, ctor, (height, width), {})
+        key = "%s@3x%dx%d" % (name, height, width)
+        out[key] = {k: rec[k] for k in RESOLUTION_KEYS}
+        print("%-24s %12d params  %.1fs" % (key, rec["total_params"], time.time() - t0), file=sys.stderr)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return out
+
+
 def check_public(path: str) -> int:
     """Replay a shape-case file (e.g. shape_cases_public.jsonl) and count disagreements in
     output_shape / error / error_phase / error_type / param counts with this torch."""
@@ -1599,7 +1638,7 @@ def main(argv=None):
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["shapes", "zoo", "lppool"], help="generate just one of the files")
+    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions"], help="generate just one of the files")
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
@@ -1616,6 +1655,8 @@ def main(argv=None):
         make_zoo(os.path.join(a.out_dir, "torchvision_zoo.json"), a.models)
     if a.only in (None, "lppool"):
         make_shapes(os.path.join(a.out_dir, "lppool_cases_torch.jsonl"), a.seed, build_lppool_cases)
+    if a.only in (None, "resolutions"):
+        make_resolutions(os.path.join(a.out_dir, "torchvision_resolutions.json"))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from cnncalc.analysis import bind
 from cnncalc.analysis.expand import Expander, group_name
 from cnncalc.analysis.outcomes import COUNTS, symbolic_limit
 from cnncalc.analysis.results import Evaluation, Group, Row, layer_count, shape_text, totals
-from cnncalc.errors import LimitError, SpecError, UsageError
+from cnncalc.errors import CnncalcError, LimitError, SpecError, UsageError
 from cnncalc.layers import Shape
 from cnncalc.spec import Block, LayerCall, Limits, Spec, did_you_mean, inline_calls
 
@@ -39,8 +39,11 @@ class Evaluator(Expander):
         limits: Limits = Limits(),
         training: bool = False,
         counts: frozenset[str] = COUNTS,
+        input_override: tuple[Any, ...] | None = None,
     ) -> None:
         super().__init__(spec, dict(overrides or {}), explain=explain, training=training, limits=limits, counts=counts)
+        self.outcomes.per_sample = spec is not None
+        self.input_override = input_override  # --input on a spec: its per-sample input instead of `input:`
         if spec is not None:
             for name, arg in spec.vars:
                 if name not in self.globals:
@@ -49,6 +52,8 @@ class Evaluator(Expander):
     def input_shape(self) -> Shape:
         """The spec's input tensor shape, with the batch dimension in front."""
         assert self.spec is not None
+        if self.input_override is not None:
+            return (self.batch(), *(_inline_size(d, self.globals) for d in self.input_override))
         dims = []
         for arg in self.spec.input:
             value = bind.value(arg, self.globals, "input")
@@ -186,12 +191,15 @@ def evaluate_spec(
     explain: bool = False,
     limits: Limits = Limits(),
     counts: frozenset[str] = COUNTS,
+    input_shape: tuple[Any, ...] | None = None,
 ) -> list[Evaluation]:
     """Evaluate a spec: its model, or each of its blocks standalone (all, or those named).
 
     `counts` names the counts the caller prints besides shapes ("params", "macs"): the others
     are still computed by the layer rules but never checked against the size limits, so that
-    `shape` is not refused for a symbolic MAC count it does not show."""
+    `shape` is not refused for a symbolic MAC count it does not show. `input_shape` (--input)
+    replaces the spec's per-sample `input:` (sizes: ints, or names bound by `overrides` or left
+    as free symbols); the batch stays the spec's."""
     for name in blocks:
         if name not in spec.blocks:
             raise SpecError(
@@ -201,11 +209,41 @@ def evaluate_spec(
                 found=repr(name),
                 hint=did_you_mean(name, list(spec.blocks)),
             )
-    if blocks or spec.layers is None:
-        return [
-            Evaluator(spec, overrides=overrides, explain=explain, limits=limits, counts=counts).standalone(name) for name in blocks or tuple(spec.blocks)
-        ]
-    return [Evaluator(spec, overrides=overrides, explain=explain, limits=limits, counts=counts).model()]
+    options: dict[str, Any] = {"overrides": overrides, "explain": explain, "limits": limits, "counts": counts, "input_override": input_shape}
+    try:
+        if blocks or spec.layers is None:
+            return [Evaluator(spec, **options).standalone(name) for name in blocks or tuple(spec.blocks)]
+        return [Evaluator(spec, **options).model()]
+    except CnncalcError as exc:
+        raise per_sample_shapes(exc) from None
+
+
+def per_sample_shapes(error: CnncalcError) -> CnncalcError:
+    """A spec's error with the tensor shapes it prints (`error.shapes`) shown as the tables show
+    them, without the batch: `found 5-D input [1, 1, 3, 320, 240]` reads `found input [1, 3,
+    320, 240] (5-D with the batch)`. Inline layer calls keep PyTorch's tensor shapes."""
+    if not error.shapes:
+        return error
+    import re
+
+    from cnncalc.layers.base import shape_text as layer_text
+
+    shown: dict[str, str] = {}  # a shape's text, batch first -> as a spec shows it
+    for shape in error.shapes:
+        if shape:
+            for text in (layer_text(shape), shape_text(shape)):
+                shown[text] = layer_text(shape[1:])
+                shown[f"{len(shape)}-D input {text}"] = f"input {shown[text]} ({len(shape)}-D with the batch)"
+    # One pass, longest first: a shape already rewritten is never rewritten again ([1, 1, 16]
+    # becomes [1, 16], which another input's text may equal).
+    pattern = re.compile("|".join(re.escape(text) for text in sorted(shown, key=len, reverse=True)))
+    for field in ("message", "expected", "found", "hint"):
+        value = getattr(error, field)
+        if value:
+            setattr(error, field, pattern.sub(lambda match: shown[match.group(0)], value))
+    error.args = (error.message,)
+    error.shapes = ()
+    return error
 
 
 def evaluate_inline(
@@ -231,7 +269,7 @@ def evaluate_inline(
 
 
 def _inline_size(size: Any, bound: Mapping[str, Any]) -> Any:
-    """A size of an inline --input: a number, or a name (`B,C,W,H`): its --set value, else a
+    """A size of --input: a number, or a name (`B,C,W,H`): its --set value, else a
     free symbol (a symbolic size given by a caller stays as it is)."""
     if not isinstance(size, str):
         return size

@@ -15,7 +15,7 @@ from cnncalc.analysis import bind
 from cnncalc.analysis.outcomes import COUNTS, Outcomes, literal_key
 from cnncalc.analysis.results import Row, copies_of, placed, shape_text, totals
 from cnncalc.conditions import Condition
-from cnncalc.errors import LimitError, ShapeError, SpecError, clip
+from cnncalc.errors import LimitError, ShapeError, SpecError, clip, with_shapes
 from cnncalc.layers import KINDS, LayerKind, Param, Shape, lookup
 from cnncalc.layers.base import step
 from cnncalc.spec import INPUT_NAME, Arg, Block, Expr, LayerCall, Limits, Spec, expr
@@ -392,24 +392,24 @@ class Expander:
         shortcut = x
         if not same:
             if not block.shortcut:
-                raise ShapeError(
+                raise with_shapes(ShapeError(
                     f"residual block {block.name!r}: F(x) and x differ in shape and there is no shortcut",
                     position=block.position,
                     path=path or block.path,
                     expected=f"F(x) of shape {shape_text(x)} or a 'shortcut:' projection",
                     found=f"F(x) {shape_text(fx)} vs x {shape_text(x)}",
                     hint="add shortcut: [Conv2d: {out_channels: ..., kernel_size: 1, stride: ...}]",
-                )
+                ), x, fx)
             shortcut = self.run_list(block.shortcut, x, env, path, depth, rows, local_base=base)
             shortcut_source = self.source
             if len(shortcut) != len(fx) or any(arith.equal(a, b) is False for a, b in zip(shortcut, fx)):
-                raise ShapeError(
+                raise with_shapes(ShapeError(
                     f"residual block {block.name!r}: the shortcut's output does not match F(x)",
                     position=block.shortcut[0].position,
                     path=(path or block.path) + ".shortcut",
                     expected=f"shape {shape_text(fx)}",
                     found=f"shortcut gives {shape_text(shortcut)}",
-                )
+                ), fx, shortcut)
         steps = (step("y = F(x) + shortcut(x)"),) if self.explain else ()
         rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source)))
         self.source = len(rows) - 1
@@ -476,7 +476,7 @@ def stand_for(copies: Any, call: LayerCall, x: Shape, y: Shape, rows: list[Row],
             position=call.repeat.position, path=where, expected="a layer of one input, or a block", hint=hint,
         )
     if len(x) != len(y) or any(arith.equal(a, b) is not True for a, b in zip(x, y)):
-        raise ShapeError(
+        raise with_shapes(ShapeError(
             f"repeat: {text} needs a layer or block that keeps its input's shape (then the copies are all the same"
             f" and every count is {text} times one copy's)",
             position=call.repeat.position,
@@ -484,7 +484,7 @@ def stand_for(copies: Any, call: LayerCall, x: Shape, y: Shape, rows: list[Row],
             expected=f"an output of shape {shape_text(x)} (the input's)",
             found=f"{shape_text(x)} -> {shape_text(y)}",
             hint=hint,
-        )
+        ), x, y)
     note = step("copies", "", "", copies, note="this row stands for every copy: its counts are one copy's times the copies") if explain else None
     rows[start:] = copies_of(rows[start:], copies, note)
 

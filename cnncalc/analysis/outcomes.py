@@ -10,7 +10,7 @@ from typing import Any
 from cnncalc import arith
 from cnncalc.analysis import bind
 from cnncalc.conditions import Condition
-from cnncalc.errors import CnncalcError, LimitError, Position, ShapeError, SpecError
+from cnncalc.errors import CnncalcError, LimitError, Position, ShapeError, SpecError, with_shapes
 from cnncalc.layers import REQUIRED, LayerKind, Param, Shape, apply, check_arg_type
 from cnncalc.spec import LayerCall
 
@@ -40,6 +40,7 @@ class Outcomes:
         self.max_symbolic = max_symbolic  # outcomes with free symbols computed (sympy's work), at most
         self.symbolic = 0
         self.free: Callable[[str], Any] = arith.symbol  # what an unbound name is (Expander.free: a type or a symbol)
+        self.per_sample = False  # a spec's evaluation: every tensor has the batch in front (set by Evaluator)
 
     def outcome(self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str) -> Found:
         """A layer's outcome on its inputs and its evaluated arguments; reused when met before."""
@@ -59,9 +60,11 @@ class Outcomes:
             if cached is not None:
                 return cached
         try:
+            if self.per_sample and kind.spatial and len(inputs[0]) != kind.spatial + 2 and kind.name.startswith(_UNBATCHED):
+                raise _unbatched(kind, inputs[0])
             outcome = apply(kind, args, inputs, explain=self.explain, training=self.training)
         except CnncalcError as exc:
-            raise exc.located(call.position, where) from None
+            raise with_shapes(exc.located(call.position, where), *inputs) from None
         except (ZeroDivisionError, ValueError, TypeError, OverflowError) as exc:
             raise ShapeError(f"cannot evaluate {kind.name}: {exc}", position=call.position, path=where) from None
         except RecursionError:
@@ -83,6 +86,27 @@ class Outcomes:
         if literal is not None:
             self.cache[literal] = found
         return found
+
+
+# Layers that PyTorch also applies to an unbatched tensor (one dim fewer). In a spec, where the
+# batch is always in front, such an input is a per-sample shape one dim short ([3, 320] for a
+# Conv2d), refused here (PyTorch would read its batch as the channels), as is one too long, in
+# the spec's terms: the per-sample shape.
+_UNBATCHED = ("Conv", "MaxPool", "AvgPool", "AdaptiveMaxPool", "AdaptiveAvgPool", "LPPool", "FractionalMaxPool", "InstanceNorm")
+
+
+def _unbatched(kind: LayerKind, x: Shape) -> ShapeError:
+    from cnncalc.layers.base import AXES, shape_text
+
+    wanted = ", ".join(("C", *AXES[kind.spatial]))
+    return ShapeError(
+        f"{kind.name} takes a per-sample input of {kind.spatial + 1} dimensions, [{wanted}]",
+        expected=f"[{wanted}] (the batch, in front, is the spec's 'batch:')",
+        found=f"input {shape_text(x[1:])}",
+        hint="a spec's input and --input are per sample: leave the batch out (the spec's 'batch:' sets it)"
+        if len(x) > kind.spatial + 2
+        else "give the spec's input (or --input) the channels and every spatial size",
+    )
 
 
 def layer_args(kind: LayerKind, call: LayerCall, env: Mapping[str, Any], path: str, free: Callable[[str], Any] = arith.symbol) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cnncalc import conditions
-from cnncalc.errors import ShapeError
+from cnncalc.errors import ShapeError, with_shapes
 from cnncalc.layers import activation, conv, linear, merge, misc, norm, pad, pool, reshape, upsample
 from cnncalc.layers.base import (
     AXES,
@@ -76,11 +76,11 @@ def apply(
             continue
         if conditions.at_least(size, 1, f"output dimension {axis} >= 1") is False:
             conditions.discard()
-            raise ShapeError(
+            raise with_shapes(ShapeError(
                 f"{kind.name} output dimension {axis} = {size} is too small (the output would be empty)",
                 expected="every output dimension >= 1",
                 found=f"output {shape_text(outcome.output)} from input " + " and ".join(shape_text(s) for s in inputs),
-            )
+            ), outcome.output)
     if conditions.pending():
         outcome = outcome._replace(conditions=conditions.take())
     return outcome

@@ -61,6 +61,14 @@ class ShapeTexts(dict[Shape, str]):
         return shown
 
 
+def inputs_text(texts: dict[Shape, str], row: Row) -> str:
+    """A row's input shapes as one cell: every input of a merge (Concat, Add, a residual add),
+    in order, `[64, 56, 56], [64, 56, 56]`."""
+    if len(row.inputs) == 1:
+        return texts[row.inputs[0]]
+    return ", ".join(texts[s] for s in row.inputs)
+
+
 def title_text(e: Evaluation) -> str:
     """A table's title: the evaluation's name, input and batch size."""
     batch = f", batch {e.batch}" if e.batch != 1 and not e.batch_in_shapes else ""
@@ -74,7 +82,7 @@ def layer_cell(row: Row) -> str:
 
 def step_head(e: Evaluation, row: Row) -> str:
     """The heading of a row's worked steps: path, type, input and output shapes."""
-    return f"{row.path} {row.type}: {shape_text(e.shown(row.input))} -> {shape_text(e.shown(row.output))}"
+    return f"{row.path} {row.type}: {', '.join(shape_text(e.shown(s)) for s in row.inputs)} -> {shape_text(e.shown(row.output))}"
 
 
 def explanation(evaluations: list[Evaluation]) -> Working:

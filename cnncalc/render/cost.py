@@ -12,7 +12,7 @@ from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS
 from cnncalc.render.cells import Shapes, condition_notes, conditions_json, layer_cell, shape_json, step_head, title_text
 from cnncalc.render.explain import steps_text
-from cnncalc.render.numbers import bytes_text, count_text
+from cnncalc.render.numbers import bytes_text, count_text, ratio_json, ratio_of, ratio_text
 from cnncalc.render.report import Report, Table
 
 BOUND_NOTE = (
@@ -83,13 +83,65 @@ def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: s
 
 
 def cost_document(evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False) -> dict[str, Any]:
-    """The `cost` JSON: one spec's document, or {"specs": [...]} for several."""
-    documents = [_cost_one(evals, dtype, explain) for evals in evaluation_sets]
-    return documents[0] if len(documents) == 1 else {"convention": CONVENTION, "specs": documents}
+    """The `cost` JSON: one spec's document, or {"specs": [...], "comparison": [...]} for several."""
+    if len(evaluation_sets) == 1:
+        return _cost_one(evaluation_sets[0], dtype, explain)
+    documents, summaries = [], []
+    for evaluations in evaluation_sets:
+        analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
+        documents.append(_cost_one(evaluations, dtype, explain, analysed))
+        summaries.append(_summary(analysed))
+    return {"convention": CONVENTION, "specs": documents, "comparison": _comparison_json(summaries, dtype)}
 
 
-def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[str, Any]:
-    analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
+_Summary = tuple[str, Any, Any, Any]
+"""A spec's (or one input's) totals for the comparison: name, params, MACs, peak activation elements."""
+
+
+def _summary(analysed: list[tuple[Evaluation, Cost, tuple[RowField, ...]]]) -> _Summary:
+    return (
+        analysed[0][0].spec_name,
+        arith.total(c.params for _, c, _ in analysed),
+        arith.total(c.macs for _, c, _ in analysed),
+        arith.maximum(*(c.peak_elements for _, c, _ in analysed)),
+    )
+
+
+def _comparison_json(summaries: list[_Summary], dtype: str) -> list[dict[str, Any]]:
+    """Each spec (or input) against the first: params, MACs and their ratio, the peak activations."""
+    base = summaries[0][2]
+    return [
+        {
+            "name": name,
+            "params": arith.as_json(params),
+            "macs": arith.as_json(macs),
+            "macs_ratio": ratio_json(ratio_of(macs, base)),
+            "flops": arith.as_json(arith.mul(2, macs)),
+            "peak_elements": arith.as_json(peak),
+            "peak_bytes": arith.as_json(bytes_of(peak, dtype)),
+        }
+        for name, params, macs, peak in summaries
+    ]
+
+
+def _comparison_table(summaries: list[_Summary], dtype: str) -> Table:
+    rows = tuple(
+        (
+            c["name"], count_text(c["params"]), count_text(c["macs"]),
+            c["macs_ratio"] if isinstance(c["macs_ratio"], str) else ratio_text(c["macs_ratio"]),
+            count_text(c["peak_elements"]), bytes_text(c["peak_bytes"]),
+        )
+        for c in _comparison_json(summaries, dtype)
+    )
+    columns = ("name", "params", "MACs", "MACs ratio", "peak activations", f"peak ({dtype})")
+    return Table("comparison (against the first)", columns, rows, (False,) + (True,) * (len(columns) - 1), kind="comparison")
+
+
+def _cost_one(
+    evaluations: list[Evaluation], dtype: str, explain: bool, analysed: list[tuple[Evaluation, Cost, tuple[RowField, ...]]] | None = None
+) -> dict[str, Any]:
+    if analysed is None:
+        analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
     macs = arith.total(c.macs for _, c, _ in analysed)
     layers = []
     blocks = []
@@ -163,9 +215,12 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
     """The `cost` tables: per layer, per block, with totals, memory and the receptive field in notes."""
     tables: list[Table] = []
     explanation: list[tuple[str, tuple[str, ...]]] = []
+    summaries: list[_Summary] = []
     for evaluations in evaluation_sets:
+        analysed = []
         for e in evaluations:
             c, fields = analyse(e, dtype=dtype, explain=explain)
+            analysed.append((e, c, fields))
             noted = any(f.notes for f in fields)
             columns = ("layer", "type", "output", "MACs") + (("FLOPs",) if flops else ()) + (
                 "cheap ops", "op", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
@@ -194,7 +249,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                 if explain:
                     explanation.append((step_head(e, r), _steps(r.steps, rc.steps, f.steps)))
             title = f"{title_text(e)} -- {CONVENTION}"
-            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype)))
+            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype), spec=e.spec_name))
             if c.groups and not e.standalone:
                 block_columns = ("block", "layers", "MACs") + (("FLOPs",) if flops else ()) + (
                     "cheap ops", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
@@ -216,6 +271,9 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                         kind="blocks",
                     )
                 )
+        summaries.append(_summary(analysed))
+    if len(summaries) > 1:
+        tables.append(_comparison_table(summaries, dtype))
     return Report(tuple(tables), tuple(explanation))
 
 

@@ -130,6 +130,19 @@ def percent_fixed(value: Any, places: int = 2) -> str:
     return _rounded(exact.numerator, exact.denominator, places) + "%"
 
 
+def ratio_of(value: Any, base: Any) -> Any:
+    """value / base: a float for numbers, exact for symbolic counts and past a float's range
+    (10**400 parameters), None for a zero base."""
+    if arith.equal(base, 0) is True:
+        return None
+    if arith.is_number(value) and arith.is_number(base):
+        try:
+            return value / base  # ints: correctly rounded, at any size of either
+        except OverflowError:
+            pass
+    return arith.true_div(value, base)
+
+
 def ratio_text(ratio: Any) -> str:
     """A ratio against a base: '-' when there is none (a zero base), 4 decimals, or one fraction."""
     if ratio is None:

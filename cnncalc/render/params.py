@@ -19,7 +19,7 @@ from cnncalc.render.cells import (
     title_text,
 )
 from cnncalc.render.explain import steps_text
-from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_text, reduction_text
+from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_of, ratio_text, reduction_text
 from cnncalc.render.report import Report, Table
 
 
@@ -92,13 +92,13 @@ def _params_rows(e: Evaluation) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- comparison
 
 
-_Item: TypeAlias = tuple[str, Any, Any]
-"""One side of a comparison: (name, params, bias) of a block or of a whole spec. A plain tuple:
+_Item: TypeAlias = tuple[str, Any, Any, Any]
+"""One side of a comparison: (name, params, bias, MACs) of a block or of a whole spec. A plain tuple:
 `params` runs define no record classes they rarely need (a NamedTuple costs ~0.1 ms to define)."""
 
 
 def _block(e: Evaluation) -> _Item:
-    return e.name, e.params, e.bias
+    return e.name, e.params, e.bias, e.macs
 
 
 def _merged(evaluations: list[Evaluation]) -> _Item:
@@ -106,30 +106,18 @@ def _merged(evaluations: list[Evaluation]) -> _Item:
         evaluations[0].spec_name,
         arith.total(e.params for e in evaluations),
         arith.total(e.bias for e in evaluations),
+        arith.total(e.macs for e in evaluations),
     )
 
 
-def _ratio(value: Any, base: Any) -> Any:
-    """value / base: a float for numbers, exact for symbolic counts and past a float's range
-    (10**400 parameters), None for a zero base."""
-    if arith.equal(base, 0) is True:
-        return None
-    if arith.is_number(value) and arith.is_number(base):
-        try:
-            return value / base  # ints: correctly rounded, at any size of either
-        except OverflowError:
-            pass
-    return arith.true_div(value, base)
-
-
 def _comparison_json(items: Sequence[_Item]) -> list[dict[str, Any]]:
-    """Each item (a block or a whole spec: name, params, bias) against the first."""
-    _, base_params, base_bias = items[0]
+    """Each item (a block or a whole spec: name, params, bias, MACs) against the first."""
+    _, base_params, base_bias, base_macs = items[0]
     result = []
-    for name, params, bias in items:
+    for name, params, bias, macs in items:
         no_bias = arith.sub(params, bias)
-        ratio = _ratio(params, base_params)
-        ratio_no_bias = _ratio(no_bias, arith.sub(base_params, base_bias))
+        ratio = ratio_of(params, base_params)
+        ratio_no_bias = ratio_of(no_bias, arith.sub(base_params, base_bias))
         result.append(
             {
                 "name": name,
@@ -139,32 +127,31 @@ def _comparison_json(items: Sequence[_Item]) -> list[dict[str, Any]]:
                 "reduction": ratio_json(None if ratio is None else arith.sub(1, ratio)),
                 "ratio_no_bias": ratio_json(ratio_no_bias),
                 "reduction_no_bias": ratio_json(None if ratio_no_bias is None else arith.sub(1, ratio_no_bias)),
+                "macs": arith.as_json(macs),
+                "macs_ratio": ratio_json(ratio_of(macs, base_macs)),
             }
         )
     return result
 
 
-def _comparison_table(items: Sequence[_Item]) -> Table:
+def _comparison_table(items: Sequence[_Item], macs: bool = False) -> Table:
+    """The comparison as a table; `macs`: with each item's MACs and their ratio (several --input)."""
     rows = []
     for c in _comparison_json(items):
         symbolic = isinstance(c["ratio"], str)  # exact ratios are in the document already as one fraction
-        rows.append(
-            (
-                c["name"],
-                count_text(c["params"]),
-                count_text(c["params_no_bias"]),
-                c["ratio"] if symbolic else ratio_text(c["ratio"]),
-                c["reduction"] if symbolic else reduction_text(c["ratio"]),
-                c["reduction_no_bias"] if isinstance(c["ratio_no_bias"], str) else reduction_text(c["ratio_no_bias"]),
-            )
+        row: tuple[str, ...] = (
+            c["name"],
+            count_text(c["params"]),
+            count_text(c["params_no_bias"]),
+            c["ratio"] if symbolic else ratio_text(c["ratio"]),
+            c["reduction"] if symbolic else reduction_text(c["ratio"]),
+            c["reduction_no_bias"] if isinstance(c["ratio_no_bias"], str) else reduction_text(c["ratio_no_bias"]),
         )
-    return Table(
-        "comparison (against the first)",
-        ("name", "params", "no bias", "ratio", "reduction", "reduction (no bias)"),
-        tuple(rows),
-        (False, True, True, True, True, True),
-        kind="comparison",
-    )
+        if macs:
+            row += (count_text(c["macs"]), c["macs_ratio"] if isinstance(c["macs_ratio"], str) else ratio_text(c["macs_ratio"]))
+        rows.append(row)
+    columns = ("name", "params", "no bias", "ratio", "reduction", "reduction (no bias)") + (("MACs", "MACs ratio") if macs else ())
+    return Table("comparison (against the first)", columns, tuple(rows), (False,) + (True,) * (len(columns) - 1), kind="comparison")
 
 
 # ----------------------------------------------------------------------------- tables
@@ -190,7 +177,7 @@ def _layers_table(e: Evaluation) -> Table:
         f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
         *condition_notes(e.conditions),
     )
-    return Table(title_text(e), columns, tuple(rows), (False, False, False) + (True,) * (len(columns) - 3), notes)
+    return Table(title_text(e), columns, tuple(rows), (False, False, False) + (True,) * (len(columns) - 3), notes, spec=e.spec_name)
 
 
 def _blocks_table(e: Evaluation) -> Table:
@@ -206,8 +193,9 @@ def _blocks_table(e: Evaluation) -> Table:
     )
 
 
-def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> Report:
-    """The `params` tables: per layer, per block, totals, and a comparison when several."""
+def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool, macs: bool = False) -> Report:
+    """The `params` tables: per layer, per block, totals, and a comparison when several (with
+    MACs when `macs`: the same network at several inputs)."""
     tables: list[Table] = []
     for evaluations in evaluation_sets:
         for e in evaluations:
@@ -216,5 +204,5 @@ def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> 
                 tables.append(_blocks_table(e))
     items = [_merged(s) for s in evaluation_sets] if len(evaluation_sets) > 1 else [_block(e) for e in evaluation_sets[0]]
     if len(items) > 1:
-        tables.append(_comparison_table(items))
+        tables.append(_comparison_table(items, macs))
     return Report(tuple(tables), explanation([e for s in evaluation_sets for e in s]) if explain else ())

@@ -18,6 +18,7 @@ class Table(NamedTuple):
     numeric: tuple[bool, ...]
     notes: tuple[str, ...] = ()
     kind: str = "layers"  # "layers" tables are the per-layer ones that CSV concatenates
+    spec: str = ""  # the spec a per-layer table belongs to: CSV's `spec` column when they differ
 
 
 class Report(NamedTuple):
@@ -28,8 +29,12 @@ class Report(NamedTuple):
 
 
 def csv_rows(report: Report) -> list[list[str]]:
-    """CSV: every per-layer table of a report in one sheet, numbers without separators."""
+    """CSV: every per-layer table of a report in one sheet, numbers without separators; a first
+    column `spec` names each row's spec when the tables come from several (or one at several
+    inputs, `resnet50 @ 3x320x240`)."""
     tables = [t for t in report.tables if t.kind == "layers"] or list(report.tables[:1])
+    if len({t.spec for t in tables}) > 1:
+        tables = [t._replace(columns=("spec", *t.columns), rows=tuple((t.spec, *row) for row in t.rows), numeric=(False, *t.numeric)) for t in tables]
     columns: list[str] = []
     numeric: dict[str, bool] = {}
     for table in tables:

@@ -11,6 +11,7 @@ from cnncalc.render.cells import (
     condition_notes,
     conditions_json,
     explanation,
+    inputs_text,
     layer_cell,
     shape_json,
     title_text,
@@ -67,7 +68,7 @@ def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
     tables = []
     for e in evaluations:
         texts = ShapeTexts(e)
-        rows = tuple((layer_cell(r), r.type, texts[r.inputs[0]], texts[r.output]) for r in e.rows)
+        rows = tuple((layer_cell(r), r.type, inputs_text(texts, r), texts[r.output]) for r in e.rows)
         notes = (f"output {shape_text(e.shown(e.output))}", *condition_notes(e.conditions))
-        tables.append(Table(title_text(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes))
+        tables.append(Table(title_text(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes, spec=e.spec_name))
     return Report(tuple(tables), explanation(evaluations) if explain else ())
