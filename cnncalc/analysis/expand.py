@@ -19,6 +19,7 @@ from cnncalc.errors import LimitError, ShapeError, SpecError
 from cnncalc.layers import LayerKind, Shape, lookup
 from cnncalc.layers.base import step
 from cnncalc.spec import INPUT_NAME, Block, LayerCall, Limits, Spec
+from cnncalc.spec.expr import NODE_KEY
 from cnncalc.spec.model import new_tuple
 
 OnBlock = Callable[[LayerCall, str, list[Row]], None]  # a top-level block call, its path and its rows
@@ -136,13 +137,14 @@ class Expander:
                     current_source = len(rows) - 1
                     continue
             path = prefix + call.path[strip:]
+            call_env = env if not refs else node_shapes(env, refs, named)
             inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
             input_sources = tuple(producer[s] for s in call.sources) if call.sources else (current_source,)
             repeat = 1
             copies: Any = None  # a symbolic repeat count: one copy evaluated, standing for all
             if call.repeat is not None:
                 where = f"{path} ({call.kind})"
-                count = bind.value(call.repeat, env, where)
+                count = bind.value(call.repeat, call_env, where)
                 if arith.is_symbolic(count):
                     copies = symbolic_count(count, call, where)
                 else:
@@ -166,7 +168,7 @@ class Expander:
                     if len(inputs) > 1:
                         raise SpecError("a block takes one input", position=call.position, path=copy_path)
                     group = None if on_block is None else group_name(call, copy_path)
-                    current = self.run_block_call(call, env, inputs[0], copy_path, depth, rows, input_sources[0], group)
+                    current = self.run_block_call(call, call_env, inputs[0], copy_path, depth, rows, input_sources[0], group)
                     if copies is not None:
                         stand_for(copies, call, inputs[0], current, rows, start, explain=self.explain)
                     elif copy == 0 and self.layer_count + (len(rows) - start) * (repeat - 1) > self.limits.max_layers:
@@ -179,7 +181,7 @@ class Expander:
                     merge_inputs, merge_sources = inputs, input_sources
                     if kind.inputs > 1 and len(inputs) == 1:
                         merge_inputs, merge_sources = (current, inputs[0]), (current_source, input_sources[0])
-                    rows.append(self.run_layer(kind, call, env, merge_inputs, copy_path, depth, merge_sources))
+                    rows.append(self.run_layer(kind, call, call_env, merge_inputs, copy_path, depth, merge_sources))
                     self.tick(call, copy_path, 1)
                     if copies is not None:
                         stand_for(copies, call, merge_inputs[0], rows[-1].output, rows, start, merge=kind.inputs > 1, explain=self.explain)
@@ -346,6 +348,16 @@ class Expander:
         rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source)))
         self.source = len(rows) - 1
         return fx
+
+
+def node_shapes(env: Mapping[str, Any], refs: frozenset[str], named: Mapping[str, Shape]) -> dict[str, Any]:
+    """`env` with the shapes of the nodes a call reads bound as `"@" + name` (`expr.NODE_KEY`):
+    per sample, the batch dimension left out (the tables' convention). The reader has refused
+    names that are not above the call in its list."""
+    bound = dict(env)
+    for name in refs:
+        bound[NODE_KEY + name] = named[name][1:]
+    return bound
 
 
 def symbolic_count(count: Any, call: LayerCall, where: str) -> Any:
