@@ -121,7 +121,7 @@ def run_case(idx: int, spec: dict, gen: torch.Generator) -> dict:
         rec["train_mode"] = True
     if spec.get("note"):
         rec["note"] = spec["note"]
-    cls = getattr(nn, layer)
+    cls = SIZE_LAYERS[layer] if layer in SIZE_LAYERS else getattr(nn, layer)
     caught = []
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
@@ -1323,6 +1323,272 @@ def build_lppool_cases(seed: int) -> list[dict]:
     return c.items
 
 
+# ---- sizes: functional ops, crop/pad to a size (separate file: sizes_cases_torch.jsonl) -------
+#
+# cnncalc's layers for what model code writes as a tensor method or function (x.mean(dims),
+# x.transpose, x.reshape, F.interpolate, F.pad to another tensor's size) and torchvision's
+# CenterCrop, each run through the nn.Module below (named as cnncalc's kind) or torchvision's own.
+# Same record format as shape_cases_torch.jsonl; `layer` is cnncalc's kind name.
+
+import torch.nn.functional as F  # noqa: E402
+
+
+class _Reduce(nn.Module):
+    method = ""
+
+    def __init__(self, dim=None, keepdim=False):
+        super().__init__()
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        return getattr(x, self.method)(self.dim, self.keepdim)
+
+
+class Mean(_Reduce):
+    method = "mean"
+
+
+class ReduceSum(_Reduce):
+    method = "sum"
+
+
+class Amax(_Reduce):
+    method = "amax"
+
+
+class Amin(_Reduce):
+    method = "amin"
+
+
+class Transpose(nn.Module):
+    def __init__(self, dim0, dim1):
+        super().__init__()
+        self.dim0, self.dim1 = dim0, dim1
+
+    def forward(self, x):
+        return x.transpose(self.dim0, self.dim1)
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+
+class Squeeze(nn.Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x.squeeze() if self.dim is None else x.squeeze(self.dim)
+
+
+class Unsqueeze(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x.unsqueeze(self.dim)
+
+
+def pad_to(x, size, value=0.0):
+    """F.pad to `size` (the last len(size) dims; an int: every dim after N, C), the difference
+    split as U-Net code splits it: d // 2 before, d - d // 2 after (milesial/Pytorch-UNet's Up)."""
+    if isinstance(size, int):
+        if x.dim() < 3:
+            raise ValueError("PadTo with one size needs an input [N, C, ...]")
+        size = (size,) * (x.dim() - 2)
+    if not 1 <= len(size) <= x.dim():
+        raise ValueError("PadTo needs 1 to x.dim() sizes")
+    pads = []
+    for i in range(1, len(size) + 1):
+        d = size[-i] - x.shape[-i]
+        pads += [d // 2, d - d // 2]
+    return F.pad(x, pads, value=value)
+
+
+class PadTo(nn.Module):
+    def __init__(self, size, value=0.0):
+        super().__init__()
+        self.size, self.value = size, value
+
+    def forward(self, x):
+        return pad_to(x, self.size, self.value)
+
+
+class Interpolate(nn.Module):
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.kwargs = kwargs
+
+    def forward(self, x):
+        return F.interpolate(x, **self.kwargs)
+
+
+def _center_crop_class():
+    import torchvision.transforms as T
+    return T.CenterCrop
+
+
+class _Lazy(dict):
+    def __missing__(self, key):
+        if key == "CenterCrop":
+            return _center_crop_class()
+        raise KeyError(key)
+
+    def __contains__(self, key):
+        return key == "CenterCrop" or dict.__contains__(self, key)
+
+
+SIZE_LAYERS = _Lazy(Mean=Mean, ReduceSum=ReduceSum, Amax=Amax, Amin=Amin, Transpose=Transpose, Reshape=Reshape,
+                    Squeeze=Squeeze, Unsqueeze=Unsqueeze, PadTo=PadTo, Interpolate=Interpolate)
+
+
+def _dims(c: Cases, rank: int):
+    r = c.r
+    u = r.random()
+    if u < 0.1:
+        return None
+    if u < 0.15:
+        return ()
+    k = r.randint(1, rank)
+    dims = r.sample(range(rank), k)
+    dims = [d - rank if r.random() < 0.3 else d for d in dims]
+    return dims[0] if k == 1 and r.random() < 0.5 else tuple(dims)
+
+
+def gen_sizes_random(c: Cases):
+    r = c.r
+    for layer in ("Mean", "ReduceSum", "Amax", "Amin"):
+        for _ in range(25):
+            shape = rand_shape(c, 1, 5)
+            kw = {}
+            dims = _dims(c, len(shape))
+            if dims is not None or r.random() < 0.5:
+                kw["dim"] = dims
+            if r.random() < 0.6:
+                kw["keepdim"] = r.random() < 0.5
+            c.add("random", layer, kw, shape)
+    for _ in range(25):
+        shape = rand_shape(c, 1, 5)
+        rank = len(shape)
+        c.add("random", "Transpose", {"dim0": r.randint(-rank, rank - 1), "dim1": r.randint(-rank, rank - 1)}, shape)
+    for _ in range(30):
+        shape = rand_shape(c, 2, 5)
+        total = math.prod(shape)
+        divisors = [d for d in range(1, total + 1) if total % d == 0]
+        first = r.choice(divisors)
+        new = [first, total // first]
+        if r.random() < 0.5:
+            new[r.randint(0, 1)] = -1
+        if r.random() < 0.3:
+            new.insert(0, 1)
+        c.add("random", "Reshape", {"shape": tuple(new)}, shape)
+    for _ in range(20):
+        shape = (1,) + tuple(r.choice([1, 1, 2, 3]) for _ in range(r.randint(1, 4)))
+        rank = len(shape)
+        kw = {} if r.random() < 0.3 else {"dim": r.randint(-rank, rank - 1)}
+        c.add("random", "Squeeze", kw, shape)
+    for _ in range(15):
+        shape = rand_shape(c, 1, 4)
+        rank = len(shape)
+        c.add("random", "Unsqueeze", {"dim": r.randint(-rank - 1, rank)}, shape)
+    for _ in range(50):
+        lead = r.choice([(1, 2), (1, 3), (3,), (2, 1, 2)])
+        h, w = r.randint(1, 40), r.randint(1, 40)
+        u = r.random()
+        ch, cw = (max(1, h + r.randint(-12, 6)), max(1, w + r.randint(-12, 6)))
+        size = ch if u < 0.3 else (ch,) if u < 0.4 else (ch, cw)
+        c.add("random", "CenterCrop", {"size": size}, lead + (h, w))
+    for _ in range(50):
+        d = r.choice([1, 2, 2, 3])
+        sp = tuple(r.randint(1, 30) for _ in range(d))
+        targets = tuple(max(1, s + r.randint(-5, 9)) for s in sp)
+        kw = {"size": targets if (r.random() < 0.75 or d == 0) else targets[0]}
+        if isinstance(kw["size"], int):
+            sp = (sp[0],) * d
+        elif r.random() < 0.2:
+            kw["size"] = targets[1:] or targets
+        if r.random() < 0.2:
+            kw["value"] = r.choice([0.0, 1.5, -1])
+        c.add("random", "PadTo", kw, (1, r.randint(1, 3)) + sp)
+    for _ in range(50):
+        d = r.choice([1, 2, 2, 3])
+        hi = {1: 64, 2: 32, 3: 10}[d]
+        sp = tuple(r.randint(1, hi) for _ in range(d))
+        mode = r.choice(MODES_BY_DIM[d])
+        kw = {}
+        if r.random() < 0.5:
+            kw["size"] = r.randint(1, 2 * hi) if r.random() < 0.3 else tuple(r.randint(1, 2 * hi) for _ in range(d))
+        else:
+            kw["scale_factor"] = r.choice(SCALES)
+        if mode != "nearest" or r.random() < 0.5:
+            kw["mode"] = mode
+        if mode in LINEAR_MODES and r.random() < 0.4:
+            kw["align_corners"] = r.random() < 0.5
+        if mode in ("bilinear", "bicubic") and r.random() < 0.5:
+            kw["antialias"] = True
+        c.add("random", "Interpolate", kw, (1, r.randint(1, 3)) + sp)
+
+
+def gen_sizes_edges(c: Cases):
+    A = c.add
+    E = "edge_sizes"
+    x4 = (1, 3, 4, 5)
+    for layer in ("Mean", "ReduceSum", "Amax", "Amin"):
+        A(E, layer, {"dim": (2, 2)}, x4, note="a dim twice")
+        A(E, layer, {"dim": 4}, x4, note="dim out of range")
+        A(E, layer, {"dim": -5}, x4, note="dim out of range")
+        A(E, layer, {"dim": ()}, x4, note="an empty list reduces every dim")
+        A(E, layer, {"dim": None, "keepdim": True}, x4)
+        A(E, layer, {"dim": (2, 3), "keepdim": True}, (1, 2048, 7, 7), note="x.mean([2, 3], keepdim=True): a global pool")
+        A(E, layer, {"dim": (-1, -2)}, (1, 2048, 7, 7))
+        A(E, layer, {"dim": 0}, (5,))
+    A(E, "Mean", {"dim": 1}, (1,), note="every dim reduced: a 0-dim result")
+    A(E, "Transpose", {"dim0": 1, "dim1": 4}, x4, note="dim out of range")
+    A(E, "Transpose", {"dim0": 2, "dim1": 2}, x4)
+    A(E, "Transpose", {"dim0": -1, "dim1": 0}, x4)
+    A(E, "Reshape", {"shape": (-1, -1)}, x4, note="two inferred sizes")
+    A(E, "Reshape", {"shape": (7, -1)}, x4, note="does not divide")
+    A(E, "Reshape", {"shape": (0, -1)}, x4)
+    A(E, "Reshape", {"shape": (3, 21)}, x4, note="wrong number of elements")
+    A(E, "Reshape", {"shape": (1, -1)}, (1, 512, 7, 7), note="x.view(x.size(0), -1)")
+    A(E, "Reshape", {"shape": -1}, x4, note="a single int")
+    A(E, "Reshape", {"shape": (-2, 30)}, x4)
+    A(E, "Squeeze", {"dim": 4}, x4, note="dim out of range")
+    A(E, "Squeeze", {}, (1, 1, 1))
+    A(E, "Squeeze", {"dim": (0, 1)}, (1, 1, 3))
+    A(E, "Unsqueeze", {"dim": 5}, x4, note="dim out of range")
+    A(E, "Unsqueeze", {"dim": -6}, x4, note="dim out of range")
+    for size in (0, -1, (0, 3), (1, 2, 3), (4, 5), (5, 7), (9, 4), (3,)):
+        A(E, "CenterCrop", {"size": size}, x4)
+    A(E, "CenterCrop", {"size": 3}, (6,), note="not an image")
+    A(E, "CenterCrop", {"size": 3}, (5, 6), note="a 2-D image")
+    A(E, "CenterCrop", {"size": (388, 388)}, (1, 512, 392, 392), note="classic U-Net: the skip of 64x64 cropped to 56x56, scaled")
+    A(E, "CenterCrop", {"size": (3, 3)}, (2, 3, 4, 5, 6), note="5-D: the last two dims")
+    for kw, shape in (({"size": (8, 8)}, x4), ({"size": (2, 2)}, x4), ({"size": 6}, x4), ({"size": (5,)}, (1, 3, 9)),
+                      ({"size": (6, 7, 8)}, x4), ({"size": (1, 1, 6, 7, 8)}, x4), ({"size": 6}, (3, 4)),
+                      ({"size": (31, 31)}, (1, 64, 30, 30)), ({"size": (0, 5)}, x4), ({"size": (1, 1)}, x4)):
+        A(E, "PadTo", kw, shape)
+    for kw, shape in (({"scale_factor": 0}, x4), ({"size": (3, 4), "mode": "nearest", "antialias": True}, x4),
+                      ({"size": (2, 3), "mode": "bilinear", "antialias": True}, x4), ({"size": (3,)}, x4),
+                      ({"size": 3, "scale_factor": 2}, x4), ({"size": (65, 65), "mode": "bilinear", "align_corners": False}, (1, 21, 65, 65)),
+                      ({"scale_factor": 1.15}, (1, 1, 100)), ({"size": (520, 520), "mode": "bilinear", "align_corners": False}, (1, 21, 65, 65))):
+        A(E, "Interpolate", kw, shape)
+
+
+def build_sizes_cases(seed: int) -> list[dict]:
+    c = Cases(seed)
+    gen_sizes_random(c)
+    gen_sizes_edges(c)
+    return c.items
+
+
 def build_cases(seed: int) -> list[dict]:
     c = Cases(seed)
     for d, n in ((1, 110), (2, 160), (3, 70)):
@@ -1599,7 +1865,7 @@ def main(argv=None):
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["shapes", "zoo", "lppool"], help="generate just one of the files")
+    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "sizes", "segmentation"], help="generate just one of the files")
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
@@ -1616,6 +1882,8 @@ def main(argv=None):
         make_zoo(os.path.join(a.out_dir, "torchvision_zoo.json"), a.models)
     if a.only in (None, "lppool"):
         make_shapes(os.path.join(a.out_dir, "lppool_cases_torch.jsonl"), a.seed, build_lppool_cases)
+    if a.only in (None, "sizes"):
+        make_shapes(os.path.join(a.out_dir, "sizes_cases_torch.jsonl"), a.seed, build_sizes_cases)
 
 
 if __name__ == "__main__":
