@@ -14,6 +14,8 @@ Usage (from the repo root):
     <torch-venv>/bin/python tools/torch_reference.py --only shapes
     <torch-venv>/bin/python tools/torch_reference.py --only zoo
     <torch-venv>/bin/python tools/torch_reference.py --only lppool
+    <torch-venv>/bin/python tools/torch_reference.py --only sizes
+    <torch-venv>/bin/python tools/torch_reference.py --only segmentation
     <torch-venv>/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
 
 It writes
@@ -22,6 +24,10 @@ It writes
   tests/data/torchvision_zoo.json      24 torchvision models (weights=None, eval, batch 1)
   tests/data/lppool_cases_torch.jsonl  ~150 LPPool1d/LPPool2d cases (seeded, deterministic;
                                        same record format as shape_cases_torch.jsonl)
+  tests/data/sizes_cases_torch.jsonl   ~400 cases of cnncalc's functional ops and size-matching
+                                       layers (Mean, Reshape, CenterCrop, PadTo, Interpolate, ...)
+  tests/data/segmentation_torch.json   U-Net (classic and padded) and deeplabv3_resnet50, each at
+                                       two input sizes
 
 Everything recorded is what torch itself did (output shapes, parameter and buffer counts,
 exception type/message and whether the exception came from the constructor or from forward);
@@ -1835,6 +1841,194 @@ def make_zoo(path: str, only: list[str] | None = None) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# Segmentation models at several input sizes (configs/unet.yaml, unet_padded.yaml,
+# deeplabv3_resnet50.yaml): tests/data/segmentation_torch.json
+# --------------------------------------------------------------------------------------------
+
+def center_crop(x, size):
+    """torchvision's center_crop (a crop no larger than the image): TF.center_crop itself when run
+    eagerly; under fvcore's jit trace (where it cannot run: round() of a traced size) the same
+    slice, its offsets int(round((size - crop) / 2.0)) as torchvision computes them."""
+    h, w = int(size[0]), int(size[1])
+    if not torch.jit.is_tracing():
+        import torchvision.transforms.functional as TF
+        return TF.center_crop(x, [h, w])
+    top = round((int(x.shape[-2]) - h) / 2.0)
+    left = round((int(x.shape[-1]) - w) / 2.0)
+    return x[..., top:top + h, left:left + w]
+
+
+class UNetClassic(nn.Module):
+    """Ronneberger, Fischer & Brox, "U-Net" (MICCAI 2015), as in the paper's figure 1: unpadded
+    3x3 convs (bias, ReLU), 2x2 max pools, 2x2 transposed convs halving the channels, each skip
+    center-cropped to the upsampled size and concatenated before it ([skip, up]), a 1x1 conv to
+    the classes. 1 input channel, 2 classes, 572x572 -> 388x388."""
+
+    def __init__(self, in_channels=1, classes=2, widths=(64, 128, 256, 512, 1024)):
+        super().__init__()
+
+        def double(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3), nn.ReLU(inplace=True), nn.Conv2d(o, o, 3), nn.ReLU(inplace=True))
+
+        chans = [in_channels, *widths]
+        self.down = nn.ModuleList(double(chans[i], chans[i + 1]) for i in range(len(widths)))
+        self.pool = nn.MaxPool2d(2)
+        rev = widths[::-1]
+        self.up = nn.ModuleList(nn.ConvTranspose2d(rev[i], rev[i + 1], 2, stride=2) for i in range(len(widths) - 1))
+        self.dec = nn.ModuleList(double(rev[i], rev[i + 1]) for i in range(len(widths) - 1))
+        self.out = nn.Conv2d(widths[0], classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x)
+            if i < len(self.down) - 1:
+                skips.append(x)
+                x = self.pool(x)
+        for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
+            x = up(x)
+            x = torch.cat([center_crop(skip, x.shape[-2:]), x], dim=1)
+            x = dec(x)
+        return self.out(x)
+
+
+class UNetPadded(nn.Module):
+    """milesial/Pytorch-UNet's UNet(n_channels=3, n_classes=2, bilinear=False): DoubleConv = (3x3
+    conv padding 1 without bias, BatchNorm, ReLU) x 2; Down = MaxPool2d(2) + DoubleConv; Up =
+    ConvTranspose2d(c, c // 2, 2, stride 2), the upsampled tensor F.pad-ded to the skip's size
+    ([dX // 2, dX - dX // 2, dY // 2, dY - dY // 2]), torch.cat([skip, up]), DoubleConv; OutConv
+    a 1x1 conv. Written out here as that repository's unet_parts.py has it."""
+
+    def __init__(self, in_channels=3, classes=2, widths=(64, 128, 256, 512, 1024)):
+        super().__init__()
+
+        def double(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True),
+                                 nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+
+        chans = [in_channels, *widths]
+        self.inc = double(in_channels, widths[0])
+        self.downs = nn.ModuleList(nn.Sequential(nn.MaxPool2d(2), double(chans[i], chans[i + 1])) for i in range(1, len(widths)))
+        rev = widths[::-1]
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(rev[i], rev[i] // 2, 2, stride=2) for i in range(len(widths) - 1))
+        self.convs = nn.ModuleList(double(rev[i], rev[i + 1]) for i in range(len(widths) - 1))
+        self.outc = nn.Conv2d(widths[0], classes, 1)
+
+    def forward(self, x):
+        x = self.inc(x)
+        skips = [x]
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        skips.pop()
+        for up, conv, x2 in zip(self.ups, self.convs, reversed(skips)):
+            x1 = up(x)
+            diff_y = x2.size()[2] - x1.size()[2]
+            diff_x = x2.size()[3] - x1.size()[3]
+            x1 = F.pad(x1, [diff_x // 2, diff_x - diff_x // 2, diff_y // 2, diff_y - diff_y // 2])
+            x = conv(torch.cat([x2, x1], dim=1))
+        return self.outc(x)
+
+
+def _deeplab():
+    import torchvision
+    return torchvision.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=False)
+
+
+SEGMENTATION = [
+    ("unet", "UNetClassic(in_channels=1, classes=2) (tools/torch_reference.py)", lambda: UNetClassic(), 1,
+     [(572, 572), (508, 380)]),
+    ("unet_padded", "UNetPadded(in_channels=3, classes=2) (tools/torch_reference.py, after milesial/Pytorch-UNet)",
+     lambda: UNetPadded(), 3, [(250, 250), (300, 217)]),
+    ("deeplabv3_resnet50", "torchvision.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, "
+     "aux_loss=False)", _deeplab, 3, [(520, 520), (513, 513)]),
+]
+
+
+def analyse_segmentation(ctor: str, factory, channels: int, size: tuple) -> dict:
+    from fvcore.nn import FlopCountAnalysis
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from torch.nn.modules.conv import _ConvNd
+
+    torch.manual_seed(0)
+    model = factory().eval()
+    x = torch.randn(1, channels, *size, generator=torch.Generator().manual_seed(0))
+    params = dict(model.named_parameters())
+    bufs = dict(model.named_buffers())
+    names = {m: n for n, m in model.named_modules()}
+    convs = []
+
+    def hook(mod, inp, out):
+        convs.append({"name": names[mod], "class": type(mod).__name__, "in_channels": mod.in_channels,
+                      "out_channels": mod.out_channels, "kernel_size": list(mod.kernel_size),
+                      "stride": list(mod.stride), "padding": list(mod.padding), "dilation": list(mod.dilation),
+                      "groups": mod.groups, "bias": mod.bias is not None,
+                      "input_shape": list(inp[0].shape), "output_shape": list(out.shape)})
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, _ConvNd)]
+    with torch.no_grad():
+        y = model(x)
+    for h in handles:
+        h.remove()
+    if isinstance(y, dict):  # torchvision's segmentation models return {"out": ...}
+        y = y["out"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fca = FlopCountAnalysis(model, x)
+        fca.unsupported_ops_warnings(False)
+        fca.uncalled_modules_warnings(False)
+        fca.tracer_warnings("none")
+        by_op = {k: int(v) for k, v in sorted(fca.by_operator().items())}
+        unsupported = {k: int(v) for k, v in sorted(fca.unsupported_ops().items())}
+    bn = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    return {
+        "constructor": ctor,
+        "input_shape": list(x.shape),
+        "output_shape": list(y.shape),
+        "total_params": sum(p.numel() for p in params.values()),
+        "trainable_params": sum(p.numel() for p in params.values() if p.requires_grad),
+        "bias_params": sum(p.numel() for n, p in params.items() if n.endswith("bias")),
+        "buffers": sum(b.numel() for n, b in bufs.items() if not n.endswith("num_batches_tracked")),
+        "bn_layers": len(bn),
+        "conv_layers": len(convs),
+        "fvcore_by_operator": by_op,
+        "fvcore_unsupported_ops": unsupported,
+        "convs": convs,
+    }
+
+
+def make_segmentation(path: str) -> dict:
+    from importlib.metadata import version
+
+    import torchvision
+    out = {"_about": {
+        "source": "torch %s, torchvision %s, fvcore %s; eval mode, torch.manual_seed(0), batch 1, weights=None"
+                  % (torch.__version__, torchvision.__version__, version("fvcore")),
+        "models": "per model: the constructor, and one record per input size HxW; unet and unet_padded are "
+                  "the nn.Module classes written in tools/torch_reference.py (UNetClassic, UNetPadded)",
+        "shapes": "input_shape, output_shape and the convs' shapes include the batch dimension (batch 1); "
+                  "deeplabv3's output is out['out']",
+        "bias_params": "parameters whose name ends in 'bias' (BatchNorm biases included)",
+        "buffers": "sum of numel over named_buffers() excluding num_batches_tracked",
+        "fvcore_by_operator": "fvcore FlopCountAnalysis per operator; 'conv' is a MAC count (transposed convs "
+                              "included, counted on the input positions), bias not included",
+        "convs": "every Conv2d / ConvTranspose2d call in forward order (forward hooks), its hyper-parameters "
+                 "and input/output shapes",
+    }}
+    for name, ctor, factory, channels, sizes in SEGMENTATION:
+        out[name] = {"constructor": ctor, "sizes": {}}
+        for size in sizes:
+            t0 = time.time()
+            out[name]["sizes"]["%dx%d" % size] = rec = analyse_segmentation(ctor, factory, channels, size)
+            print("%-20s %-9s %12d params %16d conv MACs  %.1fs" % (name, "%dx%d" % size, rec["total_params"],
+                  rec["fvcore_by_operator"].get("conv", 0), time.time() - t0), file=sys.stderr)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=None, separators=(",", ":"))
+        f.write("\n")
+    return out
+
+
 def check_public(path: str) -> int:
     """Replay a shape-case file (e.g. shape_cases_public.jsonl) and count disagreements in
     output_shape / error / error_phase / error_type / param counts with this torch."""
@@ -1884,6 +2078,8 @@ def main(argv=None):
         make_shapes(os.path.join(a.out_dir, "lppool_cases_torch.jsonl"), a.seed, build_lppool_cases)
     if a.only in (None, "sizes"):
         make_shapes(os.path.join(a.out_dir, "sizes_cases_torch.jsonl"), a.seed, build_sizes_cases)
+    if a.only in (None, "segmentation"):
+        make_segmentation(os.path.join(a.out_dir, "segmentation_torch.json"))
 
 
 if __name__ == "__main__":
