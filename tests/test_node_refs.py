@@ -205,3 +205,26 @@ def test_references_outside_layer_lists_are_refused(text: str, words: str) -> No
 def test_command_line_layers_cannot_read_nodes() -> None:
     with pytest.raises(SpecError, match="layers given on the command line cannot read a node's shape"):
         evaluate_inline(["Upsample(size=input.spatial)"], (1, 3, 8, 8))
+
+
+def test_a_pool_over_a_nodes_whole_length() -> None:
+    """`F.avg_pool1d(x, x.shape[-1])` (an M5 audio net's head): the kernel read from the node."""
+    evaluation = _run(
+        """
+        name: t
+        input: [1, 8000]
+        layers:
+          - Conv1d: {out_channels: 32, kernel_size: 80, stride: 16, name: feat}
+          - AvgPool1d: {kernel_size: feat.length}
+          - Conv1d: {out_channels: 4, kernel_size: 1}
+        """
+    )
+    assert _outputs(evaluation) == [(32, 496), (32, 1), (4, 1)]
+
+
+def test_a_node_missing_at_evaluation_is_a_located_error() -> None:
+    """The reader refuses unknown nodes; should a call reach the evaluator with one all the same
+    (arguments parsed after reading), the expression's own located error is raised, no KeyError."""
+    from cnncalc.analysis.expand import node_shapes
+
+    assert node_shapes({"k": 1}, frozenset({"a", "b"}), {"a": (1, 3, 4, 5)}) == {"k": 1, "@a": (3, 4, 5)}

@@ -353,10 +353,14 @@ class Expander:
 def node_shapes(env: Mapping[str, Any], refs: frozenset[str], named: Mapping[str, Shape]) -> dict[str, Any]:
     """`env` with the shapes of the nodes a call reads bound as `"@" + name` (`expr.NODE_KEY`):
     per sample, the batch dimension left out (the tables' convention). The reader has refused
-    names that are not above the call in its list."""
+    names that are not above the call in its list; one that is not there all the same (a call
+    whose arguments were parsed after reading) is left unbound, for the expression's own located
+    error ("no node named ... above this layer")."""
     bound = dict(env)
     for name in refs:
-        bound[NODE_KEY + name] = named[name][1:]
+        shape = named.get(name)
+        if shape is not None:
+            bound[NODE_KEY + name] = shape[1:]
     return bound
 
 
