@@ -109,6 +109,15 @@ def test_receptive_fields() -> None:
     # a reduction that keeps its dims sees the whole of them
     fields = receptive_fields(evaluate_inline(["Conv2d(3, 4, 3)", "Mean((2, 3), keepdim=True)"], (1, 3, 10, 12)))
     assert [a.size for a in fields[-1].axes or ()] == [10, 12]
+    # without keepdim: a global pool and Flatten, as torchvision writes it
+    mean = receptive_fields(evaluate_inline(["Conv2d(3, 4, 3, stride=2)", "Mean((2, 3))", "Linear(4, 2)"], (1, 3, 11, 13)))
+    pool = receptive_fields(evaluate_inline(["Conv2d(3, 4, 3, stride=2)", "AdaptiveAvgPool2d(1)", "Flatten()", "Linear(4, 2)"], (1, 3, 11, 13)))
+    assert mean[-1].axes == pool[-1].axes and [a.size for a in mean[-1].axes or ()] == [11, 13]
+    # a reduction over channels leaves the spatial fields where they were
+    fields = receptive_fields(evaluate_inline(["Conv2d(3, 4, 3)", "Amax(1, keepdim=True)", "Conv2d(1, 1, 3)"], (1, 3, 10, 12)))
+    assert [a.size for a in fields[-1].axes or ()] == [5, 5]
+    fields = receptive_fields(evaluate_inline(["Conv2d(3, 4, 3)", "Amax(1)"], (1, 3, 10, 12)))
+    assert [a.size for a in fields[-1].axes or ()] == [3, 3]
     # Transpose moves the dims as Permute does (fields are per input axis: they stay)
     fields = receptive_fields(evaluate_inline(["Conv2d(3, 4, (3, 5))", "Transpose(2, 3)", "Conv2d(4, 4, (1, 3))"], (1, 3, 10, 12)))
     permuted = receptive_fields(evaluate_inline(["Conv2d(3, 4, (3, 5))", "Permute((0, 1, 3, 2))", "Conv2d(4, 4, (1, 3))"], (1, 3, 10, 12)))

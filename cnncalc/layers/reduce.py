@@ -5,9 +5,8 @@
 Dims are PyTorch's, counted on the whole tensor: a spec's batch dimension is dim 0. No
 parameters or MACs. Cheap ops ("pool"): one per input element, as a global pool's window (a
 Mean over H and W is an AdaptiveAvgPool2d(1), whose count fvcore gives the same; fvcore counts
-aten::mean, sum, amax and amin as 0). The receptive field of a reduction that keeps its dims is
-a window over the whole of each reduced dim; without keepdim it is followed only where no
-spatial dim goes away.
+aten::mean, sum, amax and amin as 0). The receptive field is a global pool's along each reduced
+dim: every position of it.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.arith import product, sub
+from cnncalc.arith import product
 from cnncalc.errors import SpecError
 from cnncalc.layers.base import (
     Ctx,
@@ -33,7 +32,7 @@ from cnncalc.layers.base import (
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
-    from cnncalc.layers.fields import Pointwise, Window
+    from cnncalc.layers.fields import Reduce
 
 FAMILY = "reduce"
 
@@ -73,17 +72,11 @@ def _reduce_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, .
     return elements, step(f"{kind.name.lower()} ops", "input elements", (count_term(elements),), elements)
 
 
-def _reduce_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Window | Pointwise:
-    from cnncalc.layers.fields import POINTWISE, Window
+def _reduce_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Reduce:
+    from cnncalc.layers.fields import Reduce
 
-    x = inputs[0]
-    rank = len(x)
-    dims = reduced_dims(args.get("dim"), rank)
-    if not args.get("keepdim") or not dims:
-        return POINTWISE  # pointwise where the spatial dims stay; not followed where one goes away
-    first = min(dims)
-    maps = tuple((x[i], 0, sub(x[i], 1)) if i in dims else (1, 0, 0) for i in range(first, rank))
-    return Window(maps, sized=True, note=f"{kind.name} over the whole of dims {', '.join(map(str, sorted(dims)))}")
+    rank = len(inputs[0])
+    return Reduce(tuple(d - rank for d in reduced_dims(args.get("dim"), rank)), bool(args.get("keepdim")))
 
 
 def _kind(name: str, origin: str) -> LayerKind:
