@@ -542,6 +542,8 @@ def test_specs_evaluate_in_eval_mode() -> None:
 
 # Kinds tested in test_layers_extra.py (mobile/modern helpers) rather than here.
 EXTRA_COVERED = {"Narrow", "Permute", "LayerNorm2d", "StochasticDepth", "LayerScale", "LayerScale2d"}
+# Kinds tested in test_layers_sizes.py (functional ops, crop and pad to a size).
+EXTRA_COVERED |= {"Mean", "ReduceSum", "Amax", "Amin", "Transpose", "Reshape", "Squeeze", "Unsqueeze", "CenterCrop", "PadTo", "Interpolate"}
 MERGES = {"Add", "Mul", "Concat"}
 
 

@@ -12,7 +12,7 @@ from cnncalc.analysis.evaluate import evaluate_inline
 from cnncalc.errors import CnncalcError
 
 DATA = Path(__file__).parent / "data"
-FILES = ["shape_cases_public.jsonl", "shape_cases_torch.jsonl", "lppool_cases_torch.jsonl"]
+FILES = ["shape_cases_public.jsonl", "shape_cases_torch.jsonl", "lppool_cases_torch.jsonl", "sizes_cases_torch.jsonl"]
 
 
 def _cases() -> list[Any]:

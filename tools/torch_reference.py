@@ -15,6 +15,8 @@ Usage (from the repo root):
     <torch-venv>/bin/python tools/torch_reference.py --only zoo
     <torch-venv>/bin/python tools/torch_reference.py --only lppool
     <torch-venv>/bin/python tools/torch_reference.py --only resolutions
+    <torch-venv>/bin/python tools/torch_reference.py --only sizes
+    <torch-venv>/bin/python tools/torch_reference.py --only segmentation
     <torch-venv>/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
 
 It writes
@@ -25,6 +27,10 @@ It writes
                                        same record format as shape_cases_torch.jsonl)
   tests/data/torchvision_resolutions.json  resnet50 at 3x320x240 and 3x224x224, resnet18 at
                                        3x320x240: totals, output shape, fvcore counts
+  tests/data/sizes_cases_torch.jsonl   ~400 cases of cnncalc's functional ops and size-matching
+                                       layers (Mean, Reshape, CenterCrop, PadTo, Interpolate, ...)
+  tests/data/segmentation_torch.json   U-Net (classic and padded) and deeplabv3_resnet50, each at
+                                       two input sizes
 
 Everything recorded is what torch itself did (output shapes, parameter and buffer counts,
 exception type/message and whether the exception came from the constructor or from forward);
@@ -124,7 +130,7 @@ def run_case(idx: int, spec: dict, gen: torch.Generator) -> dict:
         rec["train_mode"] = True
     if spec.get("note"):
         rec["note"] = spec["note"]
-    cls = getattr(nn, layer)
+    cls = SIZE_LAYERS[layer] if layer in SIZE_LAYERS else getattr(nn, layer)
     caught = []
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
@@ -1326,6 +1332,272 @@ def build_lppool_cases(seed: int) -> list[dict]:
     return c.items
 
 
+# ---- sizes: functional ops, crop/pad to a size (separate file: sizes_cases_torch.jsonl) -------
+#
+# cnncalc's layers for what model code writes as a tensor method or function (x.mean(dims),
+# x.transpose, x.reshape, F.interpolate, F.pad to another tensor's size) and torchvision's
+# CenterCrop, each run through the nn.Module below (named as cnncalc's kind) or torchvision's own.
+# Same record format as shape_cases_torch.jsonl; `layer` is cnncalc's kind name.
+
+import torch.nn.functional as F  # noqa: E402
+
+
+class _Reduce(nn.Module):
+    method = ""
+
+    def __init__(self, dim=None, keepdim=False):
+        super().__init__()
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        return getattr(x, self.method)(self.dim, self.keepdim)
+
+
+class Mean(_Reduce):
+    method = "mean"
+
+
+class ReduceSum(_Reduce):
+    method = "sum"
+
+
+class Amax(_Reduce):
+    method = "amax"
+
+
+class Amin(_Reduce):
+    method = "amin"
+
+
+class Transpose(nn.Module):
+    def __init__(self, dim0, dim1):
+        super().__init__()
+        self.dim0, self.dim1 = dim0, dim1
+
+    def forward(self, x):
+        return x.transpose(self.dim0, self.dim1)
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+
+class Squeeze(nn.Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x.squeeze() if self.dim is None else x.squeeze(self.dim)
+
+
+class Unsqueeze(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return x.unsqueeze(self.dim)
+
+
+def pad_to(x, size, value=0.0):
+    """F.pad to `size` (the last len(size) dims; an int: every dim after N, C), the difference
+    split as U-Net code splits it: d // 2 before, d - d // 2 after (milesial/Pytorch-UNet's Up)."""
+    if isinstance(size, int):
+        if x.dim() < 3:
+            raise ValueError("PadTo with one size needs an input [N, C, ...]")
+        size = (size,) * (x.dim() - 2)
+    if not 1 <= len(size) <= x.dim():
+        raise ValueError("PadTo needs 1 to x.dim() sizes")
+    pads = []
+    for i in range(1, len(size) + 1):
+        d = size[-i] - x.shape[-i]
+        pads += [d // 2, d - d // 2]
+    return F.pad(x, pads, value=value)
+
+
+class PadTo(nn.Module):
+    def __init__(self, size, value=0.0):
+        super().__init__()
+        self.size, self.value = size, value
+
+    def forward(self, x):
+        return pad_to(x, self.size, self.value)
+
+
+class Interpolate(nn.Module):
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.kwargs = kwargs
+
+    def forward(self, x):
+        return F.interpolate(x, **self.kwargs)
+
+
+def _center_crop_class():
+    import torchvision.transforms as T
+    return T.CenterCrop
+
+
+class _Lazy(dict):
+    def __missing__(self, key):
+        if key == "CenterCrop":
+            return _center_crop_class()
+        raise KeyError(key)
+
+    def __contains__(self, key):
+        return key == "CenterCrop" or dict.__contains__(self, key)
+
+
+SIZE_LAYERS = _Lazy(Mean=Mean, ReduceSum=ReduceSum, Amax=Amax, Amin=Amin, Transpose=Transpose, Reshape=Reshape,
+                    Squeeze=Squeeze, Unsqueeze=Unsqueeze, PadTo=PadTo, Interpolate=Interpolate)
+
+
+def _dims(c: Cases, rank: int):
+    r = c.r
+    u = r.random()
+    if u < 0.1:
+        return None
+    if u < 0.15:
+        return ()
+    k = r.randint(1, rank)
+    dims = r.sample(range(rank), k)
+    dims = [d - rank if r.random() < 0.3 else d for d in dims]
+    return dims[0] if k == 1 and r.random() < 0.5 else tuple(dims)
+
+
+def gen_sizes_random(c: Cases):
+    r = c.r
+    for layer in ("Mean", "ReduceSum", "Amax", "Amin"):
+        for _ in range(25):
+            shape = rand_shape(c, 1, 5)
+            kw = {}
+            dims = _dims(c, len(shape))
+            if dims is not None or r.random() < 0.5:
+                kw["dim"] = dims
+            if r.random() < 0.6:
+                kw["keepdim"] = r.random() < 0.5
+            c.add("random", layer, kw, shape)
+    for _ in range(25):
+        shape = rand_shape(c, 1, 5)
+        rank = len(shape)
+        c.add("random", "Transpose", {"dim0": r.randint(-rank, rank - 1), "dim1": r.randint(-rank, rank - 1)}, shape)
+    for _ in range(30):
+        shape = rand_shape(c, 2, 5)
+        total = math.prod(shape)
+        divisors = [d for d in range(1, total + 1) if total % d == 0]
+        first = r.choice(divisors)
+        new = [first, total // first]
+        if r.random() < 0.5:
+            new[r.randint(0, 1)] = -1
+        if r.random() < 0.3:
+            new.insert(0, 1)
+        c.add("random", "Reshape", {"shape": tuple(new)}, shape)
+    for _ in range(20):
+        shape = (1,) + tuple(r.choice([1, 1, 2, 3]) for _ in range(r.randint(1, 4)))
+        rank = len(shape)
+        kw = {} if r.random() < 0.3 else {"dim": r.randint(-rank, rank - 1)}
+        c.add("random", "Squeeze", kw, shape)
+    for _ in range(15):
+        shape = rand_shape(c, 1, 4)
+        rank = len(shape)
+        c.add("random", "Unsqueeze", {"dim": r.randint(-rank - 1, rank)}, shape)
+    for _ in range(50):
+        lead = r.choice([(1, 2), (1, 3), (3,), (2, 1, 2)])
+        h, w = r.randint(1, 40), r.randint(1, 40)
+        u = r.random()
+        ch, cw = (max(1, h + r.randint(-12, 6)), max(1, w + r.randint(-12, 6)))
+        size = ch if u < 0.3 else (ch,) if u < 0.4 else (ch, cw)
+        c.add("random", "CenterCrop", {"size": size}, lead + (h, w))
+    for _ in range(50):
+        d = r.choice([1, 2, 2, 3])
+        sp = tuple(r.randint(1, 30) for _ in range(d))
+        targets = tuple(max(1, s + r.randint(-5, 9)) for s in sp)
+        kw = {"size": targets if (r.random() < 0.75 or d == 0) else targets[0]}
+        if isinstance(kw["size"], int):
+            sp = (sp[0],) * d
+        elif r.random() < 0.2:
+            kw["size"] = targets[1:] or targets
+        if r.random() < 0.2:
+            kw["value"] = r.choice([0.0, 1.5, -1])
+        c.add("random", "PadTo", kw, (1, r.randint(1, 3)) + sp)
+    for _ in range(50):
+        d = r.choice([1, 2, 2, 3])
+        hi = {1: 64, 2: 32, 3: 10}[d]
+        sp = tuple(r.randint(1, hi) for _ in range(d))
+        mode = r.choice(MODES_BY_DIM[d])
+        kw = {}
+        if r.random() < 0.5:
+            kw["size"] = r.randint(1, 2 * hi) if r.random() < 0.3 else tuple(r.randint(1, 2 * hi) for _ in range(d))
+        else:
+            kw["scale_factor"] = r.choice(SCALES)
+        if mode != "nearest" or r.random() < 0.5:
+            kw["mode"] = mode
+        if mode in LINEAR_MODES and r.random() < 0.4:
+            kw["align_corners"] = r.random() < 0.5
+        if mode in ("bilinear", "bicubic") and r.random() < 0.5:
+            kw["antialias"] = True
+        c.add("random", "Interpolate", kw, (1, r.randint(1, 3)) + sp)
+
+
+def gen_sizes_edges(c: Cases):
+    A = c.add
+    E = "edge_sizes"
+    x4 = (1, 3, 4, 5)
+    for layer in ("Mean", "ReduceSum", "Amax", "Amin"):
+        A(E, layer, {"dim": (2, 2)}, x4, note="a dim twice")
+        A(E, layer, {"dim": 4}, x4, note="dim out of range")
+        A(E, layer, {"dim": -5}, x4, note="dim out of range")
+        A(E, layer, {"dim": ()}, x4, note="an empty list reduces every dim")
+        A(E, layer, {"dim": None, "keepdim": True}, x4)
+        A(E, layer, {"dim": (2, 3), "keepdim": True}, (1, 2048, 7, 7), note="x.mean([2, 3], keepdim=True): a global pool")
+        A(E, layer, {"dim": (-1, -2)}, (1, 2048, 7, 7))
+        A(E, layer, {"dim": 0}, (5,))
+    A(E, "Mean", {"dim": 1}, (1,), note="every dim reduced: a 0-dim result")
+    A(E, "Transpose", {"dim0": 1, "dim1": 4}, x4, note="dim out of range")
+    A(E, "Transpose", {"dim0": 2, "dim1": 2}, x4)
+    A(E, "Transpose", {"dim0": -1, "dim1": 0}, x4)
+    A(E, "Reshape", {"shape": (-1, -1)}, x4, note="two inferred sizes")
+    A(E, "Reshape", {"shape": (7, -1)}, x4, note="does not divide")
+    A(E, "Reshape", {"shape": (0, -1)}, x4)
+    A(E, "Reshape", {"shape": (3, 21)}, x4, note="wrong number of elements")
+    A(E, "Reshape", {"shape": (1, -1)}, (1, 512, 7, 7), note="x.view(x.size(0), -1)")
+    A(E, "Reshape", {"shape": -1}, x4, note="a single int")
+    A(E, "Reshape", {"shape": (-2, 30)}, x4)
+    A(E, "Squeeze", {"dim": 4}, x4, note="dim out of range")
+    A(E, "Squeeze", {}, (1, 1, 1))
+    A(E, "Squeeze", {"dim": (0, 1)}, (1, 1, 3))
+    A(E, "Unsqueeze", {"dim": 5}, x4, note="dim out of range")
+    A(E, "Unsqueeze", {"dim": -6}, x4, note="dim out of range")
+    for size in (0, -1, (0, 3), (1, 2, 3), (4, 5), (5, 7), (9, 4), (3,)):
+        A(E, "CenterCrop", {"size": size}, x4)
+    A(E, "CenterCrop", {"size": 3}, (6,), note="not an image")
+    A(E, "CenterCrop", {"size": 3}, (5, 6), note="a 2-D image")
+    A(E, "CenterCrop", {"size": (388, 388)}, (1, 512, 392, 392), note="classic U-Net: the skip of 64x64 cropped to 56x56, scaled")
+    A(E, "CenterCrop", {"size": (3, 3)}, (2, 3, 4, 5, 6), note="5-D: the last two dims")
+    for kw, shape in (({"size": (8, 8)}, x4), ({"size": (2, 2)}, x4), ({"size": 6}, x4), ({"size": (5,)}, (1, 3, 9)),
+                      ({"size": (6, 7, 8)}, x4), ({"size": (1, 1, 6, 7, 8)}, x4), ({"size": 6}, (3, 4)),
+                      ({"size": (31, 31)}, (1, 64, 30, 30)), ({"size": (0, 5)}, x4), ({"size": (1, 1)}, x4)):
+        A(E, "PadTo", kw, shape)
+    for kw, shape in (({"scale_factor": 0}, x4), ({"size": (3, 4), "mode": "nearest", "antialias": True}, x4),
+                      ({"size": (2, 3), "mode": "bilinear", "antialias": True}, x4), ({"size": (3,)}, x4),
+                      ({"size": 3, "scale_factor": 2}, x4), ({"size": (65, 65), "mode": "bilinear", "align_corners": False}, (1, 21, 65, 65)),
+                      ({"scale_factor": 1.15}, (1, 1, 100)), ({"size": (520, 520), "mode": "bilinear", "align_corners": False}, (1, 21, 65, 65))):
+        A(E, "Interpolate", kw, shape)
+
+
+def build_sizes_cases(seed: int) -> list[dict]:
+    c = Cases(seed)
+    gen_sizes_random(c)
+    gen_sizes_edges(c)
+    return c.items
+
+
 def build_cases(seed: int) -> list[dict]:
     c = Cases(seed)
     for d, n in ((1, 110), (2, 160), (3, 70)):
@@ -1573,6 +1845,194 @@ def make_zoo(path: str, only: list[str] | None = None) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# Segmentation models at several input sizes (configs/unet.yaml, unet_padded.yaml,
+# deeplabv3_resnet50.yaml): tests/data/segmentation_torch.json
+# --------------------------------------------------------------------------------------------
+
+def center_crop(x, size):
+    """torchvision's center_crop (a crop no larger than the image): TF.center_crop itself when run
+    eagerly; under fvcore's jit trace (where it cannot run: round() of a traced size) the same
+    slice, its offsets int(round((size - crop) / 2.0)) as torchvision computes them."""
+    h, w = int(size[0]), int(size[1])
+    if not torch.jit.is_tracing():
+        import torchvision.transforms.functional as TF
+        return TF.center_crop(x, [h, w])
+    top = round((int(x.shape[-2]) - h) / 2.0)
+    left = round((int(x.shape[-1]) - w) / 2.0)
+    return x[..., top:top + h, left:left + w]
+
+
+class UNetClassic(nn.Module):
+    """Ronneberger, Fischer & Brox, "U-Net" (MICCAI 2015), as in the paper's figure 1: unpadded
+    3x3 convs (bias, ReLU), 2x2 max pools, 2x2 transposed convs halving the channels, each skip
+    center-cropped to the upsampled size and concatenated before it ([skip, up]), a 1x1 conv to
+    the classes. 1 input channel, 2 classes, 572x572 -> 388x388."""
+
+    def __init__(self, in_channels=1, classes=2, widths=(64, 128, 256, 512, 1024)):
+        super().__init__()
+
+        def double(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3), nn.ReLU(inplace=True), nn.Conv2d(o, o, 3), nn.ReLU(inplace=True))
+
+        chans = [in_channels, *widths]
+        self.down = nn.ModuleList(double(chans[i], chans[i + 1]) for i in range(len(widths)))
+        self.pool = nn.MaxPool2d(2)
+        rev = widths[::-1]
+        self.up = nn.ModuleList(nn.ConvTranspose2d(rev[i], rev[i + 1], 2, stride=2) for i in range(len(widths) - 1))
+        self.dec = nn.ModuleList(double(rev[i], rev[i + 1]) for i in range(len(widths) - 1))
+        self.out = nn.Conv2d(widths[0], classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x)
+            if i < len(self.down) - 1:
+                skips.append(x)
+                x = self.pool(x)
+        for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
+            x = up(x)
+            x = torch.cat([center_crop(skip, x.shape[-2:]), x], dim=1)
+            x = dec(x)
+        return self.out(x)
+
+
+class UNetPadded(nn.Module):
+    """milesial/Pytorch-UNet's UNet(n_channels=3, n_classes=2, bilinear=False): DoubleConv = (3x3
+    conv padding 1 without bias, BatchNorm, ReLU) x 2; Down = MaxPool2d(2) + DoubleConv; Up =
+    ConvTranspose2d(c, c // 2, 2, stride 2), the upsampled tensor F.pad-ded to the skip's size
+    ([dX // 2, dX - dX // 2, dY // 2, dY - dY // 2]), torch.cat([skip, up]), DoubleConv; OutConv
+    a 1x1 conv. Written out here as that repository's unet_parts.py has it."""
+
+    def __init__(self, in_channels=3, classes=2, widths=(64, 128, 256, 512, 1024)):
+        super().__init__()
+
+        def double(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True),
+                                 nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+
+        chans = [in_channels, *widths]
+        self.inc = double(in_channels, widths[0])
+        self.downs = nn.ModuleList(nn.Sequential(nn.MaxPool2d(2), double(chans[i], chans[i + 1])) for i in range(1, len(widths)))
+        rev = widths[::-1]
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(rev[i], rev[i] // 2, 2, stride=2) for i in range(len(widths) - 1))
+        self.convs = nn.ModuleList(double(rev[i], rev[i + 1]) for i in range(len(widths) - 1))
+        self.outc = nn.Conv2d(widths[0], classes, 1)
+
+    def forward(self, x):
+        x = self.inc(x)
+        skips = [x]
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        skips.pop()
+        for up, conv, x2 in zip(self.ups, self.convs, reversed(skips)):
+            x1 = up(x)
+            diff_y = x2.size()[2] - x1.size()[2]
+            diff_x = x2.size()[3] - x1.size()[3]
+            x1 = F.pad(x1, [diff_x // 2, diff_x - diff_x // 2, diff_y // 2, diff_y - diff_y // 2])
+            x = conv(torch.cat([x2, x1], dim=1))
+        return self.outc(x)
+
+
+def _deeplab():
+    import torchvision
+    return torchvision.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=False)
+
+
+SEGMENTATION = [
+    ("unet", "UNetClassic(in_channels=1, classes=2) (tools/torch_reference.py)", lambda: UNetClassic(), 1,
+     [(572, 572), (508, 380)]),
+    ("unet_padded", "UNetPadded(in_channels=3, classes=2) (tools/torch_reference.py, after milesial/Pytorch-UNet)",
+     lambda: UNetPadded(), 3, [(250, 250), (300, 217)]),
+    ("deeplabv3_resnet50", "torchvision.models.segmentation.deeplabv3_resnet50(weights=None, weights_backbone=None, "
+     "aux_loss=False)", _deeplab, 3, [(520, 520), (513, 513)]),
+]
+
+
+def analyse_segmentation(ctor: str, factory, channels: int, size: tuple) -> dict:
+    from fvcore.nn import FlopCountAnalysis
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from torch.nn.modules.conv import _ConvNd
+
+    torch.manual_seed(0)
+    model = factory().eval()
+    x = torch.randn(1, channels, *size, generator=torch.Generator().manual_seed(0))
+    params = dict(model.named_parameters())
+    bufs = dict(model.named_buffers())
+    names = {m: n for n, m in model.named_modules()}
+    convs = []
+
+    def hook(mod, inp, out):
+        convs.append({"name": names[mod], "class": type(mod).__name__, "in_channels": mod.in_channels,
+                      "out_channels": mod.out_channels, "kernel_size": list(mod.kernel_size),
+                      "stride": list(mod.stride), "padding": list(mod.padding), "dilation": list(mod.dilation),
+                      "groups": mod.groups, "bias": mod.bias is not None,
+                      "input_shape": list(inp[0].shape), "output_shape": list(out.shape)})
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, _ConvNd)]
+    with torch.no_grad():
+        y = model(x)
+    for h in handles:
+        h.remove()
+    if isinstance(y, dict):  # torchvision's segmentation models return {"out": ...}
+        y = y["out"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fca = FlopCountAnalysis(model, x)
+        fca.unsupported_ops_warnings(False)
+        fca.uncalled_modules_warnings(False)
+        fca.tracer_warnings("none")
+        by_op = {k: int(v) for k, v in sorted(fca.by_operator().items())}
+        unsupported = {k: int(v) for k, v in sorted(fca.unsupported_ops().items())}
+    bn = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    return {
+        "constructor": ctor,
+        "input_shape": list(x.shape),
+        "output_shape": list(y.shape),
+        "total_params": sum(p.numel() for p in params.values()),
+        "trainable_params": sum(p.numel() for p in params.values() if p.requires_grad),
+        "bias_params": sum(p.numel() for n, p in params.items() if n.endswith("bias")),
+        "buffers": sum(b.numel() for n, b in bufs.items() if not n.endswith("num_batches_tracked")),
+        "bn_layers": len(bn),
+        "conv_layers": len(convs),
+        "fvcore_by_operator": by_op,
+        "fvcore_unsupported_ops": unsupported,
+        "convs": convs,
+    }
+
+
+def make_segmentation(path: str) -> dict:
+    from importlib.metadata import version
+
+    import torchvision
+    out = {"_about": {
+        "source": "torch %s, torchvision %s, fvcore %s; eval mode, torch.manual_seed(0), batch 1, weights=None"
+                  % (torch.__version__, torchvision.__version__, version("fvcore")),
+        "models": "per model: the constructor, and one record per input size HxW; unet and unet_padded are "
+                  "the nn.Module classes written in tools/torch_reference.py (UNetClassic, UNetPadded)",
+        "shapes": "input_shape, output_shape and the convs' shapes include the batch dimension (batch 1); "
+                  "deeplabv3's output is out['out']",
+        "bias_params": "parameters whose name ends in 'bias' (BatchNorm biases included)",
+        "buffers": "sum of numel over named_buffers() excluding num_batches_tracked",
+        "fvcore_by_operator": "fvcore FlopCountAnalysis per operator; 'conv' is a MAC count (transposed convs "
+                              "included, counted on the input positions), bias not included",
+        "convs": "every Conv2d / ConvTranspose2d call in forward order (forward hooks), its hyper-parameters "
+                 "and input/output shapes",
+    }}
+    for name, ctor, factory, channels, sizes in SEGMENTATION:
+        out[name] = {"constructor": ctor, "sizes": {}}
+        for size in sizes:
+            t0 = time.time()
+            out[name]["sizes"]["%dx%d" % size] = rec = analyse_segmentation(ctor, factory, channels, size)
+            print("%-20s %-9s %12d params %16d conv MACs  %.1fs" % (name, "%dx%d" % size, rec["total_params"],
+                  rec["fvcore_by_operator"].get("conv", 0), time.time() - t0), file=sys.stderr)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=None, separators=(",", ":"))
+        f.write("\n")
+    return out
+
+
 # Models at input sizes other than the one their spec gives (`cnncalc ... --input 3,320,240`):
 # (name, constructor text, (height, width)).
 RESOLUTIONS = [
@@ -1638,7 +2098,7 @@ def main(argv=None):
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions"], help="generate just one of the files")
+    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation"], help="generate just one of the files")
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
@@ -1657,6 +2117,10 @@ def main(argv=None):
         make_shapes(os.path.join(a.out_dir, "lppool_cases_torch.jsonl"), a.seed, build_lppool_cases)
     if a.only in (None, "resolutions"):
         make_resolutions(os.path.join(a.out_dir, "torchvision_resolutions.json"))
+    if a.only in (None, "sizes"):
+        make_shapes(os.path.join(a.out_dir, "sizes_cases_torch.jsonl"), a.seed, build_sizes_cases)
+    if a.only in (None, "segmentation"):
+        make_segmentation(os.path.join(a.out_dir, "segmentation_torch.json"))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from cnncalc.layers import KINDS, LayerKind, Param, Shape, lookup
 from cnncalc.layers.base import step
 from cnncalc.spec import INPUT_NAME, Arg, Block, Expr, LayerCall, Limits, Spec, expr
 from cnncalc.spec.checks import check_call_args, expression, not_a_type, takes_text, text_value, unknown_type
+from cnncalc.spec.expr import NODE_KEY
 from cnncalc.spec.model import LayerType, new_tuple
 
 COPY_NAMES = frozenset(("copy", "copies"))  # the copy index and count inside `repeat`
@@ -144,13 +145,14 @@ class Expander:
             path = prefix + call.path[strip:]
             if chosen:
                 call = self.resolve(call, env, path)
+            node_env = env if not call.refs else node_shapes(env, call.refs, named)
             inputs = tuple(named[s] for s in call.sources) if call.sources else (current,)
             input_sources = tuple(producer[s] for s in call.sources) if call.sources else (current_source,)
             repeat = 1
             copies: Any = None  # a symbolic repeat count: one copy evaluated, standing for all
             if call.repeat is not None:
                 where = f"{path} ({call.kind})"
-                count = bind.value(call.repeat, env, where)
+                count = bind.value(call.repeat, node_env, where)
                 if arith.is_symbolic(count):
                     copies = symbolic_count(count, call, where)
                 else:
@@ -166,7 +168,7 @@ class Expander:
             if not call.is_block and self.layer_count + repeat > self.limits.max_layers:
                 self.tick(call, path, repeat)  # refused now, not after a million rows
             reads = None if call.repeat is None else self.copy_names(call)
-            call_env = env
+            call_env = node_env
             if reads and copies is not None:
                 if "copy" in reads:
                     raise SpecError(
@@ -177,10 +179,10 @@ class Expander:
                         found="an argument that reads 'copy'",
                         hint="bind " + " and ".join(f"{s} with --set {s}=VALUE" for s in sorted(str(s) for s in copies.free_symbols)),
                     )
-                call_env = {**env, "copies": copies}
+                call_env = {**node_env, "copies": copies}
             for copy in range(repeat):
                 if reads:  # the copy index, for this call's arguments only (contract 2 of issue 14)
-                    call_env = {**env, "copy": copy, "copies": repeat if copies is None else copies}
+                    call_env = {**node_env, "copy": copy, "copies": repeat if copies is None else copies}
                 copy_path = path
                 if call.repeat is not None:
                     copy_path = f"{path}.{copy}" if copies is None else f"{path}.0:{arith.as_text(copies).replace(' ', '')}"
@@ -414,6 +416,20 @@ class Expander:
         rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source)))
         self.source = len(rows) - 1
         return fx
+
+
+def node_shapes(env: Mapping[str, Any], refs: frozenset[str], named: Mapping[str, Shape]) -> dict[str, Any]:
+    """`env` with the shapes of the nodes a call reads bound as `"@" + name` (`expr.NODE_KEY`):
+    per sample, the batch dimension left out (the tables' convention). The reader has refused
+    names that are not above the call in its list; one that is not there all the same (a call
+    whose arguments were parsed after reading) is left unbound, for the expression's own located
+    error ("no node named ... above this layer")."""
+    bound = dict(env)
+    for name in refs:
+        shape = named.get(name)
+        if shape is not None:
+            bound[NODE_KEY + name] = shape[1:]
+    return bound
 
 
 def _as_taken(arg: Arg, param: Param | None, where: str) -> Arg:

@@ -39,7 +39,7 @@ from cnncalc.analysis.results import spatial_axes
 from cnncalc.explain import Step
 from cnncalc.layers import AXES, lookup
 from cnncalc.layers.base import term
-from cnncalc.layers.fields import POINTWISE, Collapse, Field, Fold, Pointwise, Reorder, Shift, Union, Window
+from cnncalc.layers.fields import POINTWISE, Collapse, Field, Fold, Pointwise, Reduce, Reorder, Shift, Union, Window
 
 
 class AxisField(NamedTuple):
@@ -190,6 +190,8 @@ def _layer(row: Row, inputs: list[_State], names: tuple[str, ...], explain: bool
         return _flatten(state, row, rule)
     if isinstance(rule, Collapse):
         return _collapse(state, row, rule.dim, names, explain)
+    if isinstance(rule, Reduce):
+        return _reduce(state, row, rule, names, explain)
     return _pointwise(state, row)
 
 
@@ -354,6 +356,31 @@ def _collapse(state: _State, row: Row, dim: int, names: tuple[str, ...], explain
                         f"{_text(t.field.size)} + ({_text(extent)}-1)*{_text(t.field.stride)}", new.size,
                     )
                 )
+        else:
+            tracks.append(t)
+    return _State(tuple(tracks), (), (), tuple(steps))
+
+
+def _reduce(state: _State, row: Row, rule: Reduce, names: tuple[str, ...], explain: bool) -> _State:
+    """A reduction (`x.mean([2, 3])`): the union of all positions along the reduced dims, as a
+    global pool's; without keepdim the dims after them move up."""
+    x = row.inputs[0]
+    tracks = []
+    steps = []
+    for i, t in enumerate(state.tracks or ()):
+        if t.dim is not None and t.dim in rule.dims:
+            extent = t.flat if t.flat is not None else x[t.dim]
+            new = _compose(t.field, extent, 0, arith.sub(extent, 1), True, True)  # sized: as a global pool's
+            tracks.append(_Track(new, None))
+            if explain and i < len(names):
+                steps.append(
+                    Step(
+                        f"RF {names[i]}: {row.type} reduces all {_text(extent)} positions: r", "",
+                        f"{_text(t.field.size)} + ({_text(extent)}-1)*{_text(t.field.stride)}", new.size,
+                    )
+                )
+        elif t.dim is not None and not rule.keep:
+            tracks.append(t._replace(dim=t.dim + sum(1 for d in rule.dims if d > t.dim)))
         else:
             tracks.append(t)
     return _State(tuple(tracks), (), (), tuple(steps))

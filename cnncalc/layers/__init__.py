@@ -15,7 +15,7 @@ from typing import Any
 
 from cnncalc import conditions
 from cnncalc.errors import ShapeError, with_shapes
-from cnncalc.layers import activation, conv, linear, merge, misc, norm, pad, pool, reshape, upsample
+from cnncalc.layers import activation, conv, linear, merge, misc, norm, pad, pool, reduce, reshape, upsample
 from cnncalc.layers.base import (
     AXES,
     OP_KINDS,
@@ -47,9 +47,9 @@ __all__ = [
     "per_axis",
 ]
 
-FAMILIES = (conv, pool, norm, linear, activation, reshape, pad, upsample, merge, misc)
+FAMILIES = (conv, pool, norm, linear, activation, reduce, reshape, pad, upsample, merge, misc)
 KINDS: Mapping[str, LayerKind] = {kind.name: kind for family in FAMILIES for kind in family.kinds()}
-ALIASES = {"Cat": "Concat", "Concatenate": "Concat", "Sum": "Add", "Multiply": "Mul"}
+ALIASES = {"Cat": "Concat", "Concatenate": "Concat", "Sum": "Add", "Multiply": "Mul", "View": "Reshape"}
 
 
 def lookup(name: str) -> LayerKind | None:

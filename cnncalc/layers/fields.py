@@ -56,6 +56,14 @@ class Collapse(NamedTuple):
     dim: int
 
 
+class Reduce(NamedTuple):
+    """A reduction over `dims` (negative indices): every output element mixes every position
+    along them; without `keep` they go away (the dims after them move up)."""
+
+    dims: tuple[int, ...]
+    keep: bool
+
+
 class Pointwise(NamedTuple):
     """Every position stays where it was (activations, norms, channel shuffles)."""
 
@@ -66,7 +74,7 @@ class Union(NamedTuple):
     dim: int | None = None
 
 
-Field = Window | Shift | Reorder | Fold | Collapse | Pointwise | Union
+Field = Window | Shift | Reorder | Fold | Collapse | Reduce | Pointwise | Union
 POINTWISE = Pointwise()
 
 

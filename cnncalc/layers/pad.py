@@ -1,4 +1,7 @@
-"""Padding: ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad (1-D to 3-D).
+"""Padding and cropping: ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad (1-D to
+3-D); to another node's size (`size: enc4.spatial`): CenterCrop (torchvision's center_crop: the
+middle, a crop larger than the image padded with zeros) and PadTo (F.pad by the difference,
+d // 2 before and d - d // 2 after, as U-Net code pads the upsampled tensor to the skip's size).
 
 No parameters and no cheap ops. The receptive field is shifted by the left padding (a negative
 padding crops).
@@ -9,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.arith import add
+from cnncalc import arith
+from cnncalc.arith import add, floor_div, sub
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     Ctx,
@@ -20,6 +24,7 @@ from cnncalc.layers.base import (
     Shape,
     check_int,
     describe,
+    fmt,
     require_rank,
     shape_text,
     step,
@@ -99,6 +104,94 @@ def _check_sizes(ctx: Ctx, mode: str, axis: int, size: int, before: int, after: 
         )
 
 
+def _center_crop(ctx: Ctx) -> Outcome:
+    if len(ctx.x) < 2:
+        raise ShapeError("CenterCrop needs an image: a tensor of at least 2 dims [..., H, W]", expected="an input [..., H, W]", found=shape_text(ctx.x))
+    crop = _crop_size(ctx["size"])
+    height, width = ctx.x[-2:]
+    steps: tuple[Step, ...] = ()
+    if ctx.explain:
+        notes = []
+        for axis, size, target in (("H", height, crop[0]), ("W", width, crop[1])):
+            if arith.is_positive(sub(target, size)):
+                notes.append(f"{axis}: {term(size)} padded with zeros to {term(target)} (torchvision pads a crop larger than the image)")
+            else:
+                notes.append(f"{axis}: the middle {term(target)} of {term(size)}, from index {fmt(_crop_offset(size, target))}")
+        steps = (step("output", numbers=shape_text((*ctx.x[:-2], *crop)), note="; ".join(notes)),)
+    return Outcome((*ctx.x[:-2], *crop), steps=steps)
+
+
+def _crop_size(size: Any) -> tuple[Any, Any]:
+    """torchvision's output_size: an int, or a list of one or two ints (h, w)."""
+    if isinstance(size, tuple):
+        if len(size) == 1:
+            size = size * 2
+        if len(size) != 2:
+            raise SpecError("Please provide only two dimensions (h, w) for size.", expected="size: an integer, [h] or [h, w]", found=describe(size))
+        return check_int("size", size[0]), check_int("size", size[1])
+    value = check_int("size", size)
+    return value, value
+
+
+def _crop_offset(size: Any, target: Any) -> Any:
+    """torchvision's crop_top: int(round((size - target) / 2.0)), Python's round (half to even)."""
+    if isinstance(size, int) and isinstance(target, int):
+        return round((size - target) / 2.0)
+    return floor_div(sub(size, target), 2)  # symbolic: exact where the difference is even
+
+
+def _center_crop_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Shift:
+    from cnncalc.layers.fields import Shift
+
+    height, width = inputs[0][-2:]
+    shifts = {}
+    for dim, size, target in ((-2, height, output[-2]), (-1, width, output[-1])):
+        larger = arith.is_positive(sub(target, size))
+        shifts[dim] = floor_div(sub(target, size), 2) if larger else sub(0, _crop_offset(size, target))
+    return Shift(shifts)
+
+
+def _pad_to(ctx: Ctx) -> Outcome:
+    arg = ctx["size"]
+    rank = len(ctx.x)
+    if isinstance(arg, tuple):
+        targets = tuple(check_int("size", v) for v in arg)
+    else:
+        if rank < 3:
+            raise ShapeError("PadTo with one size pads every spatial dim of [N, C, ...]", expected="an input of 3 or more dims, or a list of sizes", found=shape_text(ctx.x))
+        targets = (check_int("size", arg),) * (rank - 2)
+    if not targets or len(targets) > rank:
+        raise ShapeError(
+            "PadTo needs one size per padded dim (the last ones)",
+            expected=f"1 to {rank} sizes for input {shape_text(ctx.x)}",
+            found=describe(arg),
+        )
+    first = rank - len(targets)
+    sizes = list(ctx.x)
+    steps: list[Step] = []
+    for axis, target in enumerate(targets, start=first):
+        before, after = _split(sub(target, sizes[axis]))
+        if ctx.explain:
+            steps.append(step(f"dim {axis}: {term(sizes[axis])} + {term(before)} + {term(after)}", result=target, note="diff // 2 before, the rest after"))
+        sizes[axis] = target
+    return Outcome(tuple(sizes), steps=tuple(steps))
+
+
+def _split(diff: Any) -> tuple[Any, Any]:
+    """The U-Net code's split of a size difference: diff // 2 before, diff - diff // 2 after."""
+    before = floor_div(diff, 2)
+    return before, sub(diff, before)
+
+
+def _pad_to_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Shift:
+    from cnncalc.layers.fields import Shift
+
+    x = inputs[0]
+    arg = args["size"]
+    count = len(arg) if isinstance(arg, tuple) else len(x) - 2
+    return Shift({-(i + 1): _split(sub(output[-(i + 1)], x[-(i + 1)]))[0] for i in range(count)})
+
+
 def _pad_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Shift:
     from cnncalc.layers.fields import Shift
 
@@ -122,4 +215,11 @@ def kinds() -> list[LayerKind]:
         params = padding + (Param("value", kind="number"),) if mode == "Constant" else padding
         rule = _rule(mode)
         result += [LayerKind(f"{mode}Pad{n}d", params, rule, n, family=FAMILY, field=_pad_field) for n in (1, 2, 3)]
+    result.append(LayerKind("CenterCrop", (Param("size", kind="size"),), _center_crop, family=FAMILY, field=_center_crop_field, origin="torchvision.transforms.CenterCrop(size)"))
+    result.append(
+        LayerKind(
+            "PadTo", (Param("size", kind="size"), Param("value", 0, "number")), _pad_to, family=FAMILY, field=_pad_to_field,
+            origin="F.pad(x, [d // 2, d - d // 2, ...], value=value), d = size - x's size (U-Net code)",
+        )
+    )
     return result

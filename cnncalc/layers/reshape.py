@@ -1,8 +1,12 @@
 """Reshapes and layout: Flatten, Unflatten, Permute, Narrow (torch.narrow, one slice of a channel
-split such as ShuffleNet's x.chunk(2, dim=1)), PixelShuffle, PixelUnshuffle, ChannelShuffle.
+split such as ShuffleNet's x.chunk(2, dim=1)), Transpose, Reshape (alias View), Squeeze,
+Unsqueeze, PixelShuffle, PixelUnshuffle, ChannelShuffle.
+
+Dims are PyTorch's, counted on the whole tensor: a spec's batch dimension is dim 0 (`Permute:
+{dims: [0, 2, 3, 1]}`, `Narrow: {dim: 1, ...}` for channels, `Reshape: {shape: [-1, 512]}`).
 
 No parameters and no cheap ops (they move data). The receptive field follows the moved dims:
-Flatten merges them, Permute reorders them, Narrow shifts one, PixelShuffle has a fractional
+Flatten merges them, Permute and Transpose reorder them, Narrow shifts one, PixelShuffle has a fractional
 stride 1/r and PixelUnshuffle a window of r.
 """
 
@@ -126,6 +130,69 @@ def _narrow(ctx: Ctx) -> Outcome:
     return Outcome(output, steps=(step("output", numbers=shape_text(output), note=note),) if ctx.explain else ())
 
 
+def _transpose(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    first = dim_index("dim0", ctx["dim0"], rank)
+    second = dim_index("dim1", ctx["dim1"], rank)
+    order = list(range(rank))
+    order[first], order[second] = second, first
+    output = tuple(ctx.x[i] for i in order)
+    steps = (step("output", numbers=shape_text(output), note=f"dims {first} and {second} swapped"),) if ctx.explain else ()
+    return Outcome(output, steps=steps)
+
+
+def _reshape(ctx: Ctx) -> Outcome:
+    arg = ctx["shape"]
+    sizes = tuple(check_int("shape", s, minimum=-1) for s in (arg if isinstance(arg, tuple) else (arg,)))
+    if sum(1 for s in sizes if isinstance(s, int) and s == -1) > 1:
+        raise SpecError("only one dimension can be inferred", expected="at most one -1 in shape", found=f"shape={fmt_tuple(sizes)}")
+    elements = product(ctx.x)
+    if -1 in sizes:
+        known = product(s for s in sizes if not (isinstance(s, int) and s == -1))
+        inferred = arith.true_div(elements, known) if arith.equal(known, 0) is not True else 0
+        output = tuple(inferred if isinstance(s, int) and s == -1 else s for s in sizes)
+    else:
+        output = sizes
+    if any(not is_int(s) for s in output) or conditions.equal(product(output), elements, "the new shape holds the input's elements") is False:
+        raise ShapeError(
+            f"shape {fmt_tuple(sizes)} is invalid for input of size {fmt(elements)}",
+            expected=f"sizes that multiply to {fmt(elements)} (the input {shape_text(ctx.x)}, batch included)",
+            found=f"shape={fmt_tuple(sizes)}",
+        )
+    steps = (step("output", numbers=shape_text(output), note="the same elements, batch dimension included"),) if ctx.explain else ()
+    return Outcome(output, steps=steps)
+
+
+def _squeeze(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    arg = ctx["dim"]
+    if arg is None:
+        dims = tuple(range(rank))
+    else:
+        dims = tuple(dim_index("dim", d, rank) if rank else 0 for d in (arg if isinstance(arg, tuple) else (arg,)))
+    dropped = []
+    for i in dims:
+        if rank == 0:
+            break
+        one = arith.equal(ctx.x[i], 1)
+        if one is None:
+            raise ShapeError(
+                f"cannot tell whether dim {i} has size 1 (squeeze removes it only then)",
+                expected="a size that is 1 or not for every value of its symbols",
+                found=f"size {fmt(ctx.x[i])} in input {shape_text(ctx.x)}",
+                hint="bind the symbols with --set NAME=VALUE",
+            )
+        if one:
+            dropped.append(i)
+    return Outcome(tuple(size for i, size in enumerate(ctx.x) if i not in dropped))
+
+
+def _unsqueeze(ctx: Ctx) -> Outcome:
+    rank = len(ctx.x)
+    dim = dim_index("dim", ctx["dim"], rank + 1)
+    return Outcome((*ctx.x[:dim], 1, *ctx.x[dim:]))
+
+
 def _pixel_shuffle(ctx: Ctx) -> Outcome:
     if len(ctx.x) < 3:
         raise ShapeError("PixelShuffle expects at least a 3-D input", expected="an input [..., C, H, W]", found=shape_text(ctx.x))
@@ -187,6 +254,16 @@ def _permute_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], outpu
     return Reorder({src - rank: out - rank for out, src in enumerate(order)})
 
 
+def _transpose_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], output: Shape) -> Reorder:
+    from cnncalc.layers.fields import Reorder
+
+    rank = len(inputs[0])
+    first, second = args["dim0"] % rank - rank, args["dim1"] % rank - rank
+    moved = {d: d for d in range(-rank, 0)}
+    moved[first], moved[second] = second, first
+    return Reorder(moved)
+
+
 def _narrow_field(kind: LayerKind, args: Args, inputs: tuple[Shape, ...], output: Shape) -> Shift:
     from cnncalc.layers.fields import Shift
 
@@ -225,6 +302,10 @@ def kinds() -> list[LayerKind]:
         _kind("Unflatten", (Param("dim"), Param("unflattened_size", kind="size")), _unflatten),
         _kind("Permute", (Param("dims", kind="ints"),), _permute, _permute_field, "torchvision.ops.misc.Permute"),
         _kind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow, _narrow_field, "torch.narrow(x, dim, start, length)"),
+        _kind("Transpose", (Param("dim0"), Param("dim1")), _transpose, _transpose_field, "x.transpose(dim0, dim1) (torch.transpose)"),
+        _kind("Reshape", (Param("shape", kind="ints"),), _reshape, None, "x.reshape(shape), x.view(shape) (batch dimension included)"),
+        _kind("Squeeze", (Param("dim", None, "ints"),), _squeeze, None, "x.squeeze(dim) (torch.squeeze)"),
+        _kind("Unsqueeze", (Param("dim"),), _unsqueeze, None, "x.unsqueeze(dim) (torch.unsqueeze)"),
         _kind("PixelShuffle", (Param("upscale_factor"),), _pixel_shuffle, _pixel_shuffle_field),
         _kind("PixelUnshuffle", (Param("downscale_factor"),), _pixel_unshuffle, _pixel_unshuffle_field),
         _kind("ChannelShuffle", (Param("groups"),), _channel_shuffle),

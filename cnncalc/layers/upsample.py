@@ -1,5 +1,6 @@
-"""Upsample: nearest, linear, bilinear, bicubic, trilinear and area interpolation to a size or
-by a scale factor.
+"""Upsample and Interpolate (F.interpolate, which nn.Upsample calls; it adds `antialias` and takes a
+scale_factor of 0 as given): nearest, linear, bilinear, bicubic, trilinear and area interpolation
+to a size (`size: enc3.spatial`, another node's) or by a scale factor.
 
 No parameters. Cheap ops ("upsample"): output elements * taps (nearest 1, linear 2, bilinear
 4, trilinear 8, bicubic 16); 'area' as an adaptive average pool, the sum of its windows. The
@@ -20,6 +21,7 @@ from cnncalc.layers.base import (
     Outcome,
     Param,
     Shape,
+    check_bool,
     check_number,
     count_term,
     describe,
@@ -45,10 +47,10 @@ def _upsample(ctx: Ctx) -> Outcome:
     n = rank - 2
     mode = ctx["mode"]
     if mode not in _MODES:
-        raise SpecError("unknown Upsample mode", expected="one of " + ", ".join(_MODES), found=repr(mode))
+        raise SpecError(f"unknown {ctx.kind.name} mode", expected="one of " + ", ".join(_MODES), found=repr(mode))
     if n < 1 or n > 3:
         raise ShapeError(
-            "Upsample expects a batched input with 1 to 3 spatial axes",
+            f"{ctx.kind.name} expects a batched input with 1 to 3 spatial axes",
             expected="a 3-D, 4-D or 5-D input [N, C, ...]",
             found=f"{rank}-D input {shape_text(ctx.x)}",
         )
@@ -69,11 +71,20 @@ def _upsample(ctx: Ctx) -> Outcome:
     if align is not None and not isinstance(align, bool):
         raise SpecError("align_corners must be true, false or null", expected="a boolean", found=describe(align))
     size, scale = ctx["size"], ctx["scale_factor"]
-    if not isinstance(scale, tuple) and not scale:
+    functional = ctx.kind.name == "Interpolate"
+    if not isinstance(scale, tuple) and not scale and not (functional and scale is not None):
         scale = None  # nn.Upsample stores `float(scale_factor) if scale_factor else None`
+    if functional and ctx["antialias"] is not False:
+        check_bool("antialias", ctx["antialias"])
+        if mode not in ("bilinear", "bicubic") or rank != 4:
+            raise SpecError(
+                "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D tensor as input",
+                expected="antialias=True only with mode bilinear or bicubic on [N, C, H, W]",
+                found=f"mode={mode!r} on a {rank}-D input",
+            )
     if (size is None) == (scale is None):
         raise SpecError(
-            "Upsample needs exactly one of size and scale_factor",
+            f"{ctx.kind.name} needs exactly one of size and scale_factor",
             expected="size=... or scale_factor=...",
             found=f"size={size!r}, scale_factor={scale!r}",
         )
@@ -87,7 +98,7 @@ def _upsample(ctx: Ctx) -> Outcome:
     for axis, extent in enumerate(ctx.x[1:], start=1):
         if isinstance(extent, int) and extent <= 0:
             raise ShapeError(
-                "Upsample needs a non-empty input",
+                f"{ctx.kind.name} needs a non-empty input",
                 expected="channels and every spatial size >= 1",
                 found=f"size {extent} in dimension {axis} of input {shape_text(ctx.x)}",
             )
@@ -181,9 +192,12 @@ def kinds() -> list[LayerKind]:
         Param("align_corners", None, "any"),
         Param("recompute_scale_factor", None, "any"),
     )
+    ops_doc = "output elements * taps (nearest 1, linear 2, bilinear 4, trilinear 8, bicubic 16); area: the sum of its windows"
     return [
+        LayerKind("Upsample", params, _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample", field=_upsample_field, ops_doc=ops_doc),
         LayerKind(
-            "Upsample", params, _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample", field=_upsample_field,
-            ops_doc="output elements * taps (nearest 1, linear 2, bilinear 4, trilinear 8, bicubic 16); area: the sum of its windows",
-        )
+            "Interpolate", (*params, Param("antialias", False, "bool")), _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample",
+            field=_upsample_field, ops_doc=ops_doc + " (antialias counted alike)",
+            origin="F.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)",
+        ),
     ]

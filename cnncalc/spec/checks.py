@@ -33,6 +33,54 @@ def text_value(text: str, param: Param | None, position: Position, path: str) ->
     return text if takes_text(param, text) else expression(text, position, path)
 
 
+def arg_refs(arg: Arg | None) -> frozenset[str]:
+    """The node names whose shapes an argument reads (`enc3` in `enc3.spatial`), in a list too."""
+    if arg is None:
+        return _NO_REFS
+    raw = arg.raw
+    if isinstance(raw, Expr):
+        return raw.refs
+    if isinstance(raw, tuple):
+        found = [arg_refs(item) for item in raw]
+        return frozenset().union(*found) if any(found) else _NO_REFS
+    return _NO_REFS
+
+
+def call_refs(args: Iterable[tuple[str, Arg]], repeat: Arg | None) -> frozenset[str]:
+    """The node names whose shapes a call's arguments and repeat count read (`LayerCall.refs`)."""
+    found = [arg_refs(arg) for _, arg in args]
+    found.append(arg_refs(repeat))
+    return frozenset().union(*found) if any(found) else _NO_REFS
+
+
+def ref_arg(call: LayerCall, node: str) -> Arg:
+    """The first argument of `call` (or its repeat count) that reads `node`'s shape."""
+    for _, arg in (*call.args, ("repeat", call.repeat)):
+        while arg is not None and node in arg_refs(arg):
+            if not isinstance(arg.raw, tuple):
+                return arg
+            arg = next(item for item in arg.raw if node in arg_refs(item))
+    raise AssertionError(node)  # pragma: no cover (only asked of names in call.refs)
+
+
+def refuse_refs(arg: Arg | None, path: str, what: str, hint: str | None = None) -> None:
+    """Refuse a node shape reference where no layer list is running (vars, input, defaults)."""
+    refs = arg_refs(arg)
+    if arg is not None and refs:
+        name = min(refs)
+        raise SpecError(
+            f"{what} cannot read a node's shape ({quoted(name)})",
+            position=arg.position,
+            path=path,
+            expected="numbers, names and expressions over them",
+            found=f"a reference to node {quoted(name)}",
+            hint=hint,
+        )
+
+
+_NO_REFS: frozenset[str] = frozenset()
+
+
 def check_call_args(call: LayerCall, blocks: dict[str, Block]) -> None:
     """Refuse an argument the layer or block does not take, and a wrong number of inputs."""
     if call.is_block:

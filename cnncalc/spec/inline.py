@@ -13,7 +13,7 @@ from collections.abc import Container
 from cnncalc.errors import LimitError, Position, SpecError, quoted
 from cnncalc.layers import KINDS, Param, lookup
 from cnncalc.spec import expr
-from cnncalc.spec.checks import check_call_args, did_you_mean, expression, takes_text
+from cnncalc.spec.checks import call_refs, check_call_args, did_you_mean, expression, ref_arg, takes_text
 from cnncalc.spec.model import META_KEYS, Arg, LayerCall, Value
 
 
@@ -32,6 +32,15 @@ def inline_calls(texts: list[str]) -> tuple[LayerCall, ...]:
                 hint="write a spec file with 'from:' to merge branches",
             )
         check_call_args(call, {})
+        if call.refs:
+            ref = min(call.refs)
+            raise SpecError(
+                f"{quoted(ref)}: layers given on the command line cannot read a node's shape",
+                position=ref_arg(call, ref).position,
+                path=f"{call.path} ({call.kind})",
+                expected="numbers, names and expressions over them",
+                hint="write a spec file (node shapes such as input.spatial work in its layer lists)",
+            )
     return calls
 
 
@@ -123,7 +132,7 @@ def call_from_text(text: str, position: Position, path: str, block_names: Contai
             repeat = arg
         else:
             args.append((key, arg))
-    return LayerCall(kind_name, tuple(args), call_name, sources, repeat, position, path, is_block, frozenset(), False)
+    return LayerCall(kind_name, tuple(args), call_name, sources, repeat, position, path, is_block, call_refs(args, repeat), False)
 
 
 def _arg_from_ast(node: ast.expr, text: str, position: Position, path: str, param: Param | None) -> Arg:

@@ -15,7 +15,17 @@ import yaml  # type: ignore[import-untyped, unused-ignore]  # (see spec.nodes)
 from cnncalc.errors import CnncalcError, ExprError, LimitError, Position, SpecError, clip, quoted
 from cnncalc.layers import KINDS, LayerKind, Param, lookup
 from cnncalc.spec import expr
-from cnncalc.spec.checks import check_call_args, check_cycles, check_type_args, did_you_mean, takes_text, text_value
+from cnncalc.spec.checks import (
+    call_refs,
+    check_call_args,
+    check_cycles,
+    check_type_args,
+    did_you_mean,
+    ref_arg,
+    refuse_refs,
+    takes_text,
+    text_value,
+)
 from cnncalc.spec.expr import Expr
 from cnncalc.spec.inline import call_from_text
 from cnncalc.spec.model import BLOCK_KEYS, INPUT_NAME, META_KEYS, TOP_KEYS, Arg, Block, LayerCall, Limits, Spec, Value, new_tuple
@@ -152,6 +162,8 @@ class Reader:
                         found=quoted(source),
                         hint="a layer can only take the output of a layer above it (no cycles)" if later else did_you_mean(source, names),
                     )
+            if call.refs:
+                self.check_refs(call, node.value[index:], item, names)
             if call.name is not None:
                 if call.name == INPUT_NAME:
                     raise self.error(item, "'input' is reserved for the list's input", call.path)
@@ -169,6 +181,24 @@ class Reader:
                 names[call.name] = call
             calls.append(call)
         return tuple(calls)
+
+    def check_refs(self, call: LayerCall, rest: list[yaml.Node], item: yaml.Node, names: dict[str, LayerCall]) -> None:
+        """Refuse a node shape reference (`enc3.spatial`) to a node not named above in the list."""
+        for ref in sorted(call.refs):
+            if ref == INPUT_NAME or ref in names:
+                continue
+            arg = ref_arg(call, ref)
+            later = _named_later(rest, ref)
+            raise SpecError(
+                f"{quoted(ref)} is not a node above this layer"
+                + (": it is this layer's own output" if later is item else f": it is defined later, at line {later.start_mark.line + 1}" if later else ""),
+                position=arg.position,
+                path=f"{call.path} ({call.kind})",
+                expected="'input' or the name of an earlier layer in the same list: "
+                + (", ".join(clip(n) for n in sorted(names)) if names else "(none named yet)"),
+                found=f"{quoted(ref)} in {clip(str(arg.raw))}",
+                hint="a layer can only read the shape of a layer above it" if later else did_you_mean(ref, [INPUT_NAME, *names]),
+            )
 
     def plain_layer(self, node: yaml.Node, path: str, block_names: set[str]) -> LayerCall | None:
         """The common layer forms read at a fraction of the general path's cost (a flat file
@@ -211,8 +241,8 @@ class Reader:
                 raw, offset = read
                 if type(raw) is str and not takes_text(params[name], raw):
                     raw = _expression_or_none(raw)
-                    if raw is None:
-                        return None  # not a valid expression: the general path reports it
+                    if raw is None or raw.refs:
+                        return None  # not a valid expression (the general path reports it), or reads a node's shape
                 mark = value.start_mark
                 args.append((name, new(Arg, (raw, new(Position, (source, mark.line + 1, mark.column + offset))))))
             if len(args) > 1 and len({name for name, _ in args}) != len(args):
@@ -322,7 +352,7 @@ class Reader:
             else:  # a layer's unknown argument stays unparsed: check_call_args refuses it
                 param = None if params is None else params.get(arg_name)
                 args.append((arg_name, self.arg(value, where, param, parse=params is None or param is not None)))
-        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block, _NO_REFS, False)
+        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block, call_refs(args, repeat), False)
 
     def chosen_call(self, key: yaml.Node, kind: str, pairs: list[tuple[str, yaml.Node, yaml.Node]], path: str) -> LayerCall:
         """A call whose kind is a template argument's value (`- act: {inplace: true}` in a block
@@ -353,7 +383,7 @@ class Reader:
                 except ExprError:
                     arg = self.arg(value, where, parse=False)
                 args.append((arg_name, arg))
-        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, False, _NO_REFS, True)
+        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, False, call_refs(args, repeat), True)
 
     # -- blocks and the whole file
 
@@ -374,6 +404,10 @@ class Reader:
                 default = None
                 if not (isinstance(value, yaml.ScalarNode) and value.tag == NULL):
                     default = self.arg(value, f"{path}.args.{arg_name}")
+                    refuse_refs(
+                        default, f"{path}.args.{arg_name}", "a block argument's default",
+                        f"pass the size from the call, where the nodes are: {name}: {{{arg_name}: NODE.spatial}}",
+                    )
                 params.append((arg_name, default))
         for arg_name, _ in params:
             if lookup(arg_name) is not None or arg_name in block_names:
@@ -431,6 +465,8 @@ class Reader:
         if len(input_node.value) > 8:
             raise self.error(input_node, "'input' has too many dimensions", "input", expected="at most 8", found=str(len(input_node.value)))
         inputs = tuple(self.arg(v, "input", depth=1) for v in input_node.value)
+        for value in inputs:
+            refuse_refs(value, "input", "the input shape")
         if "layers" not in fields and "blocks" not in fields:
             raise self.error(node, "the spec has neither 'layers' nor 'blocks'", expected="a 'layers:' list and/or 'blocks:'")
         name = default_name
@@ -445,6 +481,7 @@ class Reader:
                 if not var.isidentifier() or var.startswith("__"):
                     raise self.error(var_key, f"{quoted(var)} is not a valid variable name", "vars")
                 variables.append((var, self.arg(value, f"vars.{var}")))
+                refuse_refs(variables[-1][1], f"vars.{var}", "a variable", "vars are bound before any layer runs: write the reference in the layer's argument")
         blocks: dict[str, Block] = {}
         if "blocks" in fields:
             block_items = self.mapping(fields["blocks"][1], "blocks", "'blocks'")
@@ -469,6 +506,7 @@ class Reader:
         if "layers" in fields:
             layers = self.layer_list(fields["layers"][1], "layers", set(blocks), "'layers'")
         batch = self.arg(fields["batch"][1], "batch") if "batch" in fields else None
+        refuse_refs(batch, "batch", "the batch size")
         unchecked = self.unchecked
         for calls in [layers or (), *(b.layers + b.shortcut + b.after for b in blocks.values())] if unchecked else ():
             for call in calls:
