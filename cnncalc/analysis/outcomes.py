@@ -60,7 +60,7 @@ class Outcomes:
             if cached is not None:
                 return cached
         try:
-            if self.per_sample and kind.spatial and len(inputs[0]) != kind.spatial + 2 and kind.name.startswith(_UNBATCHED):
+            if self.per_sample and kind.spatial and len(inputs[0]) != kind.spatial + 2 and kind.unbatched:
                 raise _unbatched(kind, inputs[0])
             outcome = apply(kind, args, inputs, explain=self.explain, training=self.training)
         except CnncalcError as exc:
@@ -86,13 +86,6 @@ class Outcomes:
         if literal is not None:
             self.cache[literal] = found
         return found
-
-
-# Layers that PyTorch also applies to an unbatched tensor (one dim fewer). In a spec, where the
-# batch is always in front, such an input is a per-sample shape one dim short ([3, 320] for a
-# Conv2d), refused here (PyTorch would read its batch as the channels), as is one too long, in
-# the spec's terms: the per-sample shape.
-_UNBATCHED = ("Conv", "MaxPool", "AvgPool", "AdaptiveMaxPool", "AdaptiveAvgPool", "LPPool", "FractionalMaxPool", "InstanceNorm")
 
 
 def _unbatched(kind: LayerKind, x: Shape) -> ShapeError:

@@ -88,6 +88,7 @@ class LayerKind(NamedTuple):
     macs_doc: str = "0"  # the MAC rule in words, for docs/layers.md
     ops_doc: str = ""  # the cheap-op rule in words, for docs/layers.md
     origin: str = "torch.nn"  # where PyTorch users find it, for docs/layers.md
+    unbatched: bool = False  # PyTorch also takes its input without the batch (one dim fewer): a spec refuses that
 
     @property
     def param_names(self) -> frozenset[str]:

@@ -293,14 +293,14 @@ def kinds() -> list[LayerKind]:
     conv, transposed = _conv_params(False), _conv_params(True)
     return [
         LayerKind(
-            f"Conv{n}d", conv, _conv, n, family=FAMILY, field=_conv_field, mac_kind="conv",
+            f"Conv{n}d", conv, _conv, n, family=FAMILY, field=_conv_field, mac_kind="conv", unbatched=True,
             params_doc="C_out*(C_in/groups)*prod(kernel_size) weight + C_out bias",
             macs_doc="output elements * (C_in/groups) * prod(kernel_size)",
         )
         for n in (1, 2, 3)
     ] + [
         LayerKind(
-            f"ConvTranspose{n}d", transposed, _conv_transpose, n, family=FAMILY, field=_transposed_field, mac_kind="conv",
+            f"ConvTranspose{n}d", transposed, _conv_transpose, n, family=FAMILY, field=_transposed_field, mac_kind="conv", unbatched=True,
             params_doc="C_in*(C_out/groups)*prod(kernel_size) weight + C_out bias",
             macs_doc="input elements * (C_out/groups) * prod(kernel_size)",
         )

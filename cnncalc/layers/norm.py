@@ -249,9 +249,11 @@ _RUNNING = _AFFINE + "; buffers: 2*C (running mean and variance) with track_runn
 _STATISTICS = "elements * 5 (4 without affine): the statistics"
 
 
-def _norm(name: str, params: tuple[Param, ...], rule: Rule, n: int = 0, *, doc: str, batch: bool = False, origin: str = "torch.nn") -> LayerKind:
+def _norm(
+    name: str, params: tuple[Param, ...], rule: Rule, n: int = 0, *, doc: str, batch: bool = False, origin: str = "torch.nn", unbatched: bool = False
+) -> LayerKind:
     return LayerKind(
-        name, params, rule, n, family=FAMILY, cheap=_batch_norm_ops if batch else _statistics_ops, op_kind="norm", params_doc=doc,
+        name, params, rule, n, family=FAMILY, unbatched=unbatched, cheap=_batch_norm_ops if batch else _statistics_ops, op_kind="norm", params_doc=doc,
         ops_doc="elements * 2 (1 without affine): scale and shift with the running statistics; with batch statistics " + _STATISTICS
         if batch
         else _STATISTICS,
@@ -262,7 +264,7 @@ def _norm(name: str, params: tuple[Param, ...], rule: Rule, n: int = 0, *, doc: 
 def kinds() -> list[LayerKind]:
     """The norm family's kinds."""
     result = [_norm(f"BatchNorm{n}d", _running_norm_params(True), _batch_norm, n, doc=_RUNNING, batch=True) for n in (1, 2, 3)]
-    result += [_norm(f"InstanceNorm{n}d", _running_norm_params(False), _instance_norm, n, doc=_RUNNING) for n in (1, 2, 3)]
+    result += [_norm(f"InstanceNorm{n}d", _running_norm_params(False), _instance_norm, n, doc=_RUNNING, unbatched=True) for n in (1, 2, 3)]
     group = (
         (Param("num_groups"), Param("num_channels", None, inferred=True), Param("eps", 1e-5, "number"), Param("affine", True, "bool"))
         + IGNORED

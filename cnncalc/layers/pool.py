@@ -232,14 +232,14 @@ _LPPOOL = (Param("norm_type", kind="number"), Param("kernel_size", kind="ints"),
 
 def _sliding(name: str, params: tuple[Param, ...], rule: Rule, n: int) -> LayerKind:
     return LayerKind(
-        name, params, rule, n, family=FAMILY, cheap=_window_ops, op_kind="pool", field=_window_field,
+        name, params, rule, n, family=FAMILY, cheap=_window_ops, op_kind="pool", field=_window_field, unbatched=True,
         ops_doc="output elements * prod(kernel_size)",
     )
 
 
 def _adaptive(name: str, params: tuple[Param, ...], n: int) -> LayerKind:
     return LayerKind(
-        name, params, _adaptive_pool, n, family=FAMILY, cheap=_adaptive_ops, op_kind="pool", field=_adaptive_field,
+        name, params, _adaptive_pool, n, family=FAMILY, cheap=_adaptive_ops, op_kind="pool", field=_adaptive_field, unbatched=True,
         ops_doc="the sum of the adaptive windows",
     )
 
