@@ -10,7 +10,16 @@ from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
 from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS
-from cnncalc.render.cells import Shapes, condition_notes, conditions_json, layer_cell, shape_json, step_head, title_text
+from cnncalc.render.cells import (
+    LAYER_COLUMNS,
+    Shapes,
+    condition_notes,
+    conditions_json,
+    layer_cells,
+    shape_json,
+    step_head,
+    title_text,
+)
 from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import bytes_text, count_text
 from cnncalc.render.report import Report, Table
@@ -53,7 +62,7 @@ def _ops_json(c: Cost) -> dict[str, Any]:
 
 
 def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> dict[str, Any]:
-    peak_path = e.rows[c.peak_row].path if c.peak_row >= 0 else None
+    peak = e.rows[c.peak_row] if c.peak_row >= 0 else None
     return {
         "name": e.name,
         "input": shape_json(e.shown(e.input)),
@@ -71,7 +80,8 @@ def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: s
             "activation_bytes": arith.as_json(bytes_of(c.activation_elements, dtype)),
             "peak_elements": arith.as_json(c.peak_elements),
             "peak_bytes": arith.as_json(bytes_of(c.peak_elements, dtype)),
-            "peak_at": peak_path,
+            "peak_at": None if peak is None else peak.path,
+            "peak_module": None if peak is None else peak.module,
             "params": arith.as_json(c.params),
             "param_bytes": arith.as_json(bytes_of(c.params, dtype)),
             "buffers": arith.as_json(c.buffers),
@@ -114,7 +124,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
                     "activation_bytes": arith.as_json(bytes_of(rc.elements, dtype)),
                 }
             field = fielded[id(f)] if id(f) in fielded else _shared_field_json(f, fielded)
-            item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, "receptive_field": field}
+            item: dict[str, Any] = {"path": r.path, "module": r.module, "type": r.type, **counts, "receptive_field": field}
             if f.notes:
                 item["notes"] = noted.get(f.notes) or noted.setdefault(f.notes, list(f.notes))  # one list per distinct notes
             if explain:
@@ -167,10 +177,10 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
         for e in evaluations:
             c, fields = analyse(e, dtype=dtype, explain=explain)
             noted = any(f.notes for f in fields)
-            columns = ("layer", "type", "output", "MACs") + (("FLOPs",) if flops else ()) + (
+            columns = (*LAYER_COLUMNS, "type", "output", "MACs") + (("FLOPs",) if flops else ()) + (
                 "cheap ops", "op", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
             ) + (("RF note",) if noted else ())
-            numeric = (False, False, False, True) + ((True,) if flops else ()) + (
+            numeric = (False, False, False, False, True) + ((True,) if flops else ()) + (
                 True, False, True, True, True, True, True
             ) + ((False,) if noted else ())
             rows = []
@@ -190,11 +200,11 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                 field = fielded.get(id(f))
                 if field is None:
                     field = fielded[id(f)] = (*field_cells(f), "; ".join(f.notes)) if noted else field_cells(f)
-                rows.append((layer_cell(r), r.type, *counts, *field))
+                rows.append((*layer_cells(r), r.type, *counts, *field))
                 if explain:
                     explanation.append((step_head(e, r), _steps(r.steps, rc.steps, f.steps)))
             title = f"{title_text(e)} -- {CONVENTION}"
-            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype)))
+            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype), csv_only=("path",)))
             if c.groups and not e.standalone:
                 block_columns = ("block", "layers", "MACs") + (("FLOPs",) if flops else ()) + (
                     "cheap ops", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
@@ -221,7 +231,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
 
 def _notes(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> tuple[str, ...]:
     other = ", ".join(f"{kind} {count_text(v)}" for kind, v in c.ops if arith.equal(v, 0) is not True) or "none"
-    peak_at = f" (computing {e.rows[c.peak_row].path})" if c.peak_row >= 0 else ""
+    peak_at = f" (computing {e.rows[c.peak_row].module})" if c.peak_row >= 0 else ""
     notes = [
         f"MACs {count_text(c.macs)} (conv {count_text(c.conv_macs)}, linear {count_text(c.linear_macs)}); "
         f"FLOPs {count_text(c.flops)}",

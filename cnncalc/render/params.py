@@ -9,12 +9,13 @@ from typing import Any, TypeAlias
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation
 from cnncalc.render.cells import (
+    LAYER_COLUMNS,
     Shapes,
     ShapeTexts,
     condition_notes,
     conditions_json,
     explanation,
-    layer_cell,
+    layer_cells,
     shape_json,
     title_text,
 )
@@ -76,6 +77,7 @@ def _params_rows(e: Evaluation) -> list[dict[str, Any]]:
     for r in e.rows:
         item: dict[str, Any] = {
             "path": r.path,
+            "module": r.module,
             "type": r.type,
             "output": shapes[r.output],
             "params": count_json(r.params),
@@ -172,7 +174,7 @@ def _comparison_table(items: Sequence[_Item]) -> Table:
 
 def _layers_table(e: Evaluation) -> Table:
     has_buffers = any(r.buffers for r in e.rows)
-    columns: tuple[str, ...] = ("layer", "type", "output", "params", "bias")
+    columns: tuple[str, ...] = (*LAYER_COLUMNS, "type", "output", "params", "bias")
     if has_buffers:
         columns += ("buffers",)
     rows = []
@@ -184,13 +186,13 @@ def _layers_table(e: Evaluation) -> Table:
         if tail is None:
             counts = (r.params, r.bias, r.buffers) if has_buffers else (r.params, r.bias)
             tail = tails[key] = (texts[r.output], *map(count_text, counts))
-        rows.append((layer_cell(r), r.type, *tail))
+        rows.append((*layer_cells(r), r.type, *tail))
     notes = (
         f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
         f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
         *condition_notes(e.conditions),
     )
-    return Table(title_text(e), columns, tuple(rows), (False, False, False) + (True,) * (len(columns) - 3), notes)
+    return Table(title_text(e), columns, tuple(rows), (False,) * 4 + (True,) * (len(columns) - 4), notes, csv_only=("path",))
 
 
 def _blocks_table(e: Evaluation) -> Table:

@@ -18,6 +18,19 @@ class Table(NamedTuple):
     numeric: tuple[bool, ...]
     notes: tuple[str, ...] = ()
     kind: str = "layers"  # "layers" tables are the per-layer ones that CSV concatenates
+    csv_only: tuple[str, ...] = ()  # columns CSV writes and the drawn tables leave out (a row's path)
+
+    def drawn(self) -> Table:
+        """The table as drawn for people (terminal, plain text, Markdown): without `csv_only` columns."""
+        if not self.csv_only:
+            return self
+        keep = [i for i, c in enumerate(self.columns) if c not in self.csv_only]
+        return self._replace(
+            columns=tuple(self.columns[i] for i in keep),
+            rows=tuple(tuple(row[i] for i in keep) for row in self.rows),
+            numeric=tuple(self.numeric[i] for i in keep),
+            csv_only=(),
+        )
 
 
 class Report(NamedTuple):

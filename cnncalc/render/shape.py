@@ -6,12 +6,13 @@ from typing import Any
 
 from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.render.cells import (
+    LAYER_COLUMNS,
     Shapes,
     ShapeTexts,
     condition_notes,
     conditions_json,
     explanation,
-    layer_cell,
+    layer_cells,
     shape_json,
     title_text,
 )
@@ -53,7 +54,7 @@ def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
     shapes = Shapes(e)
     items = []
     for row in e.rows:
-        item: dict[str, Any] = {"path": row.path, "type": row.type, "input": shapes[row.inputs[0]], "output": shapes[row.output]}
+        item: dict[str, Any] = {"path": row.path, "module": row.module, "type": row.type, "input": shapes[row.inputs[0]], "output": shapes[row.output]}
         if len(row.inputs) > 1:
             item["inputs"] = [shapes[s] for s in row.inputs]
         if row.steps:
@@ -67,7 +68,7 @@ def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
     tables = []
     for e in evaluations:
         texts = ShapeTexts(e)
-        rows = tuple((layer_cell(r), r.type, texts[r.inputs[0]], texts[r.output]) for r in e.rows)
+        rows = tuple((*layer_cells(r), r.type, texts[r.inputs[0]], texts[r.output]) for r in e.rows)
         notes = (f"output {shape_text(e.shown(e.output))}", *condition_notes(e.conditions))
-        tables.append(Table(title_text(e), ("layer", "type", "input", "output"), rows, (False, False, False, False), notes))
+        tables.append(Table(title_text(e), (*LAYER_COLUMNS, "type", "input", "output"), rows, (False,) * 5, notes, csv_only=("path",)))
     return Report(tuple(tables), explanation(evaluations) if explain else ())
