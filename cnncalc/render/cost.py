@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc import arith
-from cnncalc.analysis.cost import BYTES, CONVENTION, Cost, bytes_of, cost
+from cnncalc.analysis.cost import BYTES, CONVENTION, Cost, RowCost, bytes_of, cost
 from cnncalc.analysis.evaluate import Evaluation, shape_text
+from cnncalc.analysis.fold import fold, fold_costs, fold_fields
 from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
 from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS
@@ -34,6 +35,15 @@ BOUND_NOTE = (
 def analyse(evaluation: Evaluation, *, dtype: str, explain: bool) -> tuple[Cost, tuple[RowField, ...]]:
     """The cost and the receptive fields of one evaluation."""
     return cost(evaluation, explain=explain, dtype=dtype), receptive_fields(evaluation, explain=explain)
+
+
+def shown_rows(e: Evaluation, c: Cost, fields: tuple[RowField, ...], depth: int | None) -> tuple[Evaluation, tuple[RowCost, ...], tuple[RowField, ...]]:
+    """The rows a per-layer listing shows, with their costs and fields: all of them, or with
+    block calls below `depth` folded (`analysis.fold`: counts summed, the field at the block's output)."""
+    if depth is None:
+        return e, c.rows, fields
+    folded, ranges = fold(e, depth)
+    return folded, fold_costs(c.rows, ranges), fold_fields(fields, ranges)
 
 
 def _field_json(field: RowField) -> dict[str, Any] | None:
@@ -92,13 +102,14 @@ def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: s
     }
 
 
-def cost_document(evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False) -> dict[str, Any]:
-    """The `cost` JSON: one spec's document, or {"specs": [...]} for several."""
-    documents = [_cost_one(evals, dtype, explain) for evals in evaluation_sets]
+def cost_document(evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False, depth: int | None = None) -> dict[str, Any]:
+    """The `cost` JSON: one spec's document, or {"specs": [...]} for several; `depth`: block
+    calls below it folded into one layer each (the totals are the same)."""
+    documents = [_cost_one(evals, dtype, explain, depth) for evals in evaluation_sets]
     return documents[0] if len(documents) == 1 else {"convention": CONVENTION, "specs": documents}
 
 
-def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[str, Any]:
+def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool, depth: int | None = None) -> dict[str, Any]:
     analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
     macs = arith.total(c.macs for _, c, _ in analysed)
     layers = []
@@ -110,7 +121,8 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
         counted: dict[Any, dict[str, Any]] = {}
         fielded: dict[int, dict[str, Any] | None] = {}  # a field's JSON object, shared by its rows and block
         noted: dict[tuple[str, ...], list[str]] = {}
-        for r, rc, f in zip(e.rows, c.rows, fields):
+        shown, row_costs, row_fields = shown_rows(e, c, fields, depth)
+        for r, rc, f in zip(shown.rows, row_costs, row_fields):
             key = (id(rc), id(r.output))
             counts = counted.get(key)
             if counts is None:
@@ -127,7 +139,7 @@ def _cost_one(evaluations: list[Evaluation], dtype: str, explain: bool) -> dict[
             item: dict[str, Any] = {"path": r.path, "module": r.module, "type": r.type, **counts, "receptive_field": field}
             if f.notes:
                 item["notes"] = noted.get(f.notes) or noted.setdefault(f.notes, list(f.notes))  # one list per distinct notes
-            if explain:
+            if explain and (r.steps or rc.steps or f.steps):
                 item["steps"] = list(_steps(r.steps, rc.steps, f.steps))
             layers.append(item)
         for g in c.groups:
@@ -169,14 +181,16 @@ def _steps(layer_steps: tuple[Step, ...], cost_steps: tuple[Step, ...], field_st
     return steps_text(layer_steps + cost_steps + field_steps)
 
 
-def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool) -> Report:
-    """The `cost` tables: per layer, per block, with totals, memory and the receptive field in notes."""
+def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool, depth: int | None = None) -> Report:
+    """The `cost` tables: per layer (per block call below `depth`), per block, with totals,
+    memory and the receptive field in notes; the working (--explain) is every layer's."""
     tables: list[Table] = []
     explanation: list[tuple[str, tuple[str, ...]]] = []
     for evaluations in evaluation_sets:
         for e in evaluations:
             c, fields = analyse(e, dtype=dtype, explain=explain)
-            noted = any(f.notes for f in fields)
+            shown, row_costs, row_fields = shown_rows(e, c, fields, depth)
+            noted = any(f.notes for f in row_fields)
             columns = (*LAYER_COLUMNS, "type", "output", "MACs") + (("FLOPs",) if flops else ()) + (
                 "cheap ops", "op", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
             ) + (("RF note",) if noted else ())
@@ -188,7 +202,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
             # fields hold rc and f, so their ids stay theirs.
             counted: dict[Any, tuple[str, ...]] = {}
             fielded: dict[int, tuple[str, ...]] = {}
-            for r, rc, f in zip(e.rows, c.rows, fields):
+            for r, rc, f in zip(shown.rows, row_costs, row_fields):
                 key = (id(rc), id(r.output))
                 counts = counted.get(key)
                 if counts is None:
@@ -201,8 +215,8 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                 if field is None:
                     field = fielded[id(f)] = (*field_cells(f), "; ".join(f.notes)) if noted else field_cells(f)
                 rows.append((*layer_cells(r), r.type, *counts, *field))
-                if explain:
-                    explanation.append((step_head(e, r), _steps(r.steps, rc.steps, f.steps)))
+            if explain:
+                explanation.extend((step_head(e, r), _steps(r.steps, rc.steps, f.steps)) for r, rc, f in zip(e.rows, c.rows, fields))
             title = f"{title_text(e)} -- {CONVENTION}"
             tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype), csv_only=("path",)))
             if c.groups and not e.standalone:

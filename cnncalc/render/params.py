@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation
+from cnncalc.analysis.fold import fold_all
 from cnncalc.render.cells import (
     LAYER_COLUMNS,
     Shapes,
@@ -24,9 +25,10 @@ from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_tex
 from cnncalc.render.report import Report, Table
 
 
-def params_document(evaluation_sets: list[list[Evaluation]]) -> dict[str, Any]:
-    """The `params` JSON: one spec's document, or {"specs": [...], "comparison": [...]}."""
-    documents = [_params_one(evals) for evals in evaluation_sets]
+def params_document(evaluation_sets: list[list[Evaluation]], depth: int | None = None) -> dict[str, Any]:
+    """The `params` JSON: one spec's document, or {"specs": [...], "comparison": [...]};
+    `depth`: block calls below it folded into one layer each (`analysis.fold`)."""
+    documents = [_params_one(fold_all(evals, depth)) for evals in evaluation_sets]
     if len(documents) == 1:
         document = documents[0]
         if len(evaluation_sets[0]) > 1:
@@ -208,11 +210,12 @@ def _blocks_table(e: Evaluation) -> Table:
     )
 
 
-def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool) -> Report:
-    """The `params` tables: per layer, per block, totals, and a comparison when several."""
+def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool, depth: int | None = None) -> Report:
+    """The `params` tables: per layer (per block call below `depth`), per block, totals, and
+    a comparison when several; the working (--explain) is every layer's."""
     tables: list[Table] = []
     for evaluations in evaluation_sets:
-        for e in evaluations:
+        for e in fold_all(evaluations, depth):
             tables.append(_layers_table(e))
             if e.groups and not e.standalone:
                 tables.append(_blocks_table(e))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.analysis.evaluate import Evaluation, shape_text
+from cnncalc.analysis.fold import fold_all
 from cnncalc.render.cells import (
     LAYER_COLUMNS,
     Shapes,
@@ -20,8 +21,10 @@ from cnncalc.render.explain import steps_text
 from cnncalc.render.report import Report, Table
 
 
-def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
-    """The `shape` JSON document (DESIGN.md keys, plus `blocks` for standalone blocks)."""
+def shape_document(evaluations: list[Evaluation], depth: int | None = None) -> dict[str, Any]:
+    """The `shape` JSON document (DESIGN.md keys, plus `blocks` for standalone blocks);
+    `depth`: block calls below it folded (`analysis.fold`)."""
+    evaluations = fold_all(evaluations, depth)
     first, last = evaluations[0], evaluations[-1]
     document: dict[str, Any] = {
         "name": evaluations[0].spec_name,
@@ -43,11 +46,11 @@ def shape_document(evaluations: list[Evaluation]) -> dict[str, Any]:
     return document
 
 
-def shape_documents(evaluation_sets: list[list[Evaluation]]) -> dict[str, Any]:
+def shape_documents(evaluation_sets: list[list[Evaluation]], depth: int | None = None) -> dict[str, Any]:
     """One spec's `shape` document, or {"specs": [...]} for several (as `params` does)."""
     if len(evaluation_sets) == 1:
-        return shape_document(evaluation_sets[0])
-    return {"specs": [shape_document(s) for s in evaluation_sets]}
+        return shape_document(evaluation_sets[0], depth)
+    return {"specs": [shape_document(s, depth) for s in evaluation_sets]}
 
 
 def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
@@ -63,10 +66,11 @@ def _shape_rows(e: Evaluation) -> list[dict[str, Any]]:
     return items
 
 
-def shape_report(evaluations: list[Evaluation], *, explain: bool) -> Report:
-    """The `shape` tables: one row per layer, input and output shapes."""
+def shape_report(evaluations: list[Evaluation], *, explain: bool, depth: int | None = None) -> Report:
+    """The `shape` tables: one row per layer (per block call below `depth`), input and output
+    shapes; the working (--explain) is every layer's."""
     tables = []
-    for e in evaluations:
+    for e in fold_all(evaluations, depth):
         texts = ShapeTexts(e)
         rows = tuple((*layer_cells(r), r.type, texts[r.inputs[0]], texts[r.output]) for r in e.rows)
         notes = (f"output {shape_text(e.shown(e.output))}", *condition_notes(e.conditions))
