@@ -8,6 +8,7 @@ parameters must carry, in order, the names cnncalc gives the rows with parameter
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -258,13 +259,13 @@ def test_shortcut_first_changes_order_and_peak_not_counts() -> None:
     assert c_first.peak_elements == x + p + f1 and first.rows[c_first.peak_row].path == "layers[0].layers[0]"
 
 
-def test_regnet_runs_the_projection_first() -> None:
-    evaluation = evaluated("regnet_y_400mf")
-    theirs = [leaf["name"] for leaf in REFERENCE["regnet_y_400mf"]["leaves"] if leaf["class"] == "Conv2d"]
-    ours = [r for r in evaluation.rows if r.type == "Conv2d"]
-    assert len(ours) == len(theirs)
-    # torchvision's ResBottleneckBlock: x = self.proj(x) + self.f(x): the projection first
-    assert [("proj" in n) for n in theirs] == [".shortcut[" in r.path for r in ours]
+def test_regnet_names_and_runs_the_projection_first() -> None:
+    # torchvision's ResBottleneckBlock: x = self.proj(x) + self.f(x), the projection first; its
+    # stages name their blocks block2-0, block2-1, ..., where the spec's repeat numbers them
+    theirs = [re.sub(r"block(\d)-(\d+)", r"\2", leaf["name"]) for leaf in REFERENCE["regnet_y_400mf"]["leaves"] if leaf["params"] and leaf["call"] == 0]
+    ours = [r.module for r in evaluated("regnet_y_400mf").rows if r.params or r.buffers]
+    assert ours == theirs
+    assert ours[2:4] == ["trunk_output.block1.0.proj.0", "trunk_output.block1.0.proj.1"]
 
 
 @pytest.mark.parametrize(
