@@ -141,7 +141,7 @@ class Expander:
                     append(new_tuple(Row, (
                         path, kind.name, last_inputs, current, found.params, found.bias, found.buffers, found.macs,
                         depth, None, found.steps, items, (current_source,), 1,
-                        module + (name if name is not None else str(index) if type(index) is int else index_text(index)),
+                        module + (name if name is not None else index_text(index)),
                     )))  # fmt: skip
                     self.layer_count += 1
                     index += 1
@@ -180,8 +180,10 @@ class Expander:
                     copy_module = module + (call.name if call.name is not None else index_text(index))
                 elif call.name is not None:  # its copies are its children
                     copy_module = f"{module}{call.name}.{copy}" if copies is None else f"{module}{call.name}.0:{index_text(copies)}"
-                else:  # its copies are entries of the list
-                    copy_module = module + (index_text(arith.add(index, copy)) if copies is None else f"{index_text(index)}:{index_text(arith.add(index, copies))}")
+                elif copies is None:  # its copies are entries of the list
+                    copy_module = module + index_text(index + copy if type(index) is int else arith.add(index, copy))
+                else:
+                    copy_module = f"{module}{index_text(index)}:{index_text(arith.add(index, copies))}"
                 start = len(rows)
                 if call.is_block:
                     if len(inputs) > 1:
@@ -211,10 +213,8 @@ class Expander:
                 inputs, input_sources = (current,), (current_source,)
             if repeat == 0:
                 current, current_source = inputs[0], input_sources[0]
-            if call.repeat is None or call.name is not None:
-                index = arith.add(index, 1)
-            else:
-                index = arith.add(index, repeat if copies is None else copies)
+            step = 1 if call.repeat is None or call.name is not None else repeat if copies is None else copies
+            index = index + step if type(index) is int and type(step) is int else arith.add(index, step)
             if call.name is not None:
                 named[call.name] = current
                 producer[call.name] = current_source
@@ -466,9 +466,14 @@ def stand_for(copies: Any, call: LayerCall, x: Shape, y: Shape, rows: list[Row],
     rows[start:] = copies_of(rows[start:], copies, note)
 
 
+_INDEX_TEXTS = tuple(map(str, range(4096)))  # Speed: a flat file's module names are its indices
+
+
 def index_text(index: Any) -> str:
     """An entry's index as a module name: `3`, or `n+3` after a symbolic `repeat: n`."""
-    return str(index) if type(index) is int else arith.as_text(index).replace(" ", "")
+    if type(index) is int:
+        return _INDEX_TEXTS[index] if 0 <= index < 4096 else str(index)
+    return arith.as_text(index).replace(" ", "")
 
 
 def layer_kind(name: str) -> LayerKind:

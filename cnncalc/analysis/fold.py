@@ -11,11 +11,15 @@ then folded (`fold_costs`, `fold_fields`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cnncalc import arith
-from cnncalc.analysis.cost import RowCost
-from cnncalc.analysis.receptive import RowField
 from cnncalc.analysis.results import Evaluation, Row, Span, totals
 from cnncalc.spec.model import new_tuple
+
+if TYPE_CHECKING:  # imported where used: shape and params need neither
+    from cnncalc.analysis.cost import RowCost
+    from cnncalc.analysis.receptive import RowField
 
 Ranges = tuple[tuple[int, int], ...]  # per folded row: the rows [start, stop) of the full evaluation it stands for
 
@@ -74,6 +78,8 @@ def folded_row(span: Span, members: tuple[Row, ...], depth: int, source: int) ->
 def fold_costs(costs: tuple[RowCost, ...], ranges: Ranges) -> tuple[RowCost, ...]:
     """The rows' costs folded as `fold` folded the rows: MACs, cheap ops and output elements
     summed; the cheap-op kind kept where one kind makes them all, else "mixed"."""
+    from cnncalc.analysis.cost import RowCost
+
     out = []
     for start, stop in ranges:
         if stop == start + 1:
@@ -95,6 +101,8 @@ def fold_costs(costs: tuple[RowCost, ...], ranges: Ranges) -> tuple[RowCost, ...
 
 def fold_fields(fields: tuple[RowField, ...], ranges: Ranges) -> tuple[RowField, ...]:
     """The receptive field of each folded row: the field at the block's output (its last row's)."""
+    from cnncalc.analysis.receptive import RowField
+
     none = RowField(None)
     return tuple(fields[stop - 1] if stop > start else none for start, stop in ranges)
 

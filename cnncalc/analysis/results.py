@@ -185,11 +185,11 @@ def placed(
 def placed_spans(spans: Sequence[Span], prefix: str, depth_shift: int, strip: int, source: int, start: int, module: str, module_strip: int) -> list[Span]:
     """A frame's block calls re-rooted as `placed` re-roots its rows."""
     return [
-        s._replace(
-            start=s.start + start, stop=s.stop + start, path=prefix + s.path[strip:], module=module + s.module[module_strip:],
-            depth=s.depth + depth_shift, source=source if s.source < 0 else s.source + start,
-        )
-        for s in spans
+        new_tuple(Span, (
+            first + start, stop + start, prefix + path[strip:], module + name[module_strip:], template, depth + depth_shift, x, y,
+            source if old_source < 0 else old_source + start, copies,
+        ))
+        for first, stop, path, name, template, depth, x, y, old_source, copies in spans
     ]
 
 
