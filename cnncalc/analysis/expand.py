@@ -116,6 +116,7 @@ class Expander:
         plain, kinds, append, max_layers = self.plain_fast_path, self.kinds, rows.append, self.limits.max_layers
         outcome, reused = self.outcomes.outcome, None if self.explain else self.outcomes.cache
         last_input, last_inputs = x, (x,)
+        texts, plain_index = _INDEX_TEXTS, indexed(index, len(calls))  # the short cut's module names (see `indexed`)
         for call in calls:
             kind_name, _, name, sources, repeat_arg, _, call_path, is_block, refs, chosen = call
             if plain and repeat_arg is None and not sources and not is_block and not refs and not chosen:
@@ -141,7 +142,7 @@ class Expander:
                     append(new_tuple(Row, (
                         path, kind.name, last_inputs, current, found.params, found.bias, found.buffers, found.macs,
                         depth, None, found.steps, items, (current_source,), 1,
-                        module + (name if name is not None else index_text(index)),
+                        module + (name if name is not None else texts[index] if plain_index else index_text(index)),
                     )))  # fmt: skip
                     self.layer_count += 1
                     index += 1
@@ -215,6 +216,7 @@ class Expander:
                 current, current_source = inputs[0], input_sources[0]
             step = 1 if call.repeat is None or call.name is not None else repeat if copies is None else copies
             index = index + step if type(index) is int and type(step) is int else arith.add(index, step)
+            plain_index = indexed(index, len(calls))
             if call.name is not None:
                 named[call.name] = current
                 producer[call.name] = current_source
@@ -466,13 +468,25 @@ def stand_for(copies: Any, call: LayerCall, x: Shape, y: Shape, rows: list[Row],
     rows[start:] = copies_of(rows[start:], copies, note)
 
 
-_INDEX_TEXTS = tuple(map(str, range(4096)))  # Speed: a flat file's module names are its indices
+# Speed: the module names of unnamed entries (their indices), each made once; a list's run
+# grows it to cover its entries (`indexed`), so that run_list's short cut looks names up unchecked.
+_INDEX_TEXTS: list[str] = []
+
+
+def indexed(index: Any, count: int) -> bool:
+    """Whether entries index .. index + count - 1 have their names in _INDEX_TEXTS (made if
+    missing); False for a symbolic index."""
+    if type(index) is not int:
+        return False
+    if index + count > len(_INDEX_TEXTS):
+        _INDEX_TEXTS.extend(map(str, range(len(_INDEX_TEXTS), index + count)))
+    return True
 
 
 def index_text(index: Any) -> str:
     """An entry's index as a module name: `3`, or `n+3` after a symbolic `repeat: n`."""
     if type(index) is int:
-        return _INDEX_TEXTS[index] if 0 <= index < 4096 else str(index)
+        return _INDEX_TEXTS[index] if index < len(_INDEX_TEXTS) else str(index)
     return arith.as_text(index).replace(" ", "")
 
 
