@@ -287,8 +287,9 @@ class Expander:
         start = len(rows)
         frame = self.run_block_body(block, inner, x, path, depth + 1, call, source=source, start=start, group=group, module=module + ".")
         rows.extend(frame.rows)
-        self.spans.append(Span(start, len(rows), path, module, call.kind, depth, x, frame.output, source))
-        self.spans.extend(frame.spans)
+        if frame.rows:  # (a call without rows has nothing to fold)
+            self.spans.append(Span(start, len(rows), path, module, call.kind, depth, x, frame.output, source))
+            self.spans.extend(frame.spans)
         self.source = source if frame.source < 0 else frame.source + start
         return frame.output
 
@@ -471,13 +472,14 @@ def stand_for(copies: Any, call: LayerCall, x: Shape, y: Shape, rows: list[Row],
 # Speed: the module names of unnamed entries (their indices), each made once; a list's run
 # grows it to cover its entries (`indexed`), so that run_list's short cut looks names up unchecked.
 _INDEX_TEXTS: list[str] = []
+_MAX_INDEX_TEXTS = 200_000
 
 
 def indexed(index: Any, count: int) -> bool:
     """Whether entries index .. index + count - 1 have their names in _INDEX_TEXTS (made if
     missing); False for a symbolic index."""
-    if type(index) is not int:
-        return False
+    if type(index) is not int or index + count > _MAX_INDEX_TEXTS:
+        return False  # (copies of empty blocks count as entries without rows: no memory for them)
     if index + count > len(_INDEX_TEXTS):
         _INDEX_TEXTS.extend(map(str, range(len(_INDEX_TEXTS), index + count)))
     return True
