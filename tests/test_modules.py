@@ -288,3 +288,13 @@ def test_shortcut_keys_need_a_shortcut() -> None:
         load_text(text.replace("{key}", "shortcut_name: downsample"))
     with pytest.raises(SpecError, match="must be a name"):
         load_text(PROJECTED.replace("    shortcut:", "    shortcut_name: [a]\n    shortcut:"))
+
+
+@pytest.mark.parametrize("model", ["googlenet", "inception_v3"])
+def test_basic_conv_names_are_torchvisions(model: str) -> None:
+    # BasicConv2d's conv and bn, and the head, named as torchvision names them (the inception
+    # branches are named by their outputs, which Concat reads, not by torchvision's attributes)
+    theirs = [leaf["name"] for leaf in REFERENCE[model]["leaves"] if leaf["params"] and leaf["call"] == 0]
+    ours = [r.module for r in evaluated(model).rows if r.params or r.buffers]
+    assert ours[:6] == theirs[:6] and ours[-1] == theirs[-1] == "fc"
+    assert all(name.rsplit(".", 1)[-1] in ("conv", "bn", "fc") for name in ours)
