@@ -150,7 +150,7 @@ def with_limits(command: Callable[..., Any]) -> Callable[..., Any]:
 
 DEPTH = click.option(
     "--depth", type=click.IntRange(1), default=None, metavar="N",
-    help="Fold each block call N levels deep into one row (its input, output and summed counts), as torchinfo's depth does: 1 lists the spec's top-level layers and block calls.",
+    help="Show block nesting to depth N, as torchinfo's depth does: deeper rows are folded into their block call's row (its input, output and summed counts); 1 lists the spec's top-level layers and block calls.",
 )
 FORMAT = click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
 

@@ -1,8 +1,8 @@
 """`--depth N`: every block call at depth N-1 folded into one row (torchinfo's `depth`).
 
-Depth counts block nesting: the spec's `layers:` list is depth 0, the rows of a block called
-there depth 1, and so on. `--depth 1` shows the top-level list with each block call as one
-row (the block's input, output and summed counts, named by its module and typed by its
+Depth counts block nesting as torchinfo does: the entries of the spec's `layers:` list are at
+depth 1 (`Row.depth` 0), those of a block called there at depth 2, and so on. `--depth 1` shows
+the top-level list with each block call as one row (the block's input, output and summed counts, named by its module and typed by its
 template); `--depth 2` opens those calls one level; rows above depth N stay as they are. Every
 row of the evaluation lands in exactly one folded row, so the totals stay the same. Folding is
 a view of an evaluation: cost, memory and receptive fields are computed on the full rows and
