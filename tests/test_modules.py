@@ -102,7 +102,16 @@ def test_naming_rules() -> None:
     names = modules(one(BLOCKS))
     assert names[:3] == ["0", "1", "2"]  # unnamed repeat copies are entries of the list
     body = [n for n in names if n.startswith("body.")]
-    assert body[:8] == ["body.0.0", "body.0.act", "body.0.2", "body.0.shortcut.0", "body.0.add", "body.0.3", "body.0.4", "body.1.0"]
+    assert body[:8] == [
+        "body.0.0",
+        "body.0.act",
+        "body.0.2",
+        "body.0.shortcut.0",
+        "body.0.add",
+        "body.0.3",
+        "body.0.4",
+        "body.1.0",
+    ]
     assert {n.split(".")[1] for n in body} == {"0", "1", "2"}  # first block, then the copies of `repeat: n - 1` go on numbering
     assert "4.1.add" in names and "4.0.shortcut.0" in names  # an unnamed call: its index (after 0, 1, 2, body)
     assert names[-3:] == ["tail.0", "tail.1", "6"]  # a named repeat's copies are its children
@@ -192,7 +201,19 @@ def test_folded_rows_sum_to_the_totals(name: str) -> None:
 
 def test_depth_one_is_torchinfos_top_level() -> None:
     folded, _ = fold(evaluated("resnet50"), 1)
-    assert [r.module for r in folded.rows] == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "9", "fc"]
+    assert [r.module for r in folded.rows] == [
+        "conv1",
+        "bn1",
+        "relu",
+        "maxpool",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "avgpool",
+        "9",
+        "fc",
+    ]
     layer2 = folded.rows[5]
     assert (layer2.type, layer2.input, layer2.output) == ("stage", (1, 256, 56, 56), (1, 512, 28, 28))
     # torchvision's layer2 of resnet50: 1,219,584 parameters
@@ -244,8 +265,20 @@ def test_shortcut_first_changes_order_and_peak_not_counts() -> None:
     after = one(PROJECTED)
     first = one(PROJECTED.replace("    shortcut:", "    shortcut_first: true\n    shortcut:"))
     assert (first.params, first.bias, first.buffers, first.macs) == (after.params, after.bias, after.buffers, after.macs)
-    assert [r.path for r in after.rows][:5] == ["layers[0].layers[0]", "layers[0].layers[1]", "layers[0].layers[2]", "layers[0].shortcut[0]", "layers[0].add"]
-    assert [r.path for r in first.rows][:5] == ["layers[0].shortcut[0]", "layers[0].layers[0]", "layers[0].layers[1]", "layers[0].layers[2]", "layers[0].add"]
+    assert [r.path for r in after.rows][:5] == [
+        "layers[0].layers[0]",
+        "layers[0].layers[1]",
+        "layers[0].layers[2]",
+        "layers[0].shortcut[0]",
+        "layers[0].add",
+    ]
+    assert [r.path for r in first.rows][:5] == [
+        "layers[0].shortcut[0]",
+        "layers[0].layers[0]",
+        "layers[0].layers[1]",
+        "layers[0].layers[2]",
+        "layers[0].add",
+    ]
     add = first.rows[4]
     assert [first.rows[s].path for s in add.sources] == ["layers[0].layers[2]", "layers[0].shortcut[0]"]
     assert first.rows[1].sources == (-1,) and first.rows[0].sources == (-1,)
@@ -262,7 +295,11 @@ def test_shortcut_first_changes_order_and_peak_not_counts() -> None:
 def test_regnet_names_and_runs_the_projection_first() -> None:
     # torchvision's ResBottleneckBlock: x = self.proj(x) + self.f(x), the projection first; its
     # stages name their blocks block2-0, block2-1, ..., where the spec's repeat numbers them
-    theirs = [re.sub(r"block(\d)-(\d+)", r"\2", leaf["name"]) for leaf in REFERENCE["regnet_y_400mf"]["leaves"] if leaf["params"] and leaf["call"] == 0]
+    theirs = [
+        re.sub(r"block(\d)-(\d+)", r"\2", leaf["name"])
+        for leaf in REFERENCE["regnet_y_400mf"]["leaves"]
+        if leaf["params"] and leaf["call"] == 0
+    ]
     ours = [r.module for r in evaluated("regnet_y_400mf").rows if r.params or r.buffers]
     assert ours == theirs
     assert ours[2:4] == ["trunk_output.block1.0.proj.0", "trunk_output.block1.0.proj.1"]

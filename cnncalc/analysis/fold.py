@@ -59,7 +59,11 @@ def fold(evaluation: Evaluation, depth: int) -> tuple[Evaluation, Ranges]:
         ranges.append((i, i + 1))
         i += 1
     spans = tuple(
-        s._replace(start=index[s.start] if s.start < len(rows) else len(out), stop=index[s.stop - 1] + 1 if s.stop > s.start else index[s.start], source=moved(s.source))
+        s._replace(
+            start=index[s.start] if s.start < len(rows) else len(out),
+            stop=index[s.stop - 1] + 1 if s.stop > s.start else index[s.start],
+            source=moved(s.source),
+        )
         for s in evaluation.spans
         if s.depth < depth - 1 and s.start < len(rows)
     )
@@ -110,4 +114,3 @@ def fold_fields(fields: tuple[RowField, ...], ranges: Ranges) -> tuple[RowField,
 def fold_all(evaluations: list[Evaluation], depth: int | None) -> list[Evaluation]:
     """`fold` of each evaluation (unchanged without a depth)."""
     return evaluations if depth is None else [fold(e, depth)[0] for e in evaluations]
-
