@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cnncalc import __version__
-from cnncalc.cli_options import FORMAT, BandArg, ShapeArg, bindings, common, warn_unused, with_limits
+from cnncalc.cli_options import DEPTH, FORMAT, BandArg, ShapeArg, bindings, common, warn_unused, with_limits
 from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip, quoted
 from cnncalc.spec import Limits
 
@@ -224,7 +224,10 @@ def _at_input(evaluation: Any) -> Any:
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @common
-def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits) -> None:
+@DEPTH
+def shape(
+    specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits, depth: int | None
+) -> None:
     """Output shape of every layer (PyTorch's formulas exactly).
 
     \b
@@ -238,13 +241,16 @@ def shape(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks
     sets = _evaluate_all(
         specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=frozenset(), channels_last=channels_last
     )
-    _write(fmt, lambda: shape_documents(sets), lambda: shape_report([e for s in sets for e in s], explain=explain))
+    _write(fmt, lambda: shape_documents(sets, depth), lambda: shape_report([e for s in sets for e in s], explain=explain, depth=depth))
 
 
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @common
-def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits) -> None:
+@DEPTH
+def params(
+    specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits, depth: int | None
+) -> None:
     """Parameters per layer and per block, with and without bias; several specs or blocks compared.
 
     \b
@@ -260,16 +266,18 @@ def params(specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, block
     sets = _evaluate_all(
         specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=counts, channels_last=channels_last
     )
-    _write(fmt, lambda: params_document(sets), lambda: params_report(sets, explain=explain, macs=len(input_shapes) > 1))
+    _write(fmt, lambda: params_document(sets, depth), lambda: params_report(sets, explain=explain, macs=len(input_shapes) > 1, depth=depth))
 
 
 @main.command()
 @click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
 @common
+@DEPTH
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (FLOPs = 2 x MACs; JSON always has both).")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32", show_default=True, help="Element type for activation and parameter bytes.")
 def cost(
-    specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits, flops: bool, dtype: str
+    specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits,
+    depth: int | None, flops: bool, dtype: str,
 ) -> None:
     """MACs, cheap ops, memory and receptive field of every layer and block.
 
@@ -289,7 +297,11 @@ def cost(
         specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits,
         counts=frozenset(("params", "macs")), channels_last=channels_last,
     )
-    _write(fmt, lambda: cost_document(sets, dtype=dtype, explain=explain), lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain))
+    _write(
+        fmt,
+        lambda: cost_document(sets, dtype=dtype, explain=explain, depth=depth),
+        lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth),
+    )
 
 
 @main.command()

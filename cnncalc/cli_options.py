@@ -159,6 +159,10 @@ def with_limits(command: Callable[..., Any]) -> Callable[..., Any]:
     )(run)
 
 
+DEPTH = click.option(
+    "--depth", type=click.IntRange(1), default=None, metavar="N",
+    help="Show block nesting to depth N, as torchinfo's depth does: deeper rows are folded into their block call's row (its input, output and summed counts); 1 lists the spec's top-level layers and block calls.",
+)
 FORMAT = click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
 
 

@@ -58,7 +58,7 @@ class TestSeedProblem:
         assert doc["input"] == [64, 16, 16]
         assert doc["output"] == [64, 16, 16]
         first_bottleneck = next(layer for layer in doc["layers"] if layer["path"] == "blocks.bottleneck[0]")
-        assert first_bottleneck == {"path": "blocks.bottleneck[0]", "type": "Conv2d", "input": [64, 16, 16], "output": ["k", 16, 16]}
+        assert first_bottleneck == {"path": "blocks.bottleneck[0]", "module": "0", "type": "Conv2d", "input": [64, 16, 16], "output": ["k", 16, 16]}
 
     def test_block_option_selects_one(self, runner: CliRunner) -> None:
         code, out, _ = run(runner, "params", SEED, "-b", "plain", "-f", "json")
@@ -85,16 +85,17 @@ class TestFormats:
             json.loads(out)
         elif fmt == "csv":
             rows = list(csv.reader(io.StringIO(out)))
-            assert rows[0][:2] == ["layer", "type"] and len(rows) == 1 + 10
+            assert rows[0][:3] == ["module", "path", "type"] and len(rows) == 1 + 10
+            assert rows[-1][:2] == ["5", "blocks.bottleneck[5]"]
         elif fmt == "markdown":
-            assert "| layer | type |" in out and "|---|---|" in out
-        else:
-            assert "blocks.bottleneck[2]" in out
+            assert "| module | type |" in out and "|---|---|" in out and "blocks.bottleneck[2]" not in out
+        else:  # the module names, not the paths (which JSON and CSV give)
+            assert "| module " in out and "blocks.bottleneck[2]" not in out
 
     def test_csv_numbers_have_no_separators(self, runner: CliRunner) -> None:
         _, out, _ = run(runner, "params", SEED, "-b", "plain", "-f", "csv")
         rows = list(csv.reader(io.StringIO(out)))
-        assert rows[1] == ["blocks.plain[0]", "Conv2d", "[64, 16, 16]", str(64 * 64 * 9 + 64), "64"]
+        assert rows[1] == ["0", "blocks.plain[0]", "Conv2d", "[64, 16, 16]", str(64 * 64 * 9 + 64), "64"]
 
     def test_explain_shows_formulas(self, runner: CliRunner) -> None:
         _, out, _ = run(runner, "shape", SEED, "-b", "plain", "--explain")

@@ -329,7 +329,7 @@ def _rich_ascii(report: Any) -> str:
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, no_color=True, width=1000, highlight=False, emoji=False, markup=False)
-    for index, table in enumerate(report.tables):
+    for index, table in enumerate(t.drawn() for t in report.tables):  # without the CSV-only columns
         if index:
             console.print()
         drawn = RichTable(title=table.title, title_justify="left", box=box.ASCII2)

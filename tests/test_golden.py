@@ -126,6 +126,11 @@ def _build_cases() -> list[Case]:
     add("params-resnet18-block-basic-set-out64", "params", "configs/resnet18.yaml", "--block", "basic", "--set", "out=64")
     add("params-resnet18-block-stage-set-json", "params", "configs/resnet18.yaml", "-b", "stage", "-s", "out=128", "-s", "blocks=2", "-f", "json")
 
+    # --depth: block calls folded (torchinfo's depth).
+    formats("params-resnet50-depth1", "params", "resnet50", "--depth", "1")
+    add("shape-resnet18-depth2", "shape", "resnet18", "--depth", "2")
+    add("cost-regnet_y_400mf-depth3-json", "cost", "regnet_y_400mf", "--depth", "3", "-f", "json")
+
     # --set.
     formats("params-set-k54", "params", SEED, "--set", "k=54")
     add("params-set-k54-m2k", "params", SEED, "--set", "k=54", "--set", "m=2*k")

@@ -35,16 +35,17 @@ def blocks(text: str) -> list[Evaluation]:
 def test_layer_table_and_totals() -> None:
     report = params_report([[inline("Conv2d(3, 100, 3)", "BatchNorm2d(100)")]], explain=False)
     (table,) = report.tables
-    assert table.columns == ("layer", "type", "output", "params", "bias", "buffers")
-    assert table.numeric == (False, False, False, True, True, True)
-    assert table.rows[0][3:] == ("2,800", "100", "0")  # 100*3*9 + 100 with separators
-    assert table.rows[1][3:] == ("200", "100", "200")  # running mean and variance
+    assert table.columns == ("module", "path", "type", "output", "params", "bias", "buffers")
+    assert table.drawn().columns == ("module", "type", "output", "params", "bias", "buffers")  # the path: CSV only
+    assert table.numeric == (False, False, False, False, True, True, True)
+    assert table.rows[0][4:] == ("2,800", "100", "0")  # 100*3*9 + 100 with separators
+    assert table.rows[1][4:] == ("200", "100", "200")  # running mean and variance
     assert table.notes == ("params 3,000 (trainable), without bias 2,800, bias 200; buffers 200 (running statistics, not params)",)
 
 
 def test_no_buffers_column_without_buffers() -> None:
     (table,) = params_report([[inline("Conv2d(3, 8, 3)", "ReLU()")]], explain=False).tables
-    assert table.columns == ("layer", "type", "output", "params", "bias")
+    assert table.columns == ("module", "path", "type", "output", "params", "bias")
 
 
 def test_comparison_of_blocks() -> None:

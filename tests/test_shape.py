@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnncalc.analysis.evaluate import Evaluation, evaluate_inline, evaluate_spec
-from cnncalc.render.cells import Shapes, layer_cell, shape_json, title_text
+from cnncalc.render.cells import Shapes, layer_cells, shape_json, title_text
 from cnncalc.render.shape import shape_document, shape_documents, shape_report
 from cnncalc.spec import load_text
 
@@ -26,9 +26,9 @@ def test_shape_table() -> None:
     report = shape_report([inline(2)], explain=False)
     (table,) = report.tables
     assert table.title == "inline: input [2, 3, 8, 8]"
-    assert table.columns == ("layer", "type", "input", "output")
-    assert table.rows[0] == ("layer[0]", "Conv2d", "[2, 3, 8, 8]", "[2, 8, 8, 8]")
-    assert [r[1] for r in table.rows] == ["Conv2d", "BatchNorm2d", "ReLU"]
+    assert table.columns == ("module", "path", "type", "input", "output") and table.csv_only == ("path",)
+    assert table.rows[0] == ("0", "layer[0]", "Conv2d", "[2, 3, 8, 8]", "[2, 8, 8, 8]")
+    assert [r[2] for r in table.rows] == ["Conv2d", "BatchNorm2d", "ReLU"]
     assert table.notes == ("output [2, 8, 8, 8]",) and not any(table.numeric)
     assert report.explanation == ()
 
@@ -36,7 +36,7 @@ def test_shape_table() -> None:
 def test_shape_explanation_has_one_heading_per_layer() -> None:
     report = shape_report([inline(explain=True)], explain=True)
     heads = [head for head, _ in report.explanation]
-    assert heads[0] == "layer[0] Conv2d: [1, 3, 8, 8] -> [1, 8, 8, 8]" and len(heads) == 3
+    assert heads[0] == "0 Conv2d: [1, 3, 8, 8] -> [1, 8, 8, 8]" and len(heads) == 3
     assert report.explanation[0][1]  # the conv has worked steps
 
 
@@ -65,7 +65,7 @@ def test_cells() -> None:
     e = inline(4)
     assert shape_json((1, 2)) == [1, 2]
     assert title_text(e) == "inline: input [4, 3, 8, 8]"
-    assert layer_cell(e.rows[0]) == "layer[0]"
+    assert layer_cells(e.rows[0]) == ("0", "layer[0]")  # the module name (indented by depth), the path
     shapes = Shapes(e)
     assert shapes[e.rows[0].output] == [4, 8, 8, 8]
     assert shapes[e.rows[0].output] is shapes[e.rows[1].output]  # converted once, shared

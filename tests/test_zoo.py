@@ -41,8 +41,8 @@ MODELS = sorted(ZOO)
 
 # Models whose spec legitimately visits parallel branches in another order than torchvision's
 # forward(); for these the conv/linear layers are compared as a multiset instead of a sequence.
-# torchvision runs regnet's projection shortcut before F(x); the spec lists F(x) first.
-BRANCH_ORDER_DIFFERS: frozenset[str] = frozenset({"regnet_y_400mf"})
+# (None now: regnet's spec runs its projection first, as torchvision does, with shortcut_first.)
+BRANCH_ORDER_DIFFERS: frozenset[str] = frozenset()
 
 
 @cache

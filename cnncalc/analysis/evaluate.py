@@ -16,7 +16,7 @@ from cnncalc import arith
 from cnncalc.analysis import bind
 from cnncalc.analysis.expand import Expander, group_name
 from cnncalc.analysis.outcomes import COUNTS, symbolic_limit
-from cnncalc.analysis.results import Evaluation, Group, Row, layer_count, shape_text, totals
+from cnncalc.analysis.results import Evaluation, Group, Row, Span, layer_count, shape_text, totals
 from cnncalc.errors import CnncalcError, LimitError, SpecError, UsageError
 from cnncalc.layers import Shape
 from cnncalc.spec import Block, LayerCall, Limits, Spec, did_you_mean, inline_calls
@@ -88,7 +88,7 @@ class Evaluator(Expander):
         env = dict(self.globals)
         self.bind_input_names(env, x)
         output = self.run_list(self.spec.layers, x, env, "", 0, rows, on_block=on_block, local_base=None)
-        return self.finish(self.spec.name, x, output, tuple(rows), tuple(groups))
+        return self.finish(self.spec.name, x, output, tuple(rows), tuple(groups), tuple(self.spans))
 
     def standalone(self, block_name: str) -> Evaluation:
         """Evaluate one block of the spec on the spec's input, unbound arguments left as symbols."""
@@ -104,7 +104,7 @@ class Evaluator(Expander):
         frame = self.run_block_body(block, env, x, block.path, 0, None)
         rows = tuple(frame.rows)
         group = Group(block_name, block_name, frame.params, frame.bias, frame.buffers, frame.macs, layer_count(rows))
-        return self.finish(block_name, x, frame.output, rows, (group,))
+        return self.finish(block_name, x, frame.output, rows, (group,), frame.spans)
 
     def refuse_expansion(self, calls: tuple[LayerCall, ...]) -> None:
         """Refuse at once a list whose literal `repeat` counts alone exceed --max-layers."""
@@ -125,7 +125,7 @@ class Evaluator(Expander):
                     found=f"at least {sum(counts)} layers",
                 )
 
-    def finish(self, name: str, x: Shape, output: Shape, rows: tuple[Row, ...], groups: tuple[Group, ...]) -> Evaluation:
+    def finish(self, name: str, x: Shape, output: Shape, rows: tuple[Row, ...], groups: tuple[Group, ...], spans: tuple[Span, ...] = ()) -> Evaluation:
         if "sympy" in sys.modules:  # without it, no value is symbolic (arith imports it for the first symbol)
             self.refuse_symbolic_rows(rows)
         spec_name = self.spec.name if self.spec else "inline"
@@ -134,7 +134,7 @@ class Evaluator(Expander):
             from cnncalc.analysis.validity import state
 
             stated = state(tuple(self.outcomes.conditions.values()))
-        return Evaluation(name, spec_name, x, output, rows, groups, *totals(rows), x[0] if x else 1, self.spec is None, stated)
+        return Evaluation(name, spec_name, x, output, rows, groups, *totals(rows), x[0] if x else 1, self.spec is None, stated, spans=spans)
 
     def refuse_symbolic_rows(self, rows: tuple[Row, ...]) -> None:
         """Refuse more than --max-symbolic-layers rows with symbolic sizes or counts, the copies

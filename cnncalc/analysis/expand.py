@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from cnncalc import arith
 from cnncalc.analysis import bind
 from cnncalc.analysis.outcomes import COUNTS, Outcomes, literal_key
-from cnncalc.analysis.results import Row, copies_of, placed, shape_text, totals
+from cnncalc.analysis.results import Row, Span, copies_of, placed, placed_spans, shape_text, totals
 from cnncalc.conditions import Condition
 from cnncalc.errors import LimitError, ShapeError, SpecError, clip, with_shapes
 from cnncalc.layers import KINDS, LayerKind, Param, Shape, lookup
@@ -37,6 +37,7 @@ class Frame(NamedTuple):
     buffers: Any
     macs: Any
     source: int = -1  # the frame row that produced the output (frame-local index; -1 = the frame's input)
+    spans: tuple[Span, ...] = ()  # its block calls (frame-local rows, like its rows)
 
 
 class Expander:
@@ -60,7 +61,9 @@ class Expander:
         self.outcomes.free = self.free
         self.layer_count = 0
         self.source = -1  # producer of the last list's output (see run_list); feeds Row.sources
-        self.cache: dict[Any, tuple[Frame, str, int]] = {}  # block instance -> (frame, its path, its depth)
+        self.cache: dict[Any, tuple[Frame, str, int, str]] = {}  # block instance -> (frame, its path, its depth, its module prefix)
+        self.index: Any = 0  # the index after the last list's entries (see run_list)
+        self.spans: list[Span] = []  # the block calls of the frame being evaluated (see Span)
         self.kinds: dict[str, LayerKind] = {}  # layer kinds by the names the spec calls them (the short cut's)
         self.copy_reads: dict[int, frozenset[str]] = {}  # see copy_names
         self.resolved: dict[tuple[int, str], LayerCall] = {}  # see resolve
@@ -97,12 +100,19 @@ class Expander:
         on_block: OnBlock | None = None,
         local_base: str | None,
         source: int = -1,
+        module: str = "",
+        index: Any = 0,
     ) -> Shape:
         """Evaluate a list of layer calls on input x, appending rows; returns the list's output.
 
         A call's path is `prefix` + its path in the spec less `local_base` (the template's own
         path, for a block's lists). `source` is the index in `rows` of the row that produced x
         (-1: the frame's input); the index of the row producing the output is left in `self.source`.
+
+        A call's module name is `module` + its `name:`, else its index among the list's entries
+        counted from `index`, as nn.Sequential numbers its children: the copies of an unnamed
+        `repeat` are entries of the list (`nn.Sequential(*[block() for _ in range(n)])`), those of
+        a named one its children (`name.0`, `name.1`). The index after the list is left in `self.index`.
         """
         named: dict[str, Shape] = {INPUT_NAME: x}
         producer: dict[str, int] = {INPUT_NAME: source}
@@ -113,9 +123,10 @@ class Expander:
         plain, kinds, append, max_layers = self.plain_fast_path, self.kinds, rows.append, self.limits.max_layers
         outcome, reused = self.outcomes.outcome, None if self.explain else self.outcomes.cache
         last_input, last_inputs = x, (x,)
+        texts, plain_index = _INDEX_TEXTS, indexed(index, len(calls))  # the short cut's module names (see `indexed`)
         for call in calls:
             kind_name, _, name, sources, repeat_arg, _, call_path, is_block, refs, chosen = call
-            if plain and repeat_arg is None and name is None and not sources and not is_block and not refs and not chosen:
+            if plain and repeat_arg is None and not sources and not is_block and not refs and not chosen:
                 # Speed: the short cut for a plain layer (most of a flat file), kept for the
                 # flat-file budget (see `plain_fast_path`): what the general path below does for
                 # a layer of one input without repeat, name or from, less its bookkeeping. The
@@ -138,9 +149,14 @@ class Expander:
                     append(new_tuple(Row, (
                         path, kind.name, last_inputs, current, found.params, found.bias, found.buffers, found.macs,
                         depth, None, found.steps, items, (current_source,), 1,
+                        module + (name if name is not None else texts[index] if plain_index else index_text(index)),
                     )))  # fmt: skip
                     self.layer_count += 1
+                    index += 1
                     current_source = len(rows) - 1
+                    if name is not None:
+                        named[name] = current
+                        producer[name] = current_source
                     continue
             path = prefix + call.path[strip:]
             if chosen:
@@ -186,14 +202,24 @@ class Expander:
                 copy_path = path
                 if call.repeat is not None:
                     copy_path = f"{path}.{copy}" if copies is None else f"{path}.0:{arith.as_text(copies).replace(' ', '')}"
+                if call.repeat is None:
+                    copy_module = module + (call.name if call.name is not None else index_text(index))
+                elif call.name is not None:  # its copies are its children
+                    copy_module = f"{module}{call.name}.{copy}" if copies is None else f"{module}{call.name}.0:{index_text(copies)}"
+                elif copies is None:  # its copies are entries of the list
+                    copy_module = module + index_text(index + copy if type(index) is int else arith.add(index, copy))
+                else:
+                    copy_module = f"{module}{index_text(index)}:{index_text(arith.add(index, copies))}"
                 start = len(rows)
                 if call.is_block:
                     if len(inputs) > 1:
                         raise SpecError("a block takes one input", position=call.position, path=copy_path)
                     group = None if on_block is None else group_name(call, copy_path)
-                    current = self.run_block_call(call, call_env, inputs[0], copy_path, depth, rows, input_sources[0], group)
+                    first_span = len(self.spans)
+                    current = self.run_block_call(call, call_env, inputs[0], copy_path, depth, rows, input_sources[0], group, copy_module)
                     if copies is not None:
                         stand_for(copies, call, inputs[0], current, rows, start, explain=self.explain)
+                        self.spans[first_span:] = [s._replace(copies=arith.mul(s.copies, copies)) for s in self.spans[first_span:]]
                     elif copy == 0 and self.layer_count + (len(rows) - start) * (repeat - 1) > self.limits.max_layers:
                         self.tick(call, path, (len(rows) - start) * (repeat - 1))
                     current_source = self.source
@@ -204,7 +230,7 @@ class Expander:
                     merge_inputs, merge_sources = inputs, input_sources
                     if kind.inputs > 1 and len(inputs) == 1:
                         merge_inputs, merge_sources = (current, inputs[0]), (current_source, input_sources[0])
-                    rows.append(self.run_layer(kind, call, call_env, merge_inputs, copy_path, depth, merge_sources))
+                    rows.append(self.run_layer(kind, call, call_env, merge_inputs, copy_path, depth, merge_sources, copy_module))
                     self.tick(call, copy_path, 1)
                     if copies is not None:
                         stand_for(copies, call, merge_inputs[0], rows[-1].output, rows, start, merge=kind.inputs > 1, explain=self.explain)
@@ -213,10 +239,14 @@ class Expander:
                 inputs, input_sources = (current,), (current_source,)
             if repeat == 0:
                 current, current_source = inputs[0], input_sources[0]
+            step = 1 if call.repeat is None or call.name is not None else repeat if copies is None else copies
+            index = index + step if type(index) is int and type(step) is int else arith.add(index, step)
+            plain_index = indexed(index, len(calls))
             if call.name is not None:
                 named[call.name] = current
                 producer[call.name] = current_source
         self.source = current_source
+        self.index = index
         return current
 
     def free(self, name: str) -> Any:
@@ -264,13 +294,21 @@ class Expander:
         return found
 
     def run_layer(
-        self, kind: LayerKind, call: LayerCall, env: Mapping[str, Any], inputs: tuple[Shape, ...], path: str, depth: int, sources: tuple[int, ...]
+        self,
+        kind: LayerKind,
+        call: LayerCall,
+        env: Mapping[str, Any],
+        inputs: tuple[Shape, ...],
+        path: str,
+        depth: int,
+        sources: tuple[int, ...],
+        module: str = "",
     ) -> Row:
         """One layer's row."""
         outcome, items = self.outcomes.outcome(kind, call, env, inputs, path)
         return Row(
             path, kind.name, inputs, outcome.output, outcome.params, outcome.bias, outcome.buffers, outcome.macs, depth, None,
-            outcome.steps, items, sources,
+            outcome.steps, items, sources, module=module,
         )
 
     # -- blocks
@@ -285,8 +323,10 @@ class Expander:
         rows: list[Row],
         source: int = -1,
         group: str | None = None,
+        module: str = "",
     ) -> Shape:
-        """Evaluate a block call on x, appending its rows (tagged with `group`, if any) to `rows`."""
+        """Evaluate a block call on x, appending its rows (tagged with `group`, if any) to `rows`
+        and its span (and those of the calls inside it) to `self.spans`; `module`: its module name."""
         assert self.spec is not None
         block = self.spec.blocks[call.kind]
         where = f"{path} ({call.kind})"
@@ -315,8 +355,11 @@ class Expander:
                     found="no " + name,
                 )
         start = len(rows)
-        frame = self.run_block_body(block, inner, x, path, depth + 1, call, source=source, start=start, group=group)
+        frame = self.run_block_body(block, inner, x, path, depth + 1, call, source=source, start=start, group=group, module=module + ".")
         rows.extend(frame.rows)
+        if frame.rows:  # (a call without rows has nothing to fold)
+            self.spans.append(Span(start, len(rows), path, module, call.kind, depth, x, frame.output, source))
+            self.spans.extend(frame.spans)
         self.source = source if frame.source < 0 else frame.source + start
         return frame.output
 
@@ -332,12 +375,14 @@ class Expander:
         source: int = -1,
         start: int = 0,
         group: str | None = None,
+        module: str = "",
     ) -> Frame:
         """A block instance's rows and totals: from the cache when seen before, else evaluated.
 
-        The rows come out placed at index `start` of the caller's list, the frame's input made
-        by row `source` there (their `sources` renumbered), tagged with `group`; the frame's
-        own `source` stays frame-local.
+        The rows (and spans) come out placed at index `start` of the caller's list, the frame's
+        input made by row `source` there (their `sources` renumbered), tagged with `group`, their
+        module names under `module` (the call's name and a dot, or ""); the frame's own `source`
+        stays frame-local.
         """
         key: Any = None
         if not self.explain:
@@ -347,31 +392,48 @@ class Expander:
             except TypeError:
                 key = None
         if key is not None and key in self.cache:
-            frame, first_path, first_depth = self.cache[key]
+            frame, first_path, first_depth, first_module = self.cache[key]
             if call is not None:
                 self.tick(call, path, len(frame.rows))
-            rows = placed(frame.rows, path, depth - first_depth, len(first_path), source, start, group)
-            return Frame(frame.output, rows, frame.params, frame.bias, frame.buffers, frame.macs, frame.source)
+            shift, strip, module_strip = depth - first_depth, len(first_path), len(first_module)
+            rows = placed(frame.rows, path, shift, strip, source, start, group, module, module_strip)
+            moved = tuple(placed_spans(frame.spans, path, shift, strip, source, start, module, module_strip)) if frame.spans else ()
+            return Frame(frame.output, rows, frame.params, frame.bias, frame.buffers, frame.macs, frame.source, moved)
         rows = []
-        base = block.path
-        output = self.run_list(block.layers, x, env, path, depth, rows, local_base=base)
-        if block.residual:
-            output = self.residual(block, env, x, output, path, depth, rows, base)
-        if block.after:
-            output = self.run_list(block.after, output, env, path, depth, rows, local_base=base, source=self.source)
-        frame = Frame(output, rows, *totals(rows), self.source)
+        outer, self.spans = self.spans, []
+        try:
+            output = self.run_body(block, env, x, path, depth, rows, module)
+            spans = tuple(self.spans)
+        finally:
+            self.spans = outer
+        frame = Frame(output, rows, *totals(rows), self.source, spans)
         if key is not None:
-            self.cache[key] = (frame, path, depth)  # its rows stay as they are: nothing mutates them
+            self.cache[key] = (frame, path, depth, module)  # its rows stay as they are: nothing mutates them
         if source != -1 or start or group is not None:
-            frame = Frame(output, placed(rows, "", 0, 0, source, start, group), frame.params, frame.bias, frame.buffers, frame.macs, frame.source)
+            frame = Frame(
+                output, placed(rows, "", 0, 0, source, start, group), frame.params, frame.bias, frame.buffers, frame.macs, frame.source,
+                tuple(placed_spans(spans, "", 0, 0, source, start, "", 0)) if spans else (),
+            )
         return frame
+
+    def run_body(self, block: Block, env: dict[str, Any], x: Shape, path: str, depth: int, rows: list[Row], module: str) -> Shape:
+        """A block's lists run on x into `rows`: F(x), the residual add (with its shortcut),
+        then `after`; the `after` entries are numbered on from F(x)'s (one module's children)."""
+        base = block.path
+        output = self.run_list(block.layers, x, env, path, depth, rows, local_base=base, module=module)
+        index = self.index
+        if block.residual:
+            output = self.residual(block, env, x, output, path, depth, rows, base, module)
+        if block.after:
+            output = self.run_list(block.after, output, env, path, depth, rows, local_base=base, source=self.source, module=module, index=index)
+        return output
 
     def require(self, block: Block, path: str, kind: str, lhs: Any, rhs: Any, reason: str) -> None:
         """Record a condition of a block's own (not of one of its layers)."""
         condition = Condition(kind, lhs, rhs, reason, f"{path or block.path} (residual)", block.position)
         self.outcomes.conditions.setdefault((kind, condition.difference), condition)
 
-    def residual(self, block: Block, env: dict[str, Any], x: Shape, fx: Shape, path: str, depth: int, rows: list[Row], base: str) -> Shape:
+    def residual(self, block: Block, env: dict[str, Any], x: Shape, fx: Shape, path: str, depth: int, rows: list[Row], base: str, module: str = "") -> Shape:
         """y = F(x) + x, or + shortcut(x) where F(x) changes the shape; the Add row appended.
 
         Where symbols leave it open whether F(x) keeps x's shape, the result holds under a
@@ -391,6 +453,7 @@ class Expander:
         if not same and block.residual == "auto":
             return fx  # self.source still names F(x)'s producer
         fx_source, shortcut_source = self.source, -1
+        fx_rows = len(rows)  # F(x)'s rows: rows[:fx_rows] (the frame's own list)
         shortcut = x
         if not same:
             if not block.shortcut:
@@ -402,7 +465,7 @@ class Expander:
                     found=f"F(x) {shape_text(fx)} vs x {shape_text(x)}",
                     hint="add shortcut: [Conv2d: {out_channels: ..., kernel_size: 1, stride: ...}]",
                 ), x, fx)
-            shortcut = self.run_list(block.shortcut, x, env, path, depth, rows, local_base=base)
+            shortcut = self.run_list(block.shortcut, x, env, path, depth, rows, local_base=base, module=f"{module}{block.shortcut_name}.")
             shortcut_source = self.source
             if len(shortcut) != len(fx) or any(arith.equal(a, b) is False for a, b in zip(shortcut, fx)):
                 raise with_shapes(ShapeError(
@@ -412,10 +475,25 @@ class Expander:
                     expected=f"shape {shape_text(fx)}",
                     found=f"shortcut gives {shape_text(shortcut)}",
                 ), fx, shortcut)
+            if block.shortcut_first:
+                fx_source, shortcut_source = self.shortcut_before(rows, fx_rows, fx_source, shortcut_source)
         steps = (step("y = F(x) + shortcut(x)"),) if self.explain else ()
-        rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source)))
+        rows.append(Row(f"{path}.add", "Add", (fx, shortcut), fx, 0, 0, 0, 0, depth, None, steps, sources=(fx_source, shortcut_source), module=module + "add"))
         self.source = len(rows) - 1
         return fx
+
+
+    def shortcut_before(self, rows: list[Row], fx_rows: int, *sources: int) -> tuple[int, ...]:
+        """`shortcut_first`: a frame's rows [F(x)..., shortcut(x)...] put in the order
+        [shortcut(x)..., F(x)...], their sources, the frame's spans and `sources` renumbered."""
+        shortcut_rows = len(rows) - fx_rows
+
+        def moved(i: int) -> int:
+            return i + shortcut_rows if 0 <= i < fx_rows else i - fx_rows if i >= fx_rows else i
+
+        rows[:] = [r._replace(sources=tuple(map(moved, r.sources))) for r in rows[fx_rows:] + rows[:fx_rows]]
+        self.spans[:] = [s._replace(start=moved(s.start), stop=moved(s.stop - 1) + 1, source=moved(s.source)) for s in self.spans]
+        return tuple(map(moved, sources))
 
 
 def node_shapes(env: Mapping[str, Any], refs: frozenset[str], named: Mapping[str, Shape]) -> dict[str, Any]:
@@ -503,6 +581,29 @@ def stand_for(copies: Any, call: LayerCall, x: Shape, y: Shape, rows: list[Row],
         ), x, y)
     note = step("copies", "", "", copies, note="this row stands for every copy: its counts are one copy's times the copies") if explain else None
     rows[start:] = copies_of(rows[start:], copies, note)
+
+
+# Speed: the module names of unnamed entries (their indices), each made once; a list's run
+# grows it to cover its entries (`indexed`), so that run_list's short cut looks names up unchecked.
+_INDEX_TEXTS: list[str] = []
+_MAX_INDEX_TEXTS = 200_000
+
+
+def indexed(index: Any, count: int) -> bool:
+    """Whether entries index .. index + count - 1 have their names in _INDEX_TEXTS (made if
+    missing); False for a symbolic index."""
+    if type(index) is not int or index + count > _MAX_INDEX_TEXTS:
+        return False  # (copies of empty blocks count as entries without rows: no memory for them)
+    if index + count > len(_INDEX_TEXTS):
+        _INDEX_TEXTS.extend(map(str, range(len(_INDEX_TEXTS), index + count)))
+    return True
+
+
+def index_text(index: Any) -> str:
+    """An entry's index as a module name: `3`, or `n+3` after a symbolic `repeat: n`."""
+    if type(index) is int:
+        return _INDEX_TEXTS[index] if index < len(_INDEX_TEXTS) else str(index)
+    return arith.as_text(index).replace(" ", "")
 
 
 def layer_kind(name: str) -> LayerKind:

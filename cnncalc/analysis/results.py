@@ -35,10 +35,29 @@ class Row(NamedTuple):
     # How many identical copies of the layer this row stands for: 1, or a symbolic `repeat: n`
     # (one row for n copies of a shape-keeping layer; params, buffers and MACs are all n copies').
     copies: Any = 1
+    # The dotted module name PyTorch's named_modules() would give the layer (`layer1.0.conv1`):
+    # from the spec's `name:` keys, else each entry's index in its list (see docs/spec.md).
+    module: str = ""
 
     @property
     def input(self) -> Shape:
         return self.inputs[0]
+
+
+class Span(NamedTuple):
+    """One block call's rows, rows[start:stop] of the list they sit in (`--depth` folds them
+    into one row): the call's path, module name, template and depth, its input and output."""
+
+    start: int
+    stop: int
+    path: str
+    module: str
+    template: str
+    depth: int  # the depth of the list the call sits in (its rows are deeper)
+    input: Shape
+    output: Shape
+    source: int  # the row that produced the input (-1: the evaluation's or frame's input)
+    copies: Any = 1  # a symbolic `repeat: n`: the rows stand for n copies
 
 
 class Group(NamedTuple):
@@ -77,6 +96,7 @@ class Evaluation(NamedTuple):
     # Shown channels-last (--channels-last): the channel axis moved behind this many spatial
     # axes, in shapes of the input's rank (0: as PyTorch lays them out, channels first).
     channels_last: int = 0
+    spans: tuple[Span, ...] = ()  # every block call's rows, outer calls before inner ones
 
     @property
     def params_no_bias(self) -> Any:
@@ -132,13 +152,24 @@ def totals(rows: Sequence[Row]) -> tuple[Any, Any, Any, Any]:
     )
 
 
-def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, source: int = -1, start: int = 0, group: str | None = None) -> list[Row]:
+def placed(
+    rows: Sequence[Row],
+    prefix: str,
+    depth_shift: int,
+    strip: int = 0,
+    source: int = -1,
+    start: int = 0,
+    group: str | None = None,
+    module: str = "",
+    module_strip: int = 0,
+) -> list[Row]:
     """A block frame's rows re-rooted (the hot loop of repeated blocks): path prefix swapped
-    (`strip` characters of the old path dropped), depth shifted, frame-local sources renumbered
-    from `start` (-1, the frame's input, becomes `source`), and `group` set when given."""
+    (`strip` characters of the old path dropped), module prefix likewise (`module_strip`),
+    depth shifted, frame-local sources renumbered from `start` (-1, the frame's input, becomes
+    `source`), and `group` set when given."""
     renumber = source != -1 or start != 0
     moved = []
-    for path, kind, inputs, output, params, bias, buffers, macs, depth, old_group, steps, args, sources, copies in rows:
+    for path, kind, inputs, output, params, bias, buffers, macs, depth, old_group, steps, args, sources, copies, name in rows:
         if renumber:
             if len(sources) == 1:  # most rows: without a generator
                 sources = (source if sources[0] < 0 else sources[0] + start,)
@@ -146,9 +177,20 @@ def placed(rows: Sequence[Row], prefix: str, depth_shift: int, strip: int = 0, s
                 sources = tuple(source if i < 0 else i + start for i in sources)
         moved.append(new_tuple(Row, (
             prefix + path[strip:], kind, inputs, output, params, bias, buffers, macs,
-            depth + depth_shift, old_group if group is None else group, steps, args, sources, copies,
+            depth + depth_shift, old_group if group is None else group, steps, args, sources, copies, module + name[module_strip:],
         )))  # fmt: skip
     return moved
+
+
+def placed_spans(spans: Sequence[Span], prefix: str, depth_shift: int, strip: int, source: int, start: int, module: str, module_strip: int) -> list[Span]:
+    """A frame's block calls re-rooted as `placed` re-roots its rows."""
+    return [
+        new_tuple(Span, (
+            first + start, stop + start, prefix + path[strip:], module + name[module_strip:], template, depth + depth_shift, x, y,
+            source if old_source < 0 else old_source + start, copies,
+        ))
+        for first, stop, path, name, template, depth, x, y, old_source, copies in spans
+    ]
 
 
 def layer_count(rows: Sequence[Row]) -> Any:

@@ -75,14 +75,17 @@ def title_text(e: Evaluation) -> str:
     return f"{e.name}: input {shape_text(e.shown(e.input))}{batch}"
 
 
-def layer_cell(row: Row) -> str:
-    """A row's path, indented by its depth."""
-    return "  " * row.depth + row.path
+LAYER_COLUMNS = ("module", "path")  # a per-layer table's first columns; the path is for CSV only (Table.csv_only)
+
+
+def layer_cells(row: Row) -> tuple[str, str]:
+    """A row's first cells (LAYER_COLUMNS): its module name indented by its depth, its path."""
+    return "  " * row.depth + row.module, row.path
 
 
 def step_head(e: Evaluation, row: Row) -> str:
-    """The heading of a row's worked steps: path, type, input and output shapes."""
-    return f"{row.path} {row.type}: {', '.join(shape_text(e.shown(s)) for s in row.inputs)} -> {shape_text(e.shown(row.output))}"
+    """The heading of a row's worked steps: module name, type, input and output shapes."""
+    return f"{row.module} {row.type}: {', '.join(shape_text(e.shown(s)) for s in row.inputs)} -> {shape_text(e.shown(row.output))}"
 
 
 def explanation(evaluations: list[Evaluation]) -> Working:

@@ -5,12 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc import arith
-from cnncalc.analysis.cost import BYTES, CONVENTION, Cost, bytes_of, cost
+from cnncalc.analysis.cost import BYTES, CONVENTION, Cost, RowCost, bytes_of, cost
 from cnncalc.analysis.evaluate import Evaluation, shape_text
+from cnncalc.analysis.fold import fold, fold_costs, fold_fields
 from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
 from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS
-from cnncalc.render.cells import Shapes, condition_notes, conditions_json, layer_cell, shape_json, step_head, title_text
+from cnncalc.render.cells import (
+    LAYER_COLUMNS,
+    Shapes,
+    condition_notes,
+    conditions_json,
+    layer_cells,
+    shape_json,
+    step_head,
+    title_text,
+)
 from cnncalc.render.explain import steps_text
 from cnncalc.render.numbers import bytes_text, count_text, ratio_json, ratio_of, ratio_text
 from cnncalc.render.report import Report, Table
@@ -25,6 +35,15 @@ BOUND_NOTE = (
 def analyse(evaluation: Evaluation, *, dtype: str, explain: bool) -> tuple[Cost, tuple[RowField, ...]]:
     """The cost and the receptive fields of one evaluation."""
     return cost(evaluation, explain=explain, dtype=dtype), receptive_fields(evaluation, explain=explain)
+
+
+def shown_rows(e: Evaluation, c: Cost, fields: tuple[RowField, ...], depth: int | None) -> tuple[Evaluation, tuple[RowCost, ...], tuple[RowField, ...]]:
+    """The rows a per-layer listing shows, with their costs and fields: all of them, or with
+    block calls below `depth` folded (`analysis.fold`: counts summed, the field at the block's output)."""
+    if depth is None:
+        return e, c.rows, fields
+    folded, ranges = fold(e, depth)
+    return folded, fold_costs(c.rows, ranges), fold_fields(fields, ranges)
 
 
 def _field_json(field: RowField) -> dict[str, Any] | None:
@@ -53,7 +72,7 @@ def _ops_json(c: Cost) -> dict[str, Any]:
 
 
 def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> dict[str, Any]:
-    peak_path = e.rows[c.peak_row].path if c.peak_row >= 0 else None
+    peak = e.rows[c.peak_row] if c.peak_row >= 0 else None
     return {
         "name": e.name,
         "input": shape_json(e.shown(e.input)),
@@ -71,7 +90,8 @@ def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: s
             "activation_bytes": arith.as_json(bytes_of(c.activation_elements, dtype)),
             "peak_elements": arith.as_json(c.peak_elements),
             "peak_bytes": arith.as_json(bytes_of(c.peak_elements, dtype)),
-            "peak_at": peak_path,
+            "peak_at": None if peak is None else peak.path,
+            "peak_module": None if peak is None else peak.module,
             "params": arith.as_json(c.params),
             "param_bytes": arith.as_json(bytes_of(c.params, dtype)),
             "buffers": arith.as_json(c.buffers),
@@ -82,14 +102,15 @@ def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: s
     }
 
 
-def cost_document(evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False) -> dict[str, Any]:
-    """The `cost` JSON: one spec's document, or {"specs": [...], "comparison": [...]} for several."""
+def cost_document(evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False, depth: int | None = None) -> dict[str, Any]:
+    """The `cost` JSON: one spec's document, or {"specs": [...], "comparison": [...]} for several;
+    `depth`: block calls below it folded into one layer each (the totals are the same)."""
     if len(evaluation_sets) == 1:
-        return _cost_one(evaluation_sets[0], dtype, explain)
+        return _cost_one(evaluation_sets[0], dtype, explain, depth)
     documents, summaries = [], []
     for evaluations in evaluation_sets:
         analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
-        documents.append(_cost_one(evaluations, dtype, explain, analysed))
+        documents.append(_cost_one(evaluations, dtype, explain, depth, analysed))
         summaries.append(_summary(analysed))
     return {"convention": CONVENTION, "specs": documents, "comparison": _comparison_json(summaries, dtype)}
 
@@ -138,7 +159,7 @@ def _comparison_table(summaries: list[_Summary], dtype: str) -> Table:
 
 
 def _cost_one(
-    evaluations: list[Evaluation], dtype: str, explain: bool, analysed: list[tuple[Evaluation, Cost, tuple[RowField, ...]]] | None = None
+    evaluations: list[Evaluation], dtype: str, explain: bool, depth: int | None = None, analysed: list[tuple[Evaluation, Cost, tuple[RowField, ...]]] | None = None
 ) -> dict[str, Any]:
     if analysed is None:
         analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
@@ -152,7 +173,8 @@ def _cost_one(
         counted: dict[Any, dict[str, Any]] = {}
         fielded: dict[int, dict[str, Any] | None] = {}  # a field's JSON object, shared by its rows and block
         noted: dict[tuple[str, ...], list[str]] = {}
-        for r, rc, f in zip(e.rows, c.rows, fields):
+        shown, row_costs, row_fields = shown_rows(e, c, fields, depth)
+        for r, rc, f in zip(shown.rows, row_costs, row_fields):
             key = (id(rc), id(r.output))
             counts = counted.get(key)
             if counts is None:
@@ -166,10 +188,10 @@ def _cost_one(
                     "activation_bytes": arith.as_json(bytes_of(rc.elements, dtype)),
                 }
             field = fielded[id(f)] if id(f) in fielded else _shared_field_json(f, fielded)
-            item: dict[str, Any] = {"path": r.path, "type": r.type, **counts, "receptive_field": field}
+            item: dict[str, Any] = {"path": r.path, "module": r.module, "type": r.type, **counts, "receptive_field": field}
             if f.notes:
                 item["notes"] = noted.get(f.notes) or noted.setdefault(f.notes, list(f.notes))  # one list per distinct notes
-            if explain:
+            if explain and (r.steps or rc.steps or f.steps):
                 item["steps"] = list(_steps(r.steps, rc.steps, f.steps))
             layers.append(item)
         for g in c.groups:
@@ -211,8 +233,9 @@ def _steps(layer_steps: tuple[Step, ...], cost_steps: tuple[Step, ...], field_st
     return steps_text(layer_steps + cost_steps + field_steps)
 
 
-def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool) -> Report:
-    """The `cost` tables: per layer, per block, with totals, memory and the receptive field in notes."""
+def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool, depth: int | None = None) -> Report:
+    """The `cost` tables: per layer (per block call below `depth`), per block, with totals,
+    memory and the receptive field in notes; the working (--explain) is every layer's."""
     tables: list[Table] = []
     explanation: list[tuple[str, tuple[str, ...]]] = []
     summaries: list[_Summary] = []
@@ -221,11 +244,12 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
         for e in evaluations:
             c, fields = analyse(e, dtype=dtype, explain=explain)
             analysed.append((e, c, fields))
-            noted = any(f.notes for f in fields)
-            columns = ("layer", "type", "output", "MACs") + (("FLOPs",) if flops else ()) + (
+            shown, row_costs, row_fields = shown_rows(e, c, fields, depth)
+            noted = any(f.notes for f in row_fields)
+            columns = (*LAYER_COLUMNS, "type", "output", "MACs") + (("FLOPs",) if flops else ()) + (
                 "cheap ops", "op", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
             ) + (("RF note",) if noted else ())
-            numeric = (False, False, False, True) + ((True,) if flops else ()) + (
+            numeric = (False, False, False, False, True) + ((True,) if flops else ()) + (
                 True, False, True, True, True, True, True
             ) + ((False,) if noted else ())
             rows = []
@@ -233,7 +257,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
             # fields hold rc and f, so their ids stay theirs.
             counted: dict[Any, tuple[str, ...]] = {}
             fielded: dict[int, tuple[str, ...]] = {}
-            for r, rc, f in zip(e.rows, c.rows, fields):
+            for r, rc, f in zip(shown.rows, row_costs, row_fields):
                 key = (id(rc), id(r.output))
                 counts = counted.get(key)
                 if counts is None:
@@ -245,11 +269,11 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
                 field = fielded.get(id(f))
                 if field is None:
                     field = fielded[id(f)] = (*field_cells(f), "; ".join(f.notes)) if noted else field_cells(f)
-                rows.append((layer_cell(r), r.type, *counts, *field))
-                if explain:
-                    explanation.append((step_head(e, r), _steps(r.steps, rc.steps, f.steps)))
+                rows.append((*layer_cells(r), r.type, *counts, *field))
+            if explain:
+                explanation.extend((step_head(e, r), _steps(r.steps, rc.steps, f.steps)) for r, rc, f in zip(e.rows, c.rows, fields))
             title = f"{title_text(e)} -- {CONVENTION}"
-            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype), spec=e.spec_name))
+            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype), csv_only=("path",), spec=e.spec_name))
             if c.groups and not e.standalone:
                 block_columns = ("block", "layers", "MACs") + (("FLOPs",) if flops else ()) + (
                     "cheap ops", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
@@ -279,7 +303,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
 
 def _notes(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> tuple[str, ...]:
     other = ", ".join(f"{kind} {count_text(v)}" for kind, v in c.ops if arith.equal(v, 0) is not True) or "none"
-    peak_at = f" (computing {e.rows[c.peak_row].path})" if c.peak_row >= 0 else ""
+    peak_at = f" (computing {e.rows[c.peak_row].module})" if c.peak_row >= 0 else ""
     notes = [
         f"MACs {count_text(c.macs)} (conv {count_text(c.conv_macs)}, linear {count_text(c.linear_macs)}); "
         f"FLOPs {count_text(c.flops)}",

@@ -152,7 +152,7 @@ def write_report(report: Report, fmt: str, stream: IO[str] | None = None) -> Non
 def markdown(report: Report) -> str:
     """GitHub-flavoured Markdown: a heading and a pipe table per table, notes as paragraphs."""
     parts: list[str] = []
-    for table in report.tables:
+    for table in map(Table.drawn, report.tables):
         parts.append(f"### {_md(table.title)}\n")
         parts.append("| " + " | ".join(_md(c) for c in table.columns) + " |")
         parts.append("|" + "|".join("---:" if n else "---" for n in table.numeric) + "|")
@@ -220,7 +220,7 @@ def _lines(table: Table, widths: list[int], left: str, between: str, right: str)
 def plain_text(report: Report) -> str:
     """Tables as plain ASCII (what a pipe gets): rich's ASCII2 box, no colour, never truncated."""
     lines: list[str] = []
-    for index, table in enumerate(report.tables):
+    for index, table in enumerate(map(Table.drawn, report.tables)):
         if index:
             lines.append("")
         widths = _widths(table)
@@ -248,7 +248,7 @@ def _rich(report: Report, out: IO[str]) -> None:
     from rich.text import Text
 
     console = Console(file=out, force_terminal=True, highlight=False, emoji=False, markup=False)
-    for index, table in enumerate(report.tables):
+    for index, table in enumerate(map(Table.drawn, report.tables)):
         if index:
             console.print()
         widths = _widths(table)

@@ -8,13 +8,15 @@ from typing import Any, TypeAlias
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation
+from cnncalc.analysis.fold import fold_all
 from cnncalc.render.cells import (
+    LAYER_COLUMNS,
     Shapes,
     ShapeTexts,
     condition_notes,
     conditions_json,
     explanation,
-    layer_cell,
+    layer_cells,
     shape_json,
     title_text,
 )
@@ -23,9 +25,10 @@ from cnncalc.render.numbers import count_json, count_text, ratio_json, ratio_of,
 from cnncalc.render.report import Report, Table
 
 
-def params_document(evaluation_sets: list[list[Evaluation]]) -> dict[str, Any]:
-    """The `params` JSON: one spec's document, or {"specs": [...], "comparison": [...]}."""
-    documents = [_params_one(evals) for evals in evaluation_sets]
+def params_document(evaluation_sets: list[list[Evaluation]], depth: int | None = None) -> dict[str, Any]:
+    """The `params` JSON: one spec's document, or {"specs": [...], "comparison": [...]};
+    `depth`: block calls below it folded into one layer each (`analysis.fold`)."""
+    documents = [_params_one(fold_all(evals, depth)) for evals in evaluation_sets]
     if len(documents) == 1:
         document = documents[0]
         if len(evaluation_sets[0]) > 1:
@@ -76,6 +79,7 @@ def _params_rows(e: Evaluation) -> list[dict[str, Any]]:
     for r in e.rows:
         item: dict[str, Any] = {
             "path": r.path,
+            "module": r.module,
             "type": r.type,
             "output": shapes[r.output],
             "params": count_json(r.params),
@@ -159,7 +163,7 @@ def _comparison_table(items: Sequence[_Item], macs: bool = False) -> Table:
 
 def _layers_table(e: Evaluation) -> Table:
     has_buffers = any(r.buffers for r in e.rows)
-    columns: tuple[str, ...] = ("layer", "type", "output", "params", "bias")
+    columns: tuple[str, ...] = (*LAYER_COLUMNS, "type", "output", "params", "bias")
     if has_buffers:
         columns += ("buffers",)
     rows = []
@@ -171,13 +175,13 @@ def _layers_table(e: Evaluation) -> Table:
         if tail is None:
             counts = (r.params, r.bias, r.buffers) if has_buffers else (r.params, r.bias)
             tail = tails[key] = (texts[r.output], *map(count_text, counts))
-        rows.append((layer_cell(r), r.type, *tail))
+        rows.append((*layer_cells(r), r.type, *tail))
     notes = (
         f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
         f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
         *condition_notes(e.conditions),
     )
-    return Table(title_text(e), columns, tuple(rows), (False, False, False) + (True,) * (len(columns) - 3), notes, spec=e.spec_name)
+    return Table(title_text(e), columns, tuple(rows), (False,) * 4 + (True,) * (len(columns) - 4), notes, csv_only=("path",), spec=e.spec_name)
 
 
 def _blocks_table(e: Evaluation) -> Table:
@@ -193,12 +197,13 @@ def _blocks_table(e: Evaluation) -> Table:
     )
 
 
-def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool, macs: bool = False) -> Report:
-    """The `params` tables: per layer, per block, totals, and a comparison when several (with
-    MACs when `macs`: the same network at several inputs)."""
+def params_report(evaluation_sets: list[list[Evaluation]], *, explain: bool, macs: bool = False, depth: int | None = None) -> Report:
+    """The `params` tables: per layer (per block call below `depth`), per block, totals, and a
+    comparison when several (with MACs when `macs`: the same network at several inputs); the
+    working (--explain) is every layer's."""
     tables: list[Table] = []
     for evaluations in evaluation_sets:
-        for e in evaluations:
+        for e in fold_all(evaluations, depth):
             tables.append(_layers_table(e))
             if e.groups and not e.standalone:
                 tables.append(_blocks_table(e))

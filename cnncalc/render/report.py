@@ -19,6 +19,19 @@ class Table(NamedTuple):
     notes: tuple[str, ...] = ()
     kind: str = "layers"  # "layers" tables are the per-layer ones that CSV concatenates
     spec: str = ""  # the spec a per-layer table belongs to: CSV's `spec` column when they differ
+    csv_only: tuple[str, ...] = ()  # columns CSV writes and the drawn tables leave out (a row's path)
+
+    def drawn(self) -> Table:
+        """The table as drawn for people (terminal, plain text, Markdown): without `csv_only` columns."""
+        if not self.csv_only:
+            return self
+        keep = [i for i, c in enumerate(self.columns) if c not in self.csv_only]
+        return self._replace(
+            columns=tuple(self.columns[i] for i in keep),
+            rows=tuple(tuple(row[i] for i in keep) for row in self.rows),
+            numeric=tuple(self.numeric[i] for i in keep),
+            csv_only=(),
+        )
 
 
 class Report(NamedTuple):

@@ -32,7 +32,7 @@ new_tuple: "_NewTuple" = tuple.__new__  # type: ignore[assignment]
 
 META_KEYS = ("name", "from", "repeat")  # keys of a layer call that are cnncalc's, not the layer's
 TOP_KEYS = ("name", "input", "batch", "vars", "blocks", "layers", "description")
-BLOCK_KEYS = ("args", "layers", "residual", "shortcut", "after", "description")
+BLOCK_KEYS = ("args", "layers", "residual", "shortcut", "shortcut_name", "shortcut_first", "after", "description")
 INPUT_NAME = "input"  # what `from:` calls the input of a layer list
 
 
@@ -96,6 +96,8 @@ class Block(NamedTuple):
     shortcut: tuple[LayerCall, ...]
     after: tuple[LayerCall, ...]
     position: Position
+    shortcut_name: str = "shortcut"  # the shortcut's module name (torchvision's resnets: downsample)
+    shortcut_first: bool = False  # the shortcut's rows run (and are listed) before F(x)'s
 
     @property
     def path(self) -> str:

@@ -451,7 +451,21 @@ class Reader:
                 path,
                 hint="use 'residual: true' with a shortcut, or drop the shortcut",
             )
-        return Block(name, tuple(params), layers, residual, shortcut, after, position)
+        shortcut_name = "shortcut"
+        if "shortcut_name" in fields:
+            key, value = fields["shortcut_name"]
+            if not shortcut:
+                raise self.error(key, f"block {name!r} has a shortcut_name but no shortcut", path, hint="add a 'shortcut:' list, or drop shortcut_name")
+            shortcut_name = self.name(value, path, "'shortcut_name'")
+        shortcut_first = False
+        if "shortcut_first" in fields:
+            key, value = fields["shortcut_first"]
+            if not (isinstance(value, yaml.ScalarNode) and value.tag == BOOL):
+                raise self.error(value, "'shortcut_first' must be true or false", path, found=type_name(value))
+            shortcut_first = bool(scalar_value(value, self.source))
+            if shortcut_first and not shortcut:
+                raise self.error(key, f"block {name!r} has shortcut_first but no shortcut", path, hint="add a 'shortcut:' list, or drop shortcut_first")
+        return Block(name, tuple(params), layers, residual, shortcut, after, position, shortcut_name, shortcut_first)
 
     def spec(self, node: yaml.Node | None, default_name: str) -> Spec:
         if node is None:
