@@ -512,7 +512,7 @@ def node_shapes(env: Mapping[str, Any], refs: frozenset[str], named: Mapping[str
 
 def _as_taken(arg: Arg, param: Param | None, where: str) -> Arg:
     """An argument of a chosen call as its layer takes it: a word where the layer takes text
-    (`mode: bilinear`), else a checked expression (see `Reader.chosen_call`)."""
+    (`mode: bilinear`), else a checked expression (see `Reader.make_call`)."""
     raw = arg.raw
     if isinstance(raw, tuple):
         return Arg(tuple(_as_taken(a, param, where) for a in raw), arg.position)

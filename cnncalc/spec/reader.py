@@ -308,11 +308,13 @@ class Reader:
         path: str,
         block_names: set[str],
     ) -> LayerCall:
-        if kind in self.type_params:
-            return self.chosen_call(key, kind, pairs, path)
-        is_block = kind in block_names
-        found = None if is_block else lookup(kind)
-        if not is_block and found is None:
+        """A call of a layer kind, a block, or a template's type argument (`- act: {inplace: true}`
+        in a block with an argument `act`: `chosen`, its arguments checked once the type is known,
+        at expansion; text that is not an expression kept as written, for a layer that takes a word)."""
+        chosen = kind in self.type_params
+        is_block = not chosen and kind in block_names
+        found = None if is_block or chosen else lookup(kind)
+        if not (is_block or chosen) and found is None:
             raise self.error(
                 key,
                 f"unknown layer type {quoted(kind)}",
@@ -349,41 +351,16 @@ class Reader:
                         expected=f"at most {self.limits.max_repeat} (raise it with --max-repeat)",
                         found=str(repeat.raw),
                     )
-            else:  # a layer's unknown argument stays unparsed: check_call_args refuses it
-                param = None if params is None else params.get(arg_name)
-                args.append((arg_name, self.arg(value, where, param, parse=params is None or param is not None)))
-        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block, call_refs(args, repeat), False)
-
-    def chosen_call(self, key: yaml.Node, kind: str, pairs: list[tuple[str, yaml.Node, yaml.Node]], path: str) -> LayerCall:
-        """A call whose kind is a template argument's value (`- act: {inplace: true}` in a block
-        with an argument `act`): its arguments are checked once the type is known (expansion);
-        text that is not an expression is kept as written, for a layer that takes a word."""
-        where = f"{path} ({kind})"
-        name: str | None = None
-        sources: tuple[str, ...] = ()
-        repeat: Arg | None = None
-        args: list[tuple[str, Arg]] = []
-        seen: set[str] = set()
-        for arg_name, arg_key, value in pairs:
-            if arg_name in seen:
-                raise self.error(arg_key, f"argument {quoted(arg_name)} given twice", where)
-            seen.add(arg_name)
-            if arg_name == "name":
-                name = self.name(value, path, "'name'")
-            elif arg_name == "from":
-                if isinstance(value, yaml.SequenceNode):
-                    sources = tuple(self.name(v, path, "each 'from' entry") for v in value.value)
-                else:
-                    sources = (self.name(value, path, "'from'"),)
-            elif arg_name == "repeat":
-                repeat = self.arg(value, where)
-            else:
+            elif chosen:
                 try:
                     arg = self.arg(value, where)
                 except ExprError:
                     arg = self.arg(value, where, parse=False)
                 args.append((arg_name, arg))
-        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, False, call_refs(args, repeat), True)
+            else:  # a layer's unknown argument stays unparsed: check_call_args refuses it
+                param = None if params is None else params.get(arg_name)
+                args.append((arg_name, self.arg(value, where, param, parse=params is None or param is not None)))
+        return LayerCall(kind, tuple(args), name, sources, repeat, self.pos(key), path, is_block, call_refs(args, repeat), chosen)
 
     # -- blocks and the whole file
 
