@@ -85,7 +85,7 @@ class TestFormats:
             json.loads(out)
         elif fmt == "csv":
             rows = list(csv.reader(io.StringIO(out)))
-            assert rows[0][:3] == ["module", "path", "type"] and len(rows) == 1 + 10
+            assert rows[0][:3] == ["layer", "module", "type"] and len(rows) == 1 + 10
             assert rows[-1][:2] == ["5", "blocks.bottleneck[5]"]
         elif fmt == "markdown":
             assert "| module | type |" in out and "|---|---|" in out and "blocks.bottleneck[2]" not in out

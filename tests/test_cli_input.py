@@ -115,7 +115,7 @@ def test_markdown_and_csv_at_several_inputs(runner: CliRunner) -> None:
     assert "| resnet18 @ 3x224x224 | 11,689,512 |" in markdown
     rows = list(csv.DictReader(io.StringIO(ok(runner, "cost", "resnet18", "--input", "3,320,240", "--input", "3,224,224", "-f", "csv"))))
     assert {r["spec"] for r in rows} == {"resnet18 @ 3x320x240", "resnet18 @ 3x224x224"}
-    first = [r for r in rows if r["path"] == "layers[0]"]
+    first = [r for r in rows if r["layer"] == "layers[0]"]
     assert [(r["spec"], r["output"]) for r in first] == [("resnet18 @ 3x320x240", "[64, 160, 120]"), ("resnet18 @ 3x224x224", "[64, 112, 112]")]
 
 
@@ -210,14 +210,14 @@ def test_layer_calls_keep_torchs_tensor_shapes_in_errors(runner: CliRunner) -> N
 @pytest.mark.parametrize("command", ["shape", "params", "cost"])
 def test_csv_of_several_specs_names_the_spec(runner: CliRunner, command: str) -> None:
     rows = list(csv.reader(io.StringIO(ok(runner, command, "lenet5", "resnet18", "-f", "csv"))))
-    assert rows[0][:3] == ["spec", "module", "path"]
+    assert rows[0][:3] == ["spec", "layer", "module"]
     assert {r[0] for r in rows[1:]} == {"lenet5", "resnet18"}
     one = list(csv.reader(io.StringIO(ok(runner, command, "lenet5", "-f", "csv"))))
-    assert one[0][0] == "module"  # one spec: no spec column
+    assert one[0][0] == "layer"  # one spec: no spec column
 
 
 def test_merge_rows_show_every_input(runner: CliRunner) -> None:
-    rows = {r["path"]: r for r in csv.DictReader(io.StringIO(ok(runner, "shape", "resnet18", "-f", "csv")))}
+    rows = {r["layer"]: r for r in csv.DictReader(io.StringIO(ok(runner, "shape", "resnet18", "-f", "csv")))}
     assert rows["layers[4].layers[0].add"]["input"] == "[64, 56, 56], [64, 56, 56]"
     table = ok(runner, "shape", "googlenet")
     assert "| Concat            | [64, 28, 28], [128, 28, 28], [32, 28, 28], [32, 28, 28]" in table

@@ -254,7 +254,7 @@ def test_markdown_and_csv(run: Any) -> None:
     result = run(SEED, "--block", "plain", "--format", "csv", "--flops")
     rows = list(csv.reader(io.StringIO(result.stdout)))
     header = rows[0]
-    assert header[:6] == ["module", "path", "type", "output", "MACs", "FLOPs"]
+    assert header[:6] == ["layer", "module", "type", "output", "MACs", "FLOPs"]
     assert [r[header.index("MACs")] for r in rows[1:]] == ["9437184", "0", "9437184", "0"]
     assert [r[header.index("RF")] for r in rows[1:]] == ["3x3", "3x3", "5x5", "5x5"]
 

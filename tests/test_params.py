@@ -35,7 +35,7 @@ def blocks(text: str) -> list[Evaluation]:
 def test_layer_table_and_totals() -> None:
     report = params_report([[inline("Conv2d(3, 100, 3)", "BatchNorm2d(100)")]], explain=False)
     (table,) = report.tables
-    assert table.columns == ("module", "path", "type", "output", "params", "bias", "buffers")
+    assert table.columns == ("layer", "module", "type", "output", "params", "bias", "buffers")
     assert table.drawn().columns == ("module", "type", "output", "params", "bias", "buffers")  # the path: CSV only
     assert table.numeric == (False, False, False, False, True, True, True)
     assert table.rows[0][4:] == ("2,800", "100", "0")  # 100*3*9 + 100 with separators
@@ -45,7 +45,7 @@ def test_layer_table_and_totals() -> None:
 
 def test_no_buffers_column_without_buffers() -> None:
     (table,) = params_report([[inline("Conv2d(3, 8, 3)", "ReLU()")]], explain=False).tables
-    assert table.columns == ("module", "path", "type", "output", "params", "bias")
+    assert table.columns == ("layer", "module", "type", "output", "params", "bias")
 
 
 def test_comparison_of_blocks() -> None:

@@ -26,8 +26,8 @@ def test_shape_table() -> None:
     report = shape_report([inline(2)], explain=False)
     (table,) = report.tables
     assert table.title == "inline: input [2, 3, 8, 8]"
-    assert table.columns == ("module", "path", "type", "input", "output") and table.csv_only == ("path",)
-    assert table.rows[0] == ("0", "layer[0]", "Conv2d", "[2, 3, 8, 8]", "[2, 8, 8, 8]")
+    assert table.columns == ("layer", "module", "type", "input", "output") and table.csv_only == ("layer",)
+    assert table.rows[0] == ("layer[0]", "0", "Conv2d", "[2, 3, 8, 8]", "[2, 8, 8, 8]")
     assert [r[2] for r in table.rows] == ["Conv2d", "BatchNorm2d", "ReLU"]
     assert table.notes == ("output [2, 8, 8, 8]",) and not any(table.numeric)
     assert report.explanation == ()
@@ -65,7 +65,7 @@ def test_cells() -> None:
     e = inline(4)
     assert shape_json((1, 2)) == [1, 2]
     assert title_text(e) == "inline: input [4, 3, 8, 8]"
-    assert layer_cells(e.rows[0]) == ("0", "layer[0]")  # the module name (indented by depth), the path
+    assert layer_cells(e.rows[0]) == ("layer[0]", "0")  # the path, the module name (indented by depth)
     shapes = Shapes(e)
     assert shapes[e.rows[0].output] == [4, 8, 8, 8]
     assert shapes[e.rows[0].output] is shapes[e.rows[1].output]  # converted once, shared

@@ -75,12 +75,12 @@ def title_text(e: Evaluation) -> str:
     return f"{e.name}: input {shape_text(e.shown(e.input))}{batch}"
 
 
-LAYER_COLUMNS = ("module", "path")  # a per-layer table's first columns; the path is for CSV only (Table.csv_only)
+LAYER_COLUMNS = ("layer", "module")  # a per-layer table's first columns; "layer", the path, is for CSV only (Table.csv_only), as before module names
 
 
 def layer_cells(row: Row) -> tuple[str, str]:
-    """A row's first cells (LAYER_COLUMNS): its module name indented by its depth, its path."""
-    return "  " * row.depth + row.module, row.path
+    """A row's first cells (LAYER_COLUMNS): its path, its module name indented by its depth."""
+    return row.path, "  " * row.depth + row.module
 
 
 def step_head(e: Evaluation, row: Row) -> str:

@@ -273,7 +273,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
             if explain:
                 explanation.extend((step_head(e, r), _steps(r.steps, rc.steps, f.steps)) for r, rc, f in zip(e.rows, c.rows, fields))
             title = f"{title_text(e)} -- {CONVENTION}"
-            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype), csv_only=("path",), spec=e.spec_name))
+            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype), csv_only=("layer",), spec=e.spec_name))
             if c.groups and not e.standalone:
                 block_columns = ("block", "layers", "MACs") + (("FLOPs",) if flops else ()) + (
                     "cheap ops", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"

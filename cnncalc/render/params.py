@@ -181,7 +181,7 @@ def _layers_table(e: Evaluation) -> Table:
         f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
         *condition_notes(e.conditions),
     )
-    return Table(title_text(e), columns, tuple(rows), (False,) * 4 + (True,) * (len(columns) - 4), notes, csv_only=("path",), spec=e.spec_name)
+    return Table(title_text(e), columns, tuple(rows), (False,) * 4 + (True,) * (len(columns) - 4), notes, csv_only=("layer",), spec=e.spec_name)
 
 
 def _blocks_table(e: Evaluation) -> Table:

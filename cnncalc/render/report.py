@@ -19,7 +19,7 @@ class Table(NamedTuple):
     notes: tuple[str, ...] = ()
     kind: str = "layers"  # "layers" tables are the per-layer ones that CSV concatenates
     spec: str = ""  # the spec a per-layer table belongs to: CSV's `spec` column when they differ
-    csv_only: tuple[str, ...] = ()  # columns CSV writes and the drawn tables leave out (a row's path)
+    csv_only: tuple[str, ...] = ()  # columns CSV writes and the drawn tables leave out (a row's path, `layer`)
 
     def drawn(self) -> Table:
         """The table as drawn for people (terminal, plain text, Markdown): without `csv_only` columns."""

@@ -75,5 +75,5 @@ def shape_report(evaluations: list[Evaluation], *, explain: bool, depth: int | N
         texts = ShapeTexts(e)
         rows = tuple((*layer_cells(r), r.type, inputs_text(texts, r), texts[r.output]) for r in e.rows)
         notes = (f"output {shape_text(e.shown(e.output))}", *condition_notes(e.conditions))
-        tables.append(Table(title_text(e), (*LAYER_COLUMNS, "type", "input", "output"), rows, (False,) * 5, notes, csv_only=("path",), spec=e.spec_name))
+        tables.append(Table(title_text(e), (*LAYER_COLUMNS, "type", "input", "output"), rows, (False,) * 5, notes, csv_only=("layer",), spec=e.spec_name))
     return Report(tuple(tables), explanation(evaluations) if explain else ())
