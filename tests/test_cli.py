@@ -86,7 +86,7 @@ class TestFormats:
         elif fmt == "csv":
             rows = list(csv.reader(io.StringIO(out)))
             assert rows[0][:3] == ["layer", "module", "type"] and len(rows) == 1 + 10
-            assert rows[-1][:2] == ["5", "blocks.bottleneck[5]"]
+            assert rows[-1][:2] == ["blocks.bottleneck[5]", "5"]
         elif fmt == "markdown":
             assert "| module | type |" in out and "|---|---|" in out and "blocks.bottleneck[2]" not in out
         else:  # the module names, not the paths (which JSON and CSV give)
@@ -95,7 +95,7 @@ class TestFormats:
     def test_csv_numbers_have_no_separators(self, runner: CliRunner) -> None:
         _, out, _ = run(runner, "params", SEED, "-b", "plain", "-f", "csv")
         rows = list(csv.reader(io.StringIO(out)))
-        assert rows[1] == ["0", "blocks.plain[0]", "Conv2d", "[64, 16, 16]", str(64 * 64 * 9 + 64), "64"]
+        assert rows[1] == ["blocks.plain[0]", "0", "Conv2d", "[64, 16, 16]", str(64 * 64 * 9 + 64), "64"]
 
     def test_explain_shows_formulas(self, runner: CliRunner) -> None:
         _, out, _ = run(runner, "shape", SEED, "-b", "plain", "--explain")

@@ -163,7 +163,7 @@ def test_tables_show_module_names_and_csv_both(runner: CliRunner) -> None:
     assert "layer1.0.conv1" in table and "layers[4]" not in table
     csv = runner.invoke(main, ["params", "resnet18", "--format", "csv"]).stdout.splitlines()
     assert csv[0].startswith("layer,module,type")
-    assert csv[1].startswith("conv1,layers[0],Conv2d")
+    assert csv[1].startswith("layers[0],conv1,Conv2d")
 
 
 # ----------------------------------------------------------------------------- --depth
