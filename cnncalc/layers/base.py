@@ -90,11 +90,6 @@ class LayerKind(NamedTuple):
     origin: str = "torch.nn"  # where PyTorch users find it, for docs/layers.md
     unbatched: bool = False  # PyTorch also takes its input without the batch (one dim fewer): a spec refuses that
 
-    @property
-    def param_names(self) -> frozenset[str]:
-        """The names of the constructor arguments."""
-        return frozenset(p.name for p in self.params)
-
 
 class Ctx:
     """The evaluated arguments and input shapes handed to a rule."""

@@ -35,9 +35,6 @@ def json_parts(value: Any) -> list[str]:
     return parts
 
 
-_LEAVES = (str, int, float, bool, type(None))
-
-
 def _holds_objects(value: Any) -> bool:
     # Looks one level down only (and at a list's first item): the answer shapes the layout, never the content.
     if isinstance(value, dict):
