@@ -148,3 +148,17 @@ def test_cli_batch_with_layer_calls_is_refused() -> None:
     result = CliRunner().invoke(main, ["cost", "--input", "1,3,8,8", "Conv2d(3, 4, 3)", "--train", "--batch", "2"])
     assert result.exit_code == 2
     assert "--batch" in result.output
+
+
+def test_standalone_block_input_needs_a_gradient(tmp_path: Path) -> None:
+    """In a network the input needs no gradient (a first max-pool saves nothing); a block on its
+    own sits inside a network, so its max-pool saves its input and int64 indices."""
+    spec = tmp_path / "block.yaml"
+    spec.write_text(
+        "name: t\ninput: [4, 8, 8]\nblocks:\n  b:\n    layers:\n      - MaxPool2d: {kernel_size: 2}\n"
+        "      - Conv2d: {out_channels: 4, kernel_size: 1}\nlayers:\n  - b\n"
+    )
+    loaded = load_spec(str(spec))
+    assert train_memory(evaluate_spec(loaded)[0]).activations == 4 * 4 * 4 * 4  # the conv's input
+    standalone = evaluate_spec(loaded, blocks=("b",))[0]
+    assert train_memory(standalone).activations == 4 * 8 * 8 * 4 + 4 * 4 * 4 * 8 + 4 * 4 * 4 * 4

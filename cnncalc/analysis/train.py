@@ -8,7 +8,7 @@ parameter storages left out. Each layer kind states what it saves (`LayerKind.sa
 family module); this walker follows storages through the rows (a view or an in-place op's output
 is its input's storage; every other layer writes a new one) and counts each saved storage once,
 at the first row that saves it. Which tensors need a gradient is followed too: the network's
-input does not; a layer's output does when it has parameters or an input that does (layers
+input does not (a standalone block's does: it sits inside a network); a layer's output does when it has parameters or an input that does (layers
 without parameters save nothing for an input that needs no gradient).
 
 Not modelled (so every figure is a lower bound on what training needs): workspace and temporary
@@ -54,9 +54,9 @@ class TrainMemory(NamedTuple):
         return arith.total([self.weights, self.gradients, self.optimizer_state, self.activations])
 
 
-def not_modelled(path: str, kind: str, reason: str = "") -> SpecError:
+def not_modelled(path: str, module: str, kind: str, reason: str = "") -> SpecError:
     return SpecError(
-        f"training memory is not modelled for {kind} (layer {path})" + (f": {reason}" if reason else ""),
+        f"training memory is not modelled for {kind} (layer {path}{f', module {module}' if module else ''})" + (f": {reason}" if reason else ""),
         expected="a layer kind whose saved tensors cnncalc models (docs/conventions.md)",
         found=kind,
     )
@@ -69,6 +69,7 @@ def train_memory(evaluation: Evaluation, *, optimizer: str = "sgd", dtype: str =
     grad: list[bool] = []  # per row: its output needs a gradient
     saved: set[int] = set()
     rows: list[TrainRow] = []
+    input_grad = evaluation.standalone  # a block on its own: its input comes from earlier layers
 
     def source(row_index: int, i: int) -> int:
         sources = evaluation.rows[row_index].sources
@@ -80,15 +81,15 @@ def train_memory(evaluation: Evaluation, *, optimizer: str = "sgd", dtype: str =
     for index, row in enumerate(evaluation.rows):
         kind = lookup(row.type)
         if kind is None or kind.saves is None:
-            raise not_modelled(row.path, row.type)
+            raise not_modelled(row.path, row.module, row.type)
         if row.copies != 1:
-            raise not_modelled(row.path, row.type, "a symbolic repeat count")
+            raise not_modelled(row.path, row.module, row.type, "a symbolic repeat count")
         ins = [source(index, i) for i in range(len(row.inputs))]
-        in_grad = any(grad[s] if s >= 0 else False for s in ins)
+        in_grad = any(grad[s] if s >= 0 else input_grad for s in ins)
         try:
             items = kind.saves(dict(row.args), row.inputs, row.output, in_grad)
         except SpecError as error:
-            raise not_modelled(row.path, row.type, error.args[0] if error.args else "") from None
+            raise not_modelled(row.path, row.module, row.type, error.args[0] if error.args else "") from None
         own = index
         new_bytes: list[Any] = []
         for item in items:
