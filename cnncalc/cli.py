@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cnncalc import __version__
-from cnncalc.cli_options import DEPTH, FORMAT, BandArg, ShapeArg, bindings, common, warn_unused, with_limits
+from cnncalc.cli_options import DEPTH, FORMAT, OPTIMIZERS, BandArg, ShapeArg, bindings, common, warn_unused, with_limits
 from cnncalc.errors import EXIT_BAD_INPUT, CnncalcError, NoAnswerError, UsageError, clip, quoted
 from cnncalc.spec import Limits
 
@@ -151,6 +151,7 @@ def _evaluate_all(
     limits: Limits,
     counts: frozenset[str],
     channels_last: bool = False,
+    batch: str | None = None,
 ) -> list[list[Any]]:
     """Every spec (or the inline calls) evaluated, at each --input when given (spec by spec, the
     inputs in the order given); `counts`: the counts the command prints besides shapes
@@ -174,6 +175,8 @@ def _evaluate_all(
     if calls:
         if blocks:
             raise UsageError("--block applies to spec files, not to inline layer calls")
+        if batch is not None:
+            raise UsageError("--batch applies to spec files; with layer calls the batch is --input's first size", found=f"--batch {clip(batch)}")
         if bindings:
             from cnncalc.spec import inline_calls
             from cnncalc.spec.checks import used_names
@@ -183,6 +186,8 @@ def _evaluate_all(
     else:
         stdin_text = _read_stdin(sources, limits)
         specs = [load_spec(source, limits, stdin_text) for source in sources]
+        if batch is not None:
+            specs = [_with_batch(spec, batch) for spec in specs]
         if bindings:
             from cnncalc.spec.checks import used_names
 
@@ -198,6 +203,20 @@ def _evaluate_all(
     if channels_last:
         results = [[channels_last_view(e) for e in evaluations] for evaluations in results]
     return results
+
+
+def _with_batch(spec: Any, batch: str) -> Any:
+    """The spec with its batch size replaced by --batch: a positive integer, or a name (a symbol)."""
+    from cnncalc import arith
+    from cnncalc.spec.model import Arg
+
+    if batch.isdecimal() and int(batch) >= 1:
+        value: Any = int(batch)
+    elif batch.isidentifier() and batch.isascii():
+        value = arith.symbol(batch)
+    else:
+        raise UsageError("--batch must be a positive integer or a name", expected="--batch 8 or --batch B", found=f"--batch {clip(batch)}")
+    return spec._replace(batch=Arg(value, spec.position))
 
 
 def _layer_calls(sources: tuple[str, ...]) -> bool:
@@ -275,9 +294,12 @@ def params(
 @DEPTH
 @click.option("--flops", is_flag=True, help="Add a FLOPs column (FLOPs = 2 x MACs; JSON always has both).")
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32", show_default=True, help="Element type for activation and parameter bytes.")
+@click.option("--train", is_flag=True, help="Add training memory: weights, gradients, optimizer state and the activations autograd saves (a lower bound).")
+@click.option("--optimizer", type=click.Choice(sorted(OPTIMIZERS)), default=None, help="With --train: the optimizer's state (sgd none, momentum 1, adam/adamw 2 buffers per parameter)  [default: sgd]")
+@click.option("--batch", default=None, metavar="N|NAME", help="The batch size, replacing the spec's `batch:`: a positive integer, or a name kept as a symbol.")
 def cost(
     specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits,
-    depth: int | None, flops: bool, dtype: str,
+    depth: int | None, flops: bool, dtype: str, train: bool, optimizer: str | None, batch: str | None,
 ) -> None:
     """MACs, cheap ops, memory and receptive field of every layer and block.
 
@@ -290,17 +312,23 @@ def cost(
     cnncalc cost configs/resnet_block_bottleneck.yaml --block plain --explain
     cnncalc cost resnet18 --flops --dtype float16 --format json
     cnncalc cost resnet50 --input 3,320,240 --input 3,224,224
+    cnncalc cost resnet18 --train --optimizer adam --batch 32
     """
     from cnncalc.render.cost import cost_document, cost_report
 
+    if optimizer is not None and not train:
+        raise UsageError("--optimizer needs --train", found=f"--optimizer {optimizer} without --train", hint="cnncalc cost SPEC --train --optimizer adam")
+    if train and channels_last:
+        raise UsageError("--train does not take --channels-last (the saved tensors are counted channels first)")
+    chosen = (optimizer or "sgd") if train else None
     sets = _evaluate_all(
         specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits,
-        counts=frozenset(("params", "macs")), channels_last=channels_last,
+        counts=frozenset(("params", "macs")), channels_last=channels_last, batch=batch,
     )
     _write(
         fmt,
-        lambda: cost_document(sets, dtype=dtype, explain=explain, depth=depth),
-        lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth),
+        lambda: cost_document(sets, dtype=dtype, explain=explain, depth=depth, optimizer=chosen),
+        lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth, optimizer=chosen),
     )
 
 

@@ -183,3 +183,7 @@ common = options(
     click.option("--channels-last", is_flag=True, help="Show shapes channels-last, (B, H, W, C) as TensorFlow and many textbooks write them; the input stays channels-first."),
     with_limits,
 )
+
+# `cost --optimizer`: the names cnncalc.analysis.train.OPTIMIZER_STATES knows (kept here, off the
+# start-up path's imports; tests/test_train_memory.py checks the two agree).
+OPTIMIZERS = ("adam", "adamw", "momentum", "sgd")

@@ -17,6 +17,7 @@ Usage (from the repo root):
     <torch-venv>/bin/python tools/torch_reference.py --only resolutions
     <torch-venv>/bin/python tools/torch_reference.py --only sizes
     <torch-venv>/bin/python tools/torch_reference.py --only segmentation
+    <torch-venv>/bin/python tools/torch_reference.py --only train
     <torch-venv>/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
 
 It writes
@@ -2092,13 +2093,97 @@ def check_public(path: str) -> int:
     return bad
 
 
+# ----------------------------------------------------------------------------- train memory
+
+# Small sequences (a conv first, so the later layers' inputs need a gradient, as inside a
+# network): [type, kwargs] each, built as nn.<type>(**kwargs); per-sample input shape.
+TRAIN_CASES = [
+    ("conv", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}]]),
+    ("conv_bias_stride", [3, 17, 17], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3, "stride": 2, "padding": 1}]]),
+    ("conv_bn", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["BatchNorm2d", {"num_features": 8}]]),
+    ("conv_bn_noaffine", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["BatchNorm2d", {"num_features": 8, "affine": False}]]),
+    ("conv_relu", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["ReLU", {}]]),
+    ("conv_relu_inplace", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["ReLU", {"inplace": True}]]),
+    ("conv_relu6_inplace", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["ReLU6", {"inplace": True}]]),
+    ("conv_relu_conv", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["ReLU", {"inplace": True}],
+                                     ["Conv2d", {"in_channels": 8, "out_channels": 4, "kernel_size": 1}]]),
+    ("conv_relu6_conv", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["ReLU6", {}],
+                                      ["Conv2d", {"in_channels": 8, "out_channels": 4, "kernel_size": 1}]]),
+    ("conv_relu6_inplace_conv", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["ReLU6", {"inplace": True}],
+                                              ["Conv2d", {"in_channels": 8, "out_channels": 4, "kernel_size": 1}]]),
+    ("conv_maxpool", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["MaxPool2d", {"kernel_size": 2}]]),
+    ("conv_maxpool_3s2p1", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}],
+                                         ["MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}]]),
+    ("conv_adaptive_avg_1", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["AdaptiveAvgPool2d", {"output_size": 1}]]),
+    ("conv_adaptive_avg_7", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["AdaptiveAvgPool2d", {"output_size": 7}]]),
+    ("conv_adaptive_avg_same", [3, 9, 9], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}], ["AdaptiveAvgPool2d", {"output_size": 7}]]),
+    ("conv_flatten_linear", [3, 8, 8], [["Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}], ["Flatten", {}],
+                                        ["Linear", {"in_features": 144, "out_features": 10}]]),
+    ("linear", [16], [["Linear", {"in_features": 16, "out_features": 5}]]),
+    ("linear_dropout_linear", [16], [["Linear", {"in_features": 16, "out_features": 32}], ["Dropout", {"p": 0.5}],
+                                     ["Linear", {"in_features": 32, "out_features": 4}]]),
+    ("linear_relu_dropout_inplace", [16], [["Linear", {"in_features": 16, "out_features": 32}], ["ReLU", {"inplace": True}], ["Dropout", {"p": 0.5, "inplace": True}]]),
+    ("conv_identity", [3, 8, 8], [["Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}], ["Identity", {}], ["ReLU", {}]]),
+]
+TRAIN_MODELS = ["resnet18", "resnet50", "mobilenet_v2", "vgg16"]
+TRAIN_BATCHES = [1, 8]
+
+
+def saved_bytes(model, x):
+    """Bytes of the tensors autograd saves in one training forward pass, once per storage,
+    parameter storages left out (torch.autograd.graph.saved_tensors_hooks)."""
+    model.train()
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen = {}
+
+    def pack(t):
+        s = t.untyped_storage()
+        if s.data_ptr() not in params:
+            seen.setdefault(s.data_ptr(), s.nbytes())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    return sum(seen.values()), len(seen)
+
+
+def make_train(path: str) -> None:
+    import torchvision
+
+    torch.manual_seed(0)
+    out = {
+        "meta": {
+            "source": "torch %s, torchvision %s, CPU, float32, %s" % (torch.__version__, torchvision.__version__, sys.version.split()[0]),
+            "method": "torch.autograd.graph.saved_tensors_hooks over one forward pass in train mode; "
+            "bytes counted once per storage (untyped_storage().data_ptr()), parameter storages left out; "
+            "the input does not require grad",
+        },
+        "cases": [],
+        "models": [],
+    }
+    for name, shape, layers in TRAIN_CASES:
+        for batch in (1, 2):
+            model = torch.nn.Sequential(*[getattr(torch.nn, t)(**kw) for t, kw in layers])
+            total, count = saved_bytes(model, torch.randn(batch, *shape))
+            out["cases"].append({"name": name, "input": shape, "layers": layers, "batch": batch, "saved_bytes": total, "storages": count})
+    for name in TRAIN_MODELS:
+        model = getattr(torchvision.models, name)(weights=None)
+        for batch in TRAIN_BATCHES:
+            total, count = saved_bytes(model, torch.randn(batch, 3, 224, 224))
+            out["models"].append({"model": name, "input": [3, 224, 224], "batch": batch, "saved_bytes": total, "storages": count})
+            print(name, batch, total, count, flush=True)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+
+
 def main(argv=None):
     if os.environ.get("PYTHONHASHSEED") != "0":
         # torch formats some error messages from Python sets; pin hashing so output is byte-stable
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation"], help="generate just one of the files")
+    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation", "train"], help="generate just one of the files")
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
@@ -2121,6 +2206,8 @@ def main(argv=None):
         make_shapes(os.path.join(a.out_dir, "sizes_cases_torch.jsonl"), a.seed, build_sizes_cases)
     if a.only in (None, "segmentation"):
         make_segmentation(os.path.join(a.out_dir, "segmentation_torch.json"))
+    if a.only in (None, "train"):
+        make_train(os.path.join(a.out_dir, "train_memory_torch.json"))
 
 
 if __name__ == "__main__":

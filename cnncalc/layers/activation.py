@@ -16,6 +16,9 @@ from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     IGNORED,
     INPLACE,
+    SAVES_INPUT,
+    SAVES_OUTPUT,
+    SHARES_INPUT,
     Ctx,
     LayerKind,
     Outcome,
@@ -132,8 +135,31 @@ def _act(name: str, params: tuple[Param, ...] = (), rule: Rule = same_shape, par
     )
 
 
+def _clamp_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """ReLU in training: the output (in place: the input's storage, which it becomes)."""
+    return ((SAVES_OUTPUT,) if grad else ()) + ((SHARES_INPUT,) if args.get("inplace") else ())
+
+
+def _hardtanh_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """ReLU6 (hardtanh) in training: the input; in place, a copy of the input as it was (a new
+    tensor) while the output stays in the input's storage."""
+    if args.get("inplace"):
+        return (((product(inputs[0]), 0),) if grad else ()) + (SHARES_INPUT,)
+    return (SAVES_INPUT,) if grad else ()
+
+
+_SAVES = {
+    "ReLU": (_clamp_saves, "output (in place: shares the input's storage)"),
+    "ReLU6": (_hardtanh_saves, "input (in place: a copy of the input, the output shares the input's storage)"),
+}
+
+
 def kinds() -> list[LayerKind]:
     """The activation family's kinds."""
+    return [k._replace(saves=_SAVES[k.name][0], saves_doc=_SAVES[k.name][1]) if k.name in _SAVES else k for k in _kinds()]
+
+
+def _kinds() -> list[LayerKind]:
     dim = (Param("dim", None, "any"),)
     result = [_act(name, INPLACE) for name in ("ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "SELU")]
     result += [_act(name) for name in ("Sigmoid", "Tanh", "Tanhshrink", "Softsign", "LogSigmoid")]

@@ -68,6 +68,16 @@ Rule = Callable[["Ctx"], Outcome]
 CheapRule = Callable[["LayerKind", Mapping[str, Any], tuple[Shape, ...], Shape], "tuple[Any, Step] | None"]
 # A kind's receptive-field mapping, given the same: a description from `cnncalc.layers.fields`.
 FieldRule = Callable[["LayerKind", Mapping[str, Any], tuple[Shape, ...], Shape], "Field"]
+# A kind's training rule: what autograd saves for backward in one training forward pass
+# (torch.autograd.graph.saved_tensors_hooks, parameters left out), given the layer's arguments,
+# input shapes, output shape and whether an input needs a gradient. Items: SAVES_INPUT (the
+# input's storage), SAVES_OUTPUT (the output's storage), SHARES_INPUT (the output *is* the input's
+# storage: a view or an in-place op; nothing saved by that) or a new tensor (elements, bytes per
+# element, or 0 for the activation dtype's size). cnncalc.analysis.train counts each storage once.
+SavesRule = Callable[[Mapping[str, Any], tuple[Shape, ...], Shape, bool], tuple[Any, ...]]
+SAVES_INPUT = ("input",)
+SAVES_OUTPUT = ("output",)
+SHARES_INPUT = ("shares",)
 
 
 class LayerKind(NamedTuple):
@@ -89,6 +99,8 @@ class LayerKind(NamedTuple):
     ops_doc: str = ""  # the cheap-op rule in words, for docs/layers.md
     origin: str = "torch.nn"  # where PyTorch users find it, for docs/layers.md
     unbatched: bool = False  # PyTorch also takes its input without the batch (one dim fewer): a spec refuses that
+    saves: SavesRule | None = None  # None: training memory not modelled for this kind
+    saves_doc: str = ""  # what it saves for backward, in words
 
 
 class Ctx:

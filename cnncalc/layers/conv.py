@@ -18,6 +18,7 @@ from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     AXES,
     IGNORED,
+    SAVES_INPUT,
     Ctx,
     LayerKind,
     Outcome,
@@ -288,9 +289,19 @@ def _conv_params(transposed: bool) -> tuple[Param, ...]:
     return head + (dilation, groups, bias, mode) + IGNORED
 
 
+def _conv_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training: the input (for the weight's gradient; the weight is a parameter), even when the
+    input needs no gradient."""
+    return (SAVES_INPUT,)
+
+
 def kinds() -> list[LayerKind]:
     """The conv family's kinds."""
     conv, transposed = _conv_params(False), _conv_params(True)
+    return [k._replace(saves=_conv_saves, saves_doc="input") if k.name == "Conv2d" else k for k in _kinds(conv, transposed)]
+
+
+def _kinds(conv: tuple[Param, ...], transposed: tuple[Param, ...]) -> list[LayerKind]:
     return [
         LayerKind(
             f"Conv{n}d", conv, _conv, n, family=FAMILY, field=_conv_field, mac_kind="conv", unbatched=True,

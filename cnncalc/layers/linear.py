@@ -11,8 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc import conditions
 from cnncalc.arith import add, mul, product
-from cnncalc.errors import ShapeError
-from cnncalc.layers.base import IGNORED, Ctx, LayerKind, Outcome, Param, Shape, check_bool, check_int, fmt, shape_text, step, term
+from cnncalc.errors import ShapeError, SpecError
+from cnncalc.layers.base import (
+    IGNORED,
+    SAVES_INPUT,
+    Ctx,
+    LayerKind,
+    Outcome,
+    Param,
+    Shape,
+    check_bool,
+    check_int,
+    fmt,
+    shape_text,
+    step,
+    term,
+)
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
@@ -70,8 +84,22 @@ def _linear_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
     return Collapse(-1)
 
 
+def _linear_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training: the input (for the weight's gradient), for a 2-D input [N, in_features]."""
+    if len(inputs[0]) != 2:
+        raise SpecError(
+            "training memory is modelled for Linear on a 2-D input [N, in_features] only",
+            expected="a 2-D input", found=shape_text(inputs[0]),
+        )
+    return (SAVES_INPUT,)
+
+
 def kinds() -> list[LayerKind]:
     """The linear family's kinds."""
+    return [k._replace(saves=_linear_saves, saves_doc="input (2-D inputs)") for k in _kinds()]
+
+
+def _kinds() -> list[LayerKind]:
     params = (Param("in_features", None, inferred=True), Param("out_features"), Param("bias", True, "bool")) + IGNORED
     return [
         LayerKind(

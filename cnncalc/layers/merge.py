@@ -99,10 +99,15 @@ def _elementwise(name: str, origin: str) -> LayerKind:
     )
 
 
+def _add_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training: nothing (an addition's gradient is the incoming one)."""
+    return ()
+
+
 def kinds() -> list[LayerKind]:
     """The merge family's kinds."""
     return [
-        _elementwise("Add", "x + y (torch.add, broadcasting)"),
+        _elementwise("Add", "x + y (torch.add, broadcasting)")._replace(saves=_add_saves, saves_doc="nothing"),
         _elementwise("Mul", "x * y (torch.mul, broadcasting)"),
         LayerKind("Concat", (Param("dim", 1),), _concat, inputs=2, family=FAMILY, field=_concat_field, origin="torch.cat((x, y), dim)"),
     ]

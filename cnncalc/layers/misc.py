@@ -14,6 +14,7 @@ from cnncalc.arith import product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     INPLACE,
+    SHARES_INPUT,
     Ctx,
     LayerKind,
     Outcome,
@@ -84,12 +85,26 @@ def _scale_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ..
     return elements, step("scale ops", "output elements", "", elements)
 
 
+def _identity_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training: nothing; the output is the input tensor itself."""
+    return (SHARES_INPUT,)
+
+
+def _dropout_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training: the scaled mask, one element of the activation dtype per input element (PyTorch
+    multiplies the input by it), when the input needs a gradient; measured for 0 < p < 1."""
+    p = args.get("p", 0.5)
+    if not (isinstance(p, (int, float)) and 0 < p < 1):
+        raise SpecError("training memory is modelled for Dropout with 0 < p < 1 only", expected="0 < p < 1", found=str(p))
+    return (((product(inputs[0]), 0),) if grad else ()) + ((SHARES_INPUT,) if args.get("inplace") else ())
+
+
 def kinds() -> list[LayerKind]:
     """The misc family's kinds."""
     dropout = (Param("p", 0.5, "number"),) + INPLACE
-    result = [LayerKind("Identity", (), same_shape, family=FAMILY, ignores_args=True)]
+    result = [LayerKind("Identity", (), same_shape, family=FAMILY, ignores_args=True, saves=_identity_saves, saves_doc="nothing (its input)")]
     result += [
-        LayerKind(name, dropout, _dropout, family=FAMILY)
+        LayerKind(name, dropout, _dropout, family=FAMILY, saves=_dropout_saves if name == "Dropout" else None, saves_doc="mask (input elements, activation dtype)" if name == "Dropout" else "")
         for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
     ]
     result.append(

@@ -19,6 +19,7 @@ from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     AXES,
     IGNORED,
+    SAVES_INPUT,
     Ctx,
     LayerKind,
     Outcome,
@@ -261,9 +262,22 @@ def _norm(
     )
 
 
+def _batch_norm_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training (batch statistics): the input, and four per-channel tensors: the running mean and
+    variance (buffers, not parameters, so the hooks see them) and the saved mean and inverse
+    standard deviation. Measured with track_running_stats (the default) only."""
+    if not args.get("track_running_stats", True):
+        raise SpecError(
+            "training memory is not modelled for BatchNorm2d with track_running_stats=False",
+            expected="track_running_stats: true", found="false",
+        )
+    return (SAVES_INPUT, (mul(4, inputs[0][1]), 0))
+
+
 def kinds() -> list[LayerKind]:
     """The norm family's kinds."""
     result = [_norm(f"BatchNorm{n}d", _running_norm_params(True), _batch_norm, n, doc=_RUNNING, batch=True) for n in (1, 2, 3)]
+    result[1] = result[1]._replace(saves=_batch_norm_saves, saves_doc="input + 4*C (running mean and variance, saved mean and invstd)")
     result += [_norm(f"InstanceNorm{n}d", _running_norm_params(False), _instance_norm, n, doc=_RUNNING, unbatched=True) for n in (1, 2, 3)]
     group = (
         (Param("num_groups"), Param("num_channels", None, inferred=True), Param("eps", 1e-5, "number"), Param("affine", True, "bool"))

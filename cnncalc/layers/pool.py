@@ -16,6 +16,7 @@ from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     AXES,
+    SAVES_INPUT,
     Ctx,
     LayerKind,
     Outcome,
@@ -244,8 +245,39 @@ def _adaptive(name: str, params: tuple[Param, ...], n: int) -> LayerKind:
     )
 
 
+def _max_pool_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training: the input and the int64 indices of the maxima (one per output element)."""
+    if args.get("return_indices"):
+        raise SpecError("training memory is not modelled for MaxPool2d with return_indices", expected="return_indices: false", found="true")
+    return (SAVES_INPUT, (product(output), 8)) if grad else ()
+
+
+def _adaptive_avg_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training: nothing for a 1x1 output (PyTorch computes a mean, whose backward needs only the
+    shape); otherwise the input."""
+    spatial = output[-2:]
+    if not all(type(d) is int for d in spatial):
+        raise SpecError(
+            "training memory is not modelled for AdaptiveAvgPool2d with a symbolic output size",
+            expected="a numeric output size", found="[" + ", ".join(str(d) for d in spatial) + "]",
+        )
+    return (SAVES_INPUT,) if grad and spatial != (1, 1) else ()
+
+
 def kinds() -> list[LayerKind]:
     """The pool family's kinds."""
+    return [_with_saves(k) for k in _kinds()]
+
+
+def _with_saves(kind: LayerKind) -> LayerKind:
+    if kind.name == "MaxPool2d":
+        return kind._replace(saves=_max_pool_saves, saves_doc="input + int64 indices (output elements * 8 B)")
+    if kind.name == "AdaptiveAvgPool2d":
+        return kind._replace(saves=_adaptive_avg_saves, saves_doc="nothing for a 1x1 output (a mean), else input")
+    return kind
+
+
+def _kinds() -> list[LayerKind]:
     adaptive_max = (Param("output_size", kind="size"), Param("return_indices", False, "bool"))
     return (
         [_sliding(f"MaxPool{n}d", _MAXPOOL, _max_pool, n) for n in (1, 2, 3)]

@@ -19,6 +19,7 @@ from cnncalc import arith, conditions
 from cnncalc.arith import add, floor_div, mul, product, sub
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    SHARES_INPUT,
     Ctx,
     FieldRule,
     LayerKind,
@@ -295,10 +296,16 @@ def _kind(name: str, params: tuple[Param, ...], rule: Rule, field: FieldRule | N
     return LayerKind(name, params, rule, family=FAMILY, field=field, origin=origin)
 
 
+def _view_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+    """Training: nothing; the output is a view of the input (a contiguous input, as every layer
+    cnncalc models for training writes)."""
+    return (SHARES_INPUT,)
+
+
 def kinds() -> list[LayerKind]:
     """The reshape family's kinds."""
     return [
-        _kind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten, _flatten_field),
+        _kind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten, _flatten_field)._replace(saves=_view_saves, saves_doc="nothing (a view of its input)"),
         _kind("Unflatten", (Param("dim"), Param("unflattened_size", kind="size")), _unflatten),
         _kind("Permute", (Param("dims", kind="ints"),), _permute, _permute_field, "torchvision.ops.misc.Permute"),
         _kind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow, _narrow_field, "torch.narrow(x, dim, start, length)"),

@@ -9,6 +9,7 @@ from cnncalc.analysis.cost import BYTES, CONVENTION, Cost, RowCost, bytes_of, co
 from cnncalc.analysis.evaluate import Evaluation, shape_text
 from cnncalc.analysis.fold import fold, fold_costs, fold_fields
 from cnncalc.analysis.receptive import RowField, field_cells, receptive_fields
+from cnncalc.analysis.train import OPTIMIZER_STATES, TrainMemory, train_memory
 from cnncalc.explain import Step
 from cnncalc.layers import OP_KINDS
 from cnncalc.render.cells import (
@@ -71,7 +72,35 @@ def _ops_json(c: Cost) -> dict[str, Any]:
     return {**{kind: arith.as_json(v) for kind, v in c.ops}, "total": arith.as_json(c.ops_total)}
 
 
-def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str) -> dict[str, Any]:
+TRAIN_NOTE = (
+    "lower bound: autograd's saved tensors once per storage (torch 2.14.1, CPU, train mode); "
+    "not modelled: workspace, allocator overhead, activation gradients alive during backward, the loss"
+)
+
+
+def _train_json(t: TrainMemory) -> dict[str, Any]:
+    return {
+        "optimizer": t.optimizer,
+        "optimizer_buffers_per_param": OPTIMIZER_STATES[t.optimizer],
+        "weight_bytes": arith.as_json(t.weights),
+        "gradient_bytes": arith.as_json(t.gradients),
+        "optimizer_bytes": arith.as_json(t.optimizer_state),
+        "saved_activation_bytes": arith.as_json(t.activations),
+        "total_bytes": arith.as_json(t.total),
+        "lower_bound": True,
+        "note": TRAIN_NOTE,
+    }
+
+
+def _train_notes(t: TrainMemory) -> tuple[str, ...]:
+    return (
+        f"train memory ({t.dtype}, {t.optimizer}): weights {bytes_text(t.weights)} + gradients {bytes_text(t.gradients)} + "
+        f"optimizer state {bytes_text(t.optimizer_state)} + saved activations {bytes_text(t.activations)} = {bytes_text(t.total)}",
+        f"train memory is a {TRAIN_NOTE}",
+    )
+
+
+def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: str, t: TrainMemory | None = None) -> dict[str, Any]:
     peak = e.rows[c.peak_row] if c.peak_row >= 0 else None
     return {
         "name": e.name,
@@ -99,18 +128,21 @@ def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: s
         },
         "receptive_field": _field_json(fields[-1]) if fields else None,
         "warnings": [w for f in fields for w in f.warnings],
+        **({"train_memory": _train_json(t)} if t is not None else {}),
     }
 
 
-def cost_document(evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False, depth: int | None = None) -> dict[str, Any]:
+def cost_document(
+    evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False, depth: int | None = None, optimizer: str | None = None
+) -> dict[str, Any]:
     """The `cost` JSON: one spec's document, or {"specs": [...], "comparison": [...]} for several;
     `depth`: block calls below it folded into one layer each (the totals are the same)."""
     if len(evaluation_sets) == 1:
-        return _cost_one(evaluation_sets[0], dtype, explain, depth)
+        return _cost_one(evaluation_sets[0], dtype, explain, depth, optimizer=optimizer)
     documents, summaries = [], []
     for evaluations in evaluation_sets:
         analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
-        documents.append(_cost_one(evaluations, dtype, explain, depth, analysed))
+        documents.append(_cost_one(evaluations, dtype, explain, depth, analysed, optimizer=optimizer))
         summaries.append(_summary(analysed))
     return {"convention": CONVENTION, "specs": documents, "comparison": _comparison_json(summaries, dtype)}
 
@@ -159,10 +191,12 @@ def _comparison_table(summaries: list[_Summary], dtype: str) -> Table:
 
 
 def _cost_one(
-    evaluations: list[Evaluation], dtype: str, explain: bool, depth: int | None = None, analysed: list[tuple[Evaluation, Cost, tuple[RowField, ...]]] | None = None
+    evaluations: list[Evaluation], dtype: str, explain: bool, depth: int | None = None, analysed: list[tuple[Evaluation, Cost, tuple[RowField, ...]]] | None = None,
+    *, optimizer: str | None = None,
 ) -> dict[str, Any]:
     if analysed is None:
         analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
+    trains = {id(e): train_memory(e, optimizer=optimizer, dtype=dtype) for e, _, _ in analysed} if optimizer else {}
     macs = arith.total(c.macs for _, c, _ in analysed)
     layers = []
     blocks = []
@@ -174,7 +208,8 @@ def _cost_one(
         fielded: dict[int, dict[str, Any] | None] = {}  # a field's JSON object, shared by its rows and block
         noted: dict[tuple[str, ...], list[str]] = {}
         shown, row_costs, row_fields = shown_rows(e, c, fields, depth)
-        for r, rc, f in zip(shown.rows, row_costs, row_fields):
+        saved = trains[id(e)].rows if optimizer and depth is None else None  # per layer: unfolded rows only
+        for i, (r, rc, f) in enumerate(zip(shown.rows, row_costs, row_fields)):
             key = (id(rc), id(r.output))
             counts = counted.get(key)
             if counts is None:
@@ -189,6 +224,8 @@ def _cost_one(
                 }
             field = fielded[id(f)] if id(f) in fielded else _shared_field_json(f, fielded)
             item: dict[str, Any] = {"path": r.path, "module": r.module, "type": r.type, **counts, "receptive_field": field}
+            if saved is not None:
+                item["saved_bytes"] = arith.as_json(saved[i].saved_bytes)
             if f.notes:
                 item["notes"] = noted.get(f.notes) or noted.setdefault(f.notes, list(f.notes))  # one list per distinct notes
             if explain and (r.steps or rc.steps or f.steps):
@@ -221,7 +258,7 @@ def _cost_one(
             **{kind: arith.as_json(arith.total(dict(c.ops)[kind] for _, c, _ in analysed)) for kind in OP_KINDS},
             "total": arith.as_json(arith.total(c.ops_total for _, c, _ in analysed)),
         },
-        "networks": [_network_json(e, c, f, dtype) for e, c, f in analysed],
+        "networks": [_network_json(e, c, f, dtype, trains.get(id(e))) for e, c, f in analysed],
         "blocks": blocks,
         "layers": layers,
         "conditions": conditions_json(evaluations),
@@ -233,7 +270,9 @@ def _steps(layer_steps: tuple[Step, ...], cost_steps: tuple[Step, ...], field_st
     return steps_text(layer_steps + cost_steps + field_steps)
 
 
-def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool, depth: int | None = None) -> Report:
+def cost_report(
+    evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool, depth: int | None = None, optimizer: str | None = None
+) -> Report:
     """The `cost` tables: per layer (per block call below `depth`), per block, with totals,
     memory and the receptive field in notes; the working (--explain) is every layer's."""
     tables: list[Table] = []
@@ -244,27 +283,31 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
         for e in evaluations:
             c, fields = analyse(e, dtype=dtype, explain=explain)
             analysed.append((e, c, fields))
+            train = train_memory(e, optimizer=optimizer, dtype=dtype) if optimizer else None
+            saved = train.rows if train is not None and depth is None else None  # per layer: unfolded rows only
             shown, row_costs, row_fields = shown_rows(e, c, fields, depth)
             noted = any(f.notes for f in row_fields)
             columns = (*LAYER_COLUMNS, "type", "output", "MACs") + (("FLOPs",) if flops else ()) + (
-                "cheap ops", "op", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
-            ) + (("RF note",) if noted else ())
+                "cheap ops", "op", "out elements", f"bytes ({dtype})"
+            ) + (("saved (train)",) if saved is not None else ()) + ("RF", "stride", "pad") + (("RF note",) if noted else ())
             numeric = (False, False, False, False, True) + ((True,) if flops else ()) + (
-                True, False, True, True, True, True, True
-            ) + ((False,) if noted else ())
+                True, False, True, True
+            ) + ((True,) if saved is not None else ()) + (True, True, True) + ((False,) if noted else ())
             rows = []
             # Rows sharing their cost and output (or their field) share those cells: c.rows and
             # fields hold rc and f, so their ids stay theirs.
             counted: dict[Any, tuple[str, ...]] = {}
             fielded: dict[int, tuple[str, ...]] = {}
-            for r, rc, f in zip(shown.rows, row_costs, row_fields):
+            for i, (r, rc, f) in enumerate(zip(shown.rows, row_costs, row_fields)):
                 key = (id(rc), id(r.output))
-                counts = counted.get(key)
+                counts = counted.get(key) if saved is None else None
                 if counts is None:
                     cells = [shape_text(e.shown(r.output)), count_text(rc.macs)]
                     if flops:
                         cells.append(count_text(arith.mul(2, rc.macs)))
                     cells += [count_text(rc.ops), rc.op_kind or "", count_text(rc.elements), count_text(bytes_of(rc.elements, dtype))]
+                    if saved is not None:
+                        cells.append(count_text(saved[i].saved_bytes))
                     counts = counted[key] = tuple(cells)
                 field = fielded.get(id(f))
                 if field is None:
@@ -273,7 +316,7 @@ def cost_report(evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: b
             if explain:
                 explanation.extend((step_head(e, r), _steps(r.steps, rc.steps, f.steps)) for r, rc, f in zip(e.rows, c.rows, fields))
             title = f"{title_text(e)} -- {CONVENTION}"
-            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype), csv_only=("layer",), spec=e.spec_name))
+            tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype) + (_train_notes(train) if train is not None else ()), csv_only=("layer",), spec=e.spec_name))
             if c.groups and not e.standalone:
                 block_columns = ("block", "layers", "MACs") + (("FLOPs",) if flops else ()) + (
                     "cheap ops", "out elements", f"bytes ({dtype})", "RF", "stride", "pad"
