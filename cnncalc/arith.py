@@ -315,6 +315,11 @@ def equal(a: Any, b: Any) -> bool | None:
     return False if nonzero else None
 
 
+def shape_text(shape: tuple[Any, ...]) -> str:
+    """A shape as the tables print it: `[64, 16, 16]`, symbols as text."""
+    return "[" + ", ".join(as_text(d) for d in shape) + "]"
+
+
 def as_text(value: Any) -> str:
     """A value as users read it: ints plainly, symbolic values in the textbook form of
     `cnncalc.formula` (expanded, each floor over one denominator: `floor((W + 2*p - k)/s) + 1`)."""

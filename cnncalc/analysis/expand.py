@@ -18,8 +18,8 @@ from cnncalc.conditions import Condition
 from cnncalc.errors import LimitError, ShapeError, SpecError, clip, with_shapes
 from cnncalc.layers import KINDS, LayerKind, Param, Shape, lookup
 from cnncalc.layers.base import step
-from cnncalc.spec import INPUT_NAME, Arg, Block, Expr, LayerCall, Limits, Spec, expr
-from cnncalc.spec.checks import check_call_args, expression, not_a_type, takes_text, text_value, unknown_type
+from cnncalc.spec import INPUT_NAME, Arg, Block, Expr, LayerCall, Limits, Spec
+from cnncalc.spec.checks import arg_names, check_call_args, expression, not_a_type, takes_text, text_value, unknown_type
 from cnncalc.spec.expr import NODE_KEY
 from cnncalc.spec.model import LayerType, new_tuple
 
@@ -189,7 +189,7 @@ class Expander:
                 if "copy" in reads:
                     raise SpecError(
                         f"'copy' cannot be read with a symbolic repeat count ({arith.as_text(copies)}): the copies would differ",
-                        position=next((a.position for _, a in call.args if "copy" in _names(a)), call.position),
+                        position=next((a.position for _, a in call.args if "copy" in arg_names(a)), call.position),
                         path=f"{path} ({call.kind})",
                         expected="a repeat count that is a number, or arguments that do not read 'copy'",
                         found="an argument that reads 'copy'",
@@ -288,7 +288,7 @@ class Expander:
         """Which of `copy` and `copies` a repeated call's arguments read (cached per call)."""
         found = self.copy_reads.get(id(call))
         if found is None:
-            read = set().union(*(_names(arg) for _, arg in call.args))
+            read = set().union(*(arg_names(arg) for _, arg in call.args))
             found = self.copy_reads[id(call)] = frozenset(read & COPY_NAMES)
             self.copy_calls.append(call)  # kept alive, so its id stays its own
         return found
@@ -525,19 +525,6 @@ def _as_taken(arg: Arg, param: Param | None, where: str) -> Arg:
     elif isinstance(raw, str) and not isinstance(raw, Expr):
         return Arg(expression(raw, arg.position, where), arg.position)
     return arg
-
-
-def _names(arg: Arg) -> set[str]:
-    """The names an argument's expressions read."""
-    found: set[str] = set()
-    stack = [arg]
-    while stack:
-        raw = stack.pop().raw
-        if isinstance(raw, Expr):
-            found.update(expr.names(raw))
-        elif isinstance(raw, tuple):
-            stack.extend(raw)
-    return found
 
 
 def symbolic_count(count: Any, call: LayerCall, where: str) -> Any:

@@ -341,49 +341,42 @@ def _flatten(state: _State, row: Row, fold: Fold) -> _State:
 
 def _collapse(state: _State, row: Row, dim: int, names: tuple[str, ...], explain: bool) -> _State:
     """A layer that mixes every position along `dim` (Linear over it): the union of all positions."""
-    x = row.inputs[0]
     tracks = []
-    steps = []
+    steps: list[Step] = []
     for i, t in enumerate(state.tracks or ()):
-        if t.dim == dim:
-            extent = t.flat if t.flat is not None else x[dim]
-            new = _compose(t.field, extent, 0, arith.sub(extent, 1), True, False)
-            tracks.append(_Track(new, None))
-            if explain and i < len(names):
-                steps.append(
-                    Step(
-                        f"RF {names[i]}: {row.type} mixes all {_text(extent)} positions: r", "",
-                        f"{_text(t.field.size)} + ({_text(extent)}-1)*{_text(t.field.stride)}", new.size,
-                    )
-                )
-        else:
-            tracks.append(t)
+        tracks.append(_spanned(t, row, "mixes", False, names[i] if explain and i < len(names) else None, steps) if t.dim == dim else t)
     return _State(tuple(tracks), (), (), tuple(steps))
 
 
 def _reduce(state: _State, row: Row, rule: Reduce, names: tuple[str, ...], explain: bool) -> _State:
     """A reduction (`x.mean([2, 3])`): the union of all positions along the reduced dims, as a
     global pool's; without keepdim the dims after them move up."""
-    x = row.inputs[0]
     tracks = []
-    steps = []
+    steps: list[Step] = []
     for i, t in enumerate(state.tracks or ()):
         if t.dim is not None and t.dim in rule.dims:
-            extent = t.flat if t.flat is not None else x[t.dim]
-            new = _compose(t.field, extent, 0, arith.sub(extent, 1), True, True)  # sized: as a global pool's
-            tracks.append(_Track(new, None))
-            if explain and i < len(names):
-                steps.append(
-                    Step(
-                        f"RF {names[i]}: {row.type} reduces all {_text(extent)} positions: r", "",
-                        f"{_text(t.field.size)} + ({_text(extent)}-1)*{_text(t.field.stride)}", new.size,
-                    )
-                )
+            tracks.append(_spanned(t, row, "reduces", True, names[i] if explain and i < len(names) else None, steps))  # sized: a global pool's
         elif t.dim is not None and not rule.keep:
             tracks.append(t._replace(dim=t.dim + sum(1 for d in rule.dims if d > t.dim)))
         else:
             tracks.append(t)
     return _State(tuple(tracks), (), (), tuple(steps))
+
+
+def _spanned(t: _Track, row: Row, verb: str, sized: bool, name: str | None, steps: list[Step]) -> _Track:
+    """A track whose dim the layer takes whole (every position of it into each output): the
+    field grows by the extent - 1 strides; a step appended when `name` is given."""
+    assert t.dim is not None
+    extent = t.flat if t.flat is not None else row.inputs[0][t.dim]
+    new = _compose(t.field, extent, 0, arith.sub(extent, 1), True, sized)
+    if name is not None:
+        steps.append(
+            Step(
+                f"RF {name}: {row.type} {verb} all {_text(extent)} positions: r", "",
+                f"{_text(t.field.size)} + ({_text(extent)}-1)*{_text(t.field.stride)}", new.size,
+            )
+        )
+    return _Track(new, None)
 
 
 def _pointwise(state: _State, row: Row) -> _State:

@@ -213,6 +213,4 @@ def copies_of(rows: Sequence[Row], count: Any, note: Any = None) -> list[Row]:
     ]
 
 
-def shape_text(shape: Shape) -> str:
-    """[64, 16, 16] style, symbols as text."""
-    return "[" + ", ".join(arith.as_text(d) for d in shape) + "]"
+shape_text = arith.shape_text  # [64, 16, 16] style, symbols as text

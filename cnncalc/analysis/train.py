@@ -75,6 +75,9 @@ def train_memory(evaluation: Evaluation, *, optimizer: str = "sgd", dtype: str =
         sources = evaluation.rows[row_index].sources
         return sources[i] if sources else row_index - 1
 
+    def storage_of(s: int) -> int:  # the storage a row's output lives in (-1: the input's)
+        return storage[s] if s >= 0 else -1
+
     def elements_of(s: int) -> Any:
         return arith.product(evaluation.input if s == -1 else evaluation.rows[s].output)
 
@@ -94,12 +97,12 @@ def train_memory(evaluation: Evaluation, *, optimizer: str = "sgd", dtype: str =
         new_bytes: list[Any] = []
         for item in items:
             if item == SHARES_INPUT:
-                own = storage[ins[0]] if ins[0] >= 0 else -1
+                own = storage_of(ins[0])
         for item in items:
             if item == SHARES_INPUT:
                 continue
             if item in (SAVES_INPUT, SAVES_OUTPUT):
-                s = (storage[ins[0]] if ins[0] >= 0 else -1) if item == SAVES_INPUT else own
+                s = storage_of(ins[0]) if item == SAVES_INPUT else own
                 if s not in saved:
                     saved.add(s)
                     new_bytes.append(arith.mul(elements_of(s), size))

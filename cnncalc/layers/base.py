@@ -181,8 +181,7 @@ def same_shape(ctx: "Ctx") -> Outcome:
     return Outcome(ctx.x)
 
 
-def shape_text(shape: Shape) -> str:
-    return "[" + ", ".join(fmt(d) for d in shape) + "]"
+shape_text = arith.shape_text
 
 
 def describe(value: Any) -> str:

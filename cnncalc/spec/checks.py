@@ -46,6 +46,17 @@ def arg_refs(arg: Arg | None) -> frozenset[str]:
     return _NO_REFS
 
 
+def arg_names(arg: Arg | None) -> set[str]:
+    """The names an argument's expressions read (`expr.names`), through its lists."""
+    if arg is None:
+        return set()
+    if isinstance(arg.raw, Expr):
+        return expr.names(arg.raw)
+    if isinstance(arg.raw, tuple):
+        return set().union(*(arg_names(item) for item in arg.raw))
+    return set()
+
+
 def call_refs(args: Iterable[tuple[str, Arg]], repeat: Arg | None) -> frozenset[str]:
     """The node names whose shapes a call's arguments and repeat count read (`LayerCall.refs`)."""
     found = [arg_refs(arg) for _, arg in args]
@@ -257,13 +268,7 @@ def used_names(spec: Spec | None, calls: Iterable[LayerCall] = ()) -> set[str]:
     found: set[str] = set()
 
     def read(arg: Arg | None) -> None:
-        if arg is None:
-            return
-        if isinstance(arg.raw, Expr):
-            found.update(expr.names(arg.raw))
-        elif isinstance(arg.raw, tuple):
-            for item in arg.raw:
-                read(item)
+        found.update(arg_names(arg))
 
     def read_calls(layer_calls: Iterable[LayerCall]) -> None:
         for call in layer_calls:

@@ -10,6 +10,7 @@ name that is not bound becomes a free sympy symbol where the caller allows it.
 from __future__ import annotations
 
 import ast
+import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -122,9 +123,7 @@ BOOLEAN_NAMES = {"true": True, "false": False}  # besides Python's True and Fals
 def _error(
     text: str, message: str, node: ast.AST | None, position: Position | None, expected: str | None = None, found: str | None = None
 ) -> ExprError:
-    where = position
-    if position is not None and node is not None and hasattr(node, "col_offset"):
-        where = Position(position.file, position.line, position.column + node.col_offset)
+    where = position if node is None else _at(node, position)
     if found is None and node is not None and hasattr(node, "col_offset"):
         found = repr(clip(ast.get_source_segment(text.strip(), node) or ast.unparse(node), 40))
     return ExprError(f"{message} in expression {clip(text)!r}", position=where, expected=expected, found=found)
@@ -554,13 +553,9 @@ def _undecided(node: ast.expr, text: str, position: Position | None, *values: An
     )
 
 
-def _python_compare() -> dict[type, Callable[[Any, Any], bool]]:
-    import operator
-
-    return {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
-
-
-_PYTHON_COMPARE = _python_compare()
+_PYTHON_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
 
 
 def _node_shape(node: ast.Attribute | ast.Subscript, text: str, env: Mapping[str, Any], position: Position | None) -> Any:
@@ -583,7 +578,7 @@ def _node_shape(node: ast.Attribute | ast.Subscript, text: str, env: Mapping[str
         i = _constant_index(index)
         assert i is not None
         if not -len(shape) <= i < len(shape):
-            raise _error(text, f"index {i} is out of range for {name}'s shape {_shape_text(shape)}", index, position, expected=f"an index from {-len(shape)} to {len(shape) - 1}")
+            raise _error(text, f"index {i} is out of range for {name}'s shape {arith.shape_text(shape)}", index, position, expected=f"an index from {-len(shape)} to {len(shape) - 1}")
         return shape[i]
     attr = node.attr
     if attr == "shape":
@@ -596,13 +591,9 @@ def _node_shape(node: ast.Attribute | ast.Subscript, text: str, env: Mapping[str
     if (len(shape) != 2) if attr == "length" else (len(shape) < 3):
         layout = "[C, L]" if attr == "length" else "[C, H, W] or [C, D, H, W]"
         raise _error(
-            text, f"{name}.{attr} needs a node of shape {layout}", node, position, expected=f"{needs}{'' if needs == 2 else ' or more'} dimensions", found=f"{name}'s shape {_shape_text(shape)}"
+            text, f"{name}.{attr} needs a node of shape {layout}", node, position, expected=f"{needs}{'' if needs == 2 else ' or more'} dimensions", found=f"{name}'s shape {arith.shape_text(shape)}"
         )
     return shape[-2] if attr == "height" else shape[-1]
-
-
-def _shape_text(shape: tuple[Any, ...]) -> str:
-    return "[" + ", ".join(arith.as_text(v) for v in shape) + "]"
 
 
 def _require_arith(value: Any, text: str, node: ast.AST, position: Position | None) -> None:
