@@ -384,10 +384,11 @@ def zoo(fmt: str) -> None:
 @FORMAT
 @bindings("k1=16")
 @click.option("--explain", is_flag=True, help="Write the solution out step by step, like a worked answer.")
+@click.option("--plot", metavar="FILE", default=None, help="Also draw the count against the width into FILE (.svg or .png; needs the extra 'plot': matplotlib).")
 @with_limits
 def bottleneck(
     spec: str, band: Any, baseline: str | None, candidate: str | None, bias: str, metric: str, ranges: Any, multiple_of: int, limit: int | None,
-    input_shape: tuple[int | str, ...] | None, fmt: str, bindings: Any, explain: bool, limits: Limits,
+    input_shape: tuple[int | str, ...] | None, fmt: str, bindings: Any, explain: bool, plot: str | None, limits: Limits,
 ) -> None:
     """Solve for the free width(s) of a candidate block that cut the baseline block's count by a band.
 
@@ -406,6 +407,10 @@ def bottleneck(
 
     if metric == "macs" and bias != "both":
         raise UsageError("--bias applies to --metric params only (MACs count no bias additions)")
+    if plot is not None:
+        from cnncalc.render.plot import plot_format
+
+        plot_format(plot)  # a bad file name or no matplotlib: said before solving
     if baseline is not None and baseline == candidate:
         raise UsageError("the baseline and the candidate must be different blocks", found=quoted(baseline))
     bounds: dict[str | None, tuple[int, int | None]] = {}
@@ -443,6 +448,8 @@ def bottleneck(
     result = solve_bottleneck(base, cand, band, metric=metric, biases=biases, ranges=bounds, multiple_of=multiple_of, limit=limit)
     explanation = bottleneck_explanation(result, base, cand) if explain else ()
     _write(fmt, lambda: bottleneck_document(result, explanation), lambda: bottleneck_report(result, explanation))
+    if plot is not None:
+        _plot(result, plot)
     if result.empty:
         raise no_answer(result)
 
@@ -458,3 +465,73 @@ def run() -> None:
         # Everything still alive dies with the process: frozen, it is not scanned once more by
         # the full collection that interpreter shutdown runs (5-20 ms).
         gc.freeze()
+
+
+def _plot(result: Any, path: str) -> None:
+    """`bottleneck --plot`: the count against the width, drawn into `path`."""
+    from cnncalc.render.bottleneck import polynomial_text
+    from cnncalc.render.plot import write_plot
+    from cnncalc.solve.plotdata import plot_data
+
+    title = f"{result.spec_name}: {result.candidate} against {result.baseline}"
+    write_plot(plot_data(result), path, title=title, band=result.band, polynomials=tuple(map(polynomial_text, result.solutions)))
+
+
+DRAW_FORMATS = ("dot", "svg", "png", "pdf", "tikz", "html")
+_SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf", ".tex": "tikz", ".html": "html", ".htm": "html"}
+
+
+@main.command()
+@click.argument("specs", nargs=-1, metavar="SPEC... | --input SHAPE LAYER...")
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(DRAW_FORMATS), default=None,
+    help="Output format  [default: from the -o file's extension, else dot]. svg, png, pdf and html need Graphviz's dot program.",
+)
+@click.option("--output", "-o", "output", metavar="FILE", default=None, help="Write the drawing to FILE instead of standard output.")
+@click.option("--expand", is_flag=True, help="Draw every copy of a repeat (by default a repeat of two or more copies is one node 'x N').")
+@DEPTH
+@click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True, help="Draw top to bottom (TB) or left to right (LR).")
+@bindings("k=54")
+@click.option("--block", "-b", "blocks", multiple=True, help="Draw this block of the spec on its own (repeatable).")
+@click.option(
+    "--input", "-i", "input_shape", type=ShapeArg(), default=None,
+    help="With a spec: its per-sample input instead of the spec's 'input:' (3,320,240; 3,H,W). With PyTorch layer calls: the tensor they are applied to.",
+)
+@with_limits
+def draw(
+    specs: tuple[str, ...], fmt: str | None, output: str | None, expand: bool, depth: int | None, rankdir: str, bindings: Any,
+    blocks: Any, input_shape: tuple[int | str, ...] | None, limits: Limits,
+) -> None:
+    """Draw the network: a node per layer, the tensor shape on every edge, blocks as boxes.
+
+    \b
+    cnncalc draw resnet18 -o resnet18.svg
+    cnncalc draw resnet50 --depth 2 --rankdir LR -f png -o resnet50.png
+    cnncalc draw configs/resnet_block_bottleneck.yaml -f tikz -o seed.tex
+    cnncalc draw densenet121 --depth 2 -o densenet121.html
+    """
+    from cnncalc.render.dot import drawing
+
+    if fmt is None:
+        fmt = "dot" if output is None else _SUFFIXES.get(os.path.splitext(output)[1].lower(), "")
+        if not fmt:
+            raise UsageError(
+                "cannot tell the drawing's format from the file name", expected="a name ending in " + ", ".join(_SUFFIXES) + ", or -f FORMAT",
+                found=quoted(output or ""),
+            )
+    if output is None and fmt in ("png", "pdf") and sys.stdout.isatty():
+        raise UsageError(f"-f {fmt} writes binary data, not for a terminal", hint=f"cnncalc draw ... -f {fmt} -o FILE.{fmt}")
+    counts = frozenset(("params", "macs")) if fmt == "html" else frozenset(("params",))
+    sets = _evaluate_all(
+        specs, input_shapes=(input_shape,) if input_shape else (), blocks=blocks, bindings=bindings, explain=False, limits=limits, counts=counts
+    )
+    data = drawing(sets, fmt, rankdir=rankdir, depth=depth, expand=expand)
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        with open(output, "wb") as file:
+            file.write(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write the drawing to {quoted(output)}: {exc.strerror or exc}") from None
