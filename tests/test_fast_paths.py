@@ -365,13 +365,23 @@ def _modules_after(*args: str) -> set[str]:
     return set(done.stderr.split())
 
 
+# The drawing modules (issue 17): imported by `draw` and `bottleneck --plot` only.
+DRAWING = {"matplotlib", "graphviz", "cnncalc.render.plot", "cnncalc.solve.plotdata", "cnncalc.render.dot", "cnncalc.analysis.graph", "cnncalc.render.layout"}
+
+
 @pytest.mark.parametrize(
     ("args", "absent"),
     [
-        (("params", "configs/resnet50.yaml", "--format", "json"), {"sympy", "rich", "fractions", "decimal", "dataclasses"}),
-        (("shape", "configs/resnet50.yaml"), {"sympy", "rich", "json", "fractions", "dataclasses"}),
+        (("params", "configs/resnet50.yaml", "--format", "json"), {"sympy", "rich", "fractions", "decimal", "dataclasses", *DRAWING}),
+        (("shape", "configs/resnet50.yaml"), {"sympy", "rich", "json", "fractions", "dataclasses", *DRAWING}),
+        (("cost", "configs/resnet50.yaml"), {"sympy", "rich", "json", *DRAWING}),
+        # the README's first command
+        (("bottleneck", "configs/resnet_block_bottleneck.yaml", "--reduce", "0.5-0.6"), {"rich", *DRAWING}),
+        # a DOT drawing runs no program and draws no plot
+        (("draw", "configs/resnet50.yaml"), {"sympy", "rich", "subprocess", "matplotlib", "graphviz", "cnncalc.render.layout"}),
     ],
 )
 def test_a_numeric_run_imports_only_what_it_uses(args: tuple[str, ...], absent: set[str]) -> None:
-    """No sympy on a numeric spec; no rich when no terminal table is drawn; no json for a table."""
+    """No sympy on a numeric spec; no rich when no terminal table is drawn; no json for a table;
+    matplotlib, the graphviz package and the drawing modules only for `draw` and `--plot`."""
     assert _modules_after(*args) & absent == set()

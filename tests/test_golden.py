@@ -231,6 +231,12 @@ def _build_cases() -> list[Case]:
     add("error-bottleneck-unknown-block", "bottleneck", SEED, "--reduce", "0.5-0.6", "--baseline", "nosuch", "--candidate", "plain")
     add("error-derive-unknown-topic", "derive", "relu")
     add("error-zoo-extra-argument", "zoo", "resnet50")
+    # draw (issue 17): the text formats, byte for byte
+    add("help-draw", "draw", "--help")
+    add("draw-seed-dot", "draw", SEED)
+    add("draw-resnet18-depth2-lr-dot", "draw", "resnet18", "--depth", "2", "--rankdir", "LR")
+    add("draw-lenet-tikz", "draw", LENET, "-f", "tikz")
+    add("error-draw-format-from-name", "draw", LENET, "-o", "lenet.jpeg")
     return cases
 
 

@@ -3,8 +3,10 @@
 # Installs the newest releases that pyproject.toml's ranges allow (every extra CI uses) into a
 # fresh virtualenv, runs the suite with them, and writes the lock only when it passes.
 #   bash tools/refresh_lock.sh            # then review `git diff constraints.txt` and commit
+# The tests need Graphviz's dot program (apt-get install graphviz); the test extra holds matplotlib.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v dot >/dev/null || { echo "install Graphviz first (the tests run its dot program)" >&2; exit 1; }
 extras="test,lint"
 venv="$(mktemp -d)"
 trap 'rm -rf "$venv"' EXIT
