@@ -118,8 +118,9 @@ def test_every_layer_lands_in_one_node(path: Path) -> None:
 
 
 def test_from_edges_go_where_the_data_goes() -> None:
-    """googlenet's inception block: the three branches that read the block's input, and the
-    Concat's four inputs, arrive from where their data comes from (dashed skips)."""
+    """googlenet's inception block: the Concat's four inputs arrive from the ends of the four
+    branches (each continuing its line), and the block's input leaves for the four branches,
+    three of them skips (dashed)."""
     [e] = _evaluate("googlenet")
     g = network_graph(e, expand=True)
     concat = next(n for n in g.nodes if n.row.module == "inception3a.7")
@@ -127,9 +128,9 @@ def test_from_edges_go_where_the_data_goes() -> None:
     assert [next(n.row.module for n in g.nodes if n.key == edge.tail) for edge in into] == [
         "inception3a.branch1.2", "inception3a.branch2.2", "inception3a.branch3.2", "inception3a.branch4.2",
     ]  # fmt: skip
-    assert [edge.skip for edge in into] == [True, True, True, False]
+    assert [edge.skip for edge in into] == [False, False, False, False]
     pool = next(n for n in g.nodes if n.row.module == "4")  # maxpool2, the block's input
-    assert len([edge for edge in g.edges if edge.tail == pool.key]) == 4
+    assert [edge.skip for edge in g.edges if edge.tail == pool.key] == [False, True, True, True]
 
 
 # ----------------------------------------------------------------------------- DOT and Graphviz
@@ -250,6 +251,9 @@ def test_tikz_is_a_standalone_document(runner: CliRunner, spec: str, args: tuple
     defined = set(re.findall(r"\\node\[[^\]]*\] \(([\w-]+)\)", text))
     drawn = set(re.findall(r"\((g\d+-[\w-]+?)(?:\.\w+)?\)", "\n".join(line for line in text.splitlines() if line.startswith("\\draw"))))
     assert drawn and drawn <= defined
+    placed = [n for n in re.findall(r"\\node\[[^\]]*\] \(([\w-]+)\)", text) if "-c" not in n and not n.endswith("-title")]
+    for tail, head in re.findall(r"^\\draw\[\w+\] \(([\w-]+)\) -- node\[[^\]]*\] \{[^$]*?\} \(([\w-]+)\);$", text, re.MULTILINE):
+        assert placed.index(head) == placed.index(tail) + 1, (tail, head)  # a straight edge joins neighbours; others take a lane
     for e in _evaluate(spec):
         graph = network_graph(e, depth=2 if "--depth" in args else None)
         assert text.count("\\draw[") == sum(len(network_graph(x, depth=2 if "--depth" in args else None).edges) for x in _evaluate(spec))

@@ -9,14 +9,16 @@ A view of an evaluation, as `fold` is (numbers and rows, no text): one node per 
   else 0"`, `blocks - 1` with two blocks) is drawn as that copy.
 
 Edges follow `Row.sources`: one per input of a row, from the node that produced it (the
-network's input for -1) carrying that tensor's shape; an edge that does not come from the node
-drawn just before its head is a skip (a residual shortcut, a `from`). The block calls left (not
-folded, not inside a collapsed repeat) are clusters, nested as the calls are.
+network's input for -1) carrying that tensor's shape. A skip is an edge that leaves a tensor used
+more than once for a node further on than the next one: a residual shortcut, a branch of `from`
+(the last edge of a branch, into a Concat or an Add, continues its line and is no skip). The
+block calls left (not folded, not inside a collapsed repeat) are clusters, nested as the calls are.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any, NamedTuple
 
 from cnncalc import arith
@@ -48,7 +50,7 @@ class Edge(NamedTuple):
     tail: str  # a node's key, or INPUT
     head: str  # a node's key, or OUTPUT
     shape: Shape  # as the evaluation holds it (batch first; `Evaluation.shown` for users)
-    skip: bool  # not from the node drawn just before: a residual shortcut or a `from`
+    skip: bool  # a tensor used again further on: a residual shortcut or a branch of `from`
 
 
 class Cluster(NamedTuple):
@@ -110,6 +112,8 @@ def network_graph(evaluation: Evaluation, *, depth: int | None = None, expand: b
             edges.append(Edge(INPUT if tail < 0 else nodes[tail].key, nodes[head].key, shape, tail != head - 1))
     last = nodes[node_of[-1]].key if rows else INPUT
     edges.append(Edge(last, OUTPUT, e.output, False))
+    fan = Counter(edge.tail for edge in edges)
+    edges = [edge._replace(skip=False) if edge.skip and fan[edge.tail] == 1 else edge for edge in edges]
     return Graph(e, tuple(nodes), tuple(edges), tuple(clusters))
 
 

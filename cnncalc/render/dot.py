@@ -4,7 +4,7 @@ see `layout.py`), and the node and edge labels every drawing shares (TikZ too).
 A node shows its module name and type (`layer1.0.conv1: Conv2d`, `denseblock1.0 .. denseblock1.5:
 dense_layer x 6` for a collapsed repeat), the arguments that differ from PyTorch's defaults,
 and its parameters; every edge the shape of the tensor it carries (symbolic sizes as their
-formulas), skips (residual shortcuts, `from`) dashed; block calls are boxes around their nodes.
+formulas), skips (residual shortcuts, branches of `from`) dashed; block calls are boxes around their nodes.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The layout is a column (`--rankdir TB`) or a row (`LR`) of the nodes in the order the data
 flows: each node below (right of) the one before, the edge between them labelled with its
-shape; a skip (residual shortcut, `from`) runs beside the column in a lane of its own; a block
+shape; an edge between nodes further apart (a residual shortcut, a branch of `from`) runs beside
+the column in a lane of its own, dashed where it is a skip (as in the DOT drawing); a block
 call is a dashed box fitted around its label and nodes. Node and edge texts are `dot.py`'s.
 Compile with `pdflatex` (packages: standalone, tikz). TeX cannot draw a page longer than about
 5.7 m: draw a very deep network with `--depth`.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cnncalc import arith
-from cnncalc.analysis.graph import INPUT, OUTPUT, Graph
+from cnncalc.analysis.graph import INPUT, OUTPUT, Edge, Graph
 from cnncalc.render.cells import title_text
 from cnncalc.render.dot import COLOURS, cluster_label, family, node_lines
 
@@ -123,10 +124,13 @@ def _edges(out: list[str], graph: Graph, ids: dict[str, str], across: bool) -> N
     widest = max((len(line) for n in graph.nodes for line in node_lines(n)), default=10)
     tallest = max((len(node_lines(n)) for n in graph.nodes), default=1)
     base = 0.085 * widest + 0.5 if not across else 0.22 * tallest + 0.5  # beside every node (estimated from its text)
-    lanes: list[int] = []  # per lane: the order of the last node its skips reach
-    placed: dict[int, int] = {}  # a skip edge's lane
-    skips = sorted((i for i, edge in enumerate(graph.edges) if edge.skip), key=lambda i: (order[graph.edges[i].tail], order[graph.edges[i].head]))
-    for i in skips:  # each skip in the first lane free over its stretch (lanes assigned by start)
+    lanes: list[int] = []  # per lane: the order of the last node its edges reach
+    placed: dict[int, int] = {}  # an edge's lane
+    def beside(edge: Edge) -> bool:  # not between neighbours in the column: drawn in a lane
+        return order[edge.head] != order[edge.tail] + 1
+
+    skips = sorted((i for i, edge in enumerate(graph.edges) if beside(edge)), key=lambda i: (order[graph.edges[i].tail], order[graph.edges[i].head]))
+    for i in skips:  # each edge in the first lane free over its stretch (lanes assigned by start)
         start, stop = order[graph.edges[i].tail], order[graph.edges[i].head]
         lane = next((k for k, end in enumerate(lanes) if end <= start), len(lanes))
         if lane == len(lanes):
@@ -136,18 +140,19 @@ def _edges(out: list[str], graph: Graph, ids: dict[str, str], across: bool) -> N
     for i, edge in enumerate(graph.edges):
         label = tex(arith.shape_text(e.shown(edge.shape)))
         tail, head = ids[edge.tail], ids[edge.head]
-        if not edge.skip:
+        style = "skip" if edge.skip else "flow"
+        if not beside(edge):
             where = "above" if across else "right"
-            out.append(rf"\draw[flow] ({tail}) -- node[shape, {where}] {{{label}}} ({head});")
+            out.append(rf"\draw[{style}] ({tail}) -- node[shape, {where}] {{{label}}} ({head});")
             continue
         offset = base + _LANE * placed[i]
         if across:
             out.append(
-                rf"\draw[skip] ({tail}.south) -- ($({tail}.south |- axis) + (0, {-offset:.2f})$) -- "
+                rf"\draw[{style}] ({tail}.south) -- ($({tail}.south |- axis) + (0, {-offset:.2f})$) -- "
                 rf"node[shape, below] {{{label}}} ($({head}.south |- axis) + (0, {-offset:.2f})$) -- ({head}.south);"
             )
         else:
             out.append(
-                rf"\draw[skip] ({tail}.east) -- ($({tail}.east -| axis) + ({offset:.2f}, 0)$) -- "
+                rf"\draw[{style}] ({tail}.east) -- ($({tail}.east -| axis) + ({offset:.2f}, 0)$) -- "
                 rf"node[shape, right] {{{label}}} ($({head}.east -| axis) + ({offset:.2f}, 0)$) -- ({head}.east);"
             )
