@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import evaluate_spec
@@ -97,6 +99,44 @@ def test_repeats_collapse_to_one_node_each_and_expand_to_every_layer() -> None:
     assert len(expanded.nodes) == len(e.rows) and len(expanded.clusters) == 4
     # the residual adds' shortcuts are skips; the chain is not
     assert sum(edge.skip for edge in collapsed.edges) == 1 and sum(edge.skip for edge in expanded.edges) == 4
+
+
+# An entry of a generated spec: a layer or a block, and how many rows one copy makes.
+ENTRIES = {"ReLU": ("ReLU", 1), "conv": ("Conv2d: {out_channels: 8, kernel_size: 3, padding: 1}", 1), "unit": ("unit", 3)}
+
+
+@given(st.lists(st.tuples(st.sampled_from(sorted(ENTRIES)), st.integers(0, 4), st.booleans()), min_size=1, max_size=8))
+def test_collapsed_and_expanded_node_counts(entries: list[tuple[str, int, bool]]) -> None:
+    """Any list of layers and blocks, each repeated 0-4 times (named or not): collapsed, each
+    repeat of two or more is one node standing for all its copies, a repeat of one its rows;
+    expanded, a node per row; the parameters add up either way."""
+    lines = [f"  - {_call(kind, count, named, i)}" for i, (kind, count, named) in enumerate(entries)]
+    [e] = evaluate_spec(load_text(REPEATS[: REPEATS.index("\nlayers:")] + "\nlayers:\n  - Conv2d: {out_channels: 8, kernel_size: 1}\n" + "\n".join(lines) + "\n", "g.yaml"))
+    collapsed, expanded = network_graph(e), network_graph(e, expand=True)
+    rows = 1 + sum(count * ENTRIES[kind][1] for kind, count, _ in entries)
+    assert len(e.rows) == len(expanded.nodes) == rows
+    assert len(collapsed.nodes) == 1 + sum(1 if count >= 2 else count * ENTRIES[kind][1] for kind, count, _ in entries)
+    assert [n.copies for n in collapsed.nodes[1:] if n.copies != 1] == [count for _, count, _ in entries if count >= 2]
+    for graph in (collapsed, expanded):
+        assert sum(n.row.params for n in graph.nodes) == e.params
+
+
+def _call(kind: str, count: int, named: bool, index: int) -> str:
+    text = ENTRIES[kind][0]
+    extra = f"repeat: {count}" + (f", name: e{index}" if named else "")
+    if ": {" in text:
+        return text[:-1] + ", " + extra + "}"
+    return f"{text}: {{{extra}}}"
+
+
+def test_a_symbolic_repeat_is_one_node_for_its_copies(runner: CliRunner) -> None:
+    """resnet18's stage on its own: `repeat: blocks - 1` is one node `basic x blocks - 1` with
+    the copies' parameters; expanded, the one copy's seven rows and its box each say they stand
+    for blocks - 1."""
+    dot = _run(runner, "draw", "resnet18", "--block", "stage").stdout
+    assert "basic x blocks - 1\\nparams 18*blocks*out**2 + 4*blocks*out - 18*out**2 - 4*out" in dot
+    expanded = _run(runner, "draw", "resnet18", "--block", "stage", "--expand").stdout
+    assert expanded.count("x blocks - 1") == 8 and 'label="1:blocks: basic x blocks - 1"; style="rounded,dashed"' in expanded
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
