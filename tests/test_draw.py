@@ -285,7 +285,7 @@ def test_tikz_is_a_standalone_document(runner: CliRunner, spec: str, args: tuple
     """A standalone LaTeX document: balanced braces, TeX's specials escaped, every node an edge
     names defined, every layer type and edge shape in it."""
     text = _run(runner, "draw", spec, "-f", "tikz", *args).stdout
-    assert re.match(r"%.*\n\\documentclass\[tikz,border=6pt\]\{standalone\}\n", text)
+    assert re.match(r"%.*\n\\documentclass\[tikz,border=6pt\]\{standalone\}\n\\usepackage\[T1\]\{fontenc\}", text)
     assert "\\begin{document}\n\\begin{tikzpicture}[" in text and text.endswith("\\end{tikzpicture}\n\\end{document}\n")
     assert _balanced(text) and not re.search(r"(?<!\\)_", text)
     defined = set(re.findall(r"\\node\[[^\]]*\] \(([\w-]+)\)", text))
@@ -317,3 +317,27 @@ def test_html_is_one_self_contained_page(runner: CliRunner) -> None:
     assert '<h2 id="params">' in page and '<h2 id="cost">' in page and page.count("<table>") >= 3
     assert not re.search(r"<script|<link|<img|<iframe|@import|url\(http", page, re.IGNORECASE)
     assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
+WEIRD = """
+input: [3, 8, 8]
+blocks:
+  'we"ird\\b{lock}_%$<script>~^#&':
+    layers:
+      - Conv2d: {out_channels: 4, kernel_size: 1, name: x_y}
+layers:
+  - 'we"ird\\b{lock}_%$<script>~^#&': {name: st-age}
+"""
+
+
+def test_any_block_name_is_drawn_as_written(runner: CliRunner, tmp_path: Path) -> None:
+    """A block name holding quotes, backslashes, braces and TeX's and HTML's specials: the DOT
+    string escaped (Graphviz reads it back), the SVG text as written, TikZ escaped, no tag in HTML."""
+    spec = tmp_path / "weird.yaml"
+    spec.write_text(WEIRD)
+    name = 'st-age: we"ird\\b{lock}_%$<script>~^#&'
+    assert name in _svg_texts(_run(runner, "draw", str(spec), "-f", "svg").stdout_bytes)[1]
+    tikz = _run(runner, "draw", str(spec), "-f", "tikz").stdout
+    assert "{st-age: we\"ird\\textbackslash{}b\\{lock\\}\\_\\%\\$<script>\\~{}\\^{}\\#\\&}" in tikz and _balanced(tikz)
+    page = _run(runner, "draw", str(spec), "-f", "html").stdout
+    assert "<script" not in page and "&lt;script&gt;" in page

@@ -38,6 +38,7 @@ def tikz_text(graphs: Sequence[Graph], *, rankdir: str = "TB") -> str:
     out = [
         "% Made by cnncalc draw -f tikz. Compile: pdflatex FILE.tex (packages: standalone, tikz).",
         r"\documentclass[tikz,border=6pt]{standalone}",
+        r"\usepackage[T1]{fontenc}",  # <, > and " print as themselves
         r"\usetikzlibrary{fit,backgrounds,calc}",
         *(rf"\definecolor{{fill{name}}}{{HTML}}{{{colour[1:].upper()}}}" for name, colour in COLOURS.items()),
         r"\begin{document}",
