@@ -285,7 +285,7 @@ def test_tikz_is_a_standalone_document(runner: CliRunner, spec: str, args: tuple
     """A standalone LaTeX document: balanced braces, TeX's specials escaped, every node an edge
     names defined, every layer type and edge shape in it."""
     text = _run(runner, "draw", spec, "-f", "tikz", *args).stdout
-    assert re.match(r"%.*\n\\documentclass\[tikz,border=6pt\]\{standalone\}\n\\usepackage\[T1\]\{fontenc\}", text)
+    assert re.match(r"%.*\n\\documentclass\[tikz,border=6pt\]\{standalone\}\n\\usetikzlibrary\{shapes.geometric,fit,backgrounds,calc\}\n", text)
     assert "\\begin{document}\n\\begin{tikzpicture}[" in text and text.endswith("\\end{tikzpicture}\n\\end{document}\n")
     assert _balanced(text) and not re.search(r"(?<!\\)_", text)
     defined = set(re.findall(r"\\node\[[^\]]*\] \(([\w-]+)\)", text))
@@ -338,6 +338,6 @@ def test_any_block_name_is_drawn_as_written(runner: CliRunner, tmp_path: Path) -
     name = 'st-age: we"ird\\b{lock}_%$<script>~^#&'
     assert name in _svg_texts(_run(runner, "draw", str(spec), "-f", "svg").stdout_bytes)[1]
     tikz = _run(runner, "draw", str(spec), "-f", "tikz").stdout
-    assert "{st-age: we\"ird\\textbackslash{}b\\{lock\\}\\_\\%\\$<script>\\~{}\\^{}\\#\\&}" in tikz and _balanced(tikz)
+    assert "{st-age: we''ird\\textbackslash{}b\\{lock\\}\\_\\%\\$$<$script$>$\\~{}\\^{}\\#\\&}" in tikz and _balanced(tikz)
     page = _run(runner, "draw", str(spec), "-f", "html").stdout
     assert "<script" not in page and "&lt;script&gt;" in page

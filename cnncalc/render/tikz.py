@@ -18,7 +18,11 @@ from cnncalc.analysis.graph import INPUT, OUTPUT, Edge, Graph
 from cnncalc.render.cells import title_text
 from cnncalc.render.dot import COLOURS, cluster_label, family, node_lines
 
-_TEX = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\~{}"}
+# TeX's specials escaped; <, >, | and " as math or quotes (the default OT1 font has no glyph for them).
+_TEX = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "^": r"\^{}", "_": r"\_", "%": r"\%",
+    "~": r"\~{}", "<": r"$<$", ">": r"$>$", "|": r"$|$", '"': "''",
+}  # fmt: skip
 _GAP = 0.55  # cm between consecutive nodes
 _LANE = 0.4  # cm between skip lanes
 
@@ -38,19 +42,18 @@ def tikz_text(graphs: Sequence[Graph], *, rankdir: str = "TB") -> str:
     out = [
         "% Made by cnncalc draw -f tikz. Compile: pdflatex FILE.tex (packages: standalone, tikz).",
         r"\documentclass[tikz,border=6pt]{standalone}",
-        r"\usepackage[T1]{fontenc}",  # <, > and " print as themselves
-        r"\usetikzlibrary{fit,backgrounds,calc}",
+        r"\usetikzlibrary{shapes.geometric,fit,backgrounds,calc}",
         *(rf"\definecolor{{fill{name}}}{{HTML}}{{{colour[1:].upper()}}}" for name, colour in COLOURS.items()),
         r"\begin{document}",
         r"\begin{tikzpicture}[",
-        r"  layer/.style={draw, rounded corners=2pt, align=center, font=\footnotesize, inner sep=3pt, fill=white},",
-        r"  io/.style={draw, ellipse, align=center, font=\footnotesize, inner sep=1pt},",
-        r"  shape/.style={font=\scriptsize, inner sep=1.5pt},",
-        r"  flow/.style={-latex},",
-        r"  skip/.style={-latex, dashed},",
-        r"  cluster/.style={draw=gray, dashed, rounded corners=3pt, inner sep=3pt},",
-        r"  clusterlabel/.style={font=\scriptsize\itshape, text=black!70, inner sep=1pt},",
-        r"  title/.style={font=\small\bfseries, inner sep=2pt},",
+        r"  cclayer/.style={draw, rounded corners=2pt, align=center, font=\footnotesize, inner sep=3pt, fill=white},",
+        r"  ccio/.style={draw, ellipse, align=center, font=\footnotesize, inner sep=1pt},",
+        r"  ccshape/.style={font=\scriptsize, inner sep=1.5pt},",
+        r"  ccflow/.style={-latex},",
+        r"  ccskip/.style={-latex, dashed},",
+        r"  cccluster/.style={draw=gray, dashed, rounded corners=3pt, inner sep=3pt},",
+        r"  cclabel/.style={font=\scriptsize\itshape, text=black!70, inner sep=1pt},",
+        r"  cctitle/.style={font=\small\bfseries, inner sep=2pt},",
         "]",
         r"\coordinate (axis) at (0,0);",
     ]
@@ -77,8 +80,8 @@ def _place(out: list[str], name: str, style: str, text: str, previous: str | Non
 def _graph(out: list[str], graph: Graph, prefix: str, previous: str | None, across: bool) -> str:
     e = graph.evaluation
     ids = {INPUT: f"{prefix}-input", OUTPUT: f"{prefix}-output"} | {n.key: f"{prefix}-{n.key}" for n in graph.nodes}
-    _place(out, f"{prefix}-title", "title", tex(title_text(e)), previous, across, side=True)
-    _place(out, ids[INPUT], "io", _lines(["input", arith.shape_text(e.shown(e.input))]), f"{prefix}-title", across)
+    _place(out, f"{prefix}-title", "cctitle", tex(title_text(e)), previous, across, side=True)
+    _place(out, ids[INPUT], "ccio", _lines(["input", arith.shape_text(e.shown(e.input))]), f"{prefix}-title", across)
     last = ids[INPUT]
     members: dict[int, list[str]] = {}  # per cluster: its label, nodes and inner clusters
     opened: set[int] = set()
@@ -88,7 +91,7 @@ def _graph(out: list[str], graph: Graph, prefix: str, previous: str | None, acro
             if cluster not in opened:
                 opened.add(cluster)
                 name = f"{prefix}-c{cluster}-label"
-                _place(out, name, "clusterlabel", tex(cluster_label(graph.clusters[cluster])), last, across, side=True)
+                _place(out, name, "cclabel", tex(cluster_label(graph.clusters[cluster])), last, across, side=True)
                 last = name
                 members.setdefault(cluster, []).append(name)
                 parent = graph.clusters[cluster].parent
@@ -96,15 +99,15 @@ def _graph(out: list[str], graph: Graph, prefix: str, previous: str | None, acro
                     members.setdefault(parent, []).append(f"{prefix}-c{cluster}")
         colour = f"fill{family(node)}" if family(node) in COLOURS else "white"
         double = ", double" if node.copies != 1 else ""
-        _place(out, ids[node.key], f"layer, fill={colour}{double}", _lines(node_lines(node)), last, across)
+        _place(out, ids[node.key], f"cclayer, fill={colour}{double}", _lines(node_lines(node)), last, across)
         last = ids[node.key]
         if node.cluster >= 0:
             members.setdefault(node.cluster, []).append(last)
-    _place(out, ids[OUTPUT], "io", _lines(["output", arith.shape_text(e.shown(e.output))]), last, across)
+    _place(out, ids[OUTPUT], "ccio", _lines(["output", arith.shape_text(e.shown(e.output))]), last, across)
     out.append(r"\begin{pgfonlayer}{background}")
     for cluster in sorted(members, key=lambda c: -len(_ancestors(graph, c))):  # inner boxes first: outer ones fit them
         fitted = " ".join(f"({m})" for m in members[cluster])
-        out.append(rf"\node[cluster, fit={fitted}] ({prefix}-c{cluster}) {{}};")
+        out.append(rf"\node[cccluster, fit={fitted}] ({prefix}-c{cluster}) {{}};")
     out.append(r"\end{pgfonlayer}")
     _edges(out, graph, ids, across)
     return ids[OUTPUT]
@@ -141,19 +144,19 @@ def _edges(out: list[str], graph: Graph, ids: dict[str, str], across: bool) -> N
     for i, edge in enumerate(graph.edges):
         label = tex(arith.shape_text(e.shown(edge.shape)))
         tail, head = ids[edge.tail], ids[edge.head]
-        style = "skip" if edge.skip else "flow"
+        style = "ccskip" if edge.skip else "ccflow"
         if not beside(edge):
             where = "above" if across else "right"
-            out.append(rf"\draw[{style}] ({tail}) -- node[shape, {where}] {{{label}}} ({head});")
+            out.append(rf"\draw[{style}] ({tail}) -- node[ccshape, {where}] {{{label}}} ({head});")
             continue
         offset = base + _LANE * placed[i]
         if across:
             out.append(
                 rf"\draw[{style}] ({tail}.south) -- ($({tail}.south |- axis) + (0, {-offset:.2f})$) -- "
-                rf"node[shape, below] {{{label}}} ($({head}.south |- axis) + (0, {-offset:.2f})$) -- ({head}.south);"
+                rf"node[ccshape, below] {{{label}}} ($({head}.south |- axis) + (0, {-offset:.2f})$) -- ({head}.south);"
             )
         else:
             out.append(
                 rf"\draw[{style}] ({tail}.east) -- ($({tail}.east -| axis) + ({offset:.2f}, 0)$) -- "
-                rf"node[shape, right] {{{label}}} ($({head}.east -| axis) + ({offset:.2f}, 0)$) -- ({head}.east);"
+                rf"node[ccshape, right] {{{label}}} ($({head}.east -| axis) + ({offset:.2f}, 0)$) -- ({head}.east);"
             )
