@@ -85,12 +85,14 @@ def network_graph(evaluation: Evaluation, *, depth: int | None = None, expand: b
     clusters, innermost = _clusters(spans, len(rows))
     node_of = [0] * len(rows)
     nodes: list[Node] = []
+    grouped: set[int] = set()  # the collapsed repeats' nodes
     i = 0
     k = 0
     while i < len(rows):
         if k < len(repeats) and repeats[k].start == i:
             r = repeats[k]
             k += 1
+            grouped.add(len(nodes))
             nodes.append(_collapsed(e, r, len(nodes), innermost[i]))
             node_of[r.start : r.stop] = [len(nodes) - 1] * (r.stop - r.start)
             i = r.stop
@@ -100,15 +102,18 @@ def network_graph(evaluation: Evaluation, *, depth: int | None = None, expand: b
         node_of[i] = len(nodes) - 1
         i += 1
     edges: list[Edge] = []
-    seen: set[tuple[int, int, Shape]] = set()
+    seen: set[tuple[int, int, Shape]] = set()  # the edges into collapsed repeats
     for index, row in enumerate(rows):
         head = node_of[index]
         for position, source in enumerate(row.sources):
             tail = node_of[source] if source >= 0 else -1
             shape = row.inputs[position] if position < len(row.inputs) else row.input
-            if tail == head or (tail, head, shape) in seen:
-                continue  # inside one collapsed repeat, or a second input of a merge from the same tensor
-            seen.add((tail, head, shape))
+            if tail == head:
+                continue  # inside one collapsed repeat
+            if head in grouped:  # a collapsed repeat: one edge per tensor coming in, whichever copies read it
+                if (tail, head, shape) in seen:
+                    continue
+                seen.add((tail, head, shape))
             edges.append(Edge(INPUT if tail < 0 else nodes[tail].key, nodes[head].key, shape, tail != head - 1))
     last = nodes[node_of[-1]].key if rows else INPUT
     edges.append(Edge(last, OUTPUT, e.output, False))
