@@ -339,4 +339,4 @@ def test_explain_commands() -> None:
         if any(isinstance(p, click.Option) and "--explain" in p.opts for p in command.params)
     }
     assert with_explain == EXPLAIN_COMMANDS
-    assert set(main.commands) == {"shape", "params", "cost", "bottleneck", "derive", "zoo"}
+    assert set(main.commands) == {"shape", "params", "cost", "bottleneck", "derive", "zoo", "draw"}
