@@ -108,7 +108,9 @@ def solve_document(setup: Setup, r: SolveResult, explanation: Working = ()) -> d
     if one:
         document["runs"] = [_run_json(run) for row in r.rows for run in row.runs]
     else:
-        document["rows"] = [{**dict(zip(r.symbols[:-1], row.outer)), r.symbols[-1]: [_run_json(run) for run in row.runs]} for row in r.rows]
+        document["rows"] = [
+            {**dict(zip(r.symbols[:-1], row.outer)), r.symbols[-1]: [_run_json(run) for run in row.runs]} for row in r.rows[: setup.question.limit]
+        ]
         document["row_count"] = r.row_count
     if r.optimum is not None:
         o = r.optimum
@@ -156,23 +158,25 @@ def solve_report(setup: Setup, r: SolveResult, explanation: Working = ()) -> Rep
     title = f"{setup.spec_name}: solve for {', '.join(r.symbols)}"
     tables = [Table(title, ("", "answer"), tuple(rows), (False, False), tuple(notes), kind="solve")]
     if not one:
-        tables.append(_rows_table(r, optimal))
+        tables.append(_rows_table(r, optimal, setup.question.limit))
     if r.optimum is not None and r.optimum.sense == "pareto":
         tables.append(_pareto_table(r, r.optimum))
     return Report(tuple(tables), explanation)
 
 
-def _rows_table(r: SolveResult, optimal: set[tuple[int, ...]]) -> Table:
+def _rows_table(r: SolveResult, optimal: set[tuple[int, ...]], limit: int) -> Table:
     def marked(row: Row) -> str:
         best = [p[-1] for p in optimal if p[:-1] == row.outer]
         return ("<- optimum at " + ", ".join(f"{r.symbols[-1]}={v}" for v in sorted(best))) if best else ""
 
+    shown = list(r.rows[:limit])
+    shown += [row for row in r.rows[limit:] if marked(row)][:limit]  # the optimum's rows, always
     rows = tuple(
-        (*(str(v) for v in row.outer), _runs_text(row.runs), str(sum(run.size or 0 for run in row.runs)), marked(row)) for row in r.rows
+        (*(str(v) for v in row.outer), _runs_text(row.runs), str(sum(run.size or 0 for run in row.runs)), marked(row)) for row in shown
     )
     notes = [f"{_total_text(r)} feasible points in {r.row_count:,} rows"]
-    if len(r.rows) < r.row_count:
-        notes.append(f"showing the first {len(r.rows)} rows (raise --limit for more)")
+    if len(shown) < r.row_count:
+        notes.append(f"showing the first {min(limit, r.row_count)} rows and the optimum's (raise --limit for more)")
     return Table(
         f"feasible {', '.join(r.symbols)}",
         (*r.symbols[:-1], r.symbols[-1], "count", ""),

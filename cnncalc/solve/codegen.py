@@ -196,6 +196,12 @@ def search_function(symbols: Sequence[Any], checks: Sequence[Any]) -> Callable[[
     """A function(ranges, out) that appends (outer values, [inner values]) for every point of the
     grid (one range per symbol, in order) where every check holds. `checks`: a conjunction of
     check trees (see `Check`); each plain check is tested at the outermost loop it can be."""
+    text, constants = search_source(symbols, checks)
+    return _compiled(text, constants, "_search")
+
+
+def search_source(symbols: Sequence[Any], checks: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """The Python source of `search_function` and the constants it reads (c0, c1, ...)."""
     source = Source(symbols)
     values = [_value_of(c) for c in checks]
     leaves = [v for tree in values for v in tree]
@@ -208,7 +214,17 @@ def search_function(symbols: Sequence[Any], checks: Sequence[Any]) -> Callable[[
         tests[level].append(text)
     names = [f"s{i}" for i in range(n)]
     lines = ["def _search(_ranges, _out):"]
+    fast = n > 0 and not any(lvl == n for lvl, _, _ in assigned)  # the inner loop as one comprehension
     for level in range(n + 1):
+        if fast and level == n - 1:
+            indent = "    " * (level + 1)
+            lines.extend(f"{indent}{name} = {text}" for lvl, name, text in assigned if lvl == level)
+            for text in tests[level]:
+                lines.append(f"{indent}if not {text}:")
+                lines.append(f"{indent}    {'continue' if level > 0 else 'return'}")
+            test = " and ".join(tests[n]) or "True"
+            lines.append(f"{indent}_row = [{names[-1]} for {names[-1]} in _ranges[{level}] if {test}]")
+            break
         indent = "    " * (level + 1)
         if level == max(n - 1, 0):
             lines.append(f"{indent}_row = []")
@@ -219,12 +235,13 @@ def search_function(symbols: Sequence[Any], checks: Sequence[Any]) -> Callable[[
             lines.append(f"{indent}    {'continue' if level > 0 else 'return'}")
         if level < n:
             lines.append(f"{indent}for {names[level]} in _ranges[{level}]:")
-    lines.append("    " * (n + 1) + f"_append({names[-1] if n else 'None'})")
+    if not fast:
+        lines.append("    " * (n + 1) + f"_append({names[-1] if n else 'None'})")
     indent = "    " * max(n, 1)
     outer = "(" + "".join(f"{x}, " for x in names[:-1]) + ")"
     lines.append(f"{indent}if _row:")
     lines.append(f"{indent}    _out.append(({outer}, _row))")
-    return _compiled("\n".join(lines) + "\n", source.constants, "_search")
+    return "\n".join(lines) + "\n", source.constants
 
 
 def _value_of(check: Any) -> list[Any]:

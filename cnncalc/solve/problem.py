@@ -89,6 +89,8 @@ def build(
     options: dict[str, Any] = {"overrides": dict(overrides or {}), "limits": limits, "counts": frozenset(("params", "macs")), "input_shape": input_shape}
     evaluations: dict[str, Evaluation] = {}
     network_name = block or spec.name
+    if not wanted and block is None and spec.layers is None:
+        wanted = {b: set() for b in spec.blocks}  # no metric named: the blocks give the symbols and conditions
     if NETWORK in wanted or not wanted:
         if block is None and spec.layers is None:
             bare = sorted(wanted.get(NETWORK, ()))

@@ -37,9 +37,9 @@ from cnncalc.solve import codegen
 from cnncalc.solve.band import Bound
 from cnncalc.solve.integers import horner, integer_runs, stepped
 from cnncalc.solve.rational import as_fraction
-from cnncalc.solve.results import Endpoint, Piece, Row
+from cnncalc.solve.results import Endpoint, Piece, Row, Run
 from cnncalc.solve.roots import real_roots
-from cnncalc.solve.validity import Checks, first_true, nondecreasing, runs_of
+from cnncalc.solve.validity import Checks, first_true, nondecreasing
 
 MAX_POINTS = 20_000_000  # grid points the evaluation method may visit (about 10 s)
 MAX_OBJECTIVE_POINTS = 5_000_000  # feasible points an objective is evaluated at
@@ -120,7 +120,7 @@ class SolveResult:
     points_searched: int | None  # grid points tested (evaluation), None for roots
     pieces: tuple[Piece, ...]  # roots: the real solution set
     roots: tuple[tuple[str, tuple[Any, ...]], ...]  # roots: each comparison's boundary roots
-    rows: tuple[Row, ...]  # feasible runs of the last symbol per value of the others (first `limit` rows)
+    rows: tuple[Row, ...]  # feasible runs of the last symbol per value of the others (every row; render lists `limit`)
     row_count: int
     listed: tuple[tuple[int, ...], ...]
     total: int | None  # every feasible point (None: unbounded)
@@ -595,14 +595,28 @@ def _by_evaluation(
     except ZeroDivisionError:
         raise UsageError("a metric divides by zero somewhere in the searched range", hint="narrow it with --range NAME=A..B") from None
     inner_step = steps[-1]
-    all_rows = [Row(outer, tuple(runs_of(values, inner_step))) for outer, values in out]
+    all_rows = [Row(outer, _grouped(values, inner_step)) for outer, values in out]
     listed, total = _listing(all_rows, question.limit)
     optimum = _optimize(question, symbols, all_rows, total) if question.objective else None
-    shown_rows = tuple(all_rows[: max(question.limit, 1)]) if len(symbols) > 1 else tuple(all_rows)
     return SolveResult(
         tuple(names), question.comparisons, conditions, tuple(bounds[n] for n in names), steps, tuple(derived), "evaluation", size, (), (),
-        shown_rows, len(all_rows), listed, total, optimum,
+        tuple(all_rows), len(all_rows), listed, total, optimum,
     )
+
+
+def _grouped(values: list[int], step: int) -> tuple[Run, ...]:
+    """Sorted values of one progression grouped into maximal runs (a run per gap, not per value)."""
+    if values[-1] - values[0] == (len(values) - 1) * step:
+        return (Run(values[0], values[-1], step),)  # the common case: one run
+    runs = []
+    start = previous = values[0]
+    for v in values[1:]:
+        if v - previous != step:
+            runs.append(Run(start, previous, step))
+            start = v
+        previous = v
+    runs.append(Run(start, previous, step))
+    return tuple(runs)
 
 
 def _points(rows: Sequence[Row]) -> Iterator[tuple[int, ...]]:

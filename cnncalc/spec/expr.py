@@ -386,9 +386,10 @@ def _check_metric(node: ast.Attribute | ast.Subscript, text: str, position: Posi
     if isinstance(node, ast.Subscript) or not isinstance(node.value, ast.Name) or node.value.id.startswith("__") or node.value.id.endswith("__"):
         raise _error(text, "a constraint reads metrics, not subscripts or nested attributes", node, position, expected=forms)
     if node.attr not in SOLVE_METRICS:
+        at = (node.end_col_offset or 0) - len(node.attr)  # the metric's own column
         raise ExprError(
             f"unknown metric {node.attr!r} of block {node.value.id!r} in expression {clip(text)!r}",
-            position=_at(node, position),
+            position=None if position is None else Position(position.file, position.line, position.column + at),
             expected=forms,
             found=repr(f"{node.value.id}.{node.attr}"),
             hint=did_you_mean(node.attr, SOLVE_METRICS),
