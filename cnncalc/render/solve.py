@@ -158,16 +158,17 @@ def solve_report(setup: Setup, r: SolveResult, explanation: Working = ()) -> Rep
     title = f"{setup.spec_name}: solve for {', '.join(r.symbols)}"
     tables = [Table(title, ("", "answer"), tuple(rows), (False, False), tuple(notes), kind="solve")]
     if not one:
-        tables.append(_rows_table(r, optimal, setup.question.limit))
+        label = "on the front" if r.optimum is not None and r.optimum.sense == "pareto" else "optimum"
+        tables.append(_rows_table(r, optimal, setup.question.limit, label))
     if r.optimum is not None and r.optimum.sense == "pareto":
         tables.append(_pareto_table(r, r.optimum))
     return Report(tuple(tables), explanation)
 
 
-def _rows_table(r: SolveResult, optimal: set[tuple[int, ...]], limit: int) -> Table:
+def _rows_table(r: SolveResult, optimal: set[tuple[int, ...]], limit: int, label: str) -> Table:
     def marked(row: Row) -> str:
         best = [p[-1] for p in optimal if p[:-1] == row.outer]
-        return ("<- optimum at " + ", ".join(f"{r.symbols[-1]}={v}" for v in sorted(best))) if best else ""
+        return (f"<- {label} at " + ", ".join(f"{r.symbols[-1]}={v}" for v in sorted(best))) if best else ""
 
     shown = list(r.rows[:limit])
     shown += [row for row in r.rows[limit:] if marked(row)][:limit]  # the optimum's rows, always
@@ -176,7 +177,7 @@ def _rows_table(r: SolveResult, optimal: set[tuple[int, ...]], limit: int) -> Ta
     )
     notes = [f"{_total_text(r)} feasible points in {r.row_count:,} rows"]
     if len(shown) < r.row_count:
-        notes.append(f"showing the first {min(limit, r.row_count)} rows and the optimum's (raise --limit for more)")
+        notes.append(f"showing the first {min(limit, r.row_count)} rows and the marked ones (raise --limit for more)")
     return Table(
         f"feasible {', '.join(r.symbols)}",
         (*r.symbols[:-1], r.symbols[-1], "count", ""),
@@ -236,8 +237,9 @@ def no_answer(setup: Setup, r: SolveResult) -> NoAnswerError:
     if r.method == "roots":
         real = (f"; over the reals the constraints hold for {names} in {_pieces_text(r.pieces, exact=None)}, which holds no admissible integer"
                 if r.pieces else f"; no real {names} > 0 meets them")
+    ranges = ", ".join(f"{b.name} in {bound_text(b)}" + (f" step {step}" if step != 1 else "") for b, step in zip(r.bounds, r.steps))
     return NoAnswerError(
-        f"no integer {names} ({_searched(r)}) meets {where}{real}",
+        f"no integer {names} meets {where} (searching {ranges}){real}",
         hint="loosen a constraint, widen --range or drop --multiple-of",
     )
 
