@@ -26,8 +26,11 @@ from typing import Any
 import sympy
 
 _IDENTIFIER = re.compile(r"^(?:s|c|t)[0-9]+$")
-_KEYWORDS = frozenset(("def", "for", "in", "if", "else", "not", "and", "or", "continue", "return", "True", "False", "None"))
-_HELPERS = frozenset(("max", "min", "_floor", "_ceil", "_ONE", "_ranges", "_out", "_row", "_append", "append", "_search", "_value"))
+_KEYWORDS = frozenset(("def", "for", "in", "if", "elif", "else", "is", "not", "and", "or", "continue", "return", "True", "False", "None"))
+_HELPERS = frozenset((
+    "max", "min", "_floor", "_ceil", "_ONE", "_ranges", "_out", "_row", "_append", "append", "_search", "_value",
+    "_best", "_rows", "_outer", "_runs", "_first", "_last", "_step", "_v", "_top", "_ties", "_count", "_limit", "range",
+))
 _OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _SYMPY_OPS: dict[type, str] = {
@@ -150,7 +153,7 @@ def _check_identifiers(source: str) -> None:
 
 def _compiled(source: str, constants: dict[str, Any], entry: str) -> Callable[..., Any]:
     _check_identifiers(source)
-    namespace: dict[str, Any] = {"__builtins__": {}, "max": max, "min": min, "_floor": math.floor, "_ceil": math.ceil, "_ONE": Fraction(1), **constants}
+    namespace: dict[str, Any] = {"__builtins__": {}, "max": max, "min": min, "range": range, "_floor": math.floor, "_ceil": math.ceil, "_ONE": Fraction(1), **constants}
     code = compile(source, "<cnncalc solve>", "exec")
     exec(code, namespace)
     function: Callable[..., Any] = namespace[entry]
@@ -279,3 +282,35 @@ def value_function(symbols: Sequence[Any], values: Sequence[Any]) -> Callable[..
     lines.extend(f"    {name} = {text}" for _, name, text in assigned)
     lines.append("    return (" + "".join(f"{source.expr(v)}, " for v in rewritten) + ")")
     return _compiled("\n".join(lines) + "\n", source.constants, "_value")
+
+
+def best_function(symbols: Sequence[Any], value: Any, sense: str) -> Callable[[Any, int], tuple[Any, list[tuple[int, ...]], int]]:
+    """A function(rows, limit) -> (best value, first `limit` points reaching it, how many do) over
+    rows of (outer values, [(first, last, step), ...]) runs of the last symbol: the objective's
+    optimum ("max" or "min") and its ties, in one generated loop (no call per point)."""
+    source = Source(symbols)
+    assigned, (rewritten,), _ = _hoisted(source, [value], symbols)
+    n = len(symbols)
+    better = ">" if sense == "max" else "<"
+    outer = "".join(f"s{i}, " for i in range(n - 1))
+    lines = ["def _best(_rows, _limit):", "    _top = None", "    _ties = []", "    _count = 0", "    for _outer, _runs in _rows:"]
+    if n > 1:
+        lines.append(f"        ({outer}) = _outer")
+    lines.extend(f"        {name} = {text}" for lvl, name, text in assigned if lvl < n)
+    lines.append("        for _first, _last, _step in _runs:")
+    lines.append(f"            for s{n - 1} in range(_first, _last + 1, _step):")
+    lines.extend(f"                {name} = {text}" for lvl, name, text in assigned if lvl == n)
+    lines += [
+        f"                _v = {source.expr(rewritten)}",
+        f"                if _top is None or _v {better} _top:",
+        "                    _top = _v",
+        f"                    _ties = [({''.join(f's{i}, ' for i in range(n))})]",
+        "                    _count = 1",
+        "                elif _v == _top:",
+        "                    _count += 1",
+        "                    if _count <= _limit:",
+        f"                        _ties.append(({''.join(f's{i}, ' for i in range(n))}))",
+        "    return _top, _ties, _count",
+    ]
+    function: Callable[[Any, int], tuple[Any, list[tuple[int, ...]], int]] = _compiled("\n".join(lines) + "\n", source.constants, "_best")
+    return function

@@ -663,22 +663,12 @@ def _optimize(question: Question, symbols: tuple[Any, ...], rows: Sequence[Row],
         raise UsageError(f"the objective holds an operation the exact evaluator does not take ({exc})") from None
     limit = question.limit
     if objective.sense in ("max", "min"):
-        maximum = objective.sense == "max"
-
-        def better(a: Any, b: Any) -> bool:
-            return bool(a > b) if maximum else bool(a < b)
-
-        best: Any = None
-        ties: list[tuple[int, ...]] = []
-        count = 0
-        for point in _points(rows):
-            (v,) = value_at(*point)
-            if best is None or better(v, best):
-                best, ties, count = v, [point], 1
-            elif v == best:
-                count += 1
-                if len(ties) < limit:
-                    ties.append(point)
+        try:
+            best_of = codegen.best_function(symbols, objective.values[0], objective.sense)
+        except codegen.Unsupported as exc:
+            raise UsageError(f"the objective holds an operation the exact evaluator does not take ({exc})") from None
+        runs = [(row.outer, [(run.first, run.last, run.step) for run in row.runs]) for row in rows]
+        best, ties, count = best_of(runs, limit)
         return Optimum(objective.sense, objective.texts, best, tuple(ties), tuple((best,) for _ in ties), count)
     scored = sorted(((value_at(*p), p) for p in _points(rows)), key=lambda item: (item[0][0], item[0][1], item[1]))
     front: list[tuple[tuple[Any, ...], tuple[int, ...]]] = []
