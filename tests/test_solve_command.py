@@ -291,6 +291,16 @@ class TestExact:
                     expected.add((k, s))
         assert points(result) == expected
 
+    def test_symbolic_denominator_and_set(self) -> None:
+        """A ratio with the symbol in the denominator (compared on numerator x denominator), and a
+        --set name read by value."""
+        spec = load_spec(SEED)
+        result = solve(build(spec, ["bottleneck.params / k <= cap"], overrides={"cap": 700}, ranges={"k": (1, 500)}).question)
+        expected = {(k,) for k in range(1, 501) if Fraction(9 * k * k + 130 * k + 64, k) <= 700}
+        assert points(result) == expected and result.method == "evaluation"
+        result = solve(build(spec, ["bottleneck.params / k <= 700", "k % 4 == 1"], ranges={"k": (1, 100)}).question)
+        assert points(result) == {(k,) for k in range(1, 101) if Fraction(9 * k * k + 130 * k + 64, k) <= 700 and k % 4 == 1}
+
     def test_pareto_front(self) -> None:
         spec = load_spec(TWO)
         result = solve(build(spec, ["bottleneck.params <= 20K"], pareto="bottleneck.params, -(k1 + 2*k2)", ranges={None: (1, 40)}, limit=10_000).question)

@@ -6,7 +6,7 @@ Names in a constraint (see docs/grammar.md, "solve's metrics"):
 - a bare metric (`params`, `macs`, `rf_h`): the network's (the spec's `layers:`), or with
   `--block NAME` that block's;
 - any other name: a free symbol of the problem (of a metric, a validity condition, `--input
-  3,H,W` or `--batch B`).
+  3,H,W` or `--batch B`), or a name bound with `--set` (its value).
 Everything else is a located error (`--where:N:COLUMN`, N counting the --where options), with a
 did-you-mean.
 """
@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cnncalc import arith
 from cnncalc.analysis.evaluate import Evaluation, evaluate_spec
 from cnncalc.analysis.validity import Stated
 from cnncalc.conditions import Condition
@@ -134,9 +135,12 @@ def build(
         for owner, name, column in expr.metric_names(p):
             if owner or name in expr.SOLVE_METRICS:
                 continue
-            if name not in symbols:
+            if name in symbols:
+                env[name] = symbols[name]
+            elif overrides and name in overrides and arith.is_number(overrides[name]):
+                env[name] = overrides[name]  # a name bound with --set reads its value
+            else:
                 raise _unknown(p, name, where._replace(column=1 + column), sorted(symbols))
-            env[name] = symbols[name]
     relations = tuple(expr.relations(p, env, position=Position(option, index, 1)) for p, option, index in parsed)
     comparisons: list[Comparison] = [c for r in relations for c in comparisons_of(r)]
     objective = None
