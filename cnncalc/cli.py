@@ -511,7 +511,13 @@ def solve(
     if bindings:
         from cnncalc.spec.checks import used_names
 
-        warn_unused(bindings, used_names(loaded) | {d for d in input_shape or () if isinstance(d, str)}, "the spec never uses")
+        read: set[str] = set()
+        from cnncalc.spec import expr as expressions
+
+        for text in (*wheres, maximize, minimize, pareto):
+            with contextlib.suppress(CnncalcError):  # a bad constraint is reported, located, by build
+                read.update(name for owner, name, _ in expressions.metric_names(expressions.parse(text or "0", metrics=True)) if not owner)
+        warn_unused(bindings, used_names(loaded) | read | {d for d in input_shape or () if isinstance(d, str)}, "the spec never uses")
     setup = build(
         loaded, wheres, maximize=maximize, minimize=minimize, pareto=pareto, ranges=bounds, steps=_multiple_of(multiples), block=block,
         overrides=dict(bindings), input_shape=input_shape, limits=limits, dtype=dtype, optimizer=optimizer, mixed=mixed, limit=limit,
