@@ -34,6 +34,8 @@ from cnncalc.solve.search import SolveResult, solve
 from cnncalc.spec import load_text
 from cnncalc.spec.zoo import load_spec
 
+from .symbolic_exprs import at, point, values
+
 CONFIGS = Path(__file__).parent.parent / "configs"
 SEED = str(CONFIGS / "resnet_block_bottleneck.yaml")
 TWO = str(CONFIGS / "bottleneck_two_widths.yaml")
@@ -312,6 +314,38 @@ class TestExact:
                     values[(k1, k2)] = (e.params, -(k1 + 2 * k2))
         front = {p for p, v in values.items() if not any(o[0] <= v[0] and o[1] <= v[1] and o != v for o in values.values())}
         assert result.optimum is not None and set(result.optimum.points) == front and result.optimum.count == len(front)
+
+
+class TestCompiled:
+    """The generated code against sympy, value by value, on the values layer rules make."""
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.data())
+    def test_value_equals_substitution(self, data: st.DataObject) -> None:
+        value = data.draw(values(3))
+        where = data.draw(point(value))
+        symbols = sorted(getattr(value, "free_symbols", ()), key=lambda s: s.name)
+        compiled = codegen.value_function(symbols, [value])
+        (found,) = compiled(*(where[s.name] for s in symbols))
+        assert found == at(value, where)
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.data(), st.sampled_from(["lt", "le", "gt", "ge", "eq", "ne", "int"]))
+    def test_checks_equal_substitution(self, data: st.DataObject, kind: str) -> None:
+        """A check `value OP 0` (or "value is an integer") decided on the numerator over a common
+        denominator agrees with the exact value."""
+        value = data.draw(values(2))
+        where = data.draw(point(value))
+        symbols = sorted(getattr(value, "free_symbols", ()), key=lambda s: s.name)
+        if not symbols:
+            return
+        search = codegen.search_function(symbols, [(kind, value)])
+        out: list[Any] = []
+        search([range(where[s.name], where[s.name] + 1) for s in symbols], out)
+        exact = Fraction(at(value, where))
+        expected = {"lt": exact < 0, "le": exact <= 0, "gt": exact > 0, "ge": exact >= 0, "eq": exact == 0, "ne": exact != 0,
+                    "int": exact.denominator == 1}[kind]
+        assert bool(out) is expected
 
 
 # ----------------------------------------------------------------------------- safety of the generated code
