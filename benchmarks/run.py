@@ -3,7 +3,7 @@
 
     python benchmarks/run.py                    # every section (1-2 minutes on 2 cores)
     python benchmarks/run.py --runs 41          # more runs per command (steadier medians)
-    python benchmarks/run.py --only startup     # one section: startup, scale, flat, torch
+    python benchmarks/run.py --only startup     # one section: startup, solve, scale, flat, torch
     python benchmarks/run.py --torch-python /path/to/venv/bin/python   # torchinfo comparison
 
 Every comparison interleaves the command and its baseline (A B A B ..., the order rotating each
@@ -528,8 +528,67 @@ def torch(runs: int, explicit: str | None) -> None:
     VERDICTS.append(Verdict("resnet50 totals agree with torchinfo (1 = yes)", float(agree), 1, "", at_least=True))
 
 
+TWO = "configs/bottleneck_two_widths.yaml"
+SEED_BAND = "0.4*plain.params <= bottleneck.params <= 0.5*plain.params"
+
+
+def solve(runs: int) -> None:
+    """`cnncalc solve`: the seed through solve against `import sympy` (the bottleneck budget), and
+    a two-symbol search over 10^6 integer points (k1, k2 in 1..1000, every point tested by the
+    compiled exact evaluator) as a whole process, under 2 s."""
+    heading(f"solve: whole processes, {runs} interleaved runs each")
+    if not has_command("solve"):
+        print("  note: 'cnncalc solve' does not exist yet; skipped")
+        return
+    sympy_base = Case("python -c 'import sympy'", python_c("import sympy"))
+    sympy_nogc = Case("  the same, collector off", python_c("import gc; gc.disable(); import sympy"))
+    seed = Case(f"solve {SEED} --where '{SEED_BAND}'", cnncalc("solve", SEED, "--where", SEED_BAND))
+    grid = Case(
+        f"solve {TWO} k1, k2 in 1..1000 (10^6 points)",
+        cnncalc("solve", TWO, "--range", "1..1000", "--where", "bottleneck.params <= 5M", "--maximize", "k1*k2"),
+    )
+    interleave([sympy_base, sympy_nogc, seed, grid], runs)
+    for case in (sympy_base, sympy_nogc, seed, grid):
+        print(case_line(case))
+    line = ratio("solve seed (0.4..0.5 of plain.params) / import sympy", seed, sympy_base, 1.3).line()
+    print(line + f"   [{wall_ms(seed) / wall_ms(sympy_nogc):.3f}x collector off]")
+    # The search itself, in one process: the spec read and evaluated, the metrics built, 10^6
+    # points tested and the optimum found (the interpreter and `import sympy` left out).
+    _, stdout, _ = run_once([sys.executable, __file__, "--child-solve", str(runs)], capture=True)
+    timings = json.loads(stdout)
+    print(f"  in-process: build {1000 * statistics.median(timings['build']):.0f} ms, search {1000 * statistics.median(timings['solve']):.0f} ms,"
+          f" {timings['points']:,} points, {timings['feasible']:,} feasible (medians of {runs})")
+    total = statistics.median(b + t for b, t in zip(timings["build"], timings["solve"]))
+    VERDICTS.append(Verdict("solve over 10^6 points (k1, k2 in 1..1000), in-process", total, 2.0, " s"))
+    print(VERDICTS[-1].line())
+    print(f"  (information: the whole process, interpreter and sympy included, {wall_ms(grid) / 1000:.2f} s wall, {cpu_ms(grid) / 1000:.2f} s cpu)")
+
+
+def child_solve(runs: int) -> None:
+    """The 10^6-point search timed in-process (`solve` section)."""
+    sys.path.insert(0, str(ROOT))
+    import sympy  # noqa: F401 - imported before timing: the search is measured, not the import
+
+    from cnncalc.solve.problem import build
+    from cnncalc.solve.search import solve as run_solve
+    from cnncalc.spec.zoo import load_spec
+
+    out: dict[str, Any] = {"build": [], "solve": []}
+    for _ in range(runs):
+        start = time.perf_counter()
+        setup = build(load_spec(str(ROOT / TWO)), ["bottleneck.params <= 5M"], ranges={None: (1, 1000)}, maximize="k1*k2")
+        built = time.perf_counter()
+        result = run_solve(setup.question)
+        done = time.perf_counter()
+        out["build"].append(built - start)
+        out["solve"].append(done - built)
+        out["points"], out["feasible"] = result.points_searched, result.total
+    print(json.dumps(out))
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace, Path], None]] = {
     "startup": lambda a, w: startup(a.runs),
+    "solve": lambda a, w: solve(max(5, a.runs // 2)),
     "scale": lambda a, w: scale(max(3, a.runs // 4), w),
     "flat": lambda a, w: flat(max(5, a.runs // 2), w),
     "torch": lambda a, w: torch(a.torch_runs, a.torch_python),
@@ -544,9 +603,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--torch-runs", type=int, default=3, help="timed torchinfo runs (default 3; each takes seconds)")
     parser.add_argument("--child-evaluate", help=argparse.SUPPRESS)
     parser.add_argument("--child-flat", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child-solve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_evaluate:
         child_evaluate(args.child_evaluate)
+        return 0
+    if args.child_solve:
+        child_solve(args.child_solve)
         return 0
     if args.child_flat:
         child_flat(args.child_flat[0], int(args.child_flat[1]))

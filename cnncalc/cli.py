@@ -454,6 +454,88 @@ def bottleneck(
         raise no_answer(result)
 
 
+def _multiple_of(texts: tuple[str, ...]) -> dict[str | None, int]:
+    """--multiple-of N (every symbol) or NAME=N (one symbol), repeatable."""
+    steps: dict[str | None, int] = {}
+    for text in texts:
+        name, sep, number = text.rpartition("=")
+        key = name.strip() if sep else None
+        if not number.strip().isdecimal() or int(number) < 1 or len(number) > 12 or (key is not None and not key.isidentifier()):
+            raise UsageError("cannot read --multiple-of", expected="N or NAME=N with N a positive integer (8, R=32)", found=quoted(text))
+        if key in steps:
+            raise UsageError(f"--multiple-of given twice for {key or 'every symbol'}")
+        steps[key] = int(number)
+    return steps
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--where", "-w", "wheres", multiple=True, required=True, metavar="CONSTRAINT", help="A constraint over metrics and symbols: 'params <= 5M', '0.4*plain.params <= bottleneck.params <= 0.5*plain.params' (repeatable: all must hold).")
+@click.option("--maximize", metavar="EXPR", help="Find the feasible points where EXPR is largest (all ties).")
+@click.option("--minimize", metavar="EXPR", help="Find the feasible points where EXPR is smallest (all ties).")
+@click.option("--pareto", metavar="A,B", help="The exact Pareto front of two objectives, each minimized (-EXPR maximizes one).")
+@click.option("--range", "ranges", type=BandArg("NAME=A..B", "parse_range"), multiple=True, help="Integer bounds of a symbol: k=1..256 (repeatable; A..B for every symbol).")
+@click.option("--multiple-of", "multiples", multiple=True, metavar="N|NAME=N", help="Only multiples of N, for every symbol or one (R=32); repeatable.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="List at most N points, rows and ties (default 50); counts are always complete.")
+@click.option("--block", "-b", "block", default=None, metavar="NAME", help="Bare metrics (params, macs, ...) read this block on its own instead of the network.")
+@click.option("--input", "-i", "input_shape", type=ShapeArg(), help="The per-sample input instead of the spec's 'input:'; names are symbols to solve for (3,R,R).")
+@click.option("--batch", default=None, metavar="N|NAME", help="The batch size, replacing the spec's 'batch:': a positive integer, or a name to solve for.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32", show_default=True, help="Element type of activation_bytes, peak_bytes and train_memory.")
+@click.option("--optimizer", type=click.Choice(sorted(OPTIMIZERS)), default="sgd", show_default=True, help="The optimizer state counted by train_memory.")
+@click.option("--mixed", is_flag=True, help="train_memory with mixed precision: --dtype activations, fp32 master weights.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="Output format.")
+@bindings("k=54")
+@click.option("--explain", is_flag=True, help="Show the metric formulas, the constraints, the conditions and how the set was found.")
+@with_limits
+def solve(
+    spec: str, wheres: tuple[str, ...], maximize: str | None, minimize: str | None, pareto: str | None, ranges: Any, multiples: tuple[str, ...],
+    limit: int | None, block: str | None, input_shape: tuple[int | str, ...] | None, batch: str | None, dtype: str, optimizer: str, mixed: bool,
+    fmt: str, bindings: Any, explain: bool, limits: Limits,
+) -> None:
+    """Every integer value of the free symbols that meets the constraints, exactly; the optimum.
+
+    Exit status 1 when nothing is feasible.
+
+    \b
+    cnncalc solve configs/resnet_block_bottleneck.yaml --where "0.4*plain.params <= bottleneck.params <= 0.5*plain.params"
+    cnncalc solve configs/bottleneck_two_widths.yaml --where "bottleneck.macs <= 10M" --maximize "k1 + k2"
+    cnncalc solve resnet18 --input 3,R,R --where "flops <= 2G" --range R=32..1024 --multiple-of 32 --maximize R
+    cnncalc solve resnet18 --batch B --where "train_memory <= 24GiB" --optimizer adam --maximize B
+    """
+    from cnncalc.render.solve import no_answer, solve_document, solve_explanation, solve_report
+    from cnncalc.solve.problem import build
+    from cnncalc.solve.search import solve as run_solve
+    from cnncalc.spec.zoo import load_spec
+
+    bounds: dict[str | None, tuple[int, int | None]] = {}
+    for name, lo, hi in ranges:
+        if name in bounds:
+            raise UsageError(f"--range given twice for {name or 'every symbol'}")
+        bounds[name] = (lo, hi)
+    loaded = load_spec(spec, limits, _read_stdin((spec,), limits))
+    if batch is not None:
+        loaded = _with_batch(loaded, batch)
+    if bindings:
+        from cnncalc.spec.checks import used_names
+
+        read: set[str] = set()
+        from cnncalc.spec import expr as expressions
+
+        for text in (*wheres, maximize, minimize, pareto):
+            with contextlib.suppress(CnncalcError):  # a bad constraint is reported, located, by build
+                read.update(name for owner, name, _ in expressions.metric_names(expressions.parse(text or "0", metrics=True)) if not owner)
+        warn_unused(bindings, used_names(loaded) | read | {d for d in input_shape or () if isinstance(d, str)}, "the spec never uses")
+    setup = build(
+        loaded, wheres, maximize=maximize, minimize=minimize, pareto=pareto, ranges=bounds, steps=_multiple_of(multiples), block=block,
+        overrides=dict(bindings), input_shape=input_shape, limits=limits, dtype=dtype, optimizer=optimizer, mixed=mixed, limit=limit,
+    )
+    result = run_solve(setup.question)
+    explanation = solve_explanation(setup, result) if explain else ()
+    _write(fmt, lambda: solve_document(setup, result, explanation), lambda: solve_report(setup, result, explanation))
+    if result.empty:
+        raise no_answer(setup, result)
+
+
 def run() -> None:
     """Console-script entry point (through `cnncalc.__main__.main`, which turns the cycle
     collector off first)."""

@@ -57,7 +57,7 @@ FORMATS = ("table", "json", "csv", "markdown")
 DERIVE_FORMATS = ("text", "latex", "markdown", "json")
 SPEC_COMMANDS = ("shape", "params", "cost")
 # The commands that take --explain (checked against the CLI by test_explain_commands).
-EXPLAIN_COMMANDS = frozenset({"shape", "params", "cost", "bottleneck", "derive"})
+EXPLAIN_COMMANDS = frozenset({"shape", "params", "cost", "bottleneck", "derive", "solve"})
 
 SEED = "configs/resnet_block_bottleneck.yaml"
 TWO = "configs/bottleneck_two_widths.yaml"
@@ -237,6 +237,21 @@ def _build_cases() -> list[Case]:
     add("draw-resnet18-depth2-lr-dot", "draw", "resnet18", "--depth", "2", "--rankdir", "LR")
     add("draw-lenet-tikz", "draw", LENET, "-f", "tikz")
     add("error-draw-format-from-name", "draw", LENET, "-o", "lenet.jpeg")
+
+    # solve: the seed both ways, two widths with an objective, each format, and its errors.
+    seed_band = "0.4*plain.params <= bottleneck.params <= 0.5*plain.params"
+    formats("solve-seed", "solve", SEED, "--where", seed_band, explain=True, fmts=("table", "json", "markdown"))
+    add("solve-seed-no-bias", "solve", SEED, "--where", seed_band.replace("params", "params_no_bias"))
+    formats("solve-two_widths-maximize", "solve", TWO, "--where", "bottleneck.macs <= 1.5M", "--where", "bottleneck.params <= 6K",
+            "--maximize", "k1 + k2", "--limit", "4", explain=True, fmts=("table", "json", "markdown"))
+    add("solve-two_widths-pareto", "solve", TWO, "--where", "bottleneck.params <= 6K", "--range", "1..40", "--pareto", "bottleneck.params, -(k1*k2)", "--limit", "5")
+    add("solve-resnet18-resolutions", "solve", "resnet18", "--input", "3,R,R", "--where", "flops <= 2G", "--range", "R=32..1024", "--multiple-of", "32", "--maximize", "R")
+    add("solve-resnet18-batch-adam", "solve", "resnet18", "--batch", "B", "--where", "train_memory <= 24GiB", "--optimizer", "adam", "--maximize", "B", "--explain")
+    add("solve-seed-noanswer", "solve", SEED, "--where", "0.55*plain.params <= bottleneck.params <= 0.56*plain.params")
+    add("error-solve-unknown-metric", "solve", SEED, "--where", "bottleneck.parms <= 1")
+    add("error-solve-unknown-name", "solve", SEED, "--where", "bottleneck.params <= kk")
+    add("error-solve-needs-range", "solve", SEED, "--where", "bottleneck.macs % 7 == 0")
+    add("help-solve", "solve", "--help")
     return cases
 
 
@@ -339,4 +354,4 @@ def test_explain_commands() -> None:
         if any(isinstance(p, click.Option) and "--explain" in p.opts for p in command.params)
     }
     assert with_explain == EXPLAIN_COMMANDS
-    assert set(main.commands) == {"shape", "params", "cost", "bottleneck", "derive", "zoo", "draw"}
+    assert set(main.commands) == {"shape", "params", "cost", "bottleneck", "derive", "zoo", "solve", "draw"}

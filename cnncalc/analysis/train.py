@@ -122,3 +122,13 @@ def train_memory(evaluation: Evaluation, *, optimizer: str = "sgd", dtype: str =
         optimizer,
         dtype,
     )
+
+
+def train_total(evaluation: Evaluation, optimizer: str, dtype: str, mixed: bool) -> Any:
+    """The training memory's total in bytes, exact (an int, or an expression in a batch symbol):
+    the one entry point `cnncalc solve` calls (its `train_memory` metric)."""
+    if mixed:
+        from cnncalc.errors import UsageError
+
+        raise UsageError("mixed precision training memory is not modelled yet", expected="one --dtype for weights and activations")
+    return train_memory(evaluation, optimizer=optimizer, dtype=dtype).total

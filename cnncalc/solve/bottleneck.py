@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import sympy
@@ -27,7 +28,7 @@ from cnncalc.conditions import Condition
 from cnncalc.errors import UsageError
 from cnncalc.solve.band import Band, Bound
 from cnncalc.solve.enumeration import enumerate_widths
-from cnncalc.solve.integers import DEFAULT_LIMIT, ascending, integer_runs, listing, stepped
+from cnncalc.solve.integers import DEFAULT_LIMIT, listing, stepped
 from cnncalc.solve.rational import as_fraction
 from cnncalc.solve.results import BottleneckResult, Problem, Row, Run, Solution
 from cnncalc.solve.roots import real_pieces
@@ -226,11 +227,9 @@ def _solve_one(
         return Solution(**common, bounds=(bound,), derived=(), method="evaluation", pieces=(), boundaries=(), rows=rows,
                         listed=listed, total=total, truncated=truncated, row_count=len(rows))
     if len(symbols) == 1:
-        coeffs = ascending(terms, 0, ())
         pieces, boundaries = real_pieces(poly, bounds[names[0]], lower, upper, band)
         bound = bounds[names[0]]
-        runs = stepped(integer_runs(coeffs, lower, upper, bound.lo, bound.hi), multiple_of)
-        runs = Checks(conditions, symbols[0]).restrict(runs, budget)
+        runs = solved_widths(count, symbols[0], lower, upper, bound, multiple_of, conditions)
         rows = (Row((), tuple(runs)),) if runs else ()
         listed, total, truncated = listing(rows, limit)
         return Solution(**common, bounds=(bound,), derived=(), method="real_roots", pieces=pieces,
@@ -247,6 +246,27 @@ def _solve_one(
         return runs
 
     return enumerate_widths(terms, names, bounds, common, limit, restrict)
+
+
+def solved_widths(
+    count: Any, symbol: Any, lower: Fraction | None, upper: Fraction, bound: Bound, step: int, conditions: Sequence[Condition]
+) -> list[Run]:
+    """One width of a polynomial count, through the `cnncalc solve` engine: the band is the
+    constraint `lower <= count <= upper` (the preset), solved by `search.solve`'s exact-roots
+    method (integer root isolation, the multiples of `step`, the validity conditions)."""
+    from cnncalc.solve.search import Question, comparisons_of, solve
+
+    band: tuple[Any, ...] = (("cmp", "<=", count, upper, "count <= upper"),)
+    if lower is not None:
+        band = (("cmp", "<=", lower, count, "lower <= count"), *band)
+    relation = ("and", band)
+    question = Question(
+        (relation,), tuple(comparisons_of(relation)), tuple(conditions), {symbol.name: (bound.lo, bound.hi)}, {symbol.name: step},
+        limit=1, extra_symbols=(symbol,),
+    )
+    result = solve(question)
+    assert result.method == "roots" and result.symbols == (symbol.name,)
+    return [run for row in result.rows for run in row.runs]
 
 
 def _stepped_runs(runs: Sequence[Run], step: int) -> list[Run]:

@@ -85,8 +85,15 @@ _ARITH: dict[type, Callable[[Any, Any], Any]] = {
 # what each needs of the node's per-sample shape (channels first, no batch), and the metric
 # names reserved for `solve` (`plain.params`), refused here with their own message.
 SHAPE_ATTRIBUTES = ("shape", "channels", "spatial", "height", "width", "length")
-METRICS = ("params", "macs", "flops", "buffers", "bias", "memory", "activations", "cheap_ops", "ops", "bytes")
+# The metrics `cnncalc solve` reads in its constraints (`params`, `plain.macs`): one list, here,
+# so that the parser, the solver and the docs agree on it (docs/grammar.md, "solve's metrics").
+SOLVE_METRICS = (
+    "params", "params_no_bias", "buffers", "macs", "flops", "activations", "activation_bytes", "peak", "peak_bytes",
+    "train_memory", "rf_h", "rf_w", "out_c", "out_h", "out_w",
+)
+METRICS = tuple(dict.fromkeys((*SOLVE_METRICS, "bias", "memory", "cheap_ops", "ops", "bytes")))  # refused outside solve
 NODE_KEY = "@"  # env key of a node's shape: "@" + its name
+METRIC_KEY = "#"  # env key of a metric in a constraint: "#params" (the network's), "#plain.params" (a block's)
 
 
 class Expr(str):
@@ -133,9 +140,12 @@ def _refuse(text: str, message: str, node: ast.AST | None, position: Position | 
     return _error(text, message, node, position, expected=_ALLOWED)
 
 
-def parse(text: str, position: Position | None = None) -> Expr:
-    """Parse and whitelist-check `text`; raise ExprError naming what is not allowed."""
-    found = _cache.get(text)
+def parse(text: str, position: Position | None = None, *, metrics: bool = False) -> Expr:
+    """Parse and whitelist-check `text`; raise ExprError naming what is not allowed.
+
+    `metrics`: a constraint of `cnncalc solve`, where `BLOCK.metric` (one of SOLVE_METRICS) reads
+    a block's metric and node shapes do not exist; everywhere else metrics are refused."""
+    found = None if metrics else _cache.get(text)
     if found is not None:
         return found
     if len(text) > MAX_EXPRESSION_LENGTH:
@@ -166,9 +176,9 @@ def parse(text: str, position: Position | None = None) -> Expr:
     except (RecursionError, MemoryError, ValueError):
         raise LimitError("expression too deeply nested or too large", position=position) from None
     tree = module.body if units is None else units.restore(module)
-    _check(tree, text, position, 0)
+    _check(tree, text, position, 0, metrics)
     parsed = Expr(text, tree)
-    if len(_cache) < 100_000:
+    if len(_cache) < 100_000 and not metrics:
         _cache[text] = parsed
     return parsed
 
@@ -259,7 +269,7 @@ def _with_units(text: str, position: Position | None) -> tuple[str, _Units | Non
     return "".join(pieces), units
 
 
-def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> None:
+def _check(node: ast.AST, text: str, position: Position | None, depth: int, metrics: bool = False) -> None:
     if depth > MAX_EXPRESSION_DEPTH:
         raise LimitError(
             "expression too deeply nested",
@@ -271,7 +281,10 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
         if isinstance(node, kind):
             raise _refuse(text, f"{what} are not allowed", node, position)
     if isinstance(node, (ast.Attribute, ast.Subscript)):
-        _check_node_ref(node, text, position)
+        if metrics:
+            _check_metric(node, text, position)
+        else:
+            _check_node_ref(node, text, position)
         return
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (bytes, complex)) or node.value is Ellipsis:
@@ -284,29 +297,29 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _ARITH and type(node.op) is not ast.Pow:
             raise _refuse(text, "operator not allowed (use + - * / // % **)", node, position)
-        _check(node.left, text, position, depth + 1)
-        _check(node.right, text, position, depth + 1)
+        _check(node.left, text, position, depth + 1, metrics)
+        _check(node.right, text, position, depth + 1, metrics)
         return
     if isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
             raise _refuse(text, "only unary + and - and not are allowed", node, position)
-        _check(node.operand, text, position, depth + 1)
+        _check(node.operand, text, position, depth + 1, metrics)
         return
     if isinstance(node, (ast.Tuple, ast.List)):
         for element in node.elts:
-            _check(element, text, position, depth + 1)
+            _check(element, text, position, depth + 1, metrics)
         return
     if isinstance(node, ast.Compare):
         for op in node.ops:
             if type(op) not in _COMPARE:
                 raise _refuse(text, "comparison not allowed (use == != < <= > >=)", node, position)
         for operand in (node.left, *node.comparators):
-            _check(operand, text, position, depth + 1)
+            _check(operand, text, position, depth + 1, metrics)
         return
     if isinstance(node, (ast.IfExp, ast.BoolOp)):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
-                _check(child, text, position, depth + 1)
+                _check(child, text, position, depth + 1, metrics)
         return
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -320,7 +333,7 @@ def _check(node: ast.AST, text: str, position: Position | None, depth: int) -> N
         if count == 0:
             raise _refuse(text, f"{node.func.id}() needs at least one argument", node, position)
         for arg in node.args:
-            _check(arg, text, position, depth + 1)
+            _check(arg, text, position, depth + 1, metrics)
         return
     raise _refuse(text, f"{type(node).__name__} is not allowed", node, position)
 
@@ -362,6 +375,24 @@ def _check_node_ref(node: ast.Attribute | ast.Subscript, text: str, position: Po
             expected=_SHAPE_FORMS,
             found=repr(f"{base.id}.{node.attr}"),
             hint=did_you_mean(node.attr, SHAPE_ATTRIBUTES),
+        )
+
+
+def _check_metric(node: ast.Attribute | ast.Subscript, text: str, position: Position | None) -> None:
+    """In a constraint, `BLOCK.metric` only (a block's metric, evaluated on its own)."""
+    from cnncalc.spec.checks import did_you_mean
+
+    forms = "BLOCK.metric with a metric among " + ", ".join(SOLVE_METRICS)
+    if isinstance(node, ast.Subscript) or not isinstance(node.value, ast.Name) or node.value.id.startswith("__") or node.value.id.endswith("__"):
+        raise _error(text, "a constraint reads metrics, not subscripts or nested attributes", node, position, expected=forms)
+    if node.attr not in SOLVE_METRICS:
+        at = (node.end_col_offset or 0) - len(node.attr)  # the metric's own column
+        raise ExprError(
+            f"unknown metric {node.attr!r} of block {node.value.id!r} in expression {clip(text)!r}",
+            position=None if position is None else Position(position.file, position.line, position.column + at),
+            expected=forms,
+            found=repr(f"{node.value.id}.{node.attr}"),
+            hint=did_you_mean(node.attr, SOLVE_METRICS),
         )
 
 
@@ -478,6 +509,8 @@ def _eval(node: ast.expr, text: str, env: Mapping[str, Any], position: Position 
         return _binary(node, left, right, text, position)
     if isinstance(node, (ast.Tuple, ast.List)):
         return tuple(_eval(e, text, env, position, free) for e in node.elts)
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and METRIC_KEY + node.value.id + "." + node.attr in env:
+        return env[METRIC_KEY + node.value.id + "." + node.attr]  # a block's metric (solve's constraints only)
     if isinstance(node, (ast.Attribute, ast.Subscript)):
         return _node_shape(node, text, env, position)
     if isinstance(node, ast.Call):
@@ -652,3 +685,107 @@ def _limit(text: str, message: str, expected: str, found: str, position: Positio
 def _check_bits(bits: int, text: str, position: Position | None) -> None:
     if bits > MAX_RESULT_BITS:
         raise _limit(text, "number too large", f"results below 2**{MAX_RESULT_BITS}", f"about 2**{bits}", position)
+
+
+# ----------------------------------------------------------------------------- solve's constraints
+
+Relation = tuple[Any, ...]
+"""A constraint's logic as data: ("cmp", op, left, right, text) with op one of == != < <= > >=
+and left, right evaluated values; ("and", parts), ("or", parts), ("not", part); ("const", bool)."""
+
+
+def metric_names(parsed: Expr) -> list[tuple[str, str, int]]:
+    """(block or "", name, column) of every name an expression reads: bare names with block "",
+    `plain.params` as ("plain", "params", ...). Columns count from 0 in the stripped text."""
+    found: list[tuple[str, str, int]] = []
+    bases = {id(n.value) for n in ast.walk(parsed.tree) if isinstance(n, ast.Attribute)}
+    calls = {id(n.func) for n in ast.walk(parsed.tree) if isinstance(n, ast.Call)}
+    for node in ast.walk(parsed.tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found.append((node.value.id, node.attr, node.col_offset))
+        elif isinstance(node, ast.Name) and node.id not in BOOLEAN_NAMES and id(node) not in bases and id(node) not in calls:
+            found.append(("", node.id, node.col_offset))
+    return sorted(found, key=lambda f: f[2])
+
+
+def relations(parsed: Expr, env: Mapping[str, Any], *, position: Position | None = None) -> Relation:
+    """A constraint (comparisons joined by and/or/not, chained like Python) with each compared
+    side evaluated against `env` (metrics under METRIC_KEY, symbols by name) but the comparisons
+    kept as data for the solver: nothing is decided here."""
+    text = str(parsed)
+
+    def side(node: ast.expr) -> Any:
+        value = _eval(node, text, env, position, None)
+        _require_arith(value, text, node, position)
+        if isinstance(value, bool):
+            raise _error(text, "a comparison compares numbers, not conditions", node, position, expected="a number, a metric or a symbol")
+        return value
+
+    def walk(node: ast.expr) -> Relation:
+        if isinstance(node, ast.BoolOp):
+            return ("and" if isinstance(node.op, ast.And) else "or", tuple(walk(v) for v in node.values))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return ("not", walk(node.operand))
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            return ("const", node.value)
+        if isinstance(node, ast.Compare):
+            values = [side(node.left), *(side(c) for c in node.comparators)]
+            operands = [node.left, *node.comparators]
+            atoms = tuple(
+                ("cmp", _COMPARE[type(op)], values[i], values[i + 1], _segment(text, operands[i], operands[i + 1], op))
+                for i, op in enumerate(node.ops)
+            )
+            return atoms[0] if len(atoms) == 1 else ("and", atoms)
+        raise _error(text, "a constraint must be a comparison", node, position, expected="comparisons such as params <= 5M, joined by and, or, not")
+
+    try:
+        return walk(_exact_decimals(parsed))
+    except ZeroDivisionError:
+        raise ExprError(f"division by zero in expression {clip(parsed)!r}", position=position, expected="a divisor other than 0", found="0") from None
+    except CnncalcError:
+        raise
+    except (TypeError, OverflowError, ValueError) as exc:
+        raise ExprError(f"cannot evaluate {clip(parsed)!r}: {exc}", position=position) from None
+
+
+def exact_value(parsed: Expr, env: Mapping[str, Any], *, position: Position | None = None) -> Any:
+    """An objective of solve (`params`, `k1 + k2`): evaluated like `evaluate`, decimals exact."""
+    text = str(parsed)
+    try:
+        value = _eval(_exact_decimals(parsed), text, env, position, None)
+    except ZeroDivisionError:
+        raise ExprError(f"division by zero in expression {clip(parsed)!r}", position=position, expected="a divisor other than 0", found="0") from None
+    except CnncalcError:
+        raise
+    except (TypeError, OverflowError, ValueError) as exc:
+        raise ExprError(f"cannot evaluate {clip(parsed)!r}: {exc}", position=position) from None
+    if isinstance(value, tuple):
+        return tuple(value)
+    _require_arith(value, text, parsed.tree, position)
+    return value
+
+
+def _exact_decimals(parsed: Expr) -> ast.expr:
+    """The tree with each decimal literal an exact Fraction, read from its text as written
+    (`0.4` is 2/5, never the float nearest to it)."""
+    import copy
+
+    tree = copy.deepcopy(parsed.tree)
+    source = str(parsed).strip()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+            written = ast.get_source_segment(source, node) or repr(node.value)
+            try:
+                exact = Fraction(written.replace("_", ""))
+            except ValueError:
+                exact = Fraction(repr(node.value))
+            setattr(node, "value", exact)  # noqa: B010 - a Fraction where ast expects a float
+    return tree
+
+
+def _segment(text: str, left: ast.expr, right: ast.expr, op: ast.cmpop) -> str:
+    """One comparison of a chain as written: `0.4*plain.params <= bottleneck.params`."""
+    source = text.strip()
+    a = ast.get_source_segment(source, left) or ast.unparse(left)
+    b = ast.get_source_segment(source, right) or ast.unparse(right)
+    return f"{a} {_COMPARE[type(op)]} {b}"
