@@ -33,6 +33,9 @@ It writes
                                        layers (Mean, Reshape, CenterCrop, PadTo, Interpolate, ...)
   tests/data/segmentation_torch.json   U-Net (classic and padded) and deeplabv3_resnet50, each at
                                        two input sizes
+  tests/data/export_torch.json         the code `cnncalc export` writes for every config and docs
+                                       example, built and run here (--only export; needs a Python
+                                       with cnncalc's dependencies: --cnncalc-python or $CNNCALC_PYTHON)
 
 Everything recorded is what torch itself did (output shapes, parameter and buffer counts,
 exception type/message and whether the exception came from the constructor or from forward);
@@ -2100,6 +2103,8 @@ def export_targets() -> list[tuple[str, str, list[str]]]:
         targets.append((key, os.path.relpath(path, REPO), []))
         if key in EXPORT_SETS:
             targets.append((key + " " + " ".join("--set " + s for s in EXPORT_SETS[key]), os.path.relpath(path, REPO), EXPORT_SETS[key]))
+    # the layer kinds the configs do not use
+    targets.append(("tests/data/export_kinds", "tests/data/export_kinds.yaml", []))
     folder = tempfile.mkdtemp(prefix="cnncalc-export-")
     for doc in ("README.md", "docs/spec.md", "docs/grammar.md", "docs/commands.md"):
         with open(os.path.join(REPO, doc)) as f:
@@ -2145,8 +2150,15 @@ def fx_sequence(model: nn.Module) -> str | None:
     """The layer sequence torch.fx traces: modules by class, functional adds and multiplies."""
     import torch.fx
 
+    class LeafTracer(torch.fx.Tracer):
+        """Modules without children are leaves (torch.nn's and the helper classes of the file);
+        containers never are (an empty nn.Sequential, a `repeat` of 0, is the identity)."""
+
+        def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+            return not isinstance(m, (nn.Sequential, nn.ModuleList)) and not any(True for _ in m.children())
+
     try:
-        graph = torch.fx.symbolic_trace(model).graph
+        graph = LeafTracer().trace(model)
     except Exception as e:  # control flow on shapes (`residual: auto` that differs between calls)
         return "untraceable: %s" % type(e).__name__
     modules = dict(model.named_modules())
@@ -2180,7 +2192,9 @@ def make_export(path: str, python: str) -> dict:
                 "of cnncalc export; per model the __main__ stub builds: params, bias_params (names ending in 'bias'), "
                 "buffers (num_batches_tracked left out), num_batches_tracked, 'outputs' [[input shape, output shape or "
                 "the error], ...] at the stub's input (batch 1) and at a second size, 'fx': the module classes (and "
-                "functional add/mul/cat as Add/Mul/Concat) torch.fx traces, in order, or 'untraceable: <error>'",
+                "functional add/mul/cat as Add/Mul/Concat) torch.fx traces (modules without children as leaves, containers "
+                "never), in order, or "
+                "'untraceable: <error>'",
     }}
     for key, spec, sets in export_targets():
         t0 = time.time()

@@ -83,7 +83,9 @@ def _reduce_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
 _REDUCTION = '''class {name}(nn.Module):
     """x.{method}(dim, keepdim) as a module."""
 
-    def __init__(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> None:
+    def __init__(
+        self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False
+    ) -> None:
         super().__init__()
         self.dim = dim
         self.keepdim = keepdim

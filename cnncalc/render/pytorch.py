@@ -696,7 +696,12 @@ class _Exporter:
                     cls.forward.append(f"        {cls.running} = {fx.var} + x")
                     fx = Node(cls.running, fx.dims)
                 elif add == "sometimes":
-                    cls.forward.append(f"        if {fx.var}.shape == x.shape:")
+                    keeps = self.shape_kept(block, names, fx)
+                    if keeps is None:  # compared in forward
+                        cls.forward.append(f"        if {fx.var}.shape == x.shape:")
+                    else:
+                        cls.init += statement("self.use_residual = ", keeps, 2)
+                        cls.forward.append("        if self.use_residual:")
                     cls.forward.append(f"            {fx.var} = {fx.var} + x")
             else:
                 identity = "x"
@@ -776,16 +781,32 @@ class _Exporter:
             cls.forward.append(f"        {cls.identity} = x if self.{attr} is None else self.{attr}(x)")
         return cls.identity
 
-    def shape_change(self, block: Block, names: Callable[[str], str], fx: Node | None) -> str:
-        """When F(x) changes x's shape, as the block's arguments say: a stride other than 1
-        (its layers' `stride`, or a block call's) or other channels out than in."""
-        parts = []
+    def strides(self, block: Block, names: Callable[[str], str]) -> list[str]:
+        """The texts of the strides F(x)'s calls give (their layers', or a block call's `stride`)."""
+        found = []
         for call in block.layers:
             for name, arg in call.args:
                 if name == "stride":
                     text = self.arg_text(arg, names, None)
                     if _int(text) != 1:
-                        parts.append(f"{text} != 1")
+                        found.append(text)
+        return list(dict.fromkeys(found))
+
+    def shape_kept(self, block: Block, names: Callable[[str], str], fx: Node) -> str | None:
+        """When F(x) keeps x's shape, as the block's arguments say (`residual: auto`): strides 1
+        and as many channels out as in; None when the channels out are not known."""
+        channels = fx.dims[0] if fx.dims else None
+        if channels is None:
+            return None
+        parts = [f"{text} == 1" for text in self.strides(block, names)]
+        if channels != "in_channels":
+            parts.append(f"in_channels == {channels}")
+        return " and ".join(parts) or "True"
+
+    def shape_change(self, block: Block, names: Callable[[str], str], fx: Node | None) -> str:
+        """When F(x) changes x's shape, as the block's arguments say: a stride other than 1
+        (its layers' `stride`, or a block call's) or other channels out than in."""
+        parts = [f"{text} != 1" for text in self.strides(block, names)]
         channels = fx.dims[0] if fx is not None and fx.dims else None
         if channels is None:
             raise SpecError(
