@@ -1037,7 +1037,7 @@ class _Exporter:
         kind = lookup(call.kind)
         assert kind is not None
         part = self.kind_call(cls, call, kind, dims, names, row_paths, nodes, runtime)
-        return part, self.output_dims(call, kind, dims, names)
+        return part, self.output_dims(call, kind, dims, names, nodes)
 
     def kind_call(
         self,
@@ -1127,17 +1127,19 @@ class _Exporter:
         prefix = path + "."
         return [row for key, row in self.rows.items() if key.startswith(prefix)][:1]
 
-    def output_dims(self, call: LayerCall, kind: LayerKind, dims: tuple[str | None, ...] | None, names: Callable[[str], str]) -> tuple[str | None, ...] | None:
+    def output_dims(
+        self, call: LayerCall, kind: LayerKind, dims: tuple[str | None, ...] | None, names: Callable[[str], str], nodes: Mapping[str, Node] | None = None
+    ) -> tuple[str | None, ...] | None:
         if dims is None:
             return None
         given = dict(call.args)
         family = kind.family
         if family == "conv":
-            return (self.arg_text(given["out_channels"], names, None), *([None] * (len(dims) - 1)))
+            return (self.arg_text(given["out_channels"], names, nodes), *([None] * (len(dims) - 1)))
         if family in _KEEPS or family == "norm":
             return dims
         if kind.name == "Linear":
-            return (*dims[:-1], self.arg_text(given["out_features"], names, None))
+            return (*dims[:-1], self.arg_text(given["out_features"], names, nodes))
         if family == "pool":
             if kind.name.startswith("Adaptive"):
                 size = given["output_size"]
