@@ -534,6 +534,41 @@ def solve(
     _write(fmt, lambda: solve_document(setup, result, explanation), lambda: solve_report(setup, result, explanation))
     if result.empty:
         raise no_answer(setup, result)
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch", show_default=True, help="The framework to write code for.")
+@bindings("k=54")
+@click.option("--block", "-b", "blocks", multiple=True, help="Export this block of the spec on its own (repeatable).")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, writable=True), default=None, help="Write the code to FILE instead of standard output.")
+@with_limits
+def export(spec: str, target: str, bindings: Any, blocks: tuple[str, ...], output: str | None, limits: Limits) -> None:
+    """Write the spec as PyTorch code: one nn.Module class per block, the model, and a check.
+
+    \b
+    cnncalc export resnet18 > resnet18.py
+    cnncalc export configs/resnet_block_bottleneck.yaml --set k=54
+    cnncalc export configs/unet.yaml -o unet.py
+    """
+    from cnncalc.analysis.evaluate import evaluate_spec
+    from cnncalc.render.pytorch import export_pytorch
+    from cnncalc.spec.zoo import load_spec
+
+    loaded = load_spec(spec, limits, _read_stdin((spec,), limits))
+    if bindings:
+        from cnncalc.spec.checks import used_names
+
+        warn_unused(bindings, used_names(loaded), "the spec never uses")
+    overrides = dict(bindings)
+    evaluations = evaluate_spec(loaded, blocks=blocks, overrides=overrides, limits=limits, counts=frozenset(("params",)))
+    code = export_pytorch(loaded, evaluations, overrides, blocks)
+    if output is None:
+        click.echo(code, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(code)
+    except OSError as exc:
+        raise UsageError(f"cannot write {quoted(output)} ({exc.strerror or exc})", expected="a writable file for -o/--output") from None
 
 
 def run() -> None:

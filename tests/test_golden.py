@@ -95,8 +95,14 @@ def _build_cases() -> list[Case]:
     formats("zoo", "zoo")
     add("help", "--help")
     add("version", "--version")
-    for command in ("shape", "params", "cost", "bottleneck", "derive", "zoo"):
+    for command in ("shape", "params", "cost", "bottleneck", "derive", "zoo", "export"):
         add(f"help-{command}", command, "--help")
+
+    # cnncalc export: the generated PyTorch code of a few specs (tests/test_export.py checks
+    # every config; tests/data/export_torch.json holds torch's figures of the code).
+    for name in ("resnet18", "mobilenet_v3_large", "unet", "shufflenet_v2_x1_0", "convnext_tiny", "resnet_block_bottleneck"):
+        add(f"export-{name}", "export", f"configs/{name}.yaml")
+    add("export-seed-k54", "export", "configs/resnet_block_bottleneck.yaml", "--set", "k=54")
 
     # Zoo names for SPEC, and standard input.
     add("params-zooname-resnet18", "params", "resnet18")
@@ -354,4 +360,4 @@ def test_explain_commands() -> None:
         if any(isinstance(p, click.Option) and "--explain" in p.opts for p in command.params)
     }
     assert with_explain == EXPLAIN_COMMANDS
-    assert set(main.commands) == {"shape", "params", "cost", "bottleneck", "derive", "zoo", "solve", "draw"}
+    assert set(main.commands) == {"shape", "params", "cost", "bottleneck", "derive", "zoo", "solve", "draw", "export"}

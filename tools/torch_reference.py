@@ -18,6 +18,7 @@ Usage (from the repo root):
     <torch-venv>/bin/python tools/torch_reference.py --only sizes
     <torch-venv>/bin/python tools/torch_reference.py --only segmentation
     <torch-venv>/bin/python tools/torch_reference.py --only train
+    CNNCALC_PYTHON=<cnncalc-venv>/bin/python <torch-venv>/bin/python tools/torch_reference.py --only export
     <torch-venv>/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
 
 It writes
@@ -32,6 +33,9 @@ It writes
                                        layers (Mean, Reshape, CenterCrop, PadTo, Interpolate, ...)
   tests/data/segmentation_torch.json   U-Net (classic and padded) and deeplabv3_resnet50, each at
                                        two input sizes
+  tests/data/export_torch.json         the code `cnncalc export` writes for every config and docs
+                                       example, built and run here (--only export; needs a Python
+                                       with cnncalc's dependencies: --cnncalc-python or $CNNCALC_PYTHON)
 
 Everything recorded is what torch itself did (output shapes, parameter and buffer counts,
 exception type/message and whether the exception came from the constructor or from forward);
@@ -2069,6 +2073,177 @@ def make_resolutions(path: str) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# cnncalc export: every shipped config (and the docs' example specs) written as PyTorch code by
+# `cnncalc export`, built and run here: tests/data/export_torch.json
+# --------------------------------------------------------------------------------------------
+
+# (key, spec file relative to the repo, --set bindings, a second per-sample input or None)
+EXPORT_SETS = {
+    "resnet_block_bottleneck": ["k=54"],
+    "bottleneck_two_widths": ["k1=32", "k2=48"],
+    "docs/grammar.md#2": ["k=8"],  # the free-symbols example
+}
+EXPORT_SECOND = {
+    "unet": [1, 508, 380],
+    "unet_padded": [3, 300, 200],
+    "deeplabv3_resnet50": [3, 480, 400],
+}
+
+
+def export_targets() -> list[tuple[str, str, list[str]]]:
+    """Every config, and each whole example spec (a ```yaml block with `input:`) of the docs."""
+    import glob
+    import re
+    import tempfile
+
+    targets = []
+    for path in sorted(glob.glob(os.path.join(REPO, "configs", "*.yaml"))):
+        key = os.path.splitext(os.path.basename(path))[0]
+        targets.append((key, os.path.relpath(path, REPO), []))
+        if key in EXPORT_SETS:
+            targets.append((key + " " + " ".join("--set " + s for s in EXPORT_SETS[key]), os.path.relpath(path, REPO), EXPORT_SETS[key]))
+    # the layer kinds the configs do not use
+    targets.append(("tests/data/export_kinds", "tests/data/export_kinds.yaml", []))
+    folder = tempfile.mkdtemp(prefix="cnncalc-export-")
+    for doc in ("README.md", "docs/spec.md", "docs/grammar.md", "docs/commands.md"):
+        with open(os.path.join(REPO, doc)) as f:
+            blocks = [b for b in re.findall(r"```yaml\n(.*?)```", f.read(), re.DOTALL) if re.search(r"^input:", b, re.MULTILINE)]
+        for i, block in enumerate(blocks):
+            path = os.path.join(folder, "%s-%d.yaml" % (doc.replace("/", "-"), i))
+            with open(path, "w") as f:
+                f.write(block)
+            key = "%s#%d" % (doc, i)
+            targets.append((key, path, EXPORT_SETS.get(key, [])))
+    return targets
+
+
+def export_code(python: str, spec: str, sets: list[str]) -> tuple[int, str, str]:
+    import subprocess
+
+    args = [python, "-m", "cnncalc", "export", spec] + [a for s in sets for a in ("--set", s)]
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return done.returncode, done.stdout, done.stderr.strip()
+
+
+def _stub_models(code: str) -> list[tuple[str, str, list[int] | None]]:
+    """The models the __main__ stub builds: (variable, constructor call text, input shape)."""
+    import ast
+
+    tree = ast.parse(code)
+    stub = next(n for n in tree.body if isinstance(n, ast.If))
+    found, inputs = [], {}
+    for node in stub.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.targets[0], ast.Name) and node.targets[0].id != "count":
+            found.append((node.targets[0].id, ast.get_source_segment(code, node.value)))
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and ast.unparse(sub.func) == "torch.randn":
+                variable = next(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in ("print", "torch"))
+                inputs[variable] = [ast.literal_eval(a) for a in sub.args]
+    return [(v, c, inputs.get(v)) for v, c in found]
+
+
+FX_FUNCTIONS = {"add": "Add", "mul": "Mul", "cat": "Concat", "iadd": "Add"}
+
+
+def fx_sequence(model: nn.Module) -> str | None:
+    """The layer sequence torch.fx traces: modules by class, functional adds and multiplies."""
+    import torch.fx
+
+    class LeafTracer(torch.fx.Tracer):
+        """Modules without children are leaves (torch.nn's and the helper classes of the file);
+        containers never are (an empty nn.Sequential, a `repeat` of 0, is the identity)."""
+
+        def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+            return not isinstance(m, (nn.Sequential, nn.ModuleList)) and not any(True for _ in m.children())
+
+    try:
+        graph = LeafTracer().trace(model)
+    except Exception as e:  # control flow on shapes (`residual: auto` that differs between calls)
+        return "untraceable: %s" % type(e).__name__
+    modules = dict(model.named_modules())
+    names = []
+    for node in graph.nodes:
+        if node.op == "call_module":
+            names.append(type(modules[node.target]).__name__)
+        elif node.op == "call_function" and getattr(node.target, "__name__", "") in FX_FUNCTIONS:
+            names.append(FX_FUNCTIONS[node.target.__name__])
+    return " ".join(names)
+
+
+def model_figures(model: nn.Module) -> dict:
+    params = dict(model.named_parameters())
+    buffers = dict(model.named_buffers())
+    return {
+        "params": sum(p.numel() for p in params.values()),
+        "bias_params": sum(p.numel() for n, p in params.items() if n.endswith("bias")),
+        "buffers": sum(b.numel() for n, b in buffers.items() if not n.endswith("num_batches_tracked")),
+        "num_batches_tracked": sum(1 for n in buffers if n.endswith("num_batches_tracked")),
+    }
+
+
+def make_export(path: str, python: str) -> dict:
+    from importlib.metadata import version
+
+    out = {"_about": {
+        "source": "torch %s (torchvision %s not imported by the exported code); cnncalc export run with %s; "
+                  "eval mode, torch.manual_seed(0), batch 1" % (torch.__version__, version("torchvision"), os.path.basename(python)),
+        "keys": "per target (a config, with its --set bindings, or a docs example 'docs/grammar.md#3'): 'exit' and 'error' "
+                "of cnncalc export; per model the __main__ stub builds: params, bias_params (names ending in 'bias'), "
+                "buffers (num_batches_tracked left out), num_batches_tracked, 'outputs' [[input shape, output shape or "
+                "the error], ...] at the stub's input (batch 1) and at a second size, 'fx': the module classes (and "
+                "functional add/mul/cat as Add/Mul/Concat) torch.fx traces (modules without children as leaves, containers "
+                "never), in order, or "
+                "'untraceable: <error>'",
+    }}
+    for key, spec, sets in export_targets():
+        t0 = time.time()
+        code_exit, code, error = export_code(python, spec, sets)
+        rec = out[key] = {"spec": spec if not os.path.isabs(spec) else None, "set": sets, "exit": code_exit, "error": error or None, "models": {}}
+        if code_exit != 0:
+            print("%-40s export exit %d: %s" % (key, code_exit, error), file=sys.stderr)
+            continue
+        namespace = {"__name__": "cnncalc_export"}
+        try:
+            exec(compile(code, key, "exec"), namespace)  # the generated code (tools only: the data's provenance)
+        except Exception as e:
+            rec["error"] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:200])
+            print("%-40s %s" % (key, rec["error"]), file=sys.stderr)
+            continue
+        for variable, call, shape in _stub_models(code):
+            torch.manual_seed(0)
+            try:
+                model = eval(call, namespace).eval()
+            except Exception as e:
+                rec["models"][variable] = {"constructor": call, "error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:200])}
+                continue
+            figures = model_figures(model)
+            figures["constructor"] = call
+            outputs = []
+            sizes = [shape] if shape else []
+            if shape:
+                second = EXPORT_SECOND.get(key.split(" ")[0])
+                if second is None and len(shape) == 4:
+                    second = [shape[1], shape[2] + 32, shape[3] + 64]
+                if second is not None:
+                    sizes.append([1, *second])
+            for size in sizes:
+                try:
+                    with torch.no_grad():
+                        y = model(torch.randn(*size, generator=torch.Generator().manual_seed(0)))
+                    outputs.append([size, list(y.shape)])
+                except Exception as e:
+                    outputs.append([size, "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:200])])
+            figures["outputs"] = outputs
+            figures["fx"] = fx_sequence(model)
+            rec["models"][variable] = figures
+        print("%-40s %s  %.1fs" % (key, ", ".join("%s %s params" % (v, m.get("params", m.get("error"))) for v, m in rec["models"].items()), time.time() - t0), file=sys.stderr)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return out
+
+
 def check_public(path: str) -> int:
     """Replay a shape-case file (e.g. shape_cases_public.jsonl) and count disagreements in
     output_shape / error / error_phase / error_type / param counts with this torch."""
@@ -2183,9 +2358,11 @@ def main(argv=None):
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation", "train"], help="generate just one of the files")
+    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation", "train", "export"], help="generate just one of the files")
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--cnncalc-python", default=os.environ.get("CNNCALC_PYTHON", "python3"),
+                    help="export: a Python with cnncalc's dependencies, run from the repo root (default $CNNCALC_PYTHON or python3)")
     ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
     ap.add_argument("--check-public", metavar="JSONL",
                     help="only replay an existing shape-case file against this torch and report disagreements")
@@ -2208,6 +2385,8 @@ def main(argv=None):
         make_segmentation(os.path.join(a.out_dir, "segmentation_torch.json"))
     if a.only in (None, "train"):
         make_train(os.path.join(a.out_dir, "train_memory_torch.json"))
+    if a.only in (None, "export"):
+        make_export(os.path.join(a.out_dir, "export_torch.json"), a.cnncalc_python)
 
 
 if __name__ == "__main__":

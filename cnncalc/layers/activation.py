@@ -29,6 +29,7 @@ from cnncalc.layers.base import (
     check_number,
     dim_index,
     fmt,
+    in_torch_nn,
     require_rank,
     same_shape,
     shape_text,
@@ -156,7 +157,7 @@ _SAVES = {
 
 def kinds() -> list[LayerKind]:
     """The activation family's kinds."""
-    return [k._replace(saves=_SAVES[k.name][0], saves_doc=_SAVES[k.name][1]) if k.name in _SAVES else k for k in _kinds()]
+    return [in_torch_nn(k._replace(saves=_SAVES[k.name][0], saves_doc=_SAVES[k.name][1]) if k.name in _SAVES else k) for k in _kinds()]
 
 
 def _kinds() -> list[LayerKind]:

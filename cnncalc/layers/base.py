@@ -101,6 +101,9 @@ class LayerKind(NamedTuple):
     unbatched: bool = False  # PyTorch also takes its input without the batch (one dim fewer): a spec refuses that
     saves: SavesRule | None = None  # None: training memory not modelled for this kind
     saves_doc: str = ""  # what it saves for backward, in words
+    # `cnncalc export`: the PyTorch module the layer becomes, "nn.Conv2d", or the source of a
+    # small helper class written into the exported file (`class Add(nn.Module): ...`); "" = none.
+    torch: str = ""
 
 
 class Ctx:
@@ -135,6 +138,11 @@ def step(
     from cnncalc.explain import Step
 
     return Step(lhs, formula, numbers, result, unit, note, then)
+
+
+def in_torch_nn(kind: "LayerKind") -> "LayerKind":
+    """The kind exported as its torch.nn class of the same name (`nn.Conv2d`)."""
+    return kind._replace(torch="nn." + kind.name)
 
 
 IGNORED = (Param("device", None, "any"), Param("dtype", None, "any"))

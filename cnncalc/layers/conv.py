@@ -28,6 +28,7 @@ from cnncalc.layers.base import (
     check_int,
     fmt,
     fmt_tuple,
+    in_torch_nn,
     infer_channels,
     per_axis,
     positive_axes,
@@ -298,7 +299,7 @@ def _conv_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shap
 def kinds() -> list[LayerKind]:
     """The conv family's kinds."""
     conv, transposed = _conv_params(False), _conv_params(True)
-    return [k._replace(saves=_conv_saves, saves_doc="input") if k.name == "Conv2d" else k for k in _kinds(conv, transposed)]
+    return [in_torch_nn(k._replace(saves=_conv_saves, saves_doc="input") if k.name == "Conv2d" else k) for k in _kinds(conv, transposed)]
 
 
 def _kinds(conv: tuple[Param, ...], transposed: tuple[Param, ...]) -> list[LayerKind]:

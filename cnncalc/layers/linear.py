@@ -23,6 +23,7 @@ from cnncalc.layers.base import (
     check_bool,
     check_int,
     fmt,
+    in_torch_nn,
     shape_text,
     step,
     term,
@@ -96,7 +97,7 @@ def _linear_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Sh
 
 def kinds() -> list[LayerKind]:
     """The linear family's kinds."""
-    return [k._replace(saves=_linear_saves, saves_doc="input (2-D inputs)") for k in _kinds()]
+    return [in_torch_nn(k._replace(saves=_linear_saves, saves_doc="input (2-D inputs)")) for k in _kinds()]
 
 
 def _kinds() -> list[LayerKind]:

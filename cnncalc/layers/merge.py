@@ -104,10 +104,31 @@ def _add_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape
     return ()
 
 
+# `cnncalc export`: the merges as modules, written into the exported file.
+_ELEMENTWISE = '''class {name}(nn.Module):
+    """x {op} y {op} ... (broadcasting), as a module."""
+
+    def forward(self, x: torch.Tensor, *others: torch.Tensor) -> torch.Tensor:
+        for other in others:
+            x = x {op} other
+        return x
+'''
+_CONCAT = '''class Concat(nn.Module):
+    """torch.cat along `dim`, as a module."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        return torch.cat(tensors, dim=self.dim)
+'''
+
+
 def kinds() -> list[LayerKind]:
     """The merge family's kinds."""
     return [
-        _elementwise("Add", "x + y (torch.add, broadcasting)")._replace(saves=_add_saves, saves_doc="nothing"),
-        _elementwise("Mul", "x * y (torch.mul, broadcasting)"),
-        LayerKind("Concat", (Param("dim", 1),), _concat, inputs=2, family=FAMILY, field=_concat_field, origin="torch.cat((x, y), dim)"),
+        _elementwise("Add", "x + y (torch.add, broadcasting)")._replace(saves=_add_saves, saves_doc="nothing", torch=_ELEMENTWISE.format(name="Add", op="+")),
+        _elementwise("Mul", "x * y (torch.mul, broadcasting)")._replace(torch=_ELEMENTWISE.format(name="Mul", op="*")),
+        LayerKind("Concat", (Param("dim", 1),), _concat, inputs=2, family=FAMILY, field=_concat_field, origin="torch.cat((x, y), dim)", torch=_CONCAT),
     ]

@@ -23,6 +23,7 @@ from cnncalc.layers.base import (
     Shape,
     check_number,
     check_probability,
+    in_torch_nn,
     infer_channels,
     require_rank,
     same_shape,
@@ -99,23 +100,64 @@ def _dropout_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: S
     return (((product(inputs[0]), 0),) if grad else ()) + ((SHARES_INPUT,) if args.get("inplace") else ())
 
 
+# `cnncalc export`: torchvision's StochasticDepth and timm's LayerScale as modules, written into the file.
+_STOCHASTIC_DEPTH = '''class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: drops the input (per row or for the whole batch)
+    with probability p in training, the identity at inference."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        shape = [1] * x.dim()
+        if self.mode == "row":
+            shape[0] = x.shape[0]
+        keep = torch.empty(shape, dtype=x.dtype, device=x.device)
+        keep = keep.bernoulli_(1.0 - self.p)
+        if self.p < 1.0:
+            keep.div_(1.0 - self.p)
+        return x * keep
+'''
+_LAYER_SCALE = '''class {name}(nn.Module):
+    """timm's {name}: one learnable scale per channel."""
+
+    def __init__(
+        self, dim: int, init_values: float = 1e-5, inplace: bool = False
+    ) -> None:
+        super().__init__()
+        self.inplace = inplace
+        self.gamma = nn.Parameter(init_values * torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gamma = self.gamma{shape}
+        return x.mul_(gamma) if self.inplace else x * gamma
+'''
+
+
 def kinds() -> list[LayerKind]:
     """The misc family's kinds."""
     dropout = (Param("p", 0.5, "number"),) + INPLACE
-    result = [LayerKind("Identity", (), same_shape, family=FAMILY, ignores_args=True, saves=_identity_saves, saves_doc="nothing (its input)")]
+    result = [in_torch_nn(LayerKind("Identity", (), same_shape, family=FAMILY, ignores_args=True, saves=_identity_saves, saves_doc="nothing (its input)"))]
     result += [
-        LayerKind(name, dropout, _dropout, family=FAMILY, saves=_dropout_saves if name == "Dropout" else None, saves_doc="mask (input elements, activation dtype)" if name == "Dropout" else "")
+        in_torch_nn(LayerKind(name, dropout, _dropout, family=FAMILY, saves=_dropout_saves if name == "Dropout" else None, saves_doc="mask (input elements, activation dtype)" if name == "Dropout" else ""))
         for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
     ]
     result.append(
-        LayerKind("StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth, family=FAMILY, origin="torchvision.ops.StochasticDepth")
+        LayerKind(
+            "StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth, family=FAMILY,
+            origin="torchvision.ops.StochasticDepth", torch=_STOCHASTIC_DEPTH,
+        )
     )
     scale = (Param("dim", None, inferred=True), Param("init_values", 1e-5, "number")) + INPLACE
     for name, two_d in (("LayerScale", False), ("LayerScale2d", True)):
         result.append(
             LayerKind(
                 name, scale, _layer_scale(two_d), family=FAMILY, cheap=_scale_ops, op_kind="scale", params_doc="dim",
-                ops_doc="output elements", origin=f"timm.layers.{name}",
+                ops_doc="output elements", origin=f"timm.layers.{name}", torch=_LAYER_SCALE.format(name=name, shape=".view(1, -1, 1, 1)" if two_d else ""),
             )
         )
     return result

@@ -31,6 +31,7 @@ from cnncalc.layers.base import (
     check_number,
     count_term,
     fmt,
+    in_torch_nn,
     infer_channels,
     require_rank,
     shape_text,
@@ -274,6 +275,17 @@ def _batch_norm_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output
     return (SAVES_INPUT, (mul(4, inputs[0][1]), 0))
 
 
+# `cnncalc export`: torchvision's convnext.LayerNorm2d, written into the exported file.
+_LAYER_NORM_2D = '''class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of an (N, C, H, W) tensor (torchvision's)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+'''
+
+
 def kinds() -> list[LayerKind]:
     """The norm family's kinds."""
     result = [_norm(f"BatchNorm{n}d", _running_norm_params(True), _batch_norm, n, doc=_RUNNING, batch=True) for n in (1, 2, 3)]
@@ -284,11 +296,12 @@ def kinds() -> list[LayerKind]:
         + IGNORED
         + (Param("bias", True, "bool", keyword=True),)
     )
+    result = [in_torch_nn(k) for k in result]
     return result + [
-        _norm("GroupNorm", group, _group_norm, doc=_AFFINE),
-        _norm("LayerNorm", _LAYERNORM, _layer_norm, doc="S weight + S bias with elementwise_affine, S = prod(normalized_shape) (bias=False: weight only)"),
+        in_torch_nn(_norm("GroupNorm", group, _group_norm, doc=_AFFINE)),
+        in_torch_nn(_norm("LayerNorm", _LAYERNORM, _layer_norm, doc="S weight + S bias with elementwise_affine, S = prod(normalized_shape) (bias=False: weight only)")),
         _norm(
             "LayerNorm2d", _LAYERNORM, _layer_norm_2d, doc="C weight + C bias with elementwise_affine (bias=False: weight only)",
             origin="torchvision.models.convnext.LayerNorm2d",
-        ),
+        )._replace(torch=_LAYER_NORM_2D),
     ]

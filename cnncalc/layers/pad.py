@@ -25,6 +25,7 @@ from cnncalc.layers.base import (
     check_int,
     describe,
     fmt,
+    in_torch_nn,
     require_rank,
     shape_text,
     step,
@@ -207,6 +208,55 @@ def _rule(mode: str) -> Rule:
     return rule
 
 
+# `cnncalc export`: the size-matching layers as modules, written into the exported file; the size
+# may be given at run time (`self.crop(skip, up.shape[2:])`), so the module works at every input size.
+_CENTER_CROP = '''class CenterCrop(nn.Module):
+    """The middle (h, w) of the last two dims, as torchvision's CenterCrop (a crop
+    larger than the image is padded with zeros); the size fixed or given to forward."""
+
+    def __init__(self, size: int | tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.size = size
+
+    def forward(
+        self, x: torch.Tensor, size: int | tuple[int, int] | None = None
+    ) -> torch.Tensor:
+        size = self.size if size is None else size
+        h, w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        height, width = x.shape[-2], x.shape[-1]
+        if h > height or w > width:
+            dh, dw = max(h - height, 0), max(w - width, 0)
+            x = F.pad(x, [dw // 2, (dw + 1) // 2, dh // 2, (dh + 1) // 2])
+            height, width = x.shape[-2], x.shape[-1]
+        top = int(round((height - h) / 2.0))
+        left = int(round((width - w) / 2.0))
+        return x[..., top : top + h, left : left + w]
+'''
+_PAD_TO = '''class PadTo(nn.Module):
+    """Pads (or crops) the last len(size) dims to `size`, d // 2 before and d - d // 2
+    after (U-Net code); one int pads every dim after N, C. Fixed or given to forward."""
+
+    def __init__(
+        self, size: int | tuple[int, ...] | None = None, value: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.size = size
+        self.value = value
+
+    def forward(
+        self, x: torch.Tensor, size: int | tuple[int, ...] | None = None
+    ) -> torch.Tensor:
+        size = self.size if size is None else size
+        if isinstance(size, int):
+            size = (size,) * (x.dim() - 2)
+        pads: list[int] = []
+        for i in range(1, len(size) + 1):
+            d = int(size[-i]) - x.shape[-i]
+            pads += [d // 2, d - d // 2]
+        return F.pad(x, pads, value=self.value)
+'''
+
+
 def kinds() -> list[LayerKind]:
     """The pad family's kinds."""
     padding = (Param("padding", kind="ints"),)
@@ -214,12 +264,17 @@ def kinds() -> list[LayerKind]:
     for mode in ("Zero", "Constant", "Reflection", "Replication", "Circular"):
         params = padding + (Param("value", kind="number"),) if mode == "Constant" else padding
         rule = _rule(mode)
-        result += [LayerKind(f"{mode}Pad{n}d", params, rule, n, family=FAMILY, field=_pad_field) for n in (1, 2, 3)]
-    result.append(LayerKind("CenterCrop", (Param("size", kind="size"),), _center_crop, family=FAMILY, field=_center_crop_field, origin="torchvision.transforms.CenterCrop(size)"))
+        result += [in_torch_nn(LayerKind(f"{mode}Pad{n}d", params, rule, n, family=FAMILY, field=_pad_field)) for n in (1, 2, 3)]
+    result.append(
+        LayerKind(
+            "CenterCrop", (Param("size", kind="size"),), _center_crop, family=FAMILY, field=_center_crop_field, origin="torchvision.transforms.CenterCrop(size)",
+            torch=_CENTER_CROP,
+        )
+    )
     result.append(
         LayerKind(
             "PadTo", (Param("size", kind="size"), Param("value", 0, "number")), _pad_to, family=FAMILY, field=_pad_to_field,
-            origin="F.pad(x, [d // 2, d - d // 2, ...], value=value), d = size - x's size (U-Net code)",
+            origin="F.pad(x, [d // 2, d - d // 2, ...], value=value), d = size - x's size (U-Net code)", torch=_PAD_TO,
         )
     )
     return result

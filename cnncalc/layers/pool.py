@@ -29,6 +29,7 @@ from cnncalc.layers.base import (
     count_term,
     describe,
     fmt_tuple,
+    in_torch_nn,
     per_axis,
     positive_axes,
     shape_text,
@@ -266,7 +267,7 @@ def _adaptive_avg_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], outp
 
 def kinds() -> list[LayerKind]:
     """The pool family's kinds."""
-    return [_with_saves(k) for k in _kinds()]
+    return [in_torch_nn(_with_saves(k)) for k in _kinds()]
 
 
 def _with_saves(kind: LayerKind) -> LayerKind:

@@ -79,11 +79,30 @@ def _reduce_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
     return Reduce(tuple(d - rank for d in reduced_dims(args.get("dim"), rank)), bool(args.get("keepdim")))
 
 
+# `cnncalc export`: a reduction as a module (the tensor method it calls), written into the file.
+_REDUCTION = '''class {name}(nn.Module):
+    """x.{method}(dim, keepdim) as a module."""
+
+    def __init__(
+        self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False
+    ) -> None:
+        super().__init__()
+        self.dim = dim
+        self.keepdim = keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.dim is None:
+            return x.{method}(dim=tuple(range(x.dim())), keepdim=self.keepdim)
+        return x.{method}(dim=self.dim, keepdim=self.keepdim)
+'''
+
+
 def _kind(name: str, origin: str) -> LayerKind:
     params = (Param("dim", None, "ints"), Param("keepdim", False, "bool"))
+    method = {"ReduceSum": "sum"}.get(name, name.lower())
     return LayerKind(
         name, params, _reduce, family=FAMILY, cheap=_reduce_ops, op_kind="pool", field=_reduce_field,
-        ops_doc="input elements", origin=origin,
+        ops_doc="input elements", origin=origin, torch=_REDUCTION.format(name=name, method=method),
     )
 
 

@@ -32,6 +32,7 @@ from cnncalc.layers.base import (
     dim_index,
     fmt,
     fmt_tuple,
+    in_torch_nn,
     is_int,
     shape_text,
     step,
@@ -302,18 +303,68 @@ def _view_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shap
     return (SHARES_INPUT,)
 
 
+# `cnncalc export`: the tensor methods as modules (torchvision's Permute among them), written
+# into the exported file: the class name, its arguments (name: annotation) and the call.
+_METHOD = '''class {name}(nn.Module):
+    """x.{call} as a module."""
+
+    def __init__(self, {signature}) -> None:
+        super().__init__()
+{assignments}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.{forward}
+'''
+
+
+def _method(name: str, args: tuple[tuple[str, str], ...], call: str) -> str:
+    """The helper class of a tensor method: `args` (name, annotation), `call` over the names."""
+    return _METHOD.format(
+        name=name,
+        call=call,
+        signature=", ".join(f"{arg}: {annotation}" for arg, annotation in args),
+        assignments="\n".join(f"        self.{arg} = {arg}" for arg, _ in args),
+        forward=call.replace("(", "(self.", 1).replace(", ", ", self."),
+    )
+
+
+_DIMS = "tuple[int, ...]"
+
+
 def kinds() -> list[LayerKind]:
     """The reshape family's kinds."""
     return [
-        _kind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten, _flatten_field)._replace(saves=_view_saves, saves_doc="nothing (a view of its input)"),
-        _kind("Unflatten", (Param("dim"), Param("unflattened_size", kind="size")), _unflatten),
-        _kind("Permute", (Param("dims", kind="ints"),), _permute, _permute_field, "torchvision.ops.misc.Permute"),
-        _kind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow, _narrow_field, "torch.narrow(x, dim, start, length)"),
-        _kind("Transpose", (Param("dim0"), Param("dim1")), _transpose, _transpose_field, "x.transpose(dim0, dim1) (torch.transpose)"),
-        _kind("Reshape", (Param("shape", kind="ints"),), _reshape, None, "x.reshape(shape), x.view(shape) (batch dimension included)"),
-        _kind("Squeeze", (Param("dim", None, "ints"),), _squeeze, None, "x.squeeze(dim) (torch.squeeze)"),
-        _kind("Unsqueeze", (Param("dim"),), _unsqueeze, None, "x.unsqueeze(dim) (torch.unsqueeze)"),
-        _kind("PixelShuffle", (Param("upscale_factor"),), _pixel_shuffle, _pixel_shuffle_field),
-        _kind("PixelUnshuffle", (Param("downscale_factor"),), _pixel_unshuffle, _pixel_unshuffle_field),
-        _kind("ChannelShuffle", (Param("groups"),), _channel_shuffle),
+        in_torch_nn(_kind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten, _flatten_field)._replace(saves=_view_saves, saves_doc="nothing (a view of its input)")),
+        in_torch_nn(_kind("Unflatten", (Param("dim"), Param("unflattened_size", kind="size")), _unflatten)),
+        _kind("Permute", (Param("dims", kind="ints"),), _permute, _permute_field, "torchvision.ops.misc.Permute")._replace(
+            torch=_method("Permute", (("dims", _DIMS),), "permute(dims)")
+        ),
+        _kind("Narrow", (Param("dim"), Param("start"), Param("length")), _narrow, _narrow_field, "torch.narrow(x, dim, start, length)")._replace(
+            torch=_method("Narrow", (("dim", "int"), ("start", "int"), ("length", "int")), "narrow(dim, start, length)")
+        ),
+        _kind("Transpose", (Param("dim0"), Param("dim1")), _transpose, _transpose_field, "x.transpose(dim0, dim1) (torch.transpose)")._replace(
+            torch=_method("Transpose", (("dim0", "int"), ("dim1", "int")), "transpose(dim0, dim1)")
+        ),
+        _kind("Reshape", (Param("shape", kind="ints"),), _reshape, None, "x.reshape(shape), x.view(shape) (batch dimension included)")._replace(
+            torch=_method("Reshape", (("shape", _DIMS),), "reshape(shape)")
+        ),
+        _kind("Squeeze", (Param("dim", None, "ints"),), _squeeze, None, "x.squeeze(dim) (torch.squeeze)")._replace(torch=_SQUEEZE),
+        _kind("Unsqueeze", (Param("dim"),), _unsqueeze, None, "x.unsqueeze(dim) (torch.unsqueeze)")._replace(
+            torch=_method("Unsqueeze", (("dim", "int"),), "unsqueeze(dim)")
+        ),
+        in_torch_nn(_kind("PixelShuffle", (Param("upscale_factor"),), _pixel_shuffle, _pixel_shuffle_field)),
+        in_torch_nn(_kind("PixelUnshuffle", (Param("downscale_factor"),), _pixel_unshuffle, _pixel_unshuffle_field)),
+        in_torch_nn(_kind("ChannelShuffle", (Param("groups"),), _channel_shuffle)),
     ]
+
+
+_SQUEEZE = '''class Squeeze(nn.Module):
+    """x.squeeze(dim) as a module (every size-1 dim when dim is None)."""
+
+    def __init__(self, dim: int | tuple[int, ...] | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze() if self.dim is None else x.squeeze(self.dim)
+'''

@@ -26,6 +26,7 @@ from cnncalc.layers.base import (
     count_term,
     describe,
     fmt_tuple,
+    in_torch_nn,
     per_axis,
     shape_text,
     step,
@@ -183,6 +184,28 @@ def _upsample_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shap
     return Window(tuple(maps), exact=False, sized=sized, note=f"fractional stride (Upsample, {mode})", what="bound")
 
 
+# `cnncalc export`: F.interpolate as a module, written into the exported file; the size may be
+# given at run time (`self.resize(x, input.shape[2:])`), so the module works at every input size.
+_INTERPOLATE = '''class Interpolate(nn.Module):
+    """F.interpolate as a module; the size is fixed here or given to forward."""
+
+    def __init__(
+        self, size: int | tuple[int, ...] | None = None, **options: object
+    ) -> None:
+        super().__init__()
+        self.size = size
+        self.options = options
+
+    def forward(
+        self, x: torch.Tensor, size: int | tuple[int, ...] | None = None
+    ) -> torch.Tensor:
+        size = self.size if size is None else size
+        if size is not None and not isinstance(size, int):
+            size = [int(s) for s in size]
+        return F.interpolate(x, size=size, **self.options)
+'''
+
+
 def kinds() -> list[LayerKind]:
     """The upsample family's kinds."""
     params = (
@@ -194,10 +217,10 @@ def kinds() -> list[LayerKind]:
     )
     ops_doc = "output elements * taps (nearest 1, linear 2, bilinear 4, trilinear 8, bicubic 16); area: the sum of its windows"
     return [
-        LayerKind("Upsample", params, _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample", field=_upsample_field, ops_doc=ops_doc),
+        in_torch_nn(LayerKind("Upsample", params, _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample", field=_upsample_field, ops_doc=ops_doc)),
         LayerKind(
             "Interpolate", (*params, Param("antialias", False, "bool")), _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample",
             field=_upsample_field, ops_doc=ops_doc + " (antialias counted alike)",
-            origin="F.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)",
+            origin="F.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)", torch=_INTERPOLATE,
         ),
     ]
