@@ -176,8 +176,10 @@ def _layers_table(e: Evaluation) -> Table:
             counts = (r.params, r.bias, r.buffers) if has_buffers else (r.params, r.bias)
             tail = tails[key] = (texts[r.output], *map(count_text, counts))
         rows.append((*layer_cells(r), r.type, *tail))
+    frozen = e.frozen
+    trained = "(trainable)" if not frozen else f"({count_text(arith.sub(e.params, frozen))} trainable, {count_text(frozen)} frozen: requires_grad=False)"
     notes = (
-        f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
+        f"params {count_text(e.params)} {trained}, without bias {count_text(e.params_no_bias)}, "
         f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
         *condition_notes(e.conditions),
     )
