@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 import yaml  # type: ignore[import-untyped, unused-ignore]  # (see spec.nodes)
@@ -137,6 +138,14 @@ def _text(value: Any) -> str:
         return f"({value})"
     if isinstance(value, float):
         return repr(value)
+    return str(value)
+
+
+def _exact(value: Any) -> str:
+    """A number as exact expression text: a decimal as the fraction it is written as (0.25 -> (1/4))."""
+    if isinstance(value, float):
+        fraction = Fraction(repr(value))
+        return str(fraction.numerator) if fraction.denominator == 1 else f"({fraction.numerator}/{fraction.denominator})"
     return str(value)
 
 
@@ -405,8 +414,8 @@ class ModelReader:
         """make_divisible(min(c2, max_channels) * width, 8)."""
         if _num(c2):
             return _make_divisible(min(c2, self.max_channels) * self.width, 8)
-        capped = f"min({c2}, {self.max_channels})" if self.max_channels != math.inf else f"({c2})"
-        return _make_divisible(f"{capped} * {self.width!r}", 8)
+        capped = f"min({c2}, {_exact(self.max_channels)})" if self.max_channels != math.inf else f"({c2})"
+        return _make_divisible(f"{capped} * {_exact(self.width)}", 8)
 
     def base(self, i: int, module: str, args: list[Any], froms: list[int], sources: list[int], n: int, names: list[str], where: tuple[str, yaml.Node]) -> Any:
         path, node = where
@@ -618,7 +627,7 @@ def check_options(scale: str | None, imgsz: int | None, source: str) -> None:
     given += [f"--imgsz {imgsz}"] if imgsz is not None else []
     if given:
         raise UsageError(
-            f"{' and '.join(given)} apply to Ultralytics model files (backbone:/head: rows) only",
+            f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to Ultralytics model files (backbone:/head: rows) only",
             found=f"{source}: a cnncalc spec",
             hint="give the spec's input with --input C,H,W",
         )
