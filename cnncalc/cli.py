@@ -319,17 +319,9 @@ def params(
     yolo = _ultralytics_summaries(sets, loaded) if not blocks and not explain and depth is None else []
     if yolo and all(yolo):
         from cnncalc.render.report import Report
-        from cnncalc.render.ultralytics import ultralytics_document, ultralytics_table
+        from cnncalc.render.ultralytics import ultralytics_table
 
-        def document() -> Any:
-            result = params_document(sets, depth)
-            summaries = iter(yolo)
-            for doc, evaluations in zip(result.get("specs", [result]), sets):
-                documents = [ultralytics_document(next(summaries)) for _ in evaluations]
-                doc["ultralytics"] = documents[0] if len(documents) == 1 else documents
-            return result
-
-        _write(fmt, document, lambda: Report(tuple(ultralytics_table(s) for s in yolo)))
+        _write(fmt, lambda: _with_ultralytics(params_document(sets, depth), sets, yolo), lambda: Report(tuple(ultralytics_table(s) for s in yolo)))
         return
     _write(fmt, lambda: params_document(sets, depth), lambda: params_report(sets, explain=explain, macs=len(input_shapes) > 1, depth=depth))
 
@@ -367,15 +359,45 @@ def cost(
     if train and channels_last:
         raise UsageError("--train does not take --channels-last (the saved tensors are counted channels first)")
     chosen = (optimizer or "sgd") if train else None
+    loaded: list[Any] = []
     sets = _evaluate_all(
         specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits,
-        counts=frozenset(("params", "macs")), channels_last=channels_last, batch=batch,
+        counts=frozenset(("params", "macs")), channels_last=channels_last, batch=batch, loaded=loaded,
     )
+    yolo = _ultralytics_summaries(sets, loaded) if not blocks else []
     _write(
         fmt,
-        lambda: cost_document(sets, dtype=dtype, explain=explain, depth=depth, optimizer=chosen),
-        lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth, optimizer=chosen),
+        lambda: _with_ultralytics(cost_document(sets, dtype=dtype, explain=explain, depth=depth, optimizer=chosen), sets, yolo),
+        lambda: _with_ultralytics_notes(cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth, optimizer=chosen), yolo),
     )
+
+
+def _with_ultralytics(document: dict[str, Any], sets: list[list[Any]], summaries: list[Any]) -> dict[str, Any]:
+    """A command's JSON document with the `ultralytics` key of each spec read from an Ultralytics model file."""
+    if not any(summaries):
+        return document
+    from cnncalc.render.ultralytics import ultralytics_document
+
+    found = iter(summaries)
+    for doc, evaluations in zip(document.get("specs", [document]), sets):
+        documents = [ultralytics_document(s) if s else None for s in (next(found) for _ in evaluations)]
+        if any(documents):
+            doc["ultralytics"] = documents[0] if len(documents) == 1 else documents
+    return document
+
+
+def _with_ultralytics_notes(report: Any, summaries: list[Any]) -> Any:
+    """`cost`'s report with Ultralytics' summary line and the two FLOPs conventions under each
+    per-layer table of a spec read from an Ultralytics model file."""
+    if not any(summaries):
+        return report
+    from cnncalc.render.ultralytics import flops_note, summary_line
+
+    notes = {s.name: (summary_line(s), flops_note(s)) for s in summaries if s}
+    tables = tuple(
+        t._replace(notes=(*t.notes, *notes[t.spec])) if t.kind == "layers" and t.spec in notes else t for t in report.tables
+    )
+    return report._replace(tables=tables)
 
 
 @main.command()

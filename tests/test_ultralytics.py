@@ -253,3 +253,21 @@ def test_errors_exit_2(runner: Any) -> None:
     result = runner.invoke(main, ["params", "resnet18", "--scale", "n"])
     assert result.exit_code == 2
     assert "apply to Ultralytics model files" in result.stderr or "applies to Ultralytics model files" in result.stderr
+
+
+def test_cost_states_both_conventions(runner: Any) -> None:
+    reference = next(m for m in REFERENCE["models"] if m["file"] == "tiny-seg.yaml")
+    result = runner.invoke(main, ["cost", str(DATA / "tiny-seg.yaml"), "--depth", "1"])
+    assert result.exit_code == 0, result.output
+    gflops = reference["sizes"][0]["gflops"]
+    assert f"summary: {reference['params']:,} parameters, {reference['trainable']:,} gradients, {gflops:.1f} GFLOPs" in result.output
+    assert f"2 x {int(reference['sizes'][0]['thop_ops']):,} / 1e9 = {gflops:.4f}" in result.output
+    result = runner.invoke(main, ["cost", str(DATA / "tiny-seg.yaml"), "--format", "json"])
+    assert json.loads(result.output)["ultralytics"]["gflops"] == gflops
+
+
+def test_params_json_trainable_leaves_out_dfl(runner: Any) -> None:
+    result = runner.invoke(main, ["params", str(DATA / "tiny-v5.yaml"), "--format", "json"])
+    document = json.loads(result.output)
+    reference = next(m for m in REFERENCE["models"] if m["file"] == "tiny-v5.yaml")
+    assert (document["total"], document["trainable"]) == (reference["params"], reference["trainable"])

@@ -46,7 +46,7 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
     return {
         "name": evaluations[0].spec_name,
         "total": arith.as_json(total),
-        "trainable": arith.as_json(total),
+        "trainable": arith.as_json(arith.sub(total, arith.total(e.frozen for e in evaluations))),
         "buffers": arith.as_json(buffers),
         "total_no_bias": arith.as_json(arith.sub(total, bias)),
         "bias_params": arith.as_json(bias),
