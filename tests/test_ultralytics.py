@@ -53,8 +53,11 @@ def test_equal_to_ultralytics(model: dict[str, Any], size: dict[str, Any]) -> No
     assert [r.module for r in summary.rows] == [row["module"] for row in model["rows"]]
     assert summary.params == model["params"]
     assert summary.trainable == model["trainable"]
-    assert ultralytics_gflops(summary) == size["gflops"]  # the same float: THOP's count / 1e9 * 2
-    assert summary.thop == size["thop_ops"]
+    assert summary.thop == size["thop_ops"]  # THOP at the full image
+    if size["gflops"]:  # the same float: THOP's count / 1e9 * 2
+        assert ultralytics_gflops(summary) == size["gflops"]
+    else:  # get_flops makes its image with the first weight's input channels: 12 for a first Focus row, so it fails and Ultralytics prints none
+        assert model["file"] == "tiny-more.yaml"
     first_output = size["eval_outputs"][0][1]
     assert list(evaluation.output) == first_output
     if model["task"] == "classify":

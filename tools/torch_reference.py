@@ -2180,7 +2180,7 @@ def make_train(path: str) -> None:
         f.write("\n")
 
 
-YOLO_SIZES = {"tiny-det.yaml": [640, 320], "tiny11.yaml": [640], "tiny-v5.yaml": [640, 416], "tiny-cls.yaml": [640, 224],
+YOLO_SIZES = {"tiny-det.yaml": [640, 320], "tiny-more.yaml": [640, 320], "tiny11.yaml": [640], "tiny-v5.yaml": [640, 416], "tiny-cls.yaml": [640, 224],
               "tiny-seg.yaml": [640], "tiny-pose.yaml": [640]}
 
 
@@ -2238,7 +2238,7 @@ def analyse_yolo(d: dict, sizes: list) -> dict:
     return out
 
 
-def make_yolo(path: str, acceptance: str | None = None) -> None:
+def make_yolo(path: str, acceptance: str | None = None, only: list[str] | None = None) -> None:
     """tests/data/yolo/*.yaml (our own small models in Ultralytics' format) at each of their scales,
     built by the ultralytics package; MatMul and DFL single-layer cases. With `acceptance`, the
     package's own model files too (yolov8n/s/m, yolo11n/s, yolov5nu, yolov8n-cls), written there
@@ -2256,8 +2256,11 @@ def make_yolo(path: str, acceptance: str | None = None) -> None:
                   "model.eval() output tensors at batch 1; head_inputs/head_levels: the head's inputs and each level's cv2/cv3 outputs"},
            "models": [], "matmul": [], "dfl": []}
     here = os.path.join(DATA, "yolo")
+    if only and os.path.exists(path):  # re-record these files only, keeping the others' records
+        with open(path) as f:
+            out["models"] = [m for m in json.load(f)["models"] if m["file"] not in only]
     for name in sorted(os.listdir(here)):
-        if not name.endswith(".yaml"):
+        if not name.endswith(".yaml") or (only and name not in only):
             continue
         with open(os.path.join(here, name)) as f:
             d = pyyaml.safe_load(f)
@@ -2266,6 +2269,7 @@ def make_yolo(path: str, acceptance: str | None = None) -> None:
             record = analyse_yolo(dd, YOLO_SIZES.get(name, [640]))
             out["models"].append({"file": name, "scale": scale, **record})
             print(name, scale, record["params"], record["trainable"], [s["gflops"] for s in record["sizes"]], flush=True)
+    out["models"].sort(key=lambda m: (m["file"], m["scale"]))
     for a, b in [([2, 3], [3, 4]), ([1, 4, 5, 8], [1, 4, 8, 5]), ([2, 1, 6, 3], [4, 3, 2]), ([7, 2, 3], [3, 9]), ([1, 2, 16, 8], [1, 2, 8, 16])]:
         y = torch.matmul(torch.zeros(*a), torch.zeros(*b))
         out["matmul"].append({"a": a, "b": b, "output_shape": list(y.shape)})
@@ -2300,7 +2304,7 @@ def main(argv=None):
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--acceptance", metavar="JSON", help="yolo: also record the ultralytics package's own model files into JSON (outside the repo)")
-    ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
+    ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging); yolo: re-record these files of tests/data/yolo only")
     ap.add_argument("--check-public", metavar="JSONL",
                     help="only replay an existing shape-case file against this torch and report disagreements")
     a = ap.parse_args(argv)
@@ -2323,7 +2327,7 @@ def main(argv=None):
     if a.only in (None, "train"):
         make_train(os.path.join(a.out_dir, "train_memory_torch.json"))
     if a.only == "yolo":  # needs the ultralytics package (its own venv): never part of the default run
-        make_yolo(os.path.join(a.out_dir, "yolo", "ultralytics_reference.json"), a.acceptance)
+        make_yolo(os.path.join(a.out_dir, "yolo", "ultralytics_reference.json"), a.acceptance, a.models)
 
 
 if __name__ == "__main__":

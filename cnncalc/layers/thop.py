@@ -9,13 +9,13 @@ exactly to the full image). THOP counts per module type, in eval mode:
   elements * the contracted size: MACs (cnncalc's MatMul);
 - BatchNorm (and the other norms): 2 per input element, 4 with affine parameters;
 - AdaptiveAvgPool: one per pooled input (the windows summed over every axis) and one per output;
-  AvgPool likewise over its windows;
 - Upsample: 0 for nearest, else 5, 11, 259 or 31 per output element (linear, bilinear,
   bicubic, trilinear); nn.Softmax modules 3 per element less one per row;
 - nothing for the activations (SiLU, ReLU, Sigmoid: no rule), max pooling, Concat, views,
-  additions and every tensor method (`x.softmax()`, `x.sigmoid()`: Ultralytics' modules call
-  softmax and sigmoid this way, which cnncalc writes as its Softmax and Sigmoid kinds; so
-  these count 0 here).
+  additions and every function or tensor method (`x.softmax()`, `x.sigmoid()`,
+  `F.avg_pool2d(x, ...)`: Ultralytics' modules call softmax, sigmoid and ADown's average pool
+  this way, which cnncalc writes as its Softmax, Sigmoid and AvgPool2d kinds; so these count 0
+  here).
 
 DFL's 1x1 conv runs at inference (eval mode) and is counted: its MACs.
 """

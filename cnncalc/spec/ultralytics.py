@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 import yaml  # type: ignore[import-untyped, unused-ignore]  # (see spec.nodes)
 
 from cnncalc.errors import CnncalcError, Position, SpecError, UsageError, clip, quoted
-from cnncalc.spec.model import Arg, LayerCall, Limits, Spec
-from cnncalc.spec.nodes import BOOL, FLOAT, INT, NULL, STR, mark_position, type_name
+from cnncalc.spec.model import Arg, Limits, Spec
+from cnncalc.spec.nodes import BOOL, FLOAT, INT, NULL, mark_position, type_name
 
 LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ultralytics.yaml")
 DEFAULT_IMGSZ = 640
@@ -183,8 +183,20 @@ BASE = {  # parse_model's base_modules cnncalc has templates for: name -> module
     "SPPF": "ultralytics.nn.modules.block.SPPF",
     "SPP": "ultralytics.nn.modules.block.SPP",
     "Classify": "ultralytics.nn.modules.head.Classify",
+    "C1": "ultralytics.nn.modules.block.C1",
+    "C2": "ultralytics.nn.modules.block.C2",
+    "C2fPSA": "ultralytics.nn.modules.block.C2fPSA",
+    "BottleneckCSP": "ultralytics.nn.modules.block.BottleneckCSP",
+    "C3Ghost": "ultralytics.nn.modules.block.C3Ghost",
+    "GhostBottleneck": "ultralytics.nn.modules.block.GhostBottleneck",
+    "SCDown": "ultralytics.nn.modules.block.SCDown",
+    "ADown": "ultralytics.nn.modules.block.ADown",
+    "AConv": "ultralytics.nn.modules.block.AConv",
+    "ConvTranspose": "ultralytics.nn.modules.conv.ConvTranspose",
+    "Focus": "ultralytics.nn.modules.conv.Focus",
+    "nn.ConvTranspose2d": "torch.nn.modules.conv.ConvTranspose2d",
 }
-REPEAT_MODULES = frozenset(("C2f", "C3", "C3k2", "C2PSA"))
+REPEAT_MODULES = frozenset(("C2f", "C3", "C3k2", "C2PSA", "C1", "C2", "C2fPSA", "BottleneckCSP", "C3Ghost"))
 HEADS = {
     "Detect": "ultralytics.nn.modules.head.Detect",
     "Segment": "ultralytics.nn.modules.head.Segment",
@@ -197,8 +209,7 @@ OTHER = {
 SUPPORTED = (*BASE, *HEADS, *OTHER)
 # Modules of parse_model's lists that cnncalc has no template for (named in the error).
 KNOWN_ELSEWHERE = (
-    "ConvTranspose", "GhostBottleneck", "C2fPSA", "Focus", "BottleneckCSP", "C1", "C2", "RepNCSPELAN4", "ELAN1", "ADown", "AConv",
-    "SPPELAN", "C2fAttn", "C3TR", "C3Ghost", "DWConvTranspose2d", "C3x", "RepC3", "PSA", "SCDown", "C2fCIB", "A2C2f", "AIFI",
+    "RepNCSPELAN4", "ELAN1", "SPPELAN", "C2fAttn", "C3TR", "DWConvTranspose2d", "C3x", "RepC3", "PSA", "SCDown", "C2fCIB", "A2C2f", "AIFI",
     "HGStem", "HGBlock", "ResNetLayer", "OBB", "WorldDetect", "YOLOEDetect", "YOLOESegment", "v10Detect", "RTDETRDecoder",
     "ImagePoolingAttn", "CBLinear", "CBFuse", "TorchVision", "Index", "Segment26", "Pose26", "OBB26", "Depth", "SemanticSegment",
 )
@@ -488,10 +499,33 @@ class ModelReader:
             return "C2f", {
                 "c2": c2, "n": a[2], "shortcut": get(7, True), "g": get(6, 1), "e": get(4, 0.5), "unit": "GrowC3k" if c3k else "GrowBottleneck", "be": 0.5,
             }
-        if module == "C2PSA":
+        if module in ("C2PSA", "C2fPSA"):
             if _num(a[0]) and _num(c2) and a[0] != c2:
-                raise SpecError(f"C2PSA needs c1 = c2 (Ultralytics asserts it): {a[0]} and {c2}", position=self.pos(node), path=path)
+                raise SpecError(f"{module} needs c1 = c2 (Ultralytics asserts it): {a[0]} and {c2}", position=self.pos(node), path=path)
+            if module == "C2fPSA":
+                return "C2f", {"c2": c2, "n": a[2], "e": get(3, 0.5), "unit": "GrowPSA", "be": 1.0}
             return "C2PSA", {"c2": c2, "n": a[2], "e": get(3, 0.5)}
+        if module == "C1":
+            return "C1", {"c2": c2, "n": a[2]}
+        if module in ("C2", "BottleneckCSP"):
+            return module, {"c2": c2, "n": a[2], "shortcut": get(3, True), "g": get(4, 1), "e": get(5, 0.5)}
+        if module == "C3Ghost":
+            return "C3Ghost", {"c2": c2, "n": a[2], "e": get(5, 0.5)}
+        if module == "GhostBottleneck":
+            return "GhostBottleneck", {"c2": c2, "k": get(2, 3), "s": get(3, 1)}
+        if module == "SCDown":
+            if len(a) < 4:
+                raise SpecError("SCDown needs its kernel size and stride: [c2, k, s]", position=self.pos(node), path=path)
+            return "SCDown", {"c2": c2, "k": a[2], "s": a[3]}
+        if module in ("ADown", "AConv"):
+            return module, {"c2": c2}
+        if module == "ConvTranspose":
+            return "ConvTranspose", {"c2": c2, "k": get(2, 2), "s": get(3, 2), "p": get(4, 0), "bn": get(5, True), "act": act(get(6, True))}
+        if module == "Focus":
+            return "Focus", {"c2": c2, "k": get(2, 1), "s": get(3, 1), "p": pad(get(4, None)), "g": get(5, 1), "act": act(get(6, True))}
+        if module == "nn.ConvTranspose2d":
+            names = ("kernel_size", "stride", "padding", "output_padding", "groups", "bias", "dilation")
+            return "ConvTranspose2d", {"out_channels": c2, **dict(zip(names, a[2:]))}
         if module == "SPPF":
             return "SPPF", {"c2": c2, "k": get(2, 5), "n": get(3, 3), "shortcut": get(4, False), "act1": "default_act" if len(a) <= 3 else "Identity"}
         if module == "SPP":
@@ -603,17 +637,10 @@ class ModelReader:
 
 
 def _json(value: Any) -> Any:
-    """A template argument for the generated entries: numbers and booleans as they are, symbols
-    and type names as expression text, tuples as lists."""
-    if isinstance(value, Sym):
-        return str(value)
-    if isinstance(value, tuple):
+    """A template argument for the generated entries: symbols as their expression text, tuples as lists."""
+    if isinstance(value, (tuple, list)):
         return [_json(v) for v in value]
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    if isinstance(value, float) and value.is_integer() and not math.isinf(value):
-        return value
-    return value
+    return str(value) if isinstance(value, Sym) else value
 
 
 def read_model(node: yaml.MappingNode, source: str, default_name: str, limits: Limits, scale: str | None, imgsz: int | None) -> Spec:
@@ -634,5 +661,3 @@ def check_options(scale: str | None, imgsz: int | None, source: str) -> None:
 
 
 __all__ = ["DEFAULT_IMGSZ", "LIBRARY", "YoloInfo", "YoloRow", "check_options", "guess_scale", "is_model_yaml", "read_model", "unified_path"]
-
-_ = (STR, LayerCall)  # (re-exported names the reader's helpers use)
