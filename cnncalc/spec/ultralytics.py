@@ -9,7 +9,7 @@ make_divisible (ceil(x / 8) * 8), except Classify's class count; the modules tha
 repeat count as an argument get it; Concat sums its inputs' channels; Detect, Segment, Pose and
 Classify take their `from` list. Each row becomes calls of the templates of the shipped library
 `ultralytics.yaml` (the modules' internals), named by the row's index as PyTorch names the
-model's modules (`model.8.m.0.cv1.conv` is row 8's `8.m.0.cv1.conv`); the spec is then read
+model's modules (`model.2.m.0.cv1.conv` is a C3 row 2's `2.m.0.cv1.conv`); the spec is then read
 by the common reader and its top-level calls are placed at the rows of the user's file, so that
 errors point there.
 
