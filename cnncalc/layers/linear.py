@@ -32,7 +32,7 @@ from cnncalc.layers.base import (
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
-    from cnncalc.layers.fields import Collapse
+    from cnncalc.layers.fields import Collapse, Union
 
 FAMILY = "linear"
 
@@ -126,6 +126,13 @@ def _linear_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
     return Collapse(-1)
 
 
+def _matmul_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Union:
+    """A merge: the union of its inputs' fields."""
+    from cnncalc.layers.fields import Union
+
+    return Union()
+
+
 def _linear_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
     """Training: the input (for the weight's gradient), for a 2-D input [N, in_features]."""
     if len(inputs[0]) != 2:
@@ -140,7 +147,7 @@ def kinds() -> list[LayerKind]:
     """The linear family's kinds."""
     return [k._replace(saves=_linear_saves, saves_doc="input (2-D inputs)") for k in _kinds()] + [
         LayerKind(
-            "MatMul", (), _matmul, inputs=2, family=FAMILY, field=_linear_field, mac_kind="linear",
+            "MatMul", (), _matmul, inputs=2, family=FAMILY, field=_matmul_field, mac_kind="linear",
             macs_doc="output elements * k (inputs [..., n, k] and [..., k, m])", origin="torch.matmul(a, b) (a @ b)",
         )
     ]
