@@ -152,6 +152,7 @@ def _evaluate_all(
     counts: frozenset[str],
     channels_last: bool = False,
     batch: str | None = None,
+    loaded: list[Any] | None = None,
 ) -> list[list[Any]]:
     """Every spec (or the inline calls) evaluated, at each --input when given (spec by spec, the
     inputs in the order given); `counts`: the counts the command prints besides shapes
@@ -186,6 +187,8 @@ def _evaluate_all(
     else:
         stdin_text = _read_stdin(sources, limits)
         specs = [load_spec(source, limits, stdin_text) for source in sources]
+        if loaded is not None:
+            loaded.extend(spec for spec in specs for _ in inputs)
         if batch is not None:
             specs = [_with_batch(spec, batch) for spec in specs]
         if bindings:
@@ -203,6 +206,31 @@ def _evaluate_all(
     if channels_last:
         results = [[channels_last_view(e) for e in evaluations] for evaluations in results]
     return results
+
+
+def _ultralytics_file(source: str) -> bool:
+    """Whether a SPEC argument names an Ultralytics model file (a cheap look at its text; the
+    loader decides): `params` then counts MACs for its per-row table."""
+    if source == "-" or not source.endswith((".yaml", ".yml")):
+        return False
+    try:
+        with open(source, "rb") as handle:
+            head = handle.read(200_000)
+    except OSError:
+        from cnncalc.spec.ultralytics import unified_path
+
+        return os.path.isfile(unified_path(source))
+    return b"backbone:" in head
+
+
+def _ultralytics_summaries(sets: list[list[Any]], loaded: list[Any]) -> list[Any]:
+    """Each evaluation summed per row of its Ultralytics model file (None for other specs)."""
+    if not loaded or not any(spec.ultralytics for spec in loaded):
+        return []
+    from cnncalc.analysis.ultralytics import summarise
+
+    evaluations = [e for s in sets for e in s]
+    return [summarise(e, spec.ultralytics) if spec.ultralytics else None for e, spec in zip(evaluations, loaded)]
 
 
 def _with_batch(spec: Any, batch: str) -> Any:
@@ -279,12 +307,22 @@ def params(
     """
     from cnncalc.render.params import params_document, params_report
 
-    # The JSON document holds the MACs too, and so does the comparison of one network at several inputs.
-    macs = fmt == "json" or len(input_shapes) > 1
+    # The JSON document holds the MACs too, and so does the comparison of one network at several
+    # inputs, and the rows of an Ultralytics model file.
+    loaded: list[Any] = []
+    macs = fmt == "json" or len(input_shapes) > 1 or bool(limits.scale or limits.imgsz) or any(_ultralytics_file(s) for s in specs)
     counts = frozenset(("params", "macs") if macs else ("params",))
     sets = _evaluate_all(
-        specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=counts, channels_last=channels_last
+        specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits, counts=counts,
+        channels_last=channels_last, loaded=loaded,
     )
+    yolo = _ultralytics_summaries(sets, loaded) if not blocks and not explain and depth is None else []
+    if yolo and all(yolo):
+        from cnncalc.render.report import Report
+        from cnncalc.render.ultralytics import ultralytics_table
+
+        _write(fmt, lambda: _with_ultralytics(params_document(sets, depth), sets, yolo), lambda: Report(tuple(ultralytics_table(s) for s in yolo)))
+        return
     _write(fmt, lambda: params_document(sets, depth), lambda: params_report(sets, explain=explain, macs=len(input_shapes) > 1, depth=depth))
 
 
@@ -321,15 +359,45 @@ def cost(
     if train and channels_last:
         raise UsageError("--train does not take --channels-last (the saved tensors are counted channels first)")
     chosen = (optimizer or "sgd") if train else None
+    loaded: list[Any] = []
     sets = _evaluate_all(
         specs, input_shapes=input_shapes, blocks=blocks, bindings=bindings, explain=explain, limits=limits,
-        counts=frozenset(("params", "macs")), channels_last=channels_last, batch=batch,
+        counts=frozenset(("params", "macs")), channels_last=channels_last, batch=batch, loaded=loaded,
     )
+    yolo = _ultralytics_summaries(sets, loaded) if not blocks else []
     _write(
         fmt,
-        lambda: cost_document(sets, dtype=dtype, explain=explain, depth=depth, optimizer=chosen),
-        lambda: cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth, optimizer=chosen),
+        lambda: _with_ultralytics(cost_document(sets, dtype=dtype, explain=explain, depth=depth, optimizer=chosen), sets, yolo),
+        lambda: _with_ultralytics_notes(cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth, optimizer=chosen), yolo),
     )
+
+
+def _with_ultralytics(document: dict[str, Any], sets: list[list[Any]], summaries: list[Any]) -> dict[str, Any]:
+    """A command's JSON document with the `ultralytics` key of each spec read from an Ultralytics model file."""
+    if not any(summaries):
+        return document
+    from cnncalc.render.ultralytics import ultralytics_document
+
+    found = iter(summaries)
+    for doc, evaluations in zip(document.get("specs", [document]), sets):
+        documents = [ultralytics_document(s) if s else None for s in (next(found) for _ in evaluations)]
+        if any(documents):
+            doc["ultralytics"] = documents[0] if len(documents) == 1 else documents
+    return document
+
+
+def _with_ultralytics_notes(report: Any, summaries: list[Any]) -> Any:
+    """`cost`'s report with Ultralytics' summary line and the two FLOPs conventions under each
+    per-layer table of a spec read from an Ultralytics model file."""
+    if not any(summaries):
+        return report
+    from cnncalc.render.ultralytics import flops_note, summary_line
+
+    notes = {s.name: (summary_line(s), flops_note(s)) for s in summaries if s}
+    tables = tuple(
+        t._replace(notes=(*t.notes, *notes[t.spec])) if t.kind == "layers" and t.spec in notes else t for t in report.tables
+    )
+    return report._replace(tables=tables)
 
 
 @main.command()

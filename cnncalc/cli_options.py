@@ -137,10 +137,13 @@ def with_limits(command: Callable[..., Any]) -> Callable[..., Any]:
     """The --max-* options, handed to the command as one `limits` argument."""
 
     @functools.wraps(command)
-    def run(*args: Any, max_layers: int | None, max_repeat: int, max_depth: int, max_nodes: int, max_symbolic_layers: int, **kwargs: Any) -> Any:
+    def run(
+        *args: Any, max_layers: int | None, max_repeat: int, max_depth: int, max_nodes: int, max_symbolic_layers: int,
+        scale: str | None, imgsz: int | None, **kwargs: Any,
+    ) -> Any:
         if max_layers is None:  # the working of every layer is about ten times the work: fewer by default
             max_layers = DEFAULT_LIMITS.max_explained if kwargs.get("explain") else DEFAULT_LIMITS.max_layers
-        limits = Limits(max_layers, max_repeat, max_depth, max_nodes=max_nodes, max_symbolic=max_symbolic_layers)
+        limits = Limits(max_layers, max_repeat, max_depth, max_nodes=max_nodes, max_symbolic=max_symbolic_layers, scale=scale, imgsz=imgsz)
         return command(*args, limits=limits, **kwargs)
 
     def limit(name: str, text: str, field: str | None = None) -> Decorator:
@@ -156,8 +159,22 @@ def with_limits(command: Callable[..., Any]) -> Callable[..., Any]:
         limit("max-depth", "Limit on block nesting."),
         limit("max-nodes", "Limit on YAML values in a spec, counted with aliases expanded."),
         limit("max-symbolic-layers", "Limit on layers whose sizes or counts hold free symbols.", "max_symbolic"),
+        *ULTRALYTICS,
     )(run)
 
+
+# Reading an Ultralytics model file (backbone:/head: rows), for every command that reads a spec
+# (with_limits hands them to the loader with the limits: cnncalc.spec.ultralytics).
+ULTRALYTICS = (
+    click.option(
+        "--scale", default=None, metavar="LETTER",
+        help="Ultralytics model files: the scale of 'scales:' to build (n, s, m, l, x); default: from the file name as Ultralytics reads it (yolov8n.yaml: n), else the first.",
+    ),
+    click.option(
+        "--imgsz", type=click.IntRange(1), default=None, metavar="N",
+        help="Ultralytics model files: the input image size, 3 x N x N  [default: 640, Ultralytics' size for params and GFLOPs]",
+    ),
+)
 
 DEPTH = click.option(
     "--depth", type=click.IntRange(1), default=None, metavar="N",

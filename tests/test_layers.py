@@ -544,6 +544,8 @@ def test_specs_evaluate_in_eval_mode() -> None:
 EXTRA_COVERED = {"Narrow", "Permute", "LayerNorm2d", "StochasticDepth", "LayerScale", "LayerScale2d"}
 # Kinds tested in test_layers_sizes.py (functional ops, crop and pad to a size).
 EXTRA_COVERED |= {"Mean", "ReduceSum", "Amax", "Amin", "Transpose", "Reshape", "Squeeze", "Unsqueeze", "CenterCrop", "PadTo", "Interpolate"}
+# Kinds tested in test_ultralytics.py against cases recorded from torch and ultralytics (MatMul, DFL).
+EXTRA_COVERED |= {"MatMul", "DFL"}
 MERGES = {"Add", "Mul", "Concat"}
 
 

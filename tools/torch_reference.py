@@ -19,6 +19,7 @@ Usage (from the repo root):
     <torch-venv>/bin/python tools/torch_reference.py --only segmentation
     <torch-venv>/bin/python tools/torch_reference.py --only train
     CNNCALC_PYTHON=<cnncalc-venv>/bin/python <torch-venv>/bin/python tools/torch_reference.py --only export
+    <yolo-venv>/bin/python tools/torch_reference.py --only yolo   (torch 2.14.1, ultralytics 8.4.190)
     <torch-venv>/bin/python tools/torch_reference.py --check-public tests/data/shape_cases_public.jsonl
 
 It writes
@@ -46,6 +47,8 @@ tests/data/README.md.  Runs in a few minutes on 2 CPUs.
 from __future__ import annotations
 
 import argparse
+import copy
+import importlib.metadata
 import json
 import math
 import os
@@ -2352,18 +2355,134 @@ def make_train(path: str) -> None:
         f.write("\n")
 
 
+YOLO_SIZES = {"tiny-det.yaml": [640, 320], "tiny-more.yaml": [640, 320], "tiny11.yaml": [640], "tiny-v5.yaml": [640, 416], "tiny-cls.yaml": [640, 224],
+              "tiny-seg.yaml": [640], "tiny-pose.yaml": [640]}
+
+
+def _tensor_shapes(value, key=""):
+    """Every tensor in a nested output (tuples, lists, dicts) as [key, shape]."""
+    if isinstance(value, torch.Tensor):
+        return [[key, list(value.shape)]]
+    if isinstance(value, dict):
+        return [item for k, v in value.items() for item in _tensor_shapes(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(value, (list, tuple)):
+        return [item for i, v in enumerate(value) for item in _tensor_shapes(v, f"{key}[{i}]")]
+    return []
+
+
+def yolo_model(d: dict):
+    """The ultralytics model for a model dict, as ultralytics.YOLO(cfg) builds it for its task."""
+    from ultralytics.nn import tasks
+
+    task = tasks.guess_model_task(d)
+    cls = {"detect": tasks.DetectionModel, "segment": tasks.SegmentationModel, "pose": tasks.PoseModel,
+           "classify": tasks.ClassificationModel}[task]
+    return task, cls(copy.deepcopy(d), ch=3, verbose=False)
+
+
+def analyse_yolo(d: dict, sizes: list) -> dict:
+    """Per-row params, totals, trainable params, GFLOPs (get_flops, as model.info() prints them)
+    and the output shapes of one ultralytics model, at each image size."""
+    import thop
+    from ultralytics.utils.torch_utils import get_flops
+
+    task, model = yolo_model(d)
+    rows = [{"index": m.i, "from": m.f, "module": m.type, "params": int(m.np)} for m in model.model]
+    out = {"task": task, "rows": rows, "params": sum(p.numel() for p in model.parameters()),
+           "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad), "sizes": []}
+    for size in sizes:
+        gflops = get_flops(model, size)
+        ops = thop.profile(copy.deepcopy(model), inputs=[torch.zeros(1, 3, size, size)], verbose=False)[0]  # no stride: the full image
+        model.eval()
+        with torch.no_grad():
+            y = model(torch.zeros(1, 3, size, size))
+        model.train()
+        feats = []
+        if task != "classify":  # training mode: the levels' raw outputs
+            with torch.no_grad():
+                head = model.model[-1]
+                saved = []
+                hook = head.register_forward_pre_hook(lambda m, a, saved=saved: saved.append([list(t.shape) for t in a[0]]))
+                model(torch.zeros(1, 3, size, size))
+                hook.remove()
+                feats = saved[0]
+                branches = [[list(head.cv2[i](torch.zeros(1, *shape[1:])).shape), list(head.cv3[i](torch.zeros(1, *shape[1:])).shape)]
+                            for i, shape in enumerate(feats)]
+        out["sizes"].append({"imgsz": size, "gflops": gflops, "thop_ops": ops, "eval_outputs": _tensor_shapes(y),
+                             "head_inputs": feats, "head_levels": branches if task != "classify" else []})
+    return out
+
+
+def make_yolo(path: str, acceptance: str | None = None, only: list[str] | None = None) -> None:
+    """tests/data/yolo/*.yaml (our own small models in Ultralytics' format) at each of their scales,
+    built by the ultralytics package; MatMul and DFL single-layer cases. With `acceptance`, the
+    package's own model files too (yolov8n/s/m, yolo11n/s, yolov5nu, yolov8n-cls), written there
+    (outside the repo: those files are AGPL-3.0 and are not part of it)."""
+    import ultralytics
+    import yaml as pyyaml
+    from ultralytics.nn.modules.block import DFL
+    from ultralytics.nn.tasks import yaml_model_load
+
+    out = {"meta": {"source": "torch %s, ultralytics %s, thop %s, CPU, %s" % (
+        torch.__version__, ultralytics.__version__, importlib.metadata.version("ultralytics-thop"), sys.version.split()[0]),
+        "method": "ultralytics.nn.tasks.{Detection,Segmentation,Pose,Classification}Model(cfg dict with 'scale', ch=3); "
+                  "rows: m.np of each model.model entry; trainable: requires_grad; gflops: utils.torch_utils.get_flops(model, imgsz) "
+                  "(as model.info() prints it); thop_ops: thop.profile at the full image (no stride proxies); eval_outputs: "
+                  "model.eval() output tensors at batch 1; head_inputs/head_levels: the head's inputs and each level's cv2/cv3 outputs"},
+           "models": [], "matmul": [], "dfl": []}
+    here = os.path.join(DATA, "yolo")
+    if only and os.path.exists(path):  # re-record these files only, keeping the others' records
+        with open(path) as f:
+            out["models"] = [m for m in json.load(f)["models"] if m["file"] not in only]
+    for name in sorted(os.listdir(here)):
+        if not name.endswith(".yaml") or (only and name not in only):
+            continue
+        with open(os.path.join(here, name)) as f:
+            d = pyyaml.safe_load(f)
+        for scale in (list(d["scales"]) if "scales" in d else [""]):
+            dd = dict(d, scale=scale, yaml_file=name)
+            record = analyse_yolo(dd, YOLO_SIZES.get(name, [640]))
+            out["models"].append({"file": name, "scale": scale, **record})
+            print(name, scale, record["params"], record["trainable"], [s["gflops"] for s in record["sizes"]], flush=True)
+    out["models"].sort(key=lambda m: (m["file"], m["scale"]))
+    for a, b in [([2, 3], [3, 4]), ([1, 4, 5, 8], [1, 4, 8, 5]), ([2, 1, 6, 3], [4, 3, 2]), ([7, 2, 3], [3, 9]), ([1, 2, 16, 8], [1, 2, 8, 16])]:
+        y = torch.matmul(torch.zeros(*a), torch.zeros(*b))
+        out["matmul"].append({"a": a, "b": b, "output_shape": list(y.shape)})
+    for c1, anchors in [(16, 8400), (8, 100), (1, 5)]:
+        m = DFL(c1)
+        y = m(torch.zeros(2, 4 * c1, anchors))
+        out["dfl"].append({"c1": c1, "input_shape": [2, 4 * c1, anchors], "output_shape": list(y.shape),
+                           "params": sum(p.numel() for p in m.parameters()),
+                           "trainable": sum(p.numel() for p in m.parameters() if p.requires_grad)})
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+    if acceptance:
+        acc = {"meta": out["meta"], "models": []}
+        for stem in ["yolov8n", "yolov8s", "yolov8m", "yolo11n", "yolo11s", "yolov5nu", "yolov8n-cls"]:
+            d = yaml_model_load(stem + ".yaml")
+            record = analyse_yolo(d, [640])
+            acc["models"].append({"model": stem, "scale": d["scale"], "yaml": d["yaml_file"], **record})
+            print(stem, record["params"], record["trainable"], record["sizes"][0]["gflops"], flush=True)
+        with open(acceptance, "w") as f:
+            json.dump(acc, f, indent=1)
+            f.write("\n")
+
+
 def main(argv=None):
     if os.environ.get("PYTHONHASHSEED") != "0":
         # torch formats some error messages from Python sets; pin hashing so output is byte-stable
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation", "train", "export"], help="generate just one of the files")
+    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation", "train", "export", "yolo"], help="generate just one of the files")
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--cnncalc-python", default=os.environ.get("CNNCALC_PYTHON", "python3"),
                     help="export: a Python with cnncalc's dependencies, run from the repo root (default $CNNCALC_PYTHON or python3)")
     ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
+    ap.add_argument("--acceptance", metavar="JSON", help="yolo: also record the ultralytics package's own model files into JSON (outside the repo)")
+    ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging); yolo: re-record these files of tests/data/yolo only")
     ap.add_argument("--check-public", metavar="JSONL",
                     help="only replay an existing shape-case file against this torch and report disagreements")
     a = ap.parse_args(argv)
@@ -2387,6 +2506,8 @@ def main(argv=None):
         make_train(os.path.join(a.out_dir, "train_memory_torch.json"))
     if a.only in (None, "export"):
         make_export(os.path.join(a.out_dir, "export_torch.json"), a.cnncalc_python)
+    if a.only == "yolo":  # needs the ultralytics package (its own venv): never part of the default run
+        make_yolo(os.path.join(a.out_dir, "yolo", "ultralytics_reference.json"), a.acceptance, a.models)
 
 
 if __name__ == "__main__":

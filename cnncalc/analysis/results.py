@@ -103,6 +103,13 @@ class Evaluation(NamedTuple):
         return arith.sub(self.params, self.bias)
 
     @property
+    def frozen(self) -> Any:
+        """Parameters that are not trained (requires_grad=False: the frozen kinds', DFL's)."""
+        from cnncalc.layers import lookup
+
+        return arith.total([r.params for r in self.rows if getattr(lookup(r.type), "frozen", False)])
+
+    @property
     def standalone(self) -> bool:
         """True for one block of the spec evaluated on its own (its one group is the whole evaluation)."""
         return len(self.groups) == 1 and self.groups[0].name == self.name

@@ -99,6 +99,7 @@ class LayerKind(NamedTuple):
     ops_doc: str = ""  # the cheap-op rule in words, for docs/layers.md
     origin: str = "torch.nn"  # where PyTorch users find it, for docs/layers.md
     unbatched: bool = False  # PyTorch also takes its input without the batch (one dim fewer): a spec refuses that
+    frozen: bool = False  # its parameters are created with requires_grad=False (Ultralytics' DFL): counted, not trained
     saves: SavesRule | None = None  # None: training memory not modelled for this kind
     saves_doc: str = ""  # what it saves for backward, in words
     # `cnncalc export`: the PyTorch module the layer becomes, "nn.Conv2d", or the source of a

@@ -1,7 +1,9 @@
-"""Linear: a matrix product over the last dimension.
+"""Linear: a matrix product over the last dimension; MatMul: the product of two tensors (`a @ b`).
 
-params = in_features*out_features (+ out_features bias); MACs = output elements * in_features,
-counted in the "linear" MAC total. Its receptive field mixes every position of the last dim.
+Linear: params = in_features*out_features (+ out_features bias); MACs = output elements *
+in_features, counted in the "linear" MAC total. Its receptive field mixes every position of the
+last dim. MatMul (torch.matmul of two inputs of rank >= 2, batch dims broadcast, as attention's
+`q @ k`): no params; MACs = output elements * the contracted size, in the "linear" total.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from cnncalc.layers.base import (
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
-    from cnncalc.layers.fields import Collapse
+    from cnncalc.layers.fields import Collapse, Union
 
 FAMILY = "linear"
 
@@ -79,10 +81,57 @@ def _linear(ctx: Ctx) -> Outcome:
     return Outcome(output, params, bias_params, 0, macs, steps)
 
 
+def _matmul(ctx: Ctx) -> Outcome:
+    a, b = ctx.inputs[0], ctx.inputs[1]
+    if len(a) < 2 or len(b) < 2:
+        raise ShapeError(
+            "MatMul needs two inputs of at least 2 dimensions",
+            expected="inputs [..., n, k] and [..., k, m]",
+            found=" and ".join(shape_text(s) for s in ctx.inputs),
+        )
+    if conditions.equal(a[-1], b[-2], "MatMul: the first input's last size = the second's next to last") is False:
+        raise ShapeError(
+            f"MatMul: the contracted sizes differ ({fmt(a[-1])} and {fmt(b[-2])})",
+            expected="inputs [..., n, k] and [..., k, m]",
+            found=" and ".join(shape_text(s) for s in ctx.inputs),
+        )
+    rank = max(len(a), len(b)) - 2
+    batch = []
+    for i in range(rank):
+        x = a[i - rank + len(a) - 2] if i - rank + len(a) - 2 >= 0 else 1
+        y = b[i - rank + len(b) - 2] if i - rank + len(b) - 2 >= 0 else 1
+        if x == 1 or conditions.equal(x, y, "MatMul: batch sizes equal or 1 (broadcasting)") is True:
+            batch.append(y)
+        elif y == 1:
+            batch.append(x)
+        else:
+            raise ShapeError(
+                "MatMul: the batch dimensions cannot be broadcast together",
+                expected="equal batch sizes or 1",
+                found=" and ".join(shape_text(s) for s in ctx.inputs),
+            )
+    output = (*batch, a[-2], b[-1])
+    macs = mul(product(output), a[-1])
+    steps: tuple[Step, ...] = ()
+    if ctx.explain:
+        steps = (
+            step("output", numbers=shape_text(output), note=f"[..., {fmt(a[-2])}, {fmt(a[-1])}] @ [..., {fmt(b[-2])}, {fmt(b[-1])}]"),
+            step("MACs", "output elements*k", f"{term(product(output))}*{term(a[-1])}", macs),
+        )
+    return Outcome(output, 0, 0, 0, macs, steps)
+
+
 def _linear_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Collapse:
     from cnncalc.layers.fields import Collapse
 
     return Collapse(-1)
+
+
+def _matmul_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Union:
+    """A merge: the union of its inputs' fields."""
+    from cnncalc.layers.fields import Union
+
+    return Union()
 
 
 def _linear_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
@@ -94,10 +143,23 @@ def _linear_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Sh
         )
     return (SAVES_INPUT,)
 
+# `cnncalc export`: torch.matmul as a module, written into the file.
+_MATMUL = '''class MatMul(nn.Module):
+    """torch.matmul(a, b), as a module."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a @ b
+'''
+
 
 def kinds() -> list[LayerKind]:
     """The linear family's kinds."""
-    return [in_torch_nn(k._replace(saves=_linear_saves, saves_doc="input (2-D inputs)")) for k in _kinds()]
+    return [in_torch_nn(k._replace(saves=_linear_saves, saves_doc="input (2-D inputs)")) for k in _kinds()] + [
+        LayerKind(
+            "MatMul", (), _matmul, inputs=2, family=FAMILY, field=_matmul_field, mac_kind="linear",
+            macs_doc="output elements * k (inputs [..., n, k] and [..., k, m])", origin="torch.matmul(a, b) (a @ b)", torch=_MATMUL,
+        )
+    ]
 
 
 def _kinds() -> list[LayerKind]:

@@ -1,8 +1,14 @@
 """Layers that keep the shape: Identity, the Dropouts, torchvision's StochasticDepth (identity
-at inference) and timm's LayerScale / LayerScale2d (one learnable scale per channel).
+at inference) and timm's LayerScale / LayerScale2d (one learnable scale per channel); and
+Ultralytics' DFL (distribution focal loss integral of a YOLO detection head).
 
-Cheap ops: LayerScale one multiply per element ("scale"); the others none at inference.
-The receptive field is pointwise.
+Cheap ops: LayerScale one multiply per element ("scale"); DFL its softmax, one per input element
+("activation"); the others none at inference. The receptive field is pointwise.
+
+DFL(c1=16) (ultralytics.nn.modules.block.DFL) takes the box distributions [N, 4*c1, A] (A
+anchors) to [N, 4, A]: a softmax over each box side's c1 bins, then a 1x1 Conv2d(c1, 1,
+bias=False) whose weight is fixed to 0..c1-1 (the expected bin). Its c1 weights are parameters
+created with requires_grad=False: counted in the parameters, not trained (`frozen`).
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnncalc.arith import product
+from cnncalc import conditions
+from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     INPLACE,
@@ -21,14 +28,17 @@ from cnncalc.layers.base import (
     Param,
     Rule,
     Shape,
+    check_int,
     check_number,
     check_probability,
+    fmt,
     in_torch_nn,
     infer_channels,
     require_rank,
     same_shape,
     shape_text,
     step,
+    term,
 )
 
 if TYPE_CHECKING:
@@ -135,7 +145,52 @@ _LAYER_SCALE = '''class {name}(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gamma = self.gamma{shape}
         return x.mul_(gamma) if self.inplace else x * gamma
+'''# `cnncalc export`: Ultralytics' DFL as a module, written into the file.
+_DFL = '''class DFL(nn.Module):
+    """Ultralytics' DFL: a softmax over each side's c1 bins, then their expected value
+    (a 1x1 conv with the fixed weights 0..c1-1, not trained)."""
+
+    def __init__(self, c1: int = 16) -> None:
+        super().__init__()
+        self.c1 = c1
+        self.conv = nn.Conv2d(c1, 1, 1, bias=False).requires_grad_(False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.arange(c1, dtype=torch.float).view(1, c1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, a = x.shape
+        x = x.view(b, 4, self.c1, a).transpose(2, 1).softmax(1)
+        return self.conv(x).view(b, 4, a)
 '''
+
+
+def _dfl(ctx: Ctx) -> Outcome:
+    bins = check_int("c1", ctx["c1"], minimum=1)
+    if len(ctx.x) != 3:
+        raise ShapeError("DFL expects a 3-D input [N, 4*c1, anchors]", expected="a 3-D input", found=shape_text(ctx.x))
+    _, channels, anchors = ctx.x
+    if conditions.equal(channels, mul(4, bins), "DFL: input channels = 4*c1") is False:
+        raise ShapeError(
+            f"DFL(c1={fmt(bins)}) needs 4*c1 = {fmt(mul(4, bins))} input channels",
+            expected=f"an input [N, {fmt(mul(4, bins))}, anchors]",
+            found=f"input {shape_text(ctx.x)}",
+        )
+    output = (ctx.x[0], 4, anchors)
+    macs = mul(product(output), bins)
+    steps: tuple[Step, ...] = ()
+    if ctx.explain:
+        steps = (
+            step("output", numbers=shape_text(output), note="softmax over each side's c1 bins, then their expected value (a 1x1 conv c1 -> 1)"),
+            step("params", "c1", "", bins, note="the conv's weight 0..c1-1, requires_grad=False: not trained"),
+            step("MACs", "output elements*c1", f"{term(product(output))}*{term(bins)}", macs),
+        )
+    return Outcome(output, bins, 0, 0, macs, steps)
+
+
+def _dfl_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> tuple[Any, Step]:
+    """The softmax: one op per input element."""
+    elements = product(inputs[0])
+    return elements, step("activation ops", "input elements (softmax)", "", elements)
 
 
 def kinds() -> list[LayerKind]:
@@ -160,4 +215,11 @@ def kinds() -> list[LayerKind]:
                 ops_doc="output elements", origin=f"timm.layers.{name}", torch=_LAYER_SCALE.format(name=name, shape=".view(1, -1, 1, 1)" if two_d else ""),
             )
         )
+    result.append(
+        LayerKind(
+            "DFL", (Param("c1", 16),), _dfl, family=FAMILY, cheap=_dfl_ops, op_kind="activation", mac_kind="conv", frozen=True,
+            params_doc="c1 (requires_grad=False: not trained)", macs_doc="output elements * c1", ops_doc="input elements (softmax)",
+            origin="ultralytics.nn.modules.block.DFL", torch=_DFL,
+        )
+    )
     return result

@@ -46,7 +46,7 @@ def _params_one(evaluations: list[Evaluation]) -> dict[str, Any]:
     return {
         "name": evaluations[0].spec_name,
         "total": arith.as_json(total),
-        "trainable": arith.as_json(total),
+        "trainable": arith.as_json(arith.sub(total, arith.total(e.frozen for e in evaluations))),
         "buffers": arith.as_json(buffers),
         "total_no_bias": arith.as_json(arith.sub(total, bias)),
         "bias_params": arith.as_json(bias),
@@ -176,8 +176,10 @@ def _layers_table(e: Evaluation) -> Table:
             counts = (r.params, r.bias, r.buffers) if has_buffers else (r.params, r.bias)
             tail = tails[key] = (texts[r.output], *map(count_text, counts))
         rows.append((*layer_cells(r), r.type, *tail))
+    frozen = e.frozen
+    trained = "(trainable)" if not frozen else f"({count_text(arith.sub(e.params, frozen))} trainable, {count_text(frozen)} frozen: requires_grad=False)"
     notes = (
-        f"params {count_text(e.params)} (trainable), without bias {count_text(e.params_no_bias)}, "
+        f"params {count_text(e.params)} {trained}, without bias {count_text(e.params_no_bias)}, "
         f"bias {count_text(e.bias)}; buffers {count_text(e.buffers)} (running statistics, not params)",
         *condition_notes(e.conditions),
     )

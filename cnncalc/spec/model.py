@@ -49,6 +49,10 @@ class Limits(NamedTuple):
     max_nodes: int = 1_000_000  # YAML values, counted with aliases expanded (billion laughs)
     max_symbolic: int = 1_000  # layers whose sizes or counts hold free symbols
     max_explained: int = 10_000  # the --max-layers default of a command run with --explain
+    # How to read an Ultralytics model file (not a limit, but handed to every loader with them):
+    # --scale (None: from the file name) and --imgsz (None: 640).
+    scale: str | None = None
+    imgsz: int | None = None
 
 
 # An argument's value as written: a literal (int, float, bool, None), a text the layer takes as
@@ -115,3 +119,4 @@ class Spec(NamedTuple):
     blocks: dict[str, Block]
     layers: tuple[LayerCall, ...] | None
     position: Position
+    ultralytics: Any = None  # an Ultralytics model file's scale and rows (spec.ultralytics.YoloInfo), else None

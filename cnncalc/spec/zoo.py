@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+import yaml  # type: ignore[import-untyped, unused-ignore]  # (see spec.nodes)
+
 from cnncalc.errors import LimitError, Position, SpecError
 from cnncalc.spec.model import Limits, Spec
 from cnncalc.spec.nodes import compose
@@ -19,7 +21,16 @@ def load_text(text: str, source: str = "<spec>", limits: Limits = Limits()) -> S
     if len(text) > limits.max_bytes:
         raise LimitError("spec file too large", position=Position(source, 1, 1), expected=f"at most {limits.max_bytes} bytes", found=f"{len(text)} bytes")
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0] if source not in ("-", "<stdin>") else "stdin"
-    return Reader(source, limits).spec(compose(text, source, limits), stem)
+    node = compose(text, source, limits)
+    if isinstance(node, yaml.MappingNode) and any(isinstance(k, yaml.ScalarNode) and k.value == "backbone" for k, _ in node.value):
+        from cnncalc.spec.ultralytics import read_model  # an Ultralytics model file (backbone:/head: rows)
+
+        return read_model(node, source, stem, limits, limits.scale, limits.imgsz)
+    if limits.scale is not None or limits.imgsz is not None:
+        from cnncalc.spec.ultralytics import check_options
+
+        check_options(limits.scale, limits.imgsz, source)
+    return Reader(source, limits).spec(node, stem)
 
 
 def load_path(path: str, limits: Limits = Limits(), stdin_text: str | bytes | None = None) -> Spec:
@@ -28,6 +39,13 @@ def load_path(path: str, limits: Limits = Limits(), stdin_text: str | bytes | No
         if isinstance(stdin_text, bytes):
             return load_text(decode(stdin_text, "<stdin>"), "<stdin>", limits)
         return load_text(stdin_text or "", "<stdin>", limits)
+    if not os.path.exists(path) and path.endswith((".yaml", ".yml")):
+        from cnncalc.spec.ultralytics import guess_scale, unified_path
+
+        unified = unified_path(path)  # yolov8n.yaml -> yolov8.yaml at scale n, as Ultralytics reads it
+        if unified != path and os.path.isfile(unified) and guess_scale(path):
+            spec = load_path(unified, limits._replace(scale=limits.scale or guess_scale(path)), stdin_text)
+            return spec._replace(name=os.path.basename(path).rsplit(".", 1)[0], source=path)
     if os.path.isdir(path):
         raise SpecError("is a directory, not a spec file", position=Position(path, 1, 1), expected="a YAML file")
     try:
