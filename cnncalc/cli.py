@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -247,6 +247,16 @@ def _with_batch(spec: Any, batch: str) -> Any:
     return spec._replace(batch=Arg(value, spec.position))
 
 
+def _range_bounds(ranges: Sequence[tuple[str | None, int, int | None]]) -> dict[str | None, tuple[int, int | None]]:
+    """--range options by symbol (None: every symbol); a symbol given twice is refused."""
+    bounds: dict[str | None, tuple[int, int | None]] = {}
+    for name, lo, hi in ranges:
+        if name in bounds:
+            raise UsageError(f"--range given twice for {name or 'every symbol'}")
+        bounds[name] = (lo, hi)
+    return bounds
+
+
 def _layer_calls(sources: tuple[str, ...]) -> bool:
     """Whether the arguments given with --input are PyTorch layer calls (`Conv2d(3, 64, 3)`), not
     specs (files, '-', zoo names): a call has parentheses; refused when both kinds are mixed."""
@@ -481,11 +491,7 @@ def bottleneck(
         plot_format(plot)  # a bad file name or no matplotlib: said before solving
     if baseline is not None and baseline == candidate:
         raise UsageError("the baseline and the candidate must be different blocks", found=quoted(baseline))
-    bounds: dict[str | None, tuple[int, int | None]] = {}
-    for name, lo, hi in ranges:
-        if name in bounds:
-            raise UsageError(f"--range given twice for {name or 'every symbol'}")
-        bounds[name] = (lo, hi)
+    bounds = _range_bounds(ranges)
     loaded = load_spec(spec, limits, _read_stdin((spec,), limits))
     if bindings:
         from cnncalc.spec.checks import used_names
@@ -575,11 +581,7 @@ def solve(
     from cnncalc.solve.search import solve as run_solve
     from cnncalc.spec.zoo import load_spec
 
-    bounds: dict[str | None, tuple[int, int | None]] = {}
-    for name, lo, hi in ranges:
-        if name in bounds:
-            raise UsageError(f"--range given twice for {name or 'every symbol'}")
-        bounds[name] = (lo, hi)
+    bounds = _range_bounds(ranges)
     loaded = load_spec(spec, limits, _read_stdin((spec,), limits))
     if batch is not None:
         loaded = _with_batch(loaded, batch)

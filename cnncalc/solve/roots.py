@@ -43,7 +43,7 @@ def real_pieces(
     points: dict[Fraction, Any] = {}
     for b in boundaries:
         for r in dict.fromkeys(b.roots):
-            approx = _approx(r)
+            approx = rational_approx(r)
             if approx > d_lo and (d_hi is None or approx < d_hi):
                 points.setdefault(approx, r)
     ordered = sorted(points.items())
@@ -61,6 +61,12 @@ def real_pieces(
     else:
         elements.append(("gap", None, feasible((previous + d_hi) / 2) if d_hi > previous else False))
         elements.append(("point", sympy.Integer(bound.hi), feasible(d_hi)))
+    return pieces_of(elements), tuple(boundaries)
+
+
+def pieces_of(elements: list[tuple[str, Any, bool]]) -> tuple[Piece, ...]:
+    """The feasible pieces of the real line read off its elements in order: points (exact, or
+    the domain's ends) and the gaps between them (kind, exact point or None, feasible)."""
     pieces = []
     start: tuple[Any, bool] | None = None
     last_point = elements[0][1]
@@ -75,7 +81,7 @@ def real_pieces(
             last_point = exact
     if start is not None:
         pieces.append(Piece(_endpoint(*start), _endpoint(last_point, True)))
-    return tuple(pieces), tuple(boundaries)
+    return tuple(pieces)
 
 
 def real_roots(coeffs: Sequence[Fraction], gen: Any) -> tuple[Any, ...]:
@@ -111,7 +117,7 @@ def _endpoint(exact: Any, closed: bool) -> Endpoint:
     return Endpoint(exact, float(as_fraction(exact)) if exact.is_Rational else float(exact.evalf(30)), closed)
 
 
-def _approx(root: Any) -> Fraction:
+def rational_approx(root: Any) -> Fraction:
     """An exact rational for a rational root; a 40-digit rational approximation otherwise (ordering only)."""
     if root.is_Rational:
         return as_fraction(root)

@@ -37,8 +37,8 @@ from cnncalc.solve import codegen
 from cnncalc.solve.band import Bound
 from cnncalc.solve.integers import horner, integer_runs, stepped
 from cnncalc.solve.rational import as_fraction
-from cnncalc.solve.results import Endpoint, Piece, Row, Run
-from cnncalc.solve.roots import real_roots
+from cnncalc.solve.results import Piece, Row, Run
+from cnncalc.solve.roots import pieces_of, rational_approx, real_roots
 from cnncalc.solve.validity import Checks, first_true, nondecreasing
 
 MAX_POINTS = 20_000_000  # grid points the evaluation method may visit (about 10 s)
@@ -322,12 +322,6 @@ def _coefficients(value: Any, s: Any) -> list[Fraction] | None:
     return [as_fraction(c) for c in reversed(coeffs)]
 
 
-def _approx(root: Any) -> Fraction:
-    if root.is_Rational:
-        return as_fraction(root)
-    return Fraction(str(sympy.Float(root.evalf(40), 40)))
-
-
 def _truth(check: Any, sign_of: Any) -> bool:
     kind = check[0]
     if kind == "all":
@@ -345,14 +339,14 @@ def real_set(tree: Any, s: Any, polys: dict[int, list[Fraction]], bound: Bound) 
     each leaf's real roots. The domain is (0, oo), or [lo, hi] for an explicit --range."""
     leaves = list(_leaves(tree))
     roots = [(id(leaf), real_roots(polys[id(leaf)], s)) for leaf in leaves]
-    at_root: dict[int, set[Fraction]] = {key: {_approx(r) for r in found} for key, found in roots}
+    at_root: dict[int, set[Fraction]] = {key: {rational_approx(r) for r in found} for key, found in roots}
     points: dict[Fraction, Any] = {}
     lo_closed = bound.explicit
     d_lo = Fraction(bound.lo) if lo_closed else Fraction(0)
     d_hi = None if bound.hi is None or not bound.explicit else Fraction(bound.hi)
     for _, found in roots:
         for r in found:
-            approx = _approx(r)
+            approx = rational_approx(r)
             if approx > d_lo and (d_hi is None or approx < d_hi):
                 points.setdefault(approx, r)
 
@@ -378,27 +372,7 @@ def real_set(tree: Any, s: Any, polys: dict[int, list[Fraction]], bound: Bound) 
     else:
         elements.append(("gap", None, feasible((previous + d_hi) / 2) if d_hi > previous else False))
         elements.append(("point", sympy.Integer(int(d_hi)), feasible(d_hi)))
-    pieces: list[Piece] = []
-    start: tuple[Any, bool] | None = None
-    last_point = elements[0][1]
-    for kind, exact, ok in elements:
-        if ok and start is None:
-            start = (exact, True) if kind == "point" else (last_point, False)
-        if not ok and start is not None:
-            end = (last_point, True) if kind == "gap" else (exact, False)
-            pieces.append(Piece(_endpoint(*start), _endpoint(*end)))
-            start = None
-        if kind == "point":
-            last_point = exact
-    if start is not None:
-        pieces.append(Piece(_endpoint(*start), _endpoint(last_point, True)))
-    return tuple(pieces), roots
-
-
-def _endpoint(exact: Any, closed: bool) -> Endpoint:
-    if exact is sympy.oo:
-        return Endpoint(exact, None, False)
-    return Endpoint(exact, float(as_fraction(exact)) if exact.is_Rational else float(exact.evalf(30)), closed)
+    return pieces_of(elements), roots
 
 
 # ----------------------------------------------------------------------------- integer runs (one symbol, polynomial)

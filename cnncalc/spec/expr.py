@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from cnncalc import arith
@@ -453,8 +454,15 @@ def evaluate(
     free: Lookup | None = None,
 ) -> Any:
     """Evaluate a checked tree; unbound names go to `free` (e.g. make a symbol) or are errors."""
-    try:
+    with _evaluating(parsed, position):
         return _eval(parsed.tree, parsed, env, position, free)
+
+
+@contextmanager
+def _evaluating(parsed: Any, position: Position | None) -> Iterator[None]:
+    """Arithmetic failures while evaluating `parsed` as located expression errors."""
+    try:
+        yield
     except ZeroDivisionError:
         raise ExprError(
             f"division by zero in expression {clip(parsed)!r}", position=position, expected="a divisor other than 0", found="0"
@@ -738,27 +746,15 @@ def relations(parsed: Expr, env: Mapping[str, Any], *, position: Position | None
             return atoms[0] if len(atoms) == 1 else ("and", atoms)
         raise _error(text, "a constraint must be a comparison", node, position, expected="comparisons such as params <= 5M, joined by and, or, not")
 
-    try:
+    with _evaluating(parsed, position):
         return walk(_exact_decimals(parsed))
-    except ZeroDivisionError:
-        raise ExprError(f"division by zero in expression {clip(parsed)!r}", position=position, expected="a divisor other than 0", found="0") from None
-    except CnncalcError:
-        raise
-    except (TypeError, OverflowError, ValueError) as exc:
-        raise ExprError(f"cannot evaluate {clip(parsed)!r}: {exc}", position=position) from None
 
 
 def exact_value(parsed: Expr, env: Mapping[str, Any], *, position: Position | None = None) -> Any:
     """An objective of solve (`params`, `k1 + k2`): evaluated like `evaluate`, decimals exact."""
     text = str(parsed)
-    try:
+    with _evaluating(parsed, position):
         value = _eval(_exact_decimals(parsed), text, env, position, None)
-    except ZeroDivisionError:
-        raise ExprError(f"division by zero in expression {clip(parsed)!r}", position=position, expected="a divisor other than 0", found="0") from None
-    except CnncalcError:
-        raise
-    except (TypeError, OverflowError, ValueError) as exc:
-        raise ExprError(f"cannot evaluate {clip(parsed)!r}: {exc}", position=position) from None
     if isinstance(value, tuple):
         return tuple(value)
     _require_arith(value, text, parsed.tree, position)
