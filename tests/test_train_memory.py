@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from cnncalc import arith
 from cnncalc.analysis.evaluate import evaluate_inline, evaluate_spec
-from cnncalc.analysis.train import OPTIMIZER_STATES, train_memory
+from cnncalc.analysis.train import OPTIMIZER_STATES, train_memory, train_total
 from cnncalc.cli import main
 from cnncalc.cli_options import OPTIMIZERS
 from cnncalc.errors import SpecError
@@ -69,6 +69,14 @@ def test_weights_gradients_and_optimizer_state() -> None:
         assert t.total == t.weights * (2 + buffers) + t.activations
     half = train_memory(evaluation, dtype="bfloat16")
     assert half.weights == 11_689_512 * 2
+
+
+def test_train_total_is_the_exact_total() -> None:
+    """Contract 1 (solve's `train_memory` metric): an int, or exact in the batch symbol."""
+    assert train_total(_model("resnet18", 8), "adam", "float32", False) == train_memory(_model("resnet18", 8), optimizer="adam").total
+    symbol = arith.symbol("B")
+    total = train_total(_model("resnet18", symbol), "sgd", "float32", False)
+    assert arith.substitute(total, {symbol: 8}) == train_memory(_model("resnet18", 8)).total
 
 
 def test_per_row_bytes_sum_to_the_total() -> None:

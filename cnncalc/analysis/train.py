@@ -27,6 +27,14 @@ from cnncalc.errors import SpecError
 from cnncalc.layers import lookup
 from cnncalc.layers.base import SAVES_INPUT, SAVES_OUTPUT, SHARES_INPUT
 
+
+def train_total(evaluation: Evaluation, optimizer: str, dtype: str, mixed: bool) -> Any:
+    """The exact total training memory in bytes (contract 1 of issue 15: solve's `train_memory`
+    metric): an int, or a sympy expression in the batch symbol when the batch is a name. A
+    layer kind whose saves are not modelled is a SpecError, as in `train_memory`."""
+    return train_memory(evaluation, optimizer=optimizer, dtype=dtype, mixed=mixed).total
+
+
 # Optimizer state, in parameter-sized buffers: SGD none, momentum one (the velocity), Adam and
 # AdamW two (first and second moments; their step counter is a scalar, not counted).
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
@@ -62,8 +70,10 @@ def not_modelled(path: str, module: str, kind: str, reason: str = "") -> SpecErr
     )
 
 
-def train_memory(evaluation: Evaluation, *, optimizer: str = "sgd", dtype: str = "float32") -> TrainMemory:
+def train_memory(evaluation: Evaluation, *, optimizer: str = "sgd", dtype: str = "float32", mixed: bool = False) -> TrainMemory:
     """Training memory of an evaluation; a layer kind that states nothing is a SpecError."""
+    if mixed:
+        raise SpecError("mixed precision training memory is not modelled yet", expected="mixed=False", found="mixed=True")
     size = BYTES[dtype]
     storage: list[int] = []  # per row: the storage its output lives in (a row index, -1 the input)
     grad: list[bool] = []  # per row: its output needs a gradient
