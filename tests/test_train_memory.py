@@ -1,6 +1,8 @@
-"""Training memory (`cost --train`): the saved-activation bytes equal torch's recorded figure
-(tests/data/train_memory_torch.json, tools/torch_reference.py --only train) for whole torchvision
-models and small layer sequences; weights, gradients and optimizer state; the CLI."""
+"""Training memory (`cost --train`): the saved-activation bytes (and, under autocast, the
+16-bit weight copies) equal torch's recorded figures (tests/data/train_memory_torch.json,
+tools/torch_reference.py --only train) for every shipped torchvision config, the segmentation
+configs, small layer sequences and merges, in float32, 16-bit and mixed precision; what cnncalc
+refuses; weights, gradients and optimizer state; the symbolic batch; --explain; the CLI."""
 
 from __future__ import annotations
 
@@ -60,6 +62,10 @@ def _check(memory: Any, record: dict[str, Any]) -> None:
 def test_reference_covers_the_acceptance_models() -> None:
     measured = {(m["model"], m["batch"], m["dtype"], m["mixed"]) for m in DATA["models"]}
     assert measured >= {(m, b, "float32", False) for m in ("resnet18", "resnet50", "mobilenet_v2", "vgg16") for b in (1, 8)}
+    assert measured >= {(m, b, "float32", False) for m in TORCHVISION for b in (1, 8)}  # every shipped torchvision config
+    precision = ("resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny")
+    assert measured >= {(m, b, d, x) for m in precision for b in (1, 8) for d in ("bfloat16", "float16") for x in (False, True)}
+    assert {m["model"] for m in DATA["models"]} >= SIZED
     assert "2.14.1" in DATA["meta"]["source"]
 
 
@@ -124,10 +130,13 @@ def test_merge_cases_match_torch(record: dict[str, Any], tmp_path: Path) -> None
 
 def test_symbolic_batch_is_exact_at_every_recorded_batch() -> None:
     symbol = arith.symbol("B")
-    saved = train_memory(_model("resnet18", symbol)).activations
-    for record in DATA["models"]:
-        if record["model"] == "resnet18":
-            assert arith.substitute(saved, {symbol: record["batch"]}) == record["saved_bytes"]
+    evaluation = _model("resnet18", symbol)
+    records = [r for r in DATA["models"] if r["model"] == "resnet18"]
+    assert len(records) == 10  # batch 1 and 8 in float32, bfloat16, float16, and both under autocast
+    for record in records:
+        memory = train_memory(evaluation, **_precision(record))
+        assert arith.substitute(memory.activations, {symbol: record["batch"]}) == record["saved_bytes"]
+        assert memory.weight_casts == record["weight_cast_bytes"]  # no batch in it
 
 
 def test_weights_gradients_and_optimizer_state() -> None:

@@ -2266,7 +2266,7 @@ TRAIN_PRECISION_CASES = {"conv_bn", "conv_relu_conv", "conv_maxpool", "conv_flat
 # Models: every shipped torchvision config (ZOO) at batch 1 and 8 in float32; a few also as a
 # model cast to 16-bit and under CPU autocast; the segmentation configs below (make_train).
 TRAIN_BATCHES = [1, 8]
-TRAIN_PRECISION_MODELS = ["resnet18", "mobilenet_v2", "efficientnet_b0", "convnext_tiny", "mobilenet_v3_small"]
+TRAIN_PRECISION_MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny"]
 PRECISIONS = [("bfloat16", False), ("float16", False), ("bfloat16", True), ("float16", True)]
 
 
@@ -2358,7 +2358,7 @@ def saved_bytes(model, x, dtype="float32", mixed=False):
         s = t.untyped_storage()
         if s.data_ptr() not in params and s.data_ptr() not in seen and s.data_ptr() not in casts:
             (casts if mixed and _weight_cast(t, params) else seen)[s.data_ptr()] = s.nbytes()
-        return t
+        return t.detach()  # not t: a saved output holding its own grad_fn would make a cycle (kept alive)
 
     amp = torch.autocast("cpu", dtype=getattr(torch, dtype)) if mixed else contextlib.nullcontext()
     with amp, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
@@ -2371,7 +2371,13 @@ def _train_record(base, model, x, dtype, mixed):
     return dict(base, dtype=dtype, mixed=mixed, saved_bytes=total, storages=count, weight_cast_bytes=cast)
 
 
+def _train_key(record):
+    return (record.get("model") or record["name"], record["batch"], record["dtype"], record["mixed"])
+
+
 def make_train(path: str) -> None:
+    """Write train_memory_torch.json; resumable: the records already in the file are kept and not
+    measured again (the file is rewritten after every model, so a killed run loses one model)."""
     import torchvision
 
     torch.manual_seed(0)
@@ -2389,10 +2395,24 @@ def make_train(path: str) -> None:
         "merge_cases": [],
         "models": [],
     }
+    if os.path.exists(path):
+        with open(path) as f:
+            old = json.load(f)
+        for section in ("cases", "merge_cases", "models"):
+            out[section] = [r for r in old.get(section, []) if "dtype" in r]
+    done = {_train_key(r) for section in ("cases", "merge_cases", "models") for r in out[section]}
+
+    def save():
+        with open(path, "w") as f:
+            json.dump(out, f, indent=1)
+            f.write("\n")
+
     precisions = [("float32", False)] + PRECISIONS
     for name, shape, layers in TRAIN_CASES:
         for dtype, mixed in precisions if name in TRAIN_PRECISION_CASES else precisions[:1]:
             for batch in (1, 2):
+                if (name, batch, dtype, mixed) in done:
+                    continue
                 torch.manual_seed(0)
                 model = torch.nn.Sequential(*[train_layer(t, kw) for t, kw in layers])
                 base = {"name": name, "input": shape, "layers": layers, "batch": batch}
@@ -2400,29 +2420,35 @@ def make_train(path: str) -> None:
     for name, shape, pre, branch, merge in TRAIN_MERGE_CASES:
         for dtype, mixed in precisions if name in TRAIN_PRECISION_CASES else precisions[:1]:
             for batch in (1, 2):
+                if (name, batch, dtype, mixed) in done:
+                    continue
                 torch.manual_seed(0)
                 model = Merge(nn.Sequential(*[train_layer(t, kw) for t, kw in pre]), nn.Sequential(*[train_layer(t, kw) for t, kw in branch]), *merge)
                 base = {"name": name, "input": shape, "pre": pre, "branch": branch, "merge": merge, "batch": batch}
                 out["merge_cases"].append(_train_record(base, model, torch.randn(batch, *shape), dtype, mixed))
-    models = [(name, lambda n=name, e=extra: getattr(torchvision.models, n)(weights=None, **e), 3, (res, res), TRAIN_BATCHES)
-              for name, _, res, extra in ZOO]
+    save()
+    factories = {name: (lambda n=name, e=extra: getattr(torchvision.models, n)(weights=None, **e), 3, (res, res), TRAIN_BATCHES)
+                 for name, _, res, extra in ZOO}
     # the segmentation configs at their smaller recorded size and batches that fit in memory
     # (deeplab's ASPP pooling BatchNorm refuses one value per channel at batch 1)
     sizes = {"unet": ((508, 380), [1, 2]), "unet_padded": ((250, 250), [1, 8]), "deeplabv3_resnet50": ((513, 513), [2])}
-    models += [(name, factory, channels, *sizes[name]) for name, _, factory, channels, _ in SEGMENTATION]
-    for name, factory, channels, size, batches in models:
-        for dtype, mixed in precisions if name in TRAIN_PRECISION_MODELS else precisions[:1]:
-            for batch in batches:
-                torch.manual_seed(0)
-                model = factory()
-                x = torch.randn(batch, channels, *size)
-                base = {"model": name, "input": [channels, *size], "batch": batch}
-                out["models"].append(_train_record(base, model, x, dtype, mixed))
-                print(name, dtype, mixed, batch, out["models"][-1]["saved_bytes"], out["models"][-1]["weight_cast_bytes"], flush=True)
-                del model, x
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
+    factories.update({name: (factory, channels, *sizes[name]) for name, _, factory, channels, _ in SEGMENTATION})
+    # float32 first, then the 16-bit runs (slow on CPU), the acceptance models first
+    order = [(name, "float32", False) for name in factories]
+    order += [(name, dtype, mixed) for name in TRAIN_PRECISION_MODELS for dtype, mixed in PRECISIONS]
+    for name, dtype, mixed in order:
+        factory, channels, size, batches = factories[name]
+        for batch in batches:
+            if (name, batch, dtype, mixed) in done:
+                continue
+            torch.manual_seed(0)
+            model = factory()
+            x = torch.randn(batch, channels, *size)
+            base = {"model": name, "input": [channels, *size], "batch": batch}
+            out["models"].append(_train_record(base, model, x, dtype, mixed))
+            print(name, dtype, mixed, batch, out["models"][-1]["saved_bytes"], out["models"][-1]["weight_cast_bytes"], flush=True)
+            del model, x
+            save()
 
 
 def main(argv=None):
