@@ -344,10 +344,11 @@ def params(
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), default="float32", show_default=True, help="Element type for activation and parameter bytes.")
 @click.option("--train", is_flag=True, help="Add training memory: weights, gradients, optimizer state and the activations autograd saves (a lower bound).")
 @click.option("--optimizer", type=click.Choice(sorted(OPTIMIZERS)), default=None, help="With --train: the optimizer's state (sgd none, momentum 1, adam/adamw 2 buffers per parameter)  [default: sgd]")
+@click.option("--mixed", is_flag=True, help="With --train: mixed precision as torch.autocast runs it: convs and linears in --dtype (bfloat16 or float16), float32 weights, gradients and optimizer state.")
 @click.option("--batch", default=None, metavar="N|NAME", help="The batch size, replacing the spec's `batch:`: a positive integer, or a name kept as a symbol.")
 def cost(
     specs: tuple[str, ...], fmt: str, bindings: Any, explain: bool, blocks: Any, input_shapes: Any, channels_last: bool, limits: Limits,
-    depth: int | None, flops: bool, dtype: str, train: bool, optimizer: str | None, batch: str | None,
+    depth: int | None, flops: bool, dtype: str, train: bool, optimizer: str | None, mixed: bool, batch: str | None,
 ) -> None:
     """MACs, cheap ops, memory and receptive field of every layer and block.
 
@@ -361,11 +362,18 @@ def cost(
     cnncalc cost resnet18 --flops --dtype float16 --format json
     cnncalc cost resnet50 --input 3,320,240 --input 3,224,224
     cnncalc cost resnet18 --train --optimizer adam --batch 32
+    cnncalc cost resnet18 --train --dtype bfloat16 --mixed --batch B
     """
     from cnncalc.render.cost import cost_document, cost_report
 
     if optimizer is not None and not train:
         raise UsageError("--optimizer needs --train", found=f"--optimizer {optimizer} without --train", hint="cnncalc cost SPEC --train --optimizer adam")
+    if mixed and not train:
+        raise UsageError("--mixed needs --train", found="--mixed without --train", hint="cnncalc cost SPEC --train --dtype bfloat16 --mixed")
+    if mixed and dtype not in ("bfloat16", "float16"):
+        raise UsageError("--mixed runs in a 16-bit dtype", found=f"--dtype {dtype}", hint="--dtype bfloat16 --mixed (or float16)")
+    if train and dtype == "int8":
+        raise UsageError("--train does not take --dtype int8 (PyTorch does not train in int8)", found="--dtype int8", hint="--dtype float32, bfloat16 or float16")
     if train and channels_last:
         raise UsageError("--train does not take --channels-last (the saved tensors are counted channels first)")
     chosen = (optimizer or "sgd") if train else None
@@ -377,8 +385,8 @@ def cost(
     yolo = _ultralytics_summaries(sets, loaded) if not blocks else []
     _write(
         fmt,
-        lambda: _with_ultralytics(cost_document(sets, dtype=dtype, explain=explain, depth=depth, optimizer=chosen), sets, yolo),
-        lambda: _with_ultralytics_notes(cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth, optimizer=chosen), yolo),
+        lambda: _with_ultralytics(cost_document(sets, dtype=dtype, explain=explain, depth=depth, optimizer=chosen, mixed=mixed), sets, yolo),
+        lambda: _with_ultralytics_notes(cost_report(sets, dtype=dtype, flops=flops, explain=explain, depth=depth, optimizer=chosen, mixed=mixed), yolo),
     )
 
 

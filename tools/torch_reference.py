@@ -2274,7 +2274,15 @@ def check_public(path: str) -> int:
 # ----------------------------------------------------------------------------- train memory
 
 # Small sequences (a conv first, so the later layers' inputs need a gradient, as inside a
-# network): [type, kwargs] each, built as nn.<type>(**kwargs); per-sample input shape.
+# network): [type, kwargs] each, cnncalc's kind names, built by train_layer(); per-sample input
+# shape. Each is run at batch 1 and 2, in float32, and the ones in TRAIN_PRECISION_CASES also as
+# a model cast to bfloat16/float16 and under CPU autocast (bfloat16/float16, float32 weights).
+def _c(i, o, k=3, d=2, **kw):
+    return ["Conv%dd" % d, dict({"in_channels": i, "out_channels": o, "kernel_size": k}, **kw)]
+
+
+C38 = _c(3, 8)
+S2, S1, S3 = [3, 10, 10], [3, 10], [3, 6, 6, 6]
 TRAIN_CASES = [
     ("conv", [3, 16, 16], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3}]]),
     ("conv_bias_stride", [3, 17, 17], [["Conv2d", {"in_channels": 3, "out_channels": 8, "kernel_size": 3, "stride": 2, "padding": 1}]]),
@@ -2303,56 +2311,322 @@ TRAIN_CASES = [
     ("linear_relu_dropout_inplace", [16], [["Linear", {"in_features": 16, "out_features": 32}], ["ReLU", {"inplace": True}], ["Dropout", {"p": 0.5, "inplace": True}]]),
     ("conv_identity", [3, 8, 8], [["Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}], ["Identity", {}], ["ReLU", {}]]),
 ]
-TRAIN_MODELS = ["resnet18", "resnet50", "mobilenet_v2", "vgg16"]
+# every activation, plain and (where it has the option) in place, after a conv and before a conv
+for _name, _kw in [("SiLU", {}), ("Hardswish", {}), ("Hardsigmoid", {}), ("Mish", {}), ("SELU", {}), ("Sigmoid", {}), ("Tanh", {}),
+                   ("Tanhshrink", {}), ("Softsign", {}), ("LogSigmoid", {}), ("PReLU", {}), ("PReLU", {"num_parameters": 8}),
+                   ("Softmax", {"dim": 1}), ("LogSoftmax", {"dim": 1}), ("Softmin", {"dim": -1}), ("Softmax2d", {}), ("GLU", {"dim": 1}),
+                   ("CELU", {}), ("Softplus", {}), ("Threshold", {"threshold": 0.1, "value": 0.0}), ("Hardshrink", {}), ("Softshrink", {}),
+                   ("RReLU", {}), ("LeakyReLU", {}), ("ELU", {}), ("Hardtanh", {}), ("GELU", {}), ("GELU", {"approximate": "tanh"}), ("ReLU6", {})]:
+    _tag = _name.lower() + "".join("_%s" % v for v in _kw.values())
+    _out = 4 if _name == "GLU" else 8
+    TRAIN_CASES.append(("act_" + _tag, S2, [C38, [_name, _kw], _c(_out, 4, 1)]))
+    if _name in ("SiLU", "Hardswish", "Hardsigmoid", "Mish", "SELU", "CELU", "Threshold", "RReLU", "LeakyReLU", "ELU", "Hardtanh", "ReLU6"):
+        TRAIN_CASES.append(("act_" + _tag + "_inplace", S2, [C38, [_name, dict(_kw, inplace=True)], _c(8, 4, 1)]))
+TRAIN_CASES += [
+    ("prelu_first", S2, [["PReLU", {}]]),
+    ("conv1d", S1, [_c(3, 8, d=1), _c(8, 4, 1, d=1)]),
+    ("conv3d", S3, [_c(3, 8, d=3), _c(8, 4, 1, d=3)]),
+    ("convT1d", S1, [_c(3, 8, d=1), ["ConvTranspose1d", {"in_channels": 8, "out_channels": 4, "kernel_size": 2, "stride": 2}]]),
+    ("convT2d", S2, [C38, ["ConvTranspose2d", {"in_channels": 8, "out_channels": 4, "kernel_size": 2, "stride": 2}]]),
+    ("convT3d", S3, [_c(3, 8, d=3), ["ConvTranspose3d", {"in_channels": 8, "out_channels": 4, "kernel_size": 2, "stride": 2}]]),
+    ("convT2d_first", S2, [["ConvTranspose2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1}]]),
+    ("maxpool1d", S1, [_c(3, 8, d=1), ["MaxPool1d", {"kernel_size": 2}]]),
+    ("maxpool3d", S3, [_c(3, 8, d=3), ["MaxPool3d", {"kernel_size": 2}]]),
+    ("maxpool2d_first", S2, [["MaxPool2d", {"kernel_size": 2}], _c(3, 4, 1)]),
+    ("avgpool1d", S1, [_c(3, 8, d=1), ["AvgPool1d", {"kernel_size": 2}]]),
+    ("avgpool2d", S2, [C38, ["AvgPool2d", {"kernel_size": 2}]]),
+    ("avgpool2d_3s1p1", S2, [C38, ["AvgPool2d", {"kernel_size": 3, "stride": 1, "padding": 1}]]),
+    ("avgpool3d", S3, [_c(3, 8, d=3), ["AvgPool3d", {"kernel_size": 2}]]),
+    ("adaptive_max2d", S2, [C38, ["AdaptiveMaxPool2d", {"output_size": 3}]]),
+    ("adaptive_max2d_1", S2, [C38, ["AdaptiveMaxPool2d", {"output_size": 1}]]),
+    ("adaptive_max1d", S1, [_c(3, 8, d=1), ["AdaptiveMaxPool1d", {"output_size": 3}]]),
+    ("adaptive_max3d", S3, [_c(3, 8, d=3), ["AdaptiveMaxPool3d", {"output_size": 2}]]),
+    ("adaptive_avg1d_1", S1, [_c(3, 8, d=1), ["AdaptiveAvgPool1d", {"output_size": 1}]]),
+    ("adaptive_avg1d_3", S1, [_c(3, 8, d=1), ["AdaptiveAvgPool1d", {"output_size": 3}]]),
+    ("adaptive_avg3d_1", S3, [_c(3, 8, d=3), ["AdaptiveAvgPool3d", {"output_size": 1}]]),
+    ("adaptive_avg3d_2", S3, [_c(3, 8, d=3), ["AdaptiveAvgPool3d", {"output_size": 2}]]),
+    ("lppool1d", S1, [_c(3, 8, d=1), ["LPPool1d", {"norm_type": 2, "kernel_size": 2}]]),
+    ("lppool2d", S2, [C38, ["LPPool2d", {"norm_type": 2, "kernel_size": 2}]]),
+    ("lppool2d_p3_s1", S2, [C38, ["LPPool2d", {"norm_type": 3, "kernel_size": 3, "stride": 1}]]),
+    ("bn1d", S1, [_c(3, 8, d=1), ["BatchNorm1d", {"num_features": 8}]]),
+    ("bn3d", S3, [_c(3, 8, d=3), ["BatchNorm3d", {"num_features": 8}]]),
+    ("bn2d_first", S2, [["BatchNorm2d", {"num_features": 3}]]),
+    ("bn2d_first_noaffine", S2, [["BatchNorm2d", {"num_features": 3, "affine": False}]]),
+    ("instancenorm2d", S2, [C38, ["InstanceNorm2d", {"num_features": 8}]]),
+    ("instancenorm1d", S1, [_c(3, 8, d=1), ["InstanceNorm1d", {"num_features": 8}]]),
+    ("instancenorm3d", S3, [_c(3, 8, d=3), ["InstanceNorm3d", {"num_features": 8}]]),
+    ("instancenorm2d_affine", S2, [C38, ["InstanceNorm2d", {"num_features": 8, "affine": True}]]),
+    ("instancenorm2d_track", S2, [C38, ["InstanceNorm2d", {"num_features": 8, "track_running_stats": True}]]),
+    ("instancenorm2d_affine_track", S2, [C38, ["InstanceNorm2d", {"num_features": 8, "affine": True, "track_running_stats": True}]]),
+    ("groupnorm", S2, [C38, ["GroupNorm", {"num_groups": 2, "num_channels": 8}]]),
+    ("groupnorm_noaffine", S2, [C38, ["GroupNorm", {"num_groups": 4, "num_channels": 8, "affine": False}]]),
+    ("groupnorm_first", S2, [["GroupNorm", {"num_groups": 1, "num_channels": 3}]]),
+    ("layernorm_chw", S2, [C38, ["LayerNorm", {"normalized_shape": [8, 8, 8]}]]),
+    ("layernorm_last", S2, [C38, ["LayerNorm", {"normalized_shape": 8}]]),
+    ("layernorm_noaffine", S2, [C38, ["LayerNorm", {"normalized_shape": 8, "elementwise_affine": False}]]),
+    ("layernorm_nobias", S2, [C38, ["LayerNorm", {"normalized_shape": 8, "bias": False}]]),
+    ("layernorm_first", S2, [["LayerNorm", {"normalized_shape": 10}]]),
+    ("layernorm2d", S2, [C38, ["LayerNorm2d", {"normalized_shape": 8}], _c(8, 4, 1)]),
+    ("layernorm2d_first", S2, [["LayerNorm2d", {"normalized_shape": 3}], _c(3, 4, 1)]),
+    ("permute_layernorm_linear_gelu", S2, [C38, ["Permute", {"dims": [0, 2, 3, 1]}], ["LayerNorm", {"normalized_shape": 8}],
+                                           ["Linear", {"in_features": 8, "out_features": 16}], ["GELU", {}], ["Linear", {"in_features": 16, "out_features": 8}],
+                                           ["Permute", {"dims": [0, 3, 1, 2]}], ["LayerScale2d", {"dim": 8}], ["StochasticDepth", {"p": 0.25, "mode": "row"}]]),
+    ("permute_linear", S2, [C38, ["Permute", {"dims": [0, 2, 3, 1]}], ["Linear", {"in_features": 8, "out_features": 4}]]),
+    ("permute_relu_linear", S2, [C38, ["Permute", {"dims": [0, 2, 3, 1]}], ["ReLU", {}], ["Linear", {"in_features": 8, "out_features": 4}]]),
+    ("permute_flatten_linear", S2, [C38, ["Permute", {"dims": [0, 2, 3, 1]}], ["Flatten", {}], ["Linear", {"in_features": 512, "out_features": 3}]]),
+    ("transpose_reshape_linear", S1, [_c(3, 8, d=1), ["Transpose", {"dim0": 1, "dim1": 2}], ["Reshape", {"shape": [-1, 64]}],
+                                      ["Linear", {"in_features": 64, "out_features": 3}]]),
+    ("linear_3d", S1, [_c(3, 8, d=1), ["Linear", {"in_features": 8, "out_features": 4}]]),
+    ("layerscale", S2, [C38, ["Permute", {"dims": [0, 2, 3, 1]}], ["LayerScale", {"dim": 8}]]),
+    ("layerscale2d", S2, [C38, ["LayerScale2d", {"dim": 8}]]),
+    ("layerscale2d_inplace", S2, [C38, ["LayerScale2d", {"dim": 8, "inplace": True}], _c(8, 4, 1)]),
+    ("dropout1d", S1, [_c(3, 8, d=1), ["Dropout1d", {"p": 0.5}]]),
+    ("dropout2d", S2, [C38, ["Dropout2d", {"p": 0.5}]]),
+    ("dropout2d_inplace", S2, [C38, ["Dropout2d", {"p": 0.5, "inplace": True}], _c(8, 4, 1)]),
+    ("dropout3d", S3, [_c(3, 8, d=3), ["Dropout3d", {"p": 0.5}]]),
+    ("alpha_dropout", S2, [C38, ["AlphaDropout", {"p": 0.5}]]),
+    ("feature_alpha_dropout", S2, [C38, ["FeatureAlphaDropout", {"p": 0.5}]]),
+    ("dropout_4d", S2, [C38, ["Dropout", {"p": 0.2}], _c(8, 4, 1)]),
+    ("dropout_p0", S2, [C38, ["Dropout", {"p": 0.0}], _c(8, 4, 1)]),
+    ("stochastic_depth_row", S2, [C38, ["StochasticDepth", {"p": 0.2, "mode": "row"}], _c(8, 4, 1)]),
+    ("stochastic_depth_batch", S2, [C38, ["StochasticDepth", {"p": 0.2, "mode": "batch"}], _c(8, 4, 1)]),
+    ("stochastic_depth_p0", S2, [C38, ["StochasticDepth", {"p": 0.0, "mode": "row"}], _c(8, 4, 1)]),
+    ("upsample_nearest", S2, [C38, ["Upsample", {"scale_factor": 2}]]),
+    ("upsample_bilinear", S2, [C38, ["Upsample", {"scale_factor": 2, "mode": "bilinear"}]]),
+    ("upsample_bilinear_corners", S2, [C38, ["Upsample", {"size": [13, 13], "mode": "bilinear", "align_corners": True}]]),
+    ("upsample_bicubic", S2, [C38, ["Upsample", {"scale_factor": 2, "mode": "bicubic"}]]),
+    ("upsample_linear1d", S1, [_c(3, 8, d=1), ["Upsample", {"scale_factor": 2, "mode": "linear"}]]),
+    ("upsample_trilinear", S3, [_c(3, 8, d=3), ["Upsample", {"scale_factor": 2, "mode": "trilinear"}]]),
+    ("interpolate_bilinear", S2, [C38, ["Interpolate", {"size": [5, 7], "mode": "bilinear", "align_corners": False}]]),
+    ("interpolate_area", S2, [C38, ["Interpolate", {"size": [4, 4], "mode": "area"}]]),
+    ("interpolate_nearest_exact", S2, [C38, ["Interpolate", {"scale_factor": 2, "mode": "nearest-exact"}]]),
+    ("zeropad2d", S2, [C38, ["ZeroPad2d", {"padding": 1}], _c(8, 4, 1)]),
+    ("zeropad1d", S1, [_c(3, 8, d=1), ["ZeroPad1d", {"padding": 2}]]),
+    ("constantpad3d", S3, [_c(3, 8, d=3), ["ConstantPad3d", {"padding": 1, "value": 0.5}]]),
+    ("reflectionpad2d", S2, [C38, ["ReflectionPad2d", {"padding": 1}]]),
+    ("reflectionpad1d", S1, [_c(3, 8, d=1), ["ReflectionPad1d", {"padding": 2}]]),
+    ("replicationpad2d", S2, [C38, ["ReplicationPad2d", {"padding": 1}]]),
+    ("replicationpad3d", S3, [_c(3, 8, d=3), ["ReplicationPad3d", {"padding": 1}]]),
+    ("circularpad2d", S2, [C38, ["CircularPad2d", {"padding": 1}]]),
+    ("centercrop_conv", S2, [C38, ["CenterCrop", {"size": 4}], _c(8, 4, 1)]),
+    ("padto_conv", S2, [C38, ["PadTo", {"size": [11, 12]}], _c(8, 4, 1)]),
+    ("mean", S2, [C38, ["Mean", {"dim": [2, 3]}]]),
+    ("mean_keepdim", S2, [C38, ["Mean", {"dim": [2, 3], "keepdim": True}], _c(8, 4, 1)]),
+    ("reduce_sum", S2, [C38, ["ReduceSum", {"dim": 1}]]),
+    ("amax", S2, [C38, ["Amax", {"dim": [2, 3]}]]),
+    ("amin", S2, [C38, ["Amin", {"dim": 1}]]),
+    ("unflatten", S2, [C38, ["Unflatten", {"dim": 1, "unflattened_size": [2, 4]}]]),
+    ("squeeze_unsqueeze_linear", S2, [C38, ["AdaptiveAvgPool2d", {"output_size": 1}], ["Squeeze", {}], ["Unsqueeze", {"dim": 0}],
+                                      ["Linear", {"in_features": 8, "out_features": 4}]]),
+    ("reshape_linear", S2, [C38, ["Reshape", {"shape": [-1, 512]}], ["Linear", {"in_features": 512, "out_features": 4}]]),
+    ("pixel_shuffle", S2, [_c(3, 16), ["PixelShuffle", {"upscale_factor": 2}], _c(4, 4, 1)]),
+    ("pixel_unshuffle", S2, [C38, ["PixelUnshuffle", {"downscale_factor": 2}], _c(32, 4, 1)]),
+    ("channel_shuffle", S2, [C38, ["ChannelShuffle", {"groups": 2}], _c(8, 4, 1)]),
+    ("narrow_conv", S2, [C38, ["Narrow", {"dim": 1, "start": 2, "length": 4}], _c(4, 4, 1)]),
+    ("narrow_relu", S2, [C38, ["Narrow", {"dim": 1, "start": 0, "length": 4}], ["ReLU", {}]]),
+]
+# Merges: [pre layers], [branch layers], merge kind: y0 = pre(x), y = branch(y0), merge(y, y0)
+# (cnncalc: the branch in a block, the merge `from: input`).
+TRAIN_MERGE_CASES = [
+    ("add", S2, [C38], [["ReLU", {}], _c(8, 8, 1)], ["Add", {}]),
+    ("mul_same", S2, [C38], [_c(8, 8, 1)], ["Mul", {}]),
+    ("mul_se", S2, [C38, ["SiLU", {}]], [["AdaptiveAvgPool2d", {"output_size": 1}], _c(8, 2, 1), ["SiLU", {}], _c(2, 8, 1), ["Sigmoid", {}]], ["Mul", {}]),
+    ("mul_se_hard", S2, [C38, ["Hardswish", {"inplace": True}]], [["AdaptiveAvgPool2d", {"output_size": 1}], _c(8, 2, 1), ["ReLU", {}], _c(2, 8, 1), ["Hardsigmoid", {}]], ["Mul", {}]),
+    ("mul_first", S2, [], [["AdaptiveAvgPool2d", {"output_size": 1}], _c(3, 3, 1), ["Sigmoid", {}]], ["Mul", {}]),
+    ("concat", S2, [C38], [_c(8, 4, 1), ["ReLU", {"inplace": True}]], ["Concat", {"dim": 1}]),
+    ("concat_conv", S2, [C38], [_c(8, 4, 1)], ["Concat", {"dim": 1}], ),
+]
+TRAIN_PRECISION_CASES = {"conv_bn", "conv_relu_conv", "conv_maxpool", "conv_flatten_linear", "linear", "linear_dropout_linear", "conv_adaptive_avg_1",
+                         "act_silu", "act_hardswish_inplace", "act_gelu", "act_sigmoid", "act_softmax_1", "layernorm_last", "layernorm2d",
+                         "permute_layernorm_linear_gelu", "groupnorm", "convT2d", "convT2d_first", "dropout2d", "stochastic_depth_row", "avgpool2d",
+                         "upsample_bilinear", "channel_shuffle", "layerscale2d", "conv1d", "bn1d", "mul_se", "concat", "add",
+                         "linear_3d", "act_tanh", "prelu_first", "interpolate_bilinear"}
+# Models: every shipped torchvision config (ZOO) at batch 1 and 8 in float32; a few also as a
+# model cast to 16-bit and under CPU autocast; the segmentation configs below (make_train).
 TRAIN_BATCHES = [1, 8]
+TRAIN_PRECISION_MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny"]
+PRECISIONS = [("bfloat16", False), ("float16", False), ("bfloat16", True), ("float16", True)]
 
 
-def saved_bytes(model, x):
+class Narrow(nn.Module):
+    def __init__(self, dim, start, length):
+        super().__init__()
+        self.dim, self.start, self.length = dim, start, length
+
+    def forward(self, x):
+        return x.narrow(self.dim, self.start, self.length)
+
+
+class LayerScale(nn.Module):
+    """timm.layers.LayerScale: x * gamma over the last dim (in place: x.mul_(gamma))."""
+
+    def __init__(self, dim, init_values=1e-5, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+        self.gamma = nn.Parameter(init_values * torch.ones(dim))
+
+    def forward(self, x):
+        return x.mul_(self.gamma) if self.inplace else x * self.gamma
+
+
+class LayerScale2d(LayerScale):
+    """timm.layers.LayerScale2d: x * gamma.view(1, -1, 1, 1)."""
+
+    def forward(self, x):
+        gamma = self.gamma.view(1, -1, 1, 1)
+        return x.mul_(gamma) if self.inplace else x * gamma
+
+
+def train_layer(kind, kwargs):
+    import torchvision
+
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+    local = {"Narrow": Narrow, "LayerScale": LayerScale, "LayerScale2d": LayerScale2d, "Permute": torchvision.ops.misc.Permute,
+             "StochasticDepth": torchvision.ops.StochasticDepth, "LayerNorm2d": torchvision.models.convnext.LayerNorm2d}
+    if kind in local:
+        return local[kind](**kwargs)
+    if kind in SIZE_LAYERS:
+        return SIZE_LAYERS[kind](**kwargs)
+    return getattr(nn, kind)(**kwargs)
+
+
+class Merge(nn.Module):
+    def __init__(self, pre, branch, kind, kwargs):
+        super().__init__()
+        self.pre, self.branch, self.kind, self.kwargs = pre, branch, kind, kwargs
+
+    def forward(self, x):
+        y0 = self.pre(x)
+        y = self.branch(y0)
+        if self.kind == "Add":
+            return y + y0
+        if self.kind == "Mul":
+            return y * y0
+        return torch.cat((y, y0), **self.kwargs)
+
+
+def _weight_cast(t, params):
+    """True when t is (a view of) a cast copy of a parameter (autocast's weight cache)."""
+    g = t.grad_fn
+    while g is not None and type(g).__name__ != "ToCopyBackward0":
+        nxt = [f for f, _ in g.next_functions if f is not None]
+        if len(nxt) != 1 or not type(g).__name__.endswith(("TBackward0", "ViewBackward0", "PermuteBackward0", "TransposeBackward0", "ExpandBackward0")):
+            return False
+        g = nxt[0]
+    if g is None:
+        return False
+    nxt = [f for f, _ in g.next_functions if f is not None]
+    return len(nxt) == 1 and type(nxt[0]).__name__ == "AccumulateGrad" and nxt[0].variable.untyped_storage().data_ptr() in params
+
+
+def saved_bytes(model, x, dtype="float32", mixed=False):
     """Bytes of the tensors autograd saves in one training forward pass, once per storage,
-    parameter storages left out (torch.autograd.graph.saved_tensors_hooks)."""
+    parameter storages left out (torch.autograd.graph.saved_tensors_hooks); with `mixed`, the
+    bytes of autocast's cast copies of parameters apart (they are not parameter storages)."""
+    import contextlib
+
     model.train()
+    if not mixed and dtype != "float32":
+        model.to(getattr(torch, dtype))
+        x = x.to(getattr(torch, dtype))
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    seen = {}
+    seen, casts = {}, {}
 
     def pack(t):
         s = t.untyped_storage()
-        if s.data_ptr() not in params:
-            seen.setdefault(s.data_ptr(), s.nbytes())
-        return t
+        if s.data_ptr() not in params and s.data_ptr() not in seen and s.data_ptr() not in casts:
+            (casts if mixed and _weight_cast(t, params) else seen)[s.data_ptr()] = s.nbytes()
+        return t.detach()  # not t: a saved output holding its own grad_fn would make a cycle (kept alive)
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    amp = torch.autocast("cpu", dtype=getattr(torch, dtype)) if mixed else contextlib.nullcontext()
+    with amp, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(x)
-    return sum(seen.values()), len(seen)
+    return sum(seen.values()), len(seen), sum(casts.values())
+
+
+def _train_record(base, model, x, dtype, mixed):
+    total, count, cast = saved_bytes(model, x, dtype, mixed)
+    return dict(base, dtype=dtype, mixed=mixed, saved_bytes=total, storages=count, weight_cast_bytes=cast)
+
+
+def _train_key(record):
+    return (record.get("model") or record["name"], record["batch"], record["dtype"], record["mixed"])
 
 
 def make_train(path: str) -> None:
+    """Write train_memory_torch.json; resumable: the records already in the file are kept and not
+    measured again (the file is rewritten after every model, so a killed run loses one model)."""
     import torchvision
 
     torch.manual_seed(0)
     out = {
         "meta": {
-            "source": "torch %s, torchvision %s, CPU, float32, %s" % (torch.__version__, torchvision.__version__, sys.version.split()[0]),
+            "source": "torch %s, torchvision %s, CPU, %s" % (torch.__version__, torchvision.__version__, sys.version.split()[0]),
             "method": "torch.autograd.graph.saved_tensors_hooks over one forward pass in train mode; "
             "bytes counted once per storage (untyped_storage().data_ptr()), parameter storages left out; "
-            "the input does not require grad",
+            "the input does not require grad; dtype float32, or a 16-bit dtype with mixed false (model and input cast "
+            "with .to(dtype)) or mixed true (torch.autocast('cpu', dtype), float32 parameters and input): then "
+            "weight_cast_bytes are the saved cast copies of parameters (ToCopyBackward0 of a parameter), "
+            "not in saved_bytes",
         },
         "cases": [],
+        "merge_cases": [],
         "models": [],
     }
+    if os.path.exists(path):
+        with open(path) as f:
+            old = json.load(f)
+        for section in ("cases", "merge_cases", "models"):
+            out[section] = [r for r in old.get(section, []) if "dtype" in r]
+    done = {_train_key(r) for section in ("cases", "merge_cases", "models") for r in out[section]}
+
+    def save():
+        with open(path, "w") as f:
+            json.dump(out, f, indent=1)
+            f.write("\n")
+
+    precisions = [("float32", False)] + PRECISIONS
     for name, shape, layers in TRAIN_CASES:
-        for batch in (1, 2):
-            model = torch.nn.Sequential(*[getattr(torch.nn, t)(**kw) for t, kw in layers])
-            total, count = saved_bytes(model, torch.randn(batch, *shape))
-            out["cases"].append({"name": name, "input": shape, "layers": layers, "batch": batch, "saved_bytes": total, "storages": count})
-    for name in TRAIN_MODELS:
-        model = getattr(torchvision.models, name)(weights=None)
-        for batch in TRAIN_BATCHES:
-            total, count = saved_bytes(model, torch.randn(batch, 3, 224, 224))
-            out["models"].append({"model": name, "input": [3, 224, 224], "batch": batch, "saved_bytes": total, "storages": count})
-            print(name, batch, total, count, flush=True)
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
+        for dtype, mixed in precisions if name in TRAIN_PRECISION_CASES else precisions[:1]:
+            for batch in (1, 2):
+                if (name, batch, dtype, mixed) in done:
+                    continue
+                torch.manual_seed(0)
+                model = torch.nn.Sequential(*[train_layer(t, kw) for t, kw in layers])
+                base = {"name": name, "input": shape, "layers": layers, "batch": batch}
+                out["cases"].append(_train_record(base, model, torch.randn(batch, *shape), dtype, mixed))
+    for name, shape, pre, branch, merge in TRAIN_MERGE_CASES:
+        for dtype, mixed in precisions if name in TRAIN_PRECISION_CASES else precisions[:1]:
+            for batch in (1, 2):
+                if (name, batch, dtype, mixed) in done:
+                    continue
+                torch.manual_seed(0)
+                model = Merge(nn.Sequential(*[train_layer(t, kw) for t, kw in pre]), nn.Sequential(*[train_layer(t, kw) for t, kw in branch]), *merge)
+                base = {"name": name, "input": shape, "pre": pre, "branch": branch, "merge": merge, "batch": batch}
+                out["merge_cases"].append(_train_record(base, model, torch.randn(batch, *shape), dtype, mixed))
+    save()
+    factories = {name: (lambda n=name, e=extra: getattr(torchvision.models, n)(weights=None, **e), 3, (res, res), TRAIN_BATCHES)
+                 for name, _, res, extra in ZOO}
+    # the segmentation configs at their smaller recorded size and batches that fit in memory
+    # (deeplab's ASPP pooling BatchNorm refuses one value per channel at batch 1)
+    sizes = {"unet": ((508, 380), [1, 2]), "unet_padded": ((250, 250), [1, 8]), "deeplabv3_resnet50": ((513, 513), [2])}
+    factories.update({name: (factory, channels, *sizes[name]) for name, _, factory, channels, _ in SEGMENTATION})
+    # float32 first, then the 16-bit runs (slow on CPU), the acceptance models first
+    order = [(name, "float32", False) for name in factories]
+    order += [(name, dtype, mixed) for name in TRAIN_PRECISION_MODELS for dtype, mixed in PRECISIONS]
+    for name, dtype, mixed in order:
+        factory, channels, size, batches = factories[name]
+        for batch in batches:
+            if (name, batch, dtype, mixed) in done:
+                continue
+            torch.manual_seed(0)
+            model = factory()
+            x = torch.randn(batch, channels, *size)
+            base = {"model": name, "input": [channels, *size], "batch": batch}
+            out["models"].append(_train_record(base, model, x, dtype, mixed))
+            print(name, dtype, mixed, batch, out["models"][-1]["saved_bytes"], out["models"][-1]["weight_cast_bytes"], flush=True)
+            del model, x
+            save()
 
 
 YOLO_SIZES = {"tiny-det.yaml": [640, 320], "tiny-more.yaml": [640, 320], "tiny11.yaml": [640], "tiny-v5.yaml": [640, 416], "tiny-cls.yaml": [640, 224],

@@ -14,16 +14,22 @@ from cnncalc import arith, conditions
 from cnncalc.arith import floor_div, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    ACTIVATION,
+    AUTOCAST,
     IGNORED,
     INPLACE,
+    LAYOUT,
     SAVES_INPUT,
     SAVES_OUTPUT,
     SHARES_INPUT,
+    WEIGHT_CAST,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
     Rule,
+    SavesRule,
     Shape,
     check_int,
     check_number,
@@ -35,6 +41,7 @@ from cnncalc.layers.base import (
     shape_text,
     step,
     term,
+    unmeasured_mixed,
 )
 
 if TYPE_CHECKING:
@@ -136,28 +143,89 @@ def _act(name: str, params: tuple[Param, ...] = (), rule: Rule = same_shape, par
     )
 
 
-def _clamp_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
-    """ReLU in training: the output (in place: the input's storage, which it becomes)."""
-    return ((SAVES_OUTPUT,) if grad else ()) + ((SHARES_INPUT,) if args.get("inplace") else ())
+def _saves_output(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the output (in place: the input's storage, which it becomes)."""
+    return ((SAVES_OUTPUT,) if flow.grad else ()) + ((SHARES_INPUT,) if args.get("inplace") else ()) + (LAYOUT,)
 
 
-def _hardtanh_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
-    """ReLU6 (hardtanh) in training: the input; in place, a copy of the input as it was (a new
-    tensor) while the output stays in the input's storage."""
+def _saves_input(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input; in place, a copy of the input as it was (a new tensor) while the
+    output stays in the input's storage."""
     if args.get("inplace"):
-        return (((product(inputs[0]), 0),) if grad else ()) + (SHARES_INPUT,)
-    return (SAVES_INPUT,) if grad else ()
+        return (((product(inputs[0]), ACTIVATION),) if flow.grad else ()) + (SHARES_INPUT, LAYOUT)
+    return ((SAVES_INPUT,) if flow.grad else ()) + (LAYOUT,)
 
 
-_SAVES = {
-    "ReLU": (_clamp_saves, "output (in place: shares the input's storage)"),
-    "ReLU6": (_hardtanh_saves, "input (in place: a copy of the input, the output shares the input's storage)"),
+def _saves_input_or_result(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input; in place, the result (in the input's storage)."""
+    if args.get("inplace"):
+        return _saves_output(args, inputs, output, flow)
+    return _saves_input(args, inputs, output, flow)
+
+
+def _saves_input_and_buffer(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input and an input-sized tensor (LogSigmoid's buffer, Softsign's 1 + |x|,
+    RReLU's random slopes); RReLU in place: the slopes and the result (in the input's storage)."""
+    if not flow.grad:
+        return ((SHARES_INPUT,) if args.get("inplace") else ()) + (LAYOUT,)
+    buffer = (product(inputs[0]), ACTIVATION)
+    if args.get("inplace"):
+        return (buffer, SAVES_OUTPUT, SHARES_INPUT, LAYOUT)
+    return (SAVES_INPUT, buffer, LAYOUT)
+
+
+def _saves_tanh(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training (x - tanh(x)): tanh's output, an input-sized tensor."""
+    return (((product(inputs[0]), ACTIVATION),) if flow.grad else ()) + (LAYOUT,)
+
+
+def _saves_input_always(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training (PReLU): the input, even when it needs no gradient (for the weight's); under
+    autocast (PReLU runs in the 16-bit dtype) a 16-bit input and a 16-bit copy of the weight."""
+    return (SAVES_INPUT, LAYOUT, AUTOCAST, WEIGHT_CAST)
+
+
+def _saves_input_plain(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input (the output is laid out anew)."""
+    return (SAVES_INPUT,) if flow.grad else ()
+
+
+def _saves_output_plain(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the output (the softmaxes)."""
+    return (SAVES_OUTPUT,) if flow.grad else ()
+
+
+_INPUT = "input"
+_INPUT_INPLACE = "input (in place: a copy of the input; the output shares the input's storage)"
+_RESULT_INPLACE = "input (in place: the output, in the input's storage)"
+_SAVES: dict[str, tuple[SavesRule, str]] = {
+    "ReLU": (_saves_output, "output (in place: shares the input's storage)"),
+    "Sigmoid": (_saves_output, "output"),
+    "Tanh": (_saves_output, "output"),
+    "Softmax": (_saves_output_plain, "output"),
+    "LogSoftmax": (_saves_output_plain, "output"),
+    "Softmin": (_saves_output_plain, "output"),
+    "Softmax2d": (_saves_output_plain, "output"),
+    **dict.fromkeys(("ReLU6", "Hardtanh", "SiLU", "Hardswish", "Hardsigmoid", "Mish", "Threshold"), (_saves_input, _INPUT_INPLACE)),
+    **dict.fromkeys(("SELU", "ELU", "CELU", "LeakyReLU"), (_saves_input_or_result, _RESULT_INPLACE)),
+    **dict.fromkeys(("GELU", "Softplus", "Hardshrink", "Softshrink"), (_saves_input, _INPUT)),
+    "GLU": (_saves_input_plain, _INPUT),
+    "PReLU": (_saves_input_always, "input (even when it needs no gradient: the weight's; autocast: its 16-bit cast and a 16-bit copy of the weight)"),
+    "LogSigmoid": (_saves_input_and_buffer, "input + input elements (a buffer)"),
+    "Softsign": (_saves_input_and_buffer, "input + input elements (1 + |x|)"),
+    "RReLU": (_saves_input_and_buffer, "input + input elements (the random slopes); in place: the slopes and the output"),
+    "Tanhshrink": (_saves_tanh, "input elements (tanh of the input)"),
 }
+# measured under autocast (the others are refused there)
+_MIXED = ("ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "GELU", "Sigmoid", "Tanh", "Softmax", "PReLU")
 
 
 def kinds() -> list[LayerKind]:
     """The activation family's kinds."""
-    return [in_torch_nn(k._replace(saves=_SAVES[k.name][0], saves_doc=_SAVES[k.name][1]) if k.name in _SAVES else k) for k in _kinds()]
+    return [
+        in_torch_nn(k._replace(saves=_SAVES[k.name][0] if k.name in _MIXED else unmeasured_mixed(_SAVES[k.name][0]), saves_doc=_SAVES[k.name][1]))
+        for k in _kinds()
+    ]
 
 
 def _kinds() -> list[LayerKind]:

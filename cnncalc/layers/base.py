@@ -70,14 +70,79 @@ CheapRule = Callable[["LayerKind", Mapping[str, Any], tuple[Shape, ...], Shape],
 FieldRule = Callable[["LayerKind", Mapping[str, Any], tuple[Shape, ...], Shape], "Field"]
 # A kind's training rule: what autograd saves for backward in one training forward pass
 # (torch.autograd.graph.saved_tensors_hooks, parameters left out), given the layer's arguments,
-# input shapes, output shape and whether an input needs a gradient. Items: SAVES_INPUT (the
-# input's storage), SAVES_OUTPUT (the output's storage), SHARES_INPUT (the output *is* the input's
-# storage: a view or an in-place op; nothing saved by that) or a new tensor (elements, bytes per
-# element, or 0 for the activation dtype's size). cnncalc.analysis.train counts each storage once.
-SavesRule = Callable[[Mapping[str, Any], tuple[Shape, ...], Shape, bool], tuple[Any, ...]]
-SAVES_INPUT = ("input",)
+# input shapes, output shape and a `Flow` (which inputs need a gradient, which are contiguous,
+# whether autocast runs). Items: SAVES_INPUT or saves_input(i) (an input's storage), SAVES_OUTPUT
+# (the output's storage), SHARES_INPUT (the output *is* the input's storage: a view or an in-place
+# op; nothing saved by that), STRIDED (the output is not contiguous: a permuted view), LAYOUT (an
+# elementwise op: a new output laid out as its input, non-contiguous if that is), AUTOCAST (runs
+# in the 16-bit dtype under autocast: a float32 input is cast, and the saved input is that cast),
+# WEIGHT_CAST (under autocast: saves the 16-bit copy of its weight), PARAM_DTYPE (under autocast
+# its output takes the parameters' float32: a product with a parameter), or a new tensor (elements,
+# bytes per element: ACTIVATION for the dtype of its input, MODEL for the parameters' dtype, or a
+# number such as 8 for int64). cnncalc.analysis.train counts each storage once.
+SAVES_INPUT = ("input", 0)
 SAVES_OUTPUT = ("output",)
 SHARES_INPUT = ("shares",)
+STRIDED = ("strided",)
+LAYOUT = ("layout",)
+AUTOCAST = ("autocast",)
+WEIGHT_CAST = ("weight cast",)
+PARAM_DTYPE = ("param dtype",)
+ACTIVATION = 0
+MODEL = -1
+
+
+def saves_input(index: int) -> tuple[str, int]:
+    """The item for input `index`'s storage (a merge's second input: saves_input(1))."""
+    return ("input", index)
+
+
+class Flow:
+    """What a training rule needs to know of the tensors arriving: per input, whether it needs
+    a gradient and whether it is contiguous; whether the forward runs under autocast."""
+
+    __slots__ = ("contiguous", "grads", "mixed")
+
+    def __init__(self, grads: tuple[bool, ...], contiguous: tuple[bool, ...], mixed: bool = False) -> None:
+        self.grads = grads
+        self.contiguous = contiguous
+        self.mixed = mixed
+
+    @property
+    def grad(self) -> bool:
+        """Some input needs a gradient."""
+        return any(self.grads)
+
+
+SavesRule = Callable[[Mapping[str, Any], tuple[Shape, ...], Shape, Flow], tuple[Any, ...]]
+
+
+def kept_order(shape: Shape, order: "list[int] | tuple[int, ...]") -> bool:
+    """True when permuting a contiguous tensor of `shape` by `order` keeps the order of the
+    dims larger than 1: the view is then still contiguous (PyTorch's is_contiguous() ignores
+    size-1 dims; a symbolic size counts as larger than 1)."""
+    kept = [d for d in order if shape[d] != 1]
+    return kept == sorted(kept)
+
+
+def not_contiguous(what: str) -> str:
+    """The reason a training rule refuses an input that is not contiguous."""
+    return f"{what} on an input that is not contiguous (PyTorch views or copies it depending on the sizes)"
+
+
+def unmeasured_mixed(rule: SavesRule, what: str = "") -> SavesRule:
+    """`rule`, refused under autocast (mixed precision): what the kind saves there, and in which
+    dtype (autocast runs some ops in float32), was not measured."""
+
+    def wrapped(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+        if flow.mixed:
+            raise SpecError(
+                "its saved tensors under autocast (mixed precision) were not measured" + (f" ({what})" if what else ""),
+                expected="a kind measured under torch.autocast (docs/conventions.md)", found="--mixed",
+            )
+        return rule(args, inputs, output, flow)
+
+    return wrapped
 
 
 class LayerKind(NamedTuple):

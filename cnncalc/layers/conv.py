@@ -16,10 +16,13 @@ from cnncalc import arith, conditions
 from cnncalc.arith import add, floor_div, mul, product, sub
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    AUTOCAST,
     AXES,
     IGNORED,
     SAVES_INPUT,
+    WEIGHT_CAST,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
@@ -290,16 +293,25 @@ def _conv_params(transposed: bool) -> tuple[Param, ...]:
     return head + (dilation, groups, bias, mode) + IGNORED
 
 
-def _conv_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+def _conv_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
     """Training: the input (for the weight's gradient; the weight is a parameter), even when the
-    input needs no gradient."""
-    return (SAVES_INPUT,)
+    input needs no gradient; under autocast a 16-bit input and a 16-bit copy of the weight.
+    Measured with padding_mode 'zeros' (the other modes pad the input first)."""
+    if args.get("padding_mode", "zeros") != "zeros":
+        raise SpecError(
+            "training memory is modelled for padding_mode 'zeros' only",
+            expected="padding_mode: zeros", found=f"padding_mode: {args.get('padding_mode')}",
+        )
+    return (SAVES_INPUT, AUTOCAST, WEIGHT_CAST)
 
 
 def kinds() -> list[LayerKind]:
     """The conv family's kinds."""
     conv, transposed = _conv_params(False), _conv_params(True)
-    return [in_torch_nn(k._replace(saves=_conv_saves, saves_doc="input") if k.name == "Conv2d" else k) for k in _kinds(conv, transposed)]
+    return [in_torch_nn(k._replace(saves=_conv_saves, saves_doc=_CONV_SAVES)) for k in _kinds(conv, transposed)]
+
+
+_CONV_SAVES = "input (autocast: its 16-bit cast, and a 16-bit copy of the weight)"
 
 
 def _kinds(conv: tuple[Param, ...], transposed: tuple[Param, ...]) -> list[LayerKind]:

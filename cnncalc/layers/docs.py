@@ -19,7 +19,10 @@ it is current).
 The signature is PyTorch's, with its defaults; an argument marked † is inferred from the
 incoming shape when omitted. Parameters count the learnable weights (C = channels, the input's
 dim 1 for 2-D and 3-D norms); the cheap ops are the elementary operations `cnncalc cost` counts
-apart from MACs, by kind (one MAC = one multiply-accumulate).
+apart from MACs, by kind (one MAC = one multiply-accumulate). "Saved for backward" is what
+autograd keeps of the layer in a training forward pass, as `cnncalc cost --train` counts it
+(measured with torch's saved_tensors_hooks; parameters are the weights line, not counted here;
+N = batch; see docs/conventions.md, training memory).
 
 Aliases: {aliases}.
 """
@@ -46,7 +49,7 @@ def signature(kind: LayerKind) -> str:
 
 def _row(kind: LayerKind) -> str:
     ops = f"{kind.op_kind}: {kind.ops_doc}" if kind.op_kind else "-"
-    cells = (f"`{kind.name}`", kind.family, f"`{signature(kind)}`", kind.origin, kind.params_doc, kind.macs_doc, ops)
+    cells = (f"`{kind.name}`", kind.family, f"`{signature(kind)}`", kind.origin, kind.params_doc, kind.macs_doc, ops, kind.saves_doc or "not modelled")
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
@@ -57,8 +60,8 @@ def markdown() -> str:
     aliases = ", ".join(f"`{alias}` = `{name}`" for alias, name in ALIASES.items())
     lines = [TITLE, "", INTRO.format(aliases=aliases)]
     lines += [
-        "| kind | family | signature | from | parameters | MACs | cheap ops |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| kind | family | signature | from | parameters | MACs | cheap ops | saved for backward |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for family in FAMILIES:
         lines += [_row(kind) for kind in KINDS.values() if kind.family == family.FAMILY]

@@ -15,9 +15,12 @@ from cnncalc import conditions
 from cnncalc.arith import add, mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    AUTOCAST,
     IGNORED,
     SAVES_INPUT,
+    WEIGHT_CAST,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
@@ -26,6 +29,7 @@ from cnncalc.layers.base import (
     check_int,
     fmt,
     in_torch_nn,
+    not_contiguous,
     shape_text,
     step,
     term,
@@ -134,14 +138,15 @@ def _matmul_field(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape,
     return Union()
 
 
-def _linear_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
-    """Training: the input (for the weight's gradient), for a 2-D input [N, in_features]."""
-    if len(inputs[0]) != 2:
-        raise SpecError(
-            "training memory is modelled for Linear on a 2-D input [N, in_features] only",
-            expected="a 2-D input", found=shape_text(inputs[0]),
-        )
-    return (SAVES_INPUT,)
+def _linear_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input (for the weight's gradient), as a [-1, in_features] view. Under
+    autocast a 16-bit input, and a 16-bit copy of the weight when the input needs a gradient.
+    An N-D input that is not contiguous (after a Permute) is refused: whether PyTorch views or
+    copies it depends on the batch size."""
+    if len(inputs[0]) > 2 and not flow.contiguous[0]:
+        raise SpecError(not_contiguous("its matmul"), expected="a contiguous input (a LayerNorm, conv, ... output)", found="a permuted or sliced view")
+    return (SAVES_INPUT, AUTOCAST) + ((WEIGHT_CAST,) if flow.grad else ())
+
 
 # `cnncalc export`: torch.matmul as a module, written into the file.
 _MATMUL = '''class MatMul(nn.Module):
@@ -154,7 +159,10 @@ _MATMUL = '''class MatMul(nn.Module):
 
 def kinds() -> list[LayerKind]:
     """The linear family's kinds."""
-    return [in_torch_nn(k._replace(saves=_linear_saves, saves_doc="input (2-D inputs)")) for k in _kinds()] + [
+    return [
+        in_torch_nn(k._replace(saves=_linear_saves, saves_doc="input (autocast: its 16-bit cast, and a 16-bit copy of the weight when the input needs a gradient)"))
+        for k in _kinds()
+    ] + [
         LayerKind(
             "MatMul", (), _matmul, inputs=2, family=FAMILY, field=_matmul_field, mac_kind="linear",
             macs_doc="output elements * k (inputs [..., n, k] and [..., k, m])", origin="torch.matmul(a, b) (a @ b)", torch=_MATMUL,

@@ -12,7 +12,20 @@ from typing import TYPE_CHECKING, Any
 from cnncalc import arith, conditions
 from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError
-from cnncalc.layers.base import Ctx, LayerKind, Outcome, Param, Shape, count_term, dim_index, shape_text, step
+from cnncalc.layers.base import (
+    LAYOUT,
+    Ctx,
+    Flow,
+    LayerKind,
+    Outcome,
+    Param,
+    Shape,
+    count_term,
+    dim_index,
+    saves_input,
+    shape_text,
+    step,
+)
 
 if TYPE_CHECKING:
     from cnncalc.explain import Step
@@ -33,6 +46,7 @@ def _broadcast(ctx: Ctx) -> Outcome:
         size: Any = known[0] if known else 1
         reason = f"{ctx.kind.name}: sizes equal or 1 in every dimension (broadcasting)"
         for d in non_one:
+            verdict: bool | None = None
             if size == 1:
                 size = d
             elif arith.is_symbolic(d) and known:
@@ -99,8 +113,18 @@ def _elementwise(name: str, origin: str) -> LayerKind:
     )
 
 
-def _add_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+def _add_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
     """Training: nothing (an addition's gradient is the incoming one)."""
+    return (LAYOUT,)
+
+
+def _mul_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: each input whose partner needs a gradient (x * y: dx = g * y, dy = g * x)."""
+    return tuple(saves_input(1 - i) for i in (0, 1) if flow.grads[i]) + (LAYOUT,)
+
+
+def _concat_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing (the gradient is split by sizes); a new tensor."""
     return ()
 
 
@@ -129,6 +153,9 @@ def kinds() -> list[LayerKind]:
     """The merge family's kinds."""
     return [
         _elementwise("Add", "x + y (torch.add, broadcasting)")._replace(saves=_add_saves, saves_doc="nothing", torch=_ELEMENTWISE.format(name="Add", op="+")),
-        _elementwise("Mul", "x * y (torch.mul, broadcasting)")._replace(torch=_ELEMENTWISE.format(name="Mul", op="*")),
-        LayerKind("Concat", (Param("dim", 1),), _concat, inputs=2, family=FAMILY, field=_concat_field, origin="torch.cat((x, y), dim)", torch=_CONCAT),
+        _elementwise("Mul", "x * y (torch.mul, broadcasting)")._replace(saves=_mul_saves, saves_doc="each input whose partner needs a gradient", torch=_ELEMENTWISE.format(name="Mul", op="*")),
+        LayerKind(
+            "Concat", (Param("dim", 1),), _concat, inputs=2, family=FAMILY, field=_concat_field, origin="torch.cat((x, y), dim)",
+            saves=_concat_saves, saves_doc="nothing", torch=_CONCAT,
+        ),
     ]

@@ -20,13 +20,19 @@ from cnncalc import conditions
 from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    ACTIVATION,
     INPLACE,
+    LAYOUT,
+    PARAM_DTYPE,
+    SAVES_INPUT,
     SHARES_INPUT,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
     Rule,
+    SavesRule,
     Shape,
     check_int,
     check_number,
@@ -39,6 +45,7 @@ from cnncalc.layers.base import (
     shape_text,
     step,
     term,
+    unmeasured_mixed,
 )
 
 if TYPE_CHECKING:
@@ -96,18 +103,53 @@ def _scale_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ..
     return elements, step("scale ops", "output elements", "", elements)
 
 
-def _identity_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+def _identity_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
     """Training: nothing; the output is the input tensor itself."""
     return (SHARES_INPUT,)
 
 
-def _dropout_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
-    """Training: the scaled mask, one element of the activation dtype per input element (PyTorch
-    multiplies the input by it), when the input needs a gradient; measured for 0 < p < 1."""
+def _known_p(args: Mapping[str, Any], what: str) -> Any:
     p = args.get("p", 0.5)
-    if not (isinstance(p, (int, float)) and 0 < p < 1):
-        raise SpecError("training memory is modelled for Dropout with 0 < p < 1 only", expected="0 < p < 1", found=str(p))
-    return (((product(inputs[0]), 0),) if grad else ()) + ((SHARES_INPUT,) if args.get("inplace") else ())
+    if not (isinstance(p, (int, float)) and 0 <= p < 1):
+        raise SpecError(f"training memory is modelled for {what} with a numeric 0 <= p < 1 only", expected="0 <= p < 1", found=f"p={p}")
+    return p
+
+
+def _dropout_saves(elementwise: bool) -> SavesRule:
+    """Training: the scaled mask PyTorch multiplies the input by, in the activation dtype, when
+    the input needs a gradient: one element per input element (`elementwise`: Dropout,
+    AlphaDropout) or one per sample and channel (Dropout1d/2d/3d, FeatureAlphaDropout); nothing
+    for p = 0."""
+
+    def saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+        if _known_p(args, "dropout") == 0:
+            return ()
+        x = inputs[0]
+        mask = (product(x) if elementwise else mul(x[0], x[1]), ACTIVATION)
+        return ((mask,) if flow.grad else ()) + ((SHARES_INPUT,) if args.get("inplace") else ()) + (LAYOUT,)
+
+    return saves
+
+
+def _stochastic_depth_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the scaled noise the input is multiplied by, one element per sample (row) or
+    one in all (batch), when the input needs a gradient; p = 0: the input itself."""
+    if _known_p(args, "StochasticDepth") == 0:
+        return (SHARES_INPUT,)
+    noise = inputs[0][0] if args.get("mode") == "row" else 1
+    return (((noise, ACTIVATION),) if flow.grad else ()) + (LAYOUT,)
+
+
+def _layer_scale_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input (for gamma's gradient); in place, a copy of the input as it was.
+    Under autocast the product with the float32 gamma is float32 (in place: the input's dtype)."""
+    if args.get("inplace"):
+        return ((product(inputs[0]), ACTIVATION), SHARES_INPUT, LAYOUT)
+    return (SAVES_INPUT, LAYOUT, PARAM_DTYPE)
+
+
+_MASK = "mask: input elements (activation dtype); p = 0: nothing"
+_CHANNEL_MASK = "mask: N*C elements (activation dtype); p = 0: nothing"
 
 
 # `cnncalc export`: torchvision's StochasticDepth and timm's LayerScale as modules, written into the file.
@@ -198,21 +240,25 @@ def kinds() -> list[LayerKind]:
     dropout = (Param("p", 0.5, "number"),) + INPLACE
     result = [in_torch_nn(LayerKind("Identity", (), same_shape, family=FAMILY, ignores_args=True, saves=_identity_saves, saves_doc="nothing (its input)"))]
     result += [
-        in_torch_nn(LayerKind(name, dropout, _dropout, family=FAMILY, saves=_dropout_saves if name == "Dropout" else None, saves_doc="mask (input elements, activation dtype)" if name == "Dropout" else ""))
-        for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
+        in_torch_nn(LayerKind(name, dropout, _dropout, family=FAMILY, saves=rule if name in ("Dropout", "Dropout2d") else unmeasured_mixed(rule), saves_doc=doc))
+        for name, rule, doc in (
+            ("Dropout", _dropout_saves(True), _MASK), ("Dropout1d", _dropout_saves(False), _CHANNEL_MASK), ("Dropout2d", _dropout_saves(False), _CHANNEL_MASK),
+            ("Dropout3d", _dropout_saves(False), _CHANNEL_MASK), ("AlphaDropout", _dropout_saves(True), _MASK),
+            ("FeatureAlphaDropout", _dropout_saves(False), _CHANNEL_MASK),
+        )
     ]
     result.append(
-        LayerKind(
-            "StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth, family=FAMILY,
-            origin="torchvision.ops.StochasticDepth", torch=_STOCHASTIC_DEPTH,
-        )
+        LayerKind("StochasticDepth", (Param("p", kind="number"), Param("mode", kind="str", choices=("batch", "row"))), _stochastic_depth, family=FAMILY, origin="torchvision.ops.StochasticDepth",
+                  torch=_STOCHASTIC_DEPTH, saves=_stochastic_depth_saves, saves_doc="noise: N elements (mode row) or 1 (mode batch); p = 0: nothing")
     )
     scale = (Param("dim", None, inferred=True), Param("init_values", 1e-5, "number")) + INPLACE
     for name, two_d in (("LayerScale", False), ("LayerScale2d", True)):
         result.append(
             LayerKind(
                 name, scale, _layer_scale(two_d), family=FAMILY, cheap=_scale_ops, op_kind="scale", params_doc="dim",
-                ops_doc="output elements", origin=f"timm.layers.{name}", torch=_LAYER_SCALE.format(name=name, shape=".view(1, -1, 1, 1)" if two_d else ""),
+                ops_doc="output elements", origin=f"timm.layers.{name}",
+                torch=_LAYER_SCALE.format(name=name, shape=".view(1, -1, 1, 1)" if two_d else ""), saves=_layer_scale_saves if two_d else unmeasured_mixed(_layer_scale_saves),
+                saves_doc="input (in place: a copy of the input)",
             )
         )
     result.append(

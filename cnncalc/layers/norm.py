@@ -17,10 +17,14 @@ from cnncalc import conditions
 from cnncalc.arith import add, floor_div, mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    ACTIVATION,
     AXES,
     IGNORED,
+    MODEL,
     SAVES_INPUT,
+    STRIDED,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
@@ -33,6 +37,7 @@ from cnncalc.layers.base import (
     fmt,
     in_torch_nn,
     infer_channels,
+    kept_order,
     require_rank,
     shape_text,
     step,
@@ -263,16 +268,83 @@ def _norm(
     )
 
 
-def _batch_norm_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
-    """Training (batch statistics): the input, and four per-channel tensors: the running mean and
-    variance (buffers, not parameters, so the hooks see them) and the saved mean and inverse
-    standard deviation. Measured with track_running_stats (the default) only."""
-    if not args.get("track_running_stats", True):
+def _batch_norm_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training (batch statistics): the input, and four per-channel tensors in the parameters'
+    dtype: the running mean and variance (buffers, not parameters, so the hooks see them) and the
+    saved mean and inverse standard deviation (two without track_running_stats). Nothing when
+    neither the input nor a parameter needs a gradient."""
+    affine, track = args.get("affine", True), args.get("track_running_stats", True)
+    if not track and flow.mixed:
         raise SpecError(
-            "training memory is not modelled for BatchNorm2d with track_running_stats=False",
+            "without track_running_stats its statistics under autocast were not measured",
             expected="track_running_stats: true", found="false",
         )
-    return (SAVES_INPUT, (mul(4, inputs[0][1]), 0))
+    if not (flow.grad or affine):
+        return ()
+    return (SAVES_INPUT, (mul(4 if track else 2, inputs[0][1]), MODEL))
+
+
+def _instance_norm_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: PyTorch runs batch norm on the input viewed as [1, N*C, ...]: the input, the
+    saved mean and inverse standard deviation (N*C each), with affine the weight repeated N
+    times, with track_running_stats the running mean and variance repeated N times."""
+    if flow.mixed:
+        raise SpecError("its saved tensors under autocast were not measured", expected="no --mixed", found="--mixed")
+    affine, track = args.get("affine", False), args.get("track_running_stats", False)
+    if not (flow.grad or affine):
+        return ()
+    return (SAVES_INPUT, (mul(2 + int(affine) + 2 * int(track), mul(inputs[0][0], inputs[0][1])), ACTIVATION))
+
+
+def _group_norm_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input, and the mean and inverse standard deviation per sample and group
+    (2*N*num_groups, in the parameters' dtype)."""
+    affine = args.get("affine", True)
+    if not affine and flow.mixed:
+        raise SpecError("without affine its statistics under autocast were not measured", expected="affine: true", found="false")
+    if not (flow.grad or affine):
+        return ()
+    return (SAVES_INPUT, (mul(2, mul(inputs[0][0], args["num_groups"])), MODEL if affine else ACTIVATION))
+
+
+def _layer_norm_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input, and the mean and inverse standard deviation over the normalized
+    dims (2 * the product of the other dims, in the parameters' dtype)."""
+    affine = args.get("elementwise_affine", True)
+    if not affine and flow.mixed:
+        raise SpecError("without elementwise_affine its statistics under autocast were not measured", expected="elementwise_affine: true", found="false")
+    if not (flow.grad or affine):
+        return ()
+    shape = args.get("normalized_shape")
+    normalized = len(shape) if isinstance(shape, tuple) else 1
+    return (SAVES_INPUT, (mul(2, product(inputs[0][:-normalized])), MODEL if affine else ACTIVATION))
+
+
+def _layer_norm_2d_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training (torchvision's LayerNorm2d: permute, layer norm over C, permute back): the input,
+    and the mean and inverse standard deviation per position (2*N*H*W); the output is the
+    permuted back result, not contiguous unless H and W are 1."""
+    affine = args.get("elementwise_affine", True)
+    if not affine and flow.mixed:
+        raise SpecError("without elementwise_affine its statistics under autocast were not measured", expected="elementwise_affine: true", found="false")
+    x = inputs[0]
+    stats = (mul(2, mul(x[0], product(x[2:]))), MODEL if affine else ACTIVATION)
+    layout = () if kept_order((x[0], *x[2:], x[1]), (0, 3, 1, 2)) else (STRIDED,)  # [N, H, W, C] permuted back
+    return ((SAVES_INPUT, stats) if flow.grad or affine else ()) + layout
+
+
+_NORM_SAVES = {
+    "BatchNorm": (_batch_norm_saves, "input + 4*C (running mean and variance, saved mean and invstd; 2*C without track_running_stats), parameters' dtype"),
+    "InstanceNorm": (_instance_norm_saves, "input + 2*N*C (saved mean and invstd) + N*C with affine + 2*N*C with track_running_stats"),
+    "GroupNorm": (_group_norm_saves, "input + 2*N*num_groups (saved mean and invstd), parameters' dtype"),
+    "LayerNorm2d": (_layer_norm_2d_saves, "input + 2*N*H*W (saved mean and invstd), parameters' dtype; output not contiguous unless H = W = 1"),
+    "LayerNorm": (_layer_norm_saves, "input + 2 * the elements outside normalized_shape (saved mean and invstd), parameters' dtype"),
+}
+
+
+def _with_saves(kind: LayerKind) -> LayerKind:
+    rule, doc = _NORM_SAVES[kind.name if kind.name.startswith("LayerNorm") else kind.name.rstrip("123d")]
+    return kind._replace(saves=rule, saves_doc=doc)
 
 
 # `cnncalc export`: torchvision's convnext.LayerNorm2d, written into the exported file.
@@ -288,8 +360,11 @@ _LAYER_NORM_2D = '''class LayerNorm2d(nn.LayerNorm):
 
 def kinds() -> list[LayerKind]:
     """The norm family's kinds."""
+    return [_with_saves(k) for k in _kinds()]
+
+
+def _kinds() -> list[LayerKind]:
     result = [_norm(f"BatchNorm{n}d", _running_norm_params(True), _batch_norm, n, doc=_RUNNING, batch=True) for n in (1, 2, 3)]
-    result[1] = result[1]._replace(saves=_batch_norm_saves, saves_doc="input + 4*C (running mean and variance, saved mean and invstd)")
     result += [_norm(f"InstanceNorm{n}d", _running_norm_params(False), _instance_norm, n, doc=_RUNNING, unbatched=True) for n in (1, 2, 3)]
     group = (
         (Param("num_groups"), Param("num_channels", None, inferred=True), Param("eps", 1e-5, "number"), Param("affine", True, "bool"))

@@ -16,7 +16,11 @@ from cnncalc import arith
 from cnncalc.arith import add, floor_div, sub
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    SAVES_INPUT,
+    SHARES_INPUT,
+    STRIDED,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
@@ -30,6 +34,7 @@ from cnncalc.layers.base import (
     shape_text,
     step,
     term,
+    unmeasured_mixed,
 )
 
 if TYPE_CHECKING:
@@ -255,10 +260,41 @@ _PAD_TO = '''class PadTo(nn.Module):
             pads += [d // 2, d - d // 2]
         return F.pad(x, pads, value=self.value)
 '''
+def _new_tensor_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing (a constant or circular pad's gradient is a slice); a new tensor."""
+    return ()
+
+
+def _edge_pad_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input (reflection and replication pads)."""
+    return (SAVES_INPUT,) if flow.grad else ()
+
+
+def _center_crop_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing; the crop is a view of the input (not contiguous unless nothing is cut).
+    A crop larger than the image (torchvision pads it) was not measured."""
+    sizes = list(zip(inputs[0][-2:], output[-2:]))
+    if any(arith.is_positive(sub(target, size)) for size, target in sizes):
+        raise SpecError("training memory is not modelled for a crop larger than the image (torchvision pads it)", expected="a crop within the image")
+    if all(arith.equal(size, target) for size, target in sizes):
+        return (SHARES_INPUT,)
+    return (SHARES_INPUT, STRIDED)
+
+
+def _with_saves(kind: LayerKind) -> LayerKind:
+    if kind.name == "CenterCrop":  # a view: the same under autocast
+        return kind._replace(saves=_center_crop_saves, saves_doc="nothing (a view of its input, not contiguous)")
+    if kind.name.startswith(("Reflection", "Replication")):
+        return kind._replace(saves=unmeasured_mixed(_edge_pad_saves), saves_doc="input")
+    return kind._replace(saves=unmeasured_mixed(_new_tensor_saves), saves_doc="nothing (a new tensor)")
 
 
 def kinds() -> list[LayerKind]:
     """The pad family's kinds."""
+    return [_with_saves(k) for k in _kinds()]
+
+
+def _kinds() -> list[LayerKind]:
     padding = (Param("padding", kind="ints"),)
     result = []
     for mode in ("Zero", "Constant", "Reflection", "Replication", "Circular"):

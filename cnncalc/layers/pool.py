@@ -15,9 +15,11 @@ from cnncalc import arith, conditions
 from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    ACTIVATION,
     AXES,
     SAVES_INPUT,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
@@ -36,6 +38,7 @@ from cnncalc.layers.base import (
     spatial_input,
     step,
     term,
+    unmeasured_mixed,
 )
 from cnncalc.layers.windows import adaptive_windows, window_sizes, window_steps
 
@@ -246,23 +249,46 @@ def _adaptive(name: str, params: tuple[Param, ...], n: int) -> LayerKind:
     )
 
 
-def _max_pool_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
+def _max_pool_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
     """Training: the input and the int64 indices of the maxima (one per output element)."""
     if args.get("return_indices"):
-        raise SpecError("training memory is not modelled for MaxPool2d with return_indices", expected="return_indices: false", found="true")
-    return (SAVES_INPUT, (product(output), 8)) if grad else ()
+        raise SpecError("training memory is not modelled with return_indices", expected="return_indices: false", found="true")
+    return (SAVES_INPUT, (product(output), 8)) if flow.grad else ()
 
 
-def _adaptive_avg_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
-    """Training: nothing for a 1x1 output (PyTorch computes a mean, whose backward needs only the
-    shape); otherwise the input."""
-    spatial = output[-2:]
+def _avg_pool_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input."""
+    return (SAVES_INPUT,) if flow.grad else ()
+
+
+def _adaptive_avg_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing for an output of size 1 on every axis (PyTorch computes a mean, whose
+    backward needs only the shape); otherwise the input."""
+    n = len(output) - 2
+    spatial = output[-n:]
     if not all(type(d) is int for d in spatial):
         raise SpecError(
-            "training memory is not modelled for AdaptiveAvgPool2d with a symbolic output size",
+            "training memory is not modelled with a symbolic output size",
             expected="a numeric output size", found="[" + ", ".join(str(d) for d in spatial) + "]",
         )
-    return (SAVES_INPUT,) if grad and spatial != (1, 1) else ()
+    return (SAVES_INPUT,) if flow.grad and any(d != 1 for d in spatial) else ()
+
+
+def _lp_pool_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training (x.pow(p), avg pool, sign * relu(abs), * window size, pow(1/p)): the input, its
+    power, and four output-sized tensors."""
+    if not flow.grad:
+        return ()
+    return (SAVES_INPUT, (product(inputs[0]), ACTIVATION), (mul(4, product(output)), ACTIVATION))
+
+
+_POOL_SAVES = {
+    "MaxPool": (_max_pool_saves, "input + int64 indices (output elements * 8 B)"),
+    "AdaptiveMaxPool": (_max_pool_saves, "input + int64 indices (output elements * 8 B)"),
+    "AvgPool": (_avg_pool_saves, "input"),
+    "AdaptiveAvgPool": (_adaptive_avg_saves, "nothing for an output of size 1 (a mean), else input"),
+    "LPPool": (_lp_pool_saves, "input + input elements (its power) + 4 * output elements"),
+}
 
 
 def kinds() -> list[LayerKind]:
@@ -271,11 +297,10 @@ def kinds() -> list[LayerKind]:
 
 
 def _with_saves(kind: LayerKind) -> LayerKind:
-    if kind.name == "MaxPool2d":
-        return kind._replace(saves=_max_pool_saves, saves_doc="input + int64 indices (output elements * 8 B)")
-    if kind.name == "AdaptiveAvgPool2d":
-        return kind._replace(saves=_adaptive_avg_saves, saves_doc="nothing for a 1x1 output (a mean), else input")
-    return kind
+    rule, doc = _POOL_SAVES[kind.name[:-2]]
+    # measured under autocast: the 2-D max, average and adaptive average pools
+    measured = kind.spatial == 2 and not kind.name.startswith(("LPPool", "AdaptiveMax"))
+    return kind._replace(saves=rule if measured else unmeasured_mixed(rule), saves_doc=doc)
 
 
 def _kinds() -> list[LayerKind]:

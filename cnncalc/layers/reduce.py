@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.arith import product
 from cnncalc.errors import SpecError
 from cnncalc.layers.base import (
+    SAVES_INPUT,
+    SAVES_OUTPUT,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
@@ -28,6 +31,7 @@ from cnncalc.layers.base import (
     fmt_tuple,
     shape_text,
     step,
+    unmeasured_mixed,
 )
 
 if TYPE_CHECKING:
@@ -106,11 +110,21 @@ def _kind(name: str, origin: str) -> LayerKind:
     )
 
 
+def _sum_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing (a sum's or mean's gradient needs only the shape)."""
+    return ()
+
+
+def _extreme_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the input and the output (where the extremes are)."""
+    return (SAVES_INPUT, SAVES_OUTPUT) if flow.grad else ()
+
+
 def kinds() -> list[LayerKind]:
     """The reduce family's kinds."""
     return [
-        _kind("Mean", "x.mean(dim, keepdim) (torch.mean)"),
-        _kind("ReduceSum", "x.sum(dim, keepdim) (torch.sum; `Sum` is the alias of Add)"),
-        _kind("Amax", "x.amax(dim, keepdim) (torch.amax)"),
-        _kind("Amin", "x.amin(dim, keepdim) (torch.amin)"),
+        _kind("Mean", "x.mean(dim, keepdim) (torch.mean)")._replace(saves=unmeasured_mixed(_sum_saves), saves_doc="nothing"),
+        _kind("ReduceSum", "x.sum(dim, keepdim) (torch.sum; `Sum` is the alias of Add)")._replace(saves=unmeasured_mixed(_sum_saves), saves_doc="nothing"),
+        _kind("Amax", "x.amax(dim, keepdim) (torch.amax)")._replace(saves=unmeasured_mixed(_extreme_saves), saves_doc="input + output"),
+        _kind("Amin", "x.amin(dim, keepdim) (torch.amin)")._replace(saves=unmeasured_mixed(_extreme_saves), saves_doc="input + output"),
     ]

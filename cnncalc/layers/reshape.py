@@ -20,12 +20,15 @@ from cnncalc.arith import add, floor_div, mul, product, sub
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
     SHARES_INPUT,
+    STRIDED,
     Ctx,
     FieldRule,
+    Flow,
     LayerKind,
     Outcome,
     Param,
     Rule,
+    SavesRule,
     Shape,
     check_int,
     describe,
@@ -34,6 +37,8 @@ from cnncalc.layers.base import (
     fmt_tuple,
     in_torch_nn,
     is_int,
+    kept_order,
+    not_contiguous,
     shape_text,
     step,
     term,
@@ -297,9 +302,11 @@ def _kind(name: str, params: tuple[Param, ...], rule: Rule, field: FieldRule | N
     return LayerKind(name, params, rule, family=FAMILY, field=field, origin=origin)
 
 
-def _view_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, grad: bool) -> tuple[Any, ...]:
-    """Training: nothing; the output is a view of the input (a contiguous input, as every layer
-    cnncalc models for training writes)."""
+def _view_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing; the output is a view of the (contiguous) input. An input that is not
+    contiguous is refused: whether PyTorch's reshape views or copies it depends on the sizes."""
+    if not flow.contiguous[0]:
+        raise SpecError(not_contiguous("a reshape"), expected="a contiguous input", found="a permuted or sliced view")
     return (SHARES_INPUT,)
 
 
@@ -331,10 +338,70 @@ def _method(name: str, args: tuple[tuple[str, str], ...], call: str) -> str:
 _DIMS = "tuple[int, ...]"
 
 
+def _always_view_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing; the output is a view of the input (Squeeze, Unsqueeze)."""
+    return (SHARES_INPUT,)
+
+
+def _permute_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing; the output is a view of the input, not contiguous unless the dims
+    larger than 1 keep their order."""
+    x = inputs[0]
+    if "dims" in args:
+        dims = args["dims"] if isinstance(args["dims"], tuple) else (args["dims"],)
+        order = [d % len(x) for d in dims]
+    else:
+        order = list(range(len(x)))
+        a, b = args["dim0"] % len(x), args["dim1"] % len(x)
+        order[a], order[b] = order[b], order[a]
+    return (SHARES_INPUT,) if kept_order(x, order) else (SHARES_INPUT, STRIDED)
+
+
+def _narrow_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing; the output is a view of the input, not contiguous unless every dim
+    before `dim` is 1 or the whole dim is kept."""
+    x = inputs[0]
+    dim = args["dim"] % len(x)
+    whole = all(d == 1 for d in x[:dim]) or output[dim] == x[dim]
+    return (SHARES_INPUT,) if whole else (SHARES_INPUT, STRIDED)
+
+
+def _copy_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing; the output is a new tensor (the elements moved)."""
+    return ()
+
+
+_VIEW = "nothing (a view of its input; an input that is not contiguous is refused)"
+_PERMUTED = "nothing (a view of its input, not contiguous)"
+_SAVES: dict[str, tuple[SavesRule, str]] = {
+    "Flatten": (_view_saves, _VIEW),
+    "Unflatten": (_view_saves, _VIEW),
+    "Reshape": (_view_saves, _VIEW),
+    "Squeeze": (_always_view_saves, "nothing (a view of its input)"),
+    "Unsqueeze": (_always_view_saves, "nothing (a view of its input)"),
+    "Permute": (_permute_saves, _PERMUTED),
+    "Transpose": (_permute_saves, _PERMUTED),
+    "Narrow": (_narrow_saves, _PERMUTED),
+    "PixelShuffle": (_copy_saves, "nothing (a new tensor)"),
+    "PixelUnshuffle": (_copy_saves, "nothing (a new tensor)"),
+    "ChannelShuffle": (_copy_saves, "nothing (a new tensor)"),
+}
+
+
+def _with_saves(kind: LayerKind) -> LayerKind:
+    """Its training rule; the same under autocast (moving elements never changes their dtype)."""
+    rule, doc = _SAVES[kind.name]
+    return kind._replace(saves=rule, saves_doc=doc)
+
+
 def kinds() -> list[LayerKind]:
     """The reshape family's kinds."""
+    return [_with_saves(k) for k in _kinds()]
+
+
+def _kinds() -> list[LayerKind]:
     return [
-        in_torch_nn(_kind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten, _flatten_field)._replace(saves=_view_saves, saves_doc="nothing (a view of its input)")),
+        in_torch_nn(_kind("Flatten", (Param("start_dim", 1), Param("end_dim", -1)), _flatten, _flatten_field)),
         in_torch_nn(_kind("Unflatten", (Param("dim"), Param("unflattened_size", kind="size")), _unflatten)),
         _kind("Permute", (Param("dims", kind="ints"),), _permute, _permute_field, "torchvision.ops.misc.Permute")._replace(
             torch=_method("Permute", (("dims", _DIMS),), "permute(dims)")

@@ -16,7 +16,9 @@ from cnncalc import arith
 from cnncalc.arith import mul, product
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    SAVES_INPUT,
     Ctx,
+    Flow,
     LayerKind,
     Outcome,
     Param,
@@ -206,6 +208,25 @@ _INTERPOLATE = '''class Interpolate(nn.Module):
 '''
 
 
+def _upsample_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: nothing for the interpolating modes (the gradient needs only the sizes); mode
+    'area' is an adaptive average pool: the input, or nothing for an output of size 1. Under
+    autocast only 'bilinear' was measured; antialias was not."""
+    mode = args.get("mode", "nearest")
+    if args.get("antialias"):
+        raise SpecError("training memory is not modelled with antialias", expected="antialias: false", found="true")
+    if flow.mixed and mode != "bilinear":
+        raise SpecError(
+            f"its saved tensors under autocast were not measured for mode {mode!r}", expected="mode 'bilinear' with --mixed", found=repr(mode),
+        )
+    if mode == "area" and flow.grad and any(d != 1 for d in output[2:]):
+        return (SAVES_INPUT,)
+    return ()
+
+
+_SAVES_DOC = "nothing (mode area: input, unless the output is 1 per axis)"
+
+
 def kinds() -> list[LayerKind]:
     """The upsample family's kinds."""
     params = (
@@ -217,10 +238,16 @@ def kinds() -> list[LayerKind]:
     )
     ops_doc = "output elements * taps (nearest 1, linear 2, bilinear 4, trilinear 8, bicubic 16); area: the sum of its windows"
     return [
-        in_torch_nn(LayerKind("Upsample", params, _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample", field=_upsample_field, ops_doc=ops_doc)),
+        in_torch_nn(
+            LayerKind(
+                "Upsample", params, _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample", field=_upsample_field, ops_doc=ops_doc,
+                saves=_upsample_saves, saves_doc=_SAVES_DOC,
+            )
+        ),
         LayerKind(
             "Interpolate", (*params, Param("antialias", False, "bool")), _upsample, family=FAMILY, cheap=_upsample_ops, op_kind="upsample",
             field=_upsample_field, ops_doc=ops_doc + " (antialias counted alike)",
             origin="F.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)", torch=_INTERPOLATE,
+            saves=_upsample_saves, saves_doc=_SAVES_DOC,
         ),
     ]

@@ -82,10 +82,14 @@ def _train_json(t: TrainMemory) -> dict[str, Any]:
     return {
         "optimizer": t.optimizer,
         "optimizer_buffers_per_param": OPTIMIZER_STATES[t.optimizer],
+        "dtype": t.dtype,
+        "mixed": t.mixed,
+        "master_dtype": t.master_dtype,
         "weight_bytes": arith.as_json(t.weights),
         "gradient_bytes": arith.as_json(t.gradients),
         "optimizer_bytes": arith.as_json(t.optimizer_state),
         "saved_activation_bytes": arith.as_json(t.activations),
+        "weight_cast_bytes": arith.as_json(t.weight_casts),
         "total_bytes": arith.as_json(t.total),
         "lower_bound": True,
         "note": TRAIN_NOTE,
@@ -93,9 +97,11 @@ def _train_json(t: TrainMemory) -> dict[str, Any]:
 
 
 def _train_notes(t: TrainMemory) -> tuple[str, ...]:
+    precision = f"mixed {t.dtype} (autocast), {t.master_dtype} weights" if t.mixed else t.dtype
+    casts = f" + weight casts ({t.dtype}) {bytes_text(t.weight_casts)}" if t.mixed else ""
     return (
-        f"train memory ({t.dtype}, {t.optimizer}): weights {bytes_text(t.weights)} + gradients {bytes_text(t.gradients)} + "
-        f"optimizer state {bytes_text(t.optimizer_state)} + saved activations {bytes_text(t.activations)} = {bytes_text(t.total)}",
+        f"train memory ({precision}, {t.optimizer}): weights {bytes_text(t.weights)} + gradients {bytes_text(t.gradients)} + "
+        f"optimizer state {bytes_text(t.optimizer_state)} + saved activations {bytes_text(t.activations)}{casts} = {bytes_text(t.total)}",
         f"train memory is a {TRAIN_NOTE}",
     )
 
@@ -133,16 +139,17 @@ def _network_json(e: Evaluation, c: Cost, fields: tuple[RowField, ...], dtype: s
 
 
 def cost_document(
-    evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False, depth: int | None = None, optimizer: str | None = None
+    evaluation_sets: list[list[Evaluation]], *, dtype: str, explain: bool = False, depth: int | None = None, optimizer: str | None = None,
+    mixed: bool = False,
 ) -> dict[str, Any]:
     """The `cost` JSON: one spec's document, or {"specs": [...], "comparison": [...]} for several;
     `depth`: block calls below it folded into one layer each (the totals are the same)."""
     if len(evaluation_sets) == 1:
-        return _cost_one(evaluation_sets[0], dtype, explain, depth, optimizer=optimizer)
+        return _cost_one(evaluation_sets[0], dtype, explain, depth, optimizer=optimizer, mixed=mixed)
     documents, summaries = [], []
     for evaluations in evaluation_sets:
         analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
-        documents.append(_cost_one(evaluations, dtype, explain, depth, analysed, optimizer=optimizer))
+        documents.append(_cost_one(evaluations, dtype, explain, depth, analysed, optimizer=optimizer, mixed=mixed))
         summaries.append(_summary(analysed))
     return {"convention": CONVENTION, "specs": documents, "comparison": _comparison_json(summaries, dtype)}
 
@@ -192,11 +199,11 @@ def _comparison_table(summaries: list[_Summary], dtype: str) -> Table:
 
 def _cost_one(
     evaluations: list[Evaluation], dtype: str, explain: bool, depth: int | None = None, analysed: list[tuple[Evaluation, Cost, tuple[RowField, ...]]] | None = None,
-    *, optimizer: str | None = None,
+    *, optimizer: str | None = None, mixed: bool = False,
 ) -> dict[str, Any]:
     if analysed is None:
         analysed = [(e, *analyse(e, dtype=dtype, explain=explain)) for e in evaluations]
-    trains = {id(e): train_memory(e, optimizer=optimizer, dtype=dtype) for e, _, _ in analysed} if optimizer else {}
+    trains = {id(e): train_memory(e, optimizer=optimizer, dtype=dtype, mixed=mixed, explain=explain) for e, _, _ in analysed} if optimizer else {}
     macs = arith.total(c.macs for _, c, _ in analysed)
     layers = []
     blocks = []
@@ -226,10 +233,14 @@ def _cost_one(
             item: dict[str, Any] = {"path": r.path, "module": r.module, "type": r.type, **counts, "receptive_field": field}
             if saved is not None:
                 item["saved_bytes"] = arith.as_json(saved[i].saved_bytes)
+                item["saves"] = saved[i].saves
+                if mixed:
+                    item["weight_cast_bytes"] = arith.as_json(saved[i].weight_cast_bytes)
             if f.notes:
                 item["notes"] = noted.get(f.notes) or noted.setdefault(f.notes, list(f.notes))  # one list per distinct notes
-            if explain and (r.steps or rc.steps or f.steps):
-                item["steps"] = list(_steps(r.steps, rc.steps, f.steps))
+            train_steps = saved[i].steps if saved is not None else ()
+            if explain and (r.steps or rc.steps or f.steps or train_steps):
+                item["steps"] = list(_steps(r.steps, rc.steps + train_steps, f.steps))
             layers.append(item)
         for g in c.groups:
             blocks.append(
@@ -271,7 +282,8 @@ def _steps(layer_steps: tuple[Step, ...], cost_steps: tuple[Step, ...], field_st
 
 
 def cost_report(
-    evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool, depth: int | None = None, optimizer: str | None = None
+    evaluation_sets: list[list[Evaluation]], *, dtype: str, flops: bool, explain: bool, depth: int | None = None, optimizer: str | None = None,
+    mixed: bool = False,
 ) -> Report:
     """The `cost` tables: per layer (per block call below `depth`), per block, with totals,
     memory and the receptive field in notes; the working (--explain) is every layer's."""
@@ -283,7 +295,7 @@ def cost_report(
         for e in evaluations:
             c, fields = analyse(e, dtype=dtype, explain=explain)
             analysed.append((e, c, fields))
-            train = train_memory(e, optimizer=optimizer, dtype=dtype) if optimizer else None
+            train = train_memory(e, optimizer=optimizer, dtype=dtype, mixed=mixed, explain=explain) if optimizer else None
             saved = train.rows if train is not None and depth is None else None  # per layer: unfolded rows only
             shown, row_costs, row_fields = shown_rows(e, c, fields, depth)
             noted = any(f.notes for f in row_fields)
@@ -314,7 +326,13 @@ def cost_report(
                     field = fielded[id(f)] = (*field_cells(f), "; ".join(f.notes)) if noted else field_cells(f)
                 rows.append((*layer_cells(r), r.type, *counts, *field))
             if explain:
-                explanation.extend((step_head(e, r), _steps(r.steps, rc.steps, f.steps)) for r, rc, f in zip(e.rows, c.rows, fields))
+                trained = train.rows if train is not None else [None] * len(e.rows)
+                explanation.extend(
+                    (step_head(e, r), _steps(r.steps, rc.steps + (t.steps if t is not None else ()), f.steps))
+                    for r, rc, f, t in zip(e.rows, c.rows, fields, trained)
+                )
+                if train is not None:
+                    explanation.append((f"training memory of {e.name}", steps_text(train.steps)))
             title = f"{title_text(e)} -- {CONVENTION}"
             tables.append(Table(title, columns, tuple(rows), numeric, _notes(e, c, fields, dtype) + (_train_notes(train) if train is not None else ()), csv_only=("layer",), spec=e.spec_name))
             if c.groups and not e.standalone:
