@@ -26,7 +26,7 @@ from cnncalc.analysis.evaluate import evaluate_spec
 from cnncalc.analysis.receptive import receptive_fields
 from cnncalc.analysis.train import train_memory
 from cnncalc.cli import _with_batch, main
-from cnncalc.errors import ExprError, UsageError
+from cnncalc.errors import ExprError
 from cnncalc.solve import codegen
 from cnncalc.solve.bottleneck import choose, solve_bottleneck
 from cnncalc.solve.problem import build
@@ -211,27 +211,34 @@ class TestDesignQuestions:
         assert min(d for d, _ in ties) == 29 and {k for _, k in ties} == {2}
 
     def test_largest_batch_in_24_gib(self) -> None:
-        """The largest batch that trains resnet18 in 24 GiB with Adam (fp32, and everything in bf16).
-
-        Mixed precision (bf16 activations, fp32 master weights) comes with train's `--dtype`
-        work; until then --mixed is refused and the all-bf16 figure is checked."""
+        """The largest batch that trains resnet18 in 24 GiB with Adam: fp32, everything in bf16,
+        and mixed precision (bf16 activations under autocast, fp32 master weights)."""
         spec = _with_batch(load_spec("resnet18"), "B")
-        for dtype in ("float32", "bfloat16"):
-            result = solve(build(spec, ["train_memory <= 24GiB"], maximize="B", optimizer="adam", dtype=dtype).question)
+        for dtype, mixed in (("float32", False), ("bfloat16", False), ("bfloat16", True)):
+            result = solve(build(spec, ["train_memory <= 24GiB"], maximize="B", optimizer="adam", dtype=dtype, mixed=mixed).question)
             assert result.method == "roots" and result.optimum is not None
             (best,) = result.optimum.points
             assert points(result) == {(b,) for b in range(1, best[0] + 1)}
 
-            def total(b: int, dtype: str = dtype) -> int:
+            def total(b: int, dtype: str = dtype, mixed: bool = mixed) -> int:
                 (e,) = evaluate_spec(_with_batch(spec, str(b)))
-                value: int = train_memory(e, optimizer="adam", dtype=dtype).total
+                value: int = train_memory(e, optimizer="adam", dtype=dtype, mixed=mixed).total
                 return value
 
             assert total(best[0]) <= 24 * 2**30 < total(best[0] + 1)
-            window = solve(build(spec, ["train_memory <= 24GiB"], optimizer="adam", dtype=dtype, ranges={"B": (best[0] - 40, best[0] + 40)}).question)
+            window = solve(
+                build(spec, ["train_memory <= 24GiB"], optimizer="adam", dtype=dtype, mixed=mixed, ranges={"B": (best[0] - 40, best[0] + 40)}).question
+            )
             assert points(window) == {(b,) for b in range(best[0] - 40, best[0] + 41) if total(b) <= 24 * 2**30}
-        with pytest.raises(UsageError, match="mixed precision"):
-            build(spec, ["train_memory <= 24GiB"], mixed=True)
+
+    def test_train_memory_says_it_is_a_lower_bound(self, runner: CliRunner) -> None:
+        """A batch found to fit by train_memory is said to be an upper bound on what fits."""
+        args = ("resnet18", "--batch", "B", "--where", "train_memory <= 24GiB", "--optimizer", "adam", "--dtype", "bfloat16", "--mixed", "--maximize", "B")
+        result = run_cli(runner, *args)
+        assert result.exit_code == 0
+        assert "maximum of B" in result.output
+        assert "train_memory is a lower bound" in result.output
+        assert "lower bound" not in run_cli(runner, "resnet18", "--batch", "B", "--where", "macs <= 1G*B", "--range", "B=1..4").output
 
     def test_padding_keeps_224_to_112(self) -> None:
         """Which padding keeps 224 -> 112 with a 7x7 stride-2 conv? p = 3, and no other."""

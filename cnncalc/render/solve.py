@@ -154,6 +154,10 @@ def solve_report(setup: Setup, r: SolveResult, explanation: Working = ()) -> Rep
             rows.append((_optimum_label(o), f"{value_text(o.value)} at {at}"))
     notes = [f"{', '.join(r.symbols)}: positive integer{'s' if not one else ''}; {METHODS[r.method]}"
              + (f" ({r.points_searched:,} points)" if r.points_searched is not None else "") + "."]
+    if any(name.split(".")[-1] == "train_memory" for name, _ in setup.metrics):
+        from cnncalc.analysis.train import NOT_MODELLED
+
+        notes.append(f"train_memory is a lower bound ({NOT_MODELLED}): a value found to fit may not fit in practice.")
     notes.extend(condition_notes(setup.stated))
     title = f"{setup.spec_name}: solve for {', '.join(r.symbols)}"
     tables = [Table(title, ("", "answer"), tuple(rows), (False, False), tuple(notes), kind="solve")]
