@@ -321,6 +321,17 @@ def test_a_kind_without_a_pytorch_module_is_a_located_error(runner: CliRunner, t
     assert f"{spec}:5:" in result.stderr and "GELU has no PyTorch module" in result.stderr
 
 
+def test_a_kind_without_a_pytorch_module_given_as_a_type_argument_is_located(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(KINDS, "GELU", KINDS["GELU"]._replace(torch=""))  # type: ignore[index]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: s\ninput: [3, 8, 8]\nblocks:\n  b:\n    args: {act: ReLU}\n    layers:\n"
+                    "      - Conv2d: {out_channels: 4, kernel_size: 1}\n      - act\nlayers:\n  - b: {act: GELU}\n")
+    result = runner.invoke(main, ["export", str(spec)])
+    assert result.exit_code == 2
+    error = result.stderr.strip()
+    assert error.startswith(f"Error: {spec}:10:") and "GELU has no PyTorch module" in error and error.count(f"{spec}:") == 1, error
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_kind_declares_its_pytorch_module(kind: str) -> None:
     """An nn class, or the source of a helper class of the kind's name that parses."""

@@ -1271,8 +1271,8 @@ class _Exporter:
                 raise ValueError(str(raw))
             try:
                 text = expr_text(raw.tree, names, node, self.used)
-            except SpecError:
-                raise  # an error of a block class written on the way (a type argument's): already located
+            except SpecError as exc:  # a block class written on the way (a type argument's): its own located error
+                raise exc.located(arg.position, None) from None
             except ValueError as exc:
                 raise ExportError(
                     f"the size of node {str(exc)!r} is not known when the module is built",
@@ -1285,11 +1285,12 @@ class _Exporter:
             return text
         if isinstance(raw, bool) or raw is None:
             return repr(raw)
-        if isinstance(raw, LayerType):
-            return self.type_text(str(raw))
+        if isinstance(raw, (LayerType, str)) and (isinstance(raw, LayerType) or lookup(raw) is not None or raw in self.spec.blocks):
+            try:
+                return self.type_text(str(raw))
+            except SpecError as exc:  # a kind without a PyTorch module given as a type argument
+                raise exc.located(arg.position, None) from None
         if isinstance(raw, str):
-            if lookup(raw) is not None or raw in self.spec.blocks:
-                return self.type_text(raw)
             return json.dumps(raw)
         if isinstance(raw, float):
             return repr(raw)
