@@ -70,6 +70,19 @@ def test_every_ultralytics_test_model_was_checked_with_torch() -> None:
     assert len(wanted) >= 11
 
 
+def test_exported_ultralytics_models_have_the_packages_counts() -> None:
+    """The exported code of each test model file, built by torch, has the parameters the
+    ultralytics package built from the same file, and its output is the package's eval-mode
+    first output (tests/data/yolo/ultralytics_reference.json, at imgsz 640)."""
+    for model in json.loads((ROOT / "tests" / "data" / "yolo" / "ultralytics_reference.json").read_text())["models"]:
+        key = f"tests/data/yolo/{Path(model['file']).stem}" + (f" --scale {model['scale']}" if model["scale"] else "")
+        figures = TARGETS[key]["models"]["model"]
+        assert figures["params"] == model["params"], key
+        size = next(s for s in model["sizes"] if s["imgsz"] == 640)
+        first = next(shape for name, shape in size["eval_outputs"] if name in ("[0]", "[0][0]"))
+        assert figures["outputs"][0] == [[1, 3, 640, 640], first], key
+
+
 def _spec_of(key: str, tmp_path: Path) -> str:
     name = key.split(" ")[0]
     if "#" in name:
