@@ -7,8 +7,10 @@ peak memory (from wait4) must stay under 200 MB. Run with `-s` to see the measur
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,17 @@ from .conftest import ROOT
 TIMEOUT = 10.0
 MEMORY_MB = 200
 
+# Linux counts in a spawned child's ru_maxrss the resident memory of the process it was spawned
+# from (the old address space's peak, kept across exec): spawned straight from pytest, grown by
+# the tests before, the child would "peak" at pytest's size. A small launcher spawns cnncalc and
+# reports its wait status and peak (wait4) through a pipe, so the figure is cnncalc's own.
+_LAUNCHER = """
+import os, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+os.write(int(sys.argv[1]), b"%d %d" % (status, usage.ru_maxrss))
+"""
+
 
 @dataclass
 class Run:
@@ -39,19 +52,28 @@ class Run:
     peak_mb: float
 
 
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # done just now
+        os.killpg(pid, signal.SIGKILL)
+
+
 def _run(args: list[str], stdin: bytes | None = None) -> Run:
     """`python -m cnncalc ARGS` in a child process: exit status, stderr, time and peak memory."""
     with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
+        report, write_end = os.pipe()
         child = subprocess.Popen(
-            [sys.executable, "-m", "cnncalc", *args],
+            [sys.executable, "-c", _LAUNCHER, str(write_end), sys.executable, "-m", "cnncalc", *args],
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=devnull,
             stderr=err,
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
+            pass_fds=(write_end,),
+            start_new_session=True,  # the launcher and cnncalc in one group: a hang kills both
         )
-        killer = threading.Timer(TIMEOUT, child.kill)
+        os.close(write_end)
+        killer = threading.Timer(TIMEOUT, _kill_group, (child.pid,))
         killer.start()
         try:
             if stdin is not None:
@@ -61,15 +83,17 @@ def _run(args: list[str], stdin: bytes | None = None) -> Run:
                     child.stdin.close()
                 except BrokenPipeError:
                     pass
-            _, status, usage = os.wait4(child.pid, 0)
+            child.wait()
+            with os.fdopen(report, "rb") as pipe:
+                figures = pipe.read().split()
         finally:
             killer.cancel()
         seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
-    assert child.returncode != -9, f"killed after {TIMEOUT} s (a hang): {args}"
-    return Run(child.returncode, stderr, seconds, usage.ru_maxrss / 1024)
+    assert child.returncode != -9 and len(figures) == 2, f"killed after {TIMEOUT} s (a hang): {args}"
+    status, peak_kb = (int(f) for f in figures)
+    return Run(os.waitstatus_to_exitcode(status), stderr, seconds, peak_kb / 1024)
 
 
 def _refused(run: Run, *needles: str, option: bool = False) -> None:
