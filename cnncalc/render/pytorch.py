@@ -913,8 +913,8 @@ class _Exporter:
         attr, new = cls.attribute(wanted, constructor.flat())
         if new:
             cls.init += statement(f"self.{attr} = ", constructor, 2)
-        if call.repeat is not None:  # a merge applied `repeat` times (0 or 1: one used when ...)
-            if kind.params and any(not p.inferred for p in kind.params if p.name not in ("device", "dtype")) and call.kind not in ("Add", "Mul"):
+        if call.repeat is not None:  # applied `repeat` times: Bottleneck's `1 if shortcut and ... else 0`
+            if call.kind not in ("Add", "Mul"):
                 raise self.error(call, "a repeated merge of one input and the running tensor (Add, Mul)")
             if len(inputs) != 2:
                 raise self.error(call, "a repeated merge of two inputs")
