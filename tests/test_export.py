@@ -26,6 +26,7 @@ from cnncalc.analysis.evaluate import evaluate_spec
 from cnncalc.cli import main
 from cnncalc.errors import CnncalcError
 from cnncalc.layers import KINDS
+from cnncalc.spec.model import Limits
 from cnncalc.spec.zoo import load_spec
 
 from .conftest import CONFIGS, ROOT, SEED
@@ -60,6 +61,28 @@ def test_every_config_and_example_was_checked_with_torch() -> None:
     assert {key.split(" ")[0] for key in TARGETS} >= set(CONFIG_NAMES) | set(docs_examples()) | {"tests/data/export_kinds"}
 
 
+def test_every_ultralytics_test_model_was_checked_with_torch() -> None:
+    """Every Ultralytics model file of the tests, at each scale the yolo reference recorded, was
+    exported and built by torch (`tests/data/yolo/tiny-det --scale s`)."""
+    models = json.loads((ROOT / "tests" / "data" / "yolo" / "ultralytics_reference.json").read_text())["models"]
+    wanted = {f"tests/data/yolo/{Path(m['file']).stem}" + (f" --scale {m['scale']}" if m["scale"] else "") for m in models}
+    assert wanted <= set(TARGETS)
+    assert len(wanted) >= 11
+
+
+def test_exported_ultralytics_models_have_the_packages_counts() -> None:
+    """The exported code of each test model file, built by torch, has the parameters the
+    ultralytics package built from the same file, and its output is the package's eval-mode
+    first output (tests/data/yolo/ultralytics_reference.json, at imgsz 640)."""
+    for model in json.loads((ROOT / "tests" / "data" / "yolo" / "ultralytics_reference.json").read_text())["models"]:
+        key = f"tests/data/yolo/{Path(model['file']).stem}" + (f" --scale {model['scale']}" if model["scale"] else "")
+        figures = TARGETS[key]["models"]["model"]
+        assert figures["params"] == model["params"], key
+        size = next(s for s in model["sizes"] if s["imgsz"] == 640)
+        first = next(shape for name, shape in size["eval_outputs"] if name in ("[0]", "[0][0]"))
+        assert figures["outputs"][0] == [[1, 3, 640, 640], first], key
+
+
 def _spec_of(key: str, tmp_path: Path) -> str:
     name = key.split(" ")[0]
     if "#" in name:
@@ -71,10 +94,11 @@ def _spec_of(key: str, tmp_path: Path) -> str:
     return str(CONFIGS / f"{name}.yaml")
 
 
-def _evaluations(spec_path: str, sets: list[str], input_shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+def _evaluations(spec_path: str, sets: list[str], input_shape: tuple[int, ...] | None = None, options: list[str] | None = None) -> dict[str, Any]:
     from cnncalc.cli_options import Binding
 
-    spec = load_spec(spec_path)
+    scale = dict(zip(options[::2], options[1::2])).get("--scale") if options else None
+    spec = load_spec(spec_path, Limits(scale=scale))
     overrides = dict(Binding().convert(s, None, None) for s in sets)
     return {e.name: e for e in evaluate_spec(spec, overrides=overrides, input_shape=input_shape)}
 
@@ -92,7 +116,8 @@ def test_torch_agrees_with_cnncalc(key: str, tmp_path: Path) -> None:
     the same at a second input size, there too; torch.fx traces the spec's layer sequence."""
     record = TARGETS[key]
     assert record["exit"] == 0 and record["error"] is None, record
-    evaluations = _evaluations(_spec_of(key, tmp_path), record["set"])
+    options = record.get("options")
+    evaluations = _evaluations(_spec_of(key, tmp_path), record["set"], options=options)
     models = record["models"]
     assert models, key
     by_variable = {"model": next(iter(evaluations.values()))} if list(models) == ["model"] else {}
@@ -107,7 +132,7 @@ def test_torch_agrees_with_cnncalc(key: str, tmp_path: Path) -> None:
         assert output == list(evaluation.output)
         for size, torch_output in others:
             try:
-                other = _evaluations(_spec_of(key, tmp_path), record["set"], tuple(size[1:]))[evaluation.name]
+                other = _evaluations(_spec_of(key, tmp_path), record["set"], tuple(size[1:]), options)[evaluation.name]
             except CnncalcError:  # cnncalc refuses the size: so did torch
                 assert isinstance(torch_output, str), (size, torch_output)
                 continue
@@ -146,6 +171,10 @@ def exported() -> dict[str, str]:
         found[name] = result.stdout
     result = runner.invoke(main, ["export", SEED, "--set", "k=54"])
     found["seed-k54"] = result.stdout
+    for path in sorted((ROOT / "tests" / "data" / "yolo").glob("*.yaml")):  # Ultralytics model files, default scale
+        result = runner.invoke(main, ["export", str(path)])
+        assert result.exit_code == 0, (path.name, result.output)
+        found[f"yolo-{path.stem}"] = result.stdout
     return found
 
 
@@ -211,6 +240,16 @@ def test_every_config_exports_the_same_code_twice(exported: dict[str, str]) -> N
         ("resnet_block_bottleneck", "Bottleneck needs --set k=VALUE"),
         ("seed-k54", "def __init__(self, in_channels: int, *, k: int = 54) -> None:"),
         ("seed-k54", "assert count == 33_328, count"),
+        # Ultralytics templates: a merge repeated 0 or 1 times (Bottleneck's shortcut), a shape
+        # read at run time (attention's heads), a shortcut of blocks used where the stride `s`
+        # or the channels change (GhostBottleneck), a type argument's classes taking the vars
+        ("yolo-tiny-det", "self.add_count = int(1 if shortcut and in_channels == c2 else 0)"),
+        ("yolo-tiny-det", "for _ in range(self.add_count):"),
+        ("yolo-tiny11", "heads = self.heads(out, x.shape[-2] * x.shape[-1])"),
+        ("yolo-tiny11", "Reshape(shape=(-1, in_channels, None, None))"),
+        ("yolo-tiny-more", "if s != 1 or in_channels != self.conv_2.out_channels:"),
+        ("yolo-tiny-more", "shortcut[-1].out_channels"),
+        ("yolo-tiny-det", "default_act: type[nn.Module]"),
     ],
 )
 def test_constructor_calls_carry_the_spec_arguments(exported: dict[str, str], name: str, expected: str) -> None:
@@ -256,6 +295,36 @@ def test_node_size_in_a_constructor_argument_is_a_located_error(runner: CliRunne
     assert f"{spec}:5:" in result.stderr and "when the module is built" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # an error inside a block class written while translating a type argument (`unit: bad`):
+        # one located sentence, not wrapped into another error's message
+        (
+            "blocks:\n  bad:\n    - Conv2d: {out_channels: 4, kernel_size: 1}\n    - Concat: {from: input, repeat: 2}\n"
+            "  outer:\n    args: {unit: bad}\n    layers:\n      - unit: {}\nlayers:\n  - outer: {unit: bad}\n",
+            6,
+            "blocks.bad[1] (Concat): Concat cannot be exported to PyTorch here (expected a repeated merge of one input and the running tensor (Add, Mul)).",
+        ),
+        # a shape item mixing a node's size and an argument cannot be split between constructor and forward
+        (
+            "blocks:\n  flat:\n    args: {c: 3}\n    layers:\n      - Reshape: {shape: [-1, \"c * input.height\", input.width]}\n"
+            "layers:\n  - flat: {c: 3}\n",
+            7,
+            "blocks.flat.layers[0] (Reshape): Reshape: a shape item reads both a node's size and the arguments (c * input.height)",
+        ),
+    ],
+)
+def test_export_errors_are_one_located_sentence(runner: CliRunner, tmp_path: Path, text: str, line: int, message: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: s\ninput: [3, 8, 8]\n" + text)
+    result = runner.invoke(main, ["export", str(spec)])
+    assert result.exit_code == 2
+    error = result.stderr.strip()
+    assert error.startswith(f"Error: {spec}:{line}:") and message in error, error
+    assert error.count(f"{spec}:") == 1 and "the size of node" not in error and "\n" not in error
+
+
 def test_a_kind_without_a_pytorch_module_is_a_located_error(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(KINDS, "GELU", KINDS["GELU"]._replace(torch=""))  # type: ignore[index]
     spec = tmp_path / "spec.yaml"
@@ -263,6 +332,17 @@ def test_a_kind_without_a_pytorch_module_is_a_located_error(runner: CliRunner, t
     result = runner.invoke(main, ["export", str(spec)])
     assert result.exit_code == 2
     assert f"{spec}:5:" in result.stderr and "GELU has no PyTorch module" in result.stderr
+
+
+def test_a_kind_without_a_pytorch_module_given_as_a_type_argument_is_located(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(KINDS, "GELU", KINDS["GELU"]._replace(torch=""))  # type: ignore[index]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: s\ninput: [3, 8, 8]\nblocks:\n  b:\n    args: {act: ReLU}\n    layers:\n"
+                    "      - Conv2d: {out_channels: 4, kernel_size: 1}\n      - act\nlayers:\n  - b: {act: GELU}\n")
+    result = runner.invoke(main, ["export", str(spec)])
+    assert result.exit_code == 2
+    error = result.stderr.strip()
+    assert error.startswith(f"Error: {spec}:10:") and "GELU has no PyTorch module" in error and error.count(f"{spec}:") == 1, error
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

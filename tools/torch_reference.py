@@ -2094,7 +2094,7 @@ EXPORT_SECOND = {
 }
 
 
-def export_targets() -> list[tuple[str, str, list[str]]]:
+def export_targets() -> list[tuple[str, str, list[str], list[str]]]:
     """Every config, and each whole example spec (a ```yaml block with `input:`) of the docs."""
     import glob
     import re
@@ -2103,11 +2103,18 @@ def export_targets() -> list[tuple[str, str, list[str]]]:
     targets = []
     for path in sorted(glob.glob(os.path.join(REPO, "configs", "*.yaml"))):
         key = os.path.splitext(os.path.basename(path))[0]
-        targets.append((key, os.path.relpath(path, REPO), []))
+        targets.append((key, os.path.relpath(path, REPO), [], []))
         if key in EXPORT_SETS:
-            targets.append((key + " " + " ".join("--set " + s for s in EXPORT_SETS[key]), os.path.relpath(path, REPO), EXPORT_SETS[key]))
+            targets.append((key + " " + " ".join("--set " + s for s in EXPORT_SETS[key]), os.path.relpath(path, REPO), EXPORT_SETS[key], []))
     # the layer kinds the configs do not use
-    targets.append(("tests/data/export_kinds", "tests/data/export_kinds.yaml", []))
+    targets.append(("tests/data/export_kinds", "tests/data/export_kinds.yaml", [], []))
+    # the Ultralytics model files of the tests, at each scale the yolo reference recorded
+    with open(os.path.join(REPO, "tests", "data", "yolo", "ultralytics_reference.json")) as f:
+        recorded = json.load(f)["models"]
+    for model in recorded:
+        stem = "tests/data/yolo/" + os.path.splitext(model["file"])[0]
+        options = ["--scale", model["scale"]] if model["scale"] else []
+        targets.append(((stem + " " + " ".join(options)).strip(), stem + ".yaml", [], options))
     folder = tempfile.mkdtemp(prefix="cnncalc-export-")
     for doc in ("README.md", "docs/spec.md", "docs/grammar.md", "docs/commands.md"):
         with open(os.path.join(REPO, doc)) as f:
@@ -2117,14 +2124,14 @@ def export_targets() -> list[tuple[str, str, list[str]]]:
             with open(path, "w") as f:
                 f.write(block)
             key = "%s#%d" % (doc, i)
-            targets.append((key, path, EXPORT_SETS.get(key, [])))
+            targets.append((key, path, EXPORT_SETS.get(key, []), []))
     return targets
 
 
-def export_code(python: str, spec: str, sets: list[str]) -> tuple[int, str, str]:
+def export_code(python: str, spec: str, sets: list[str], options: list[str] = ()) -> tuple[int, str, str]:
     import subprocess
 
-    args = [python, "-m", "cnncalc", "export", spec] + [a for s in sets for a in ("--set", s)]
+    args = [python, "-m", "cnncalc", "export", spec] + [a for s in sets for a in ("--set", s)] + list(options)
     done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     return done.returncode, done.stdout, done.stderr.strip()
 
@@ -2147,6 +2154,28 @@ def _stub_models(code: str) -> list[tuple[str, str, list[int] | None]]:
 
 
 FX_FUNCTIONS = {"add": "Add", "mul": "Mul", "cat": "Concat", "iadd": "Add"}
+# helper classes of the exported file that hold a module of their own and are one layer kind of
+# cnncalc's (Ultralytics' DFL: a fixed 1x1 conv inside): leaves, named by their class
+FX_LEAF_HELPERS = {"DFL"}
+
+
+def _fx_size(arg) -> bool:
+    """Whether a traced value is a size, not a tensor (`x.shape[-2] * x.shape[-1]` given to a
+    Reshape): arithmetic on sizes is not a layer."""
+    import torch.fx
+
+    if isinstance(arg, (int, float)):
+        return True
+    if not isinstance(arg, torch.fx.Node):
+        return False
+    name = getattr(arg.target, "__name__", str(arg.target))
+    if arg.op == "call_function" and name == "getattr" and arg.args[1:] == ("shape",):
+        return True
+    if arg.op == "call_method" and name == "size":
+        return True
+    if arg.op == "call_function" and name in ("getitem", "mul", "add", "floordiv", "sub"):
+        return any(_fx_size(a) for a in arg.args)
+    return False
 
 
 def fx_sequence(model: nn.Module) -> str | None:
@@ -2158,6 +2187,8 @@ def fx_sequence(model: nn.Module) -> str | None:
         containers never are (an empty nn.Sequential, a `repeat` of 0, is the identity)."""
 
         def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+            if type(m).__name__ in FX_LEAF_HELPERS:
+                return True
             return not isinstance(m, (nn.Sequential, nn.ModuleList)) and not any(True for _ in m.children())
 
     try:
@@ -2169,7 +2200,7 @@ def fx_sequence(model: nn.Module) -> str | None:
     for node in graph.nodes:
         if node.op == "call_module":
             names.append(type(modules[node.target]).__name__)
-        elif node.op == "call_function" and getattr(node.target, "__name__", "") in FX_FUNCTIONS:
+        elif node.op == "call_function" and getattr(node.target, "__name__", "") in FX_FUNCTIONS and not any(_fx_size(a) for a in node.args):
             names.append(FX_FUNCTIONS[node.target.__name__])
     return " ".join(names)
 
@@ -2185,13 +2216,17 @@ def model_figures(model: nn.Module) -> dict:
     }
 
 
-def make_export(path: str, python: str) -> dict:
+def make_export(path: str, python: str, only: list[str] | None = None) -> dict:
     from importlib.metadata import version
 
+    kept = {}
+    if only and os.path.exists(path):  # re-record a subset: keep the other targets' records
+        with open(path) as f:
+            kept = {k: v for k, v in json.load(f).items() if not k.startswith("_") and not any(k.startswith(o) for o in only)}
     out = {"_about": {
         "source": "torch %s (torchvision %s not imported by the exported code); cnncalc export run with %s; "
                   "eval mode, torch.manual_seed(0), batch 1" % (torch.__version__, version("torchvision"), os.path.basename(python)),
-        "keys": "per target (a config, with its --set bindings, or a docs example 'docs/grammar.md#3'): 'exit' and 'error' "
+        "keys": "per target (a config, with its --set bindings, a docs example 'docs/grammar.md#3', or a test Ultralytics model file with its 'options' --scale): 'exit' and 'error' "
                 "of cnncalc export; per model the __main__ stub builds: params, bias_params (names ending in 'bias'), "
                 "buffers (num_batches_tracked left out), num_batches_tracked, 'outputs' [[input shape, output shape or "
                 "the error], ...] at the stub's input (batch 1) and at a second size, 'fx': the module classes (and "
@@ -2199,10 +2234,15 @@ def make_export(path: str, python: str) -> dict:
                 "never), in order, or "
                 "'untraceable: <error>'",
     }}
-    for key, spec, sets in export_targets():
+    out.update(kept)
+    for key, spec, sets, options in export_targets():
+        if only and not any(key.startswith(o) for o in only):
+            continue
         t0 = time.time()
-        code_exit, code, error = export_code(python, spec, sets)
+        code_exit, code, error = export_code(python, spec, sets, options)
         rec = out[key] = {"spec": spec if not os.path.isabs(spec) else None, "set": sets, "exit": code_exit, "error": error or None, "models": {}}
+        if options:
+            rec["options"] = options
         if code_exit != 0:
             print("%-40s export exit %d: %s" % (key, code_exit, error), file=sys.stderr)
             continue
@@ -2754,9 +2794,10 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--cnncalc-python", default=os.environ.get("CNNCALC_PYTHON", "python3"),
                     help="export: a Python with cnncalc's dependencies, run from the repo root (default $CNNCALC_PYTHON or python3)")
-    ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging)")
     ap.add_argument("--acceptance", metavar="JSON", help="yolo: also record the ultralytics package's own model files into JSON (outside the repo)")
     ap.add_argument("--models", nargs="*", help="zoo: restrict to these model names (debugging); yolo: re-record these files of tests/data/yolo only")
+    ap.add_argument("--targets", nargs="*", help="export: re-record only the targets whose key starts with one of these (e.g. tests/data/yolo), "
+                    "keeping the others' records of the existing file")
     ap.add_argument("--check-public", metavar="JSONL",
                     help="only replay an existing shape-case file against this torch and report disagreements")
     a = ap.parse_args(argv)
@@ -2779,7 +2820,7 @@ def main(argv=None):
     if a.only in (None, "train"):
         make_train(os.path.join(a.out_dir, "train_memory_torch.json"))
     if a.only in (None, "export"):
-        make_export(os.path.join(a.out_dir, "export_torch.json"), a.cnncalc_python)
+        make_export(os.path.join(a.out_dir, "export_torch.json"), a.cnncalc_python, a.targets)
     if a.only == "yolo":  # needs the ultralytics package (its own venv): never part of the default run
         make_yolo(os.path.join(a.out_dir, "yolo", "ultralytics_reference.json"), a.acceptance, a.models)
 

@@ -324,6 +324,21 @@ _METHOD = '''class {name}(nn.Module):
 '''
 
 
+# Reshape: a None in the shape is a size read from another tensor at run time (Ultralytics'
+# attention: [-1, heads, d, H * W]), given to forward in order: `self.heads(out, x.shape[-2] * x.shape[-1])`.
+_RESHAPE = '''class Reshape(nn.Module):
+    """x.reshape(shape) as a module; each None in shape is a size given to forward."""
+
+    def __init__(self, shape: tuple[int | None, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor, *sizes: int) -> torch.Tensor:
+        given = iter(sizes)
+        return x.reshape([next(given) if d is None else d for d in self.shape])
+'''
+
+
 def _method(name: str, args: tuple[tuple[str, str], ...], call: str) -> str:
     """The helper class of a tensor method: `args` (name, annotation), `call` over the names."""
     return _METHOD.format(
@@ -413,7 +428,7 @@ def _kinds() -> list[LayerKind]:
             torch=_method("Transpose", (("dim0", "int"), ("dim1", "int")), "transpose(dim0, dim1)")
         ),
         _kind("Reshape", (Param("shape", kind="ints"),), _reshape, None, "x.reshape(shape), x.view(shape) (batch dimension included)")._replace(
-            torch=_method("Reshape", (("shape", _DIMS),), "reshape(shape)")
+            torch=_RESHAPE
         ),
         _kind("Squeeze", (Param("dim", None, "ints"),), _squeeze, None, "x.squeeze(dim) (torch.squeeze)")._replace(torch=_SQUEEZE),
         _kind("Unsqueeze", (Param("dim"),), _unsqueeze, None, "x.unsqueeze(dim) (torch.unsqueeze)")._replace(

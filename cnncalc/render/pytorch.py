@@ -422,6 +422,8 @@ class _Exporter:
         if isinstance(value, str) and not isinstance(value, Expr):
             return "str"
         if isinstance(value, Expr):
+            if str(value) in self.spec.blocks or lookup(str(value)) is not None:
+                return "type[nn.Module]"
             try:
                 return self.annotation_of(ast.literal_eval(value.tree))
             except ValueError:
@@ -497,7 +499,7 @@ class _Exporter:
                 defaults.append((local[name], default))
             else:
                 optional.append(f"{local[name]}: {annotation} = {self.arg_text(default, self.scope_names(local), None)}")
-        outside = sorted(self.block_reads(block))
+        outside = sorted(self.block_reads(block) | self.chosen_group_reads(block_name))
         keyword = [f"{identifier(n)}: {self.global_annotation(n)}{self.global_default(n)}" for n in outside]
         keyword = [k for k in keyword if "=" not in k] + [k for k in keyword if "=" in k]
         params += required + optional + (["*", *keyword] if keyword else [])
@@ -735,7 +737,7 @@ class _Exporter:
         if not block.shortcut:
             return "never"
         local = block.shortcut[0].path[len(block.path) :]
-        used = [any(self.row_paths(i.path + local)) for i in instances]
+        used = [any(self.row_paths(i.path + local) or self.rows_under(i.path + local)) for i in instances]
         if used and all(used):
             return "always"
         if not any(used):
@@ -764,19 +766,30 @@ class _Exporter:
         attr, _ = cls.attribute(block.shortcut_name, None)
         items: list[Part] = []
         dims = x.dims
+        # a block call inside the shortcut: the next one reads its out_channels from a list built first
+        listed = any(c.is_block or c.chosen for c in block.shortcut[:-1])
+        modules = cls.local("shortcut") if listed else ""
         for call in block.shortcut:
             if call.repeat is not None or call.sources or call.name or call.refs:
                 raise self.error(call, "a shortcut of plain layers (no repeat, from or name)")
             part, dims = self.module_part(cls, call, dims, names, instances, block.path)
             items.append(part)
-        built = Call("nn.Sequential", tuple(items))
+            if listed and (call.is_block or call.chosen) and dims is not None:
+                dims = (f"{modules}[-1].out_channels", *dims[1:])
+        built = Call("nn.Sequential", (f"*{modules}",) if listed else tuple(items))
+        indent = 2 if use == "always" else 3
+        lines = [f"{'    ' * indent}{modules} = []"] if listed else []
+        for item in items if listed else ():
+            lines += statement("", Call(f"{modules}.append", (item,)), indent)
         if use == "always":
+            cls.init += lines
             cls.init += statement(f"self.{attr} = ", built, 2)
             cls.forward.append(f"        {cls.identity} = self.{attr}(x)")
         else:
             condition = self.shape_change(block, names, fx)
             cls.init.append(f"        self.{attr}: nn.Module | None = None")
             cls.init.append(f"        if {condition}:")
+            cls.init += lines
             cls.init += statement(f"self.{attr} = ", built, 3)
             cls.forward.append(f"        {cls.identity} = x if self.{attr} is None else self.{attr}(x)")
         return cls.identity
@@ -785,12 +798,27 @@ class _Exporter:
         """The texts of the strides F(x)'s calls give (their layers', or a block call's `stride`)."""
         found = []
         for call in block.layers:
+            stride_names = self.stride_params(call.kind) if call.is_block else {"stride"}
             for name, arg in call.args:
-                if name == "stride":
+                if name in stride_names:
                     text = self.arg_text(arg, names, None)
                     if _int(text) != 1:
                         found.append(text)
         return list(dict.fromkeys(found))
+
+    def stride_params(self, block_name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        """The arguments of a block that become a layer's `stride` inside it (Ultralytics' `s`)."""
+        block = self.spec.blocks.get(block_name)
+        if block is None or block_name in seen:
+            return set()
+        own = {name for name, _ in block.params}
+        found = {name for name, default in block.params if name == "stride"}
+        for call in block.layers + block.shortcut + block.after:
+            inner = self.stride_params(call.kind, seen | {block_name}) if call.is_block else {"stride"}
+            for name, arg in call.args:
+                if name in inner and isinstance(arg.raw, Expr) and str(arg.raw) in own:
+                    found.add(str(arg.raw))
+        return found
 
     def shape_kept(self, block: Block, names: Callable[[str], str], fx: Node) -> str | None:
         """When F(x) keeps x's shape, as the block's arguments say (`residual: auto`): strides 1
@@ -881,12 +909,24 @@ class _Exporter:
         return snake(call.kind)
 
     def merge(self, cls: _Class, call: LayerCall, kind: LayerKind, inputs: list[Node], names: Callable[[str], str], wanted: str, out_var: str) -> Node:
-        if call.repeat is not None:
-            raise self.error(call, "a merge layer without repeat")
         constructor = self.kind_call(cls, call, kind, inputs[0].dims, names, [])
         attr, new = cls.attribute(wanted, constructor.flat())
         if new:
             cls.init += statement(f"self.{attr} = ", constructor, 2)
+        if call.repeat is not None:  # applied `repeat` times: Bottleneck's `1 if shortcut and ... else 0`
+            if call.kind not in ("Add", "Mul"):
+                raise self.error(call, "a repeated merge of one input and the running tensor (Add, Mul)")
+            if len(inputs) != 2:
+                raise self.error(call, "a repeated merge of two inputs")
+            count = self.arg_text(call.repeat, names, None)
+            counter, _ = cls.attribute(f"{attr}_count", None)
+            cls.init += statement(f"self.{counter} = ", Call("int", (count,)), 2)
+            running, other = inputs
+            if out_var != running.var:
+                cls.forward.append(f"        {out_var} = {running.var}")
+            cls.forward.append(f"        for _ in range(self.{counter}):")
+            cls.forward += statement(f"{out_var} = ", Call(f"self.{attr}", (out_var, other.var)), 3)
+            return Node(out_var, inputs[0].dims)
         cls.forward += statement(f"{out_var} = ", Call(f"self.{attr}", tuple(n.var for n in inputs)), 2)
         dims: tuple[str | None, ...] | None = inputs[0].dims
         if call.kind in ("Concat",):
@@ -981,6 +1021,22 @@ class _Exporter:
         blocks = {v in self.spec.blocks for v in self.type_values(call.kind)}
         return "both" if len(blocks) > 1 else "blocks" if blocks == {True} else "layers"
 
+    def group_reads(self, argument: str) -> set[str]:
+        """The outside names the blocks a type argument may hold read (each of their classes takes them all)."""
+        found: set[str] = set()
+        for value in sorted(self.type_values(argument)):
+            if value in self.spec.blocks:
+                found |= self.block_reads(self.spec.blocks[value])
+        return found
+
+    def chosen_group_reads(self, block_name: str) -> set[str]:
+        """The outside names of every type argument's group that holds this block."""
+        found: set[str] = set()
+        for call in self.all_calls():
+            if call.chosen and block_name in self.type_values(call.kind) and self.chosen_kinds(call) == "blocks":
+                found |= self.group_reads(call.kind)
+        return found
+
     def type_values(self, argument: str) -> set[str]:
         found = set()
         for call in self.all_calls():
@@ -1028,6 +1084,7 @@ class _Exporter:
             in_channels = channels if channels is not None else self.fallback(call, row_paths, lambda r: r.inputs[0][1])
             kinds = self.chosen_kinds(call)
             if kinds == "blocks":
+                keywords += [f"{identifier(n)}={names(n)}" for n in sorted(self.group_reads(call.kind))]
                 return Call(func, (in_channels, *keywords)), dims
             if kinds == "layers":
                 return Call(func, tuple(keywords)), dims
@@ -1060,13 +1117,17 @@ class _Exporter:
         if func is None:
             func = self.kind_class(kind)
         positional: list[str] = []
-        keywords: list[str] = []
+        keywords: list[Part] = []
         in_positional = True
         for index, param in enumerate(kind.params):
             if param.name in ("device", "dtype"):
                 continue
             if param.name in given:
                 arg = given[param.name]
+                if kind.name == "Reshape" and arg_refs_runtime(arg) and nodes is not None and runtime is not None and isinstance(arg.raw, tuple):
+                    keywords.append(Call(f"{param.name}=", self.runtime_items(call, arg, names, nodes, runtime)))
+                    in_positional = False
+                    continue
                 if arg_refs_runtime(arg) and nodes is not None:
                     if kind.name not in _RUNTIME_SIZE or param.name != "size" or runtime is None:
                         raise self.error(call, "node sizes read by the size of CenterCrop, PadTo, Interpolate or Upsample", f"{kind.name}'s {param.name!r} reads another node's size, which PyTorch code cannot know when the module is built")
@@ -1085,6 +1146,20 @@ class _Exporter:
                 in_positional = False
                 keywords.append(f"{param.name}={text}")
         return Call(func, tuple(positional + keywords))
+
+    def runtime_items(self, call: LayerCall, arg: Arg, names: Callable[[str], str], nodes: Mapping[str, Node], runtime: list[str]) -> tuple[str, ...]:
+        """A shape whose items reading node sizes are None, their sizes given to forward (`runtime`)."""
+        assert isinstance(arg.raw, tuple)
+        items = []
+        for item in arg.raw:
+            if not arg_refs_runtime(item):
+                items.append(self.arg_text(item, names, nodes, integer=True))
+                continue
+            if arg_names(item):
+                raise self.error(call, "shape items that read node sizes and numbers only", f"{call.kind}: a shape item reads both a node's size and the arguments ({item.raw}), which the exported code cannot split between constructor and forward")
+            runtime.append(self.arg_text(item, names, nodes, forward=True))
+            items.append("None")
+        return tuple(items) if len(items) > 1 else (items[0] + ",",)
 
     def inferred(self, call: LayerCall, kind: LayerKind, name: str, dims: tuple[str | None, ...] | None, row_paths: Sequence[str]) -> str:
         text: str | None = None
@@ -1196,6 +1271,8 @@ class _Exporter:
                 raise ValueError(str(raw))
             try:
                 text = expr_text(raw.tree, names, node, self.used)
+            except SpecError as exc:  # a block class written on the way (a type argument's): its own located error
+                raise exc.located(arg.position, None) from None
             except ValueError as exc:
                 raise ExportError(
                     f"the size of node {str(exc)!r} is not known when the module is built",
@@ -1208,11 +1285,12 @@ class _Exporter:
             return text
         if isinstance(raw, bool) or raw is None:
             return repr(raw)
-        if isinstance(raw, LayerType):
-            return self.type_text(str(raw))
+        if isinstance(raw, (LayerType, str)) and (isinstance(raw, LayerType) or lookup(raw) is not None or raw in self.spec.blocks):
+            try:
+                return self.type_text(str(raw))
+            except SpecError as exc:  # a kind without a PyTorch module given as a type argument
+                raise exc.located(arg.position, None) from None
         if isinstance(raw, str):
-            if lookup(raw) is not None or raw in self.spec.blocks:
-                return self.type_text(raw)
             return json.dumps(raw)
         if isinstance(raw, float):
             return repr(raw)
