@@ -343,3 +343,16 @@ def test_train_frozen_weights_have_no_gradient_or_state() -> None:
     assert evaluation.frozen == 16
     assert memory.weights == 4 * evaluation.params
     assert memory.gradients == 4 * (evaluation.params - 16) and memory.optimizer_state == 2 * memory.gradients
+
+
+def test_a_removed_merge_keeps_the_previous_layer() -> None:
+    """`repeat: 0` removes the layer (docs/spec.md): a merge `from: a` removed leaves the previous
+    layer's output, not `a` (Ultralytics' Bottleneck without shortcut: its output is cv2's)."""
+    text = "name: t\ninput: [3, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 4, kernel_size: 1, name: a}\n" \
+           "  - Conv2d: {out_channels: 6, kernel_size: 1}\n  - Concat: {from: a, repeat: 0}\n  - ReLU\n"
+    (evaluation,) = evaluate_spec(load_text(text, "t.yaml", Limits()))
+    assert evaluation.output == (1, 6, 8, 8) and evaluation.rows[-1].sources == (1,)
+    spec = load_path(str(DATA / "tiny-det.yaml"), Limits(scale="n", imgsz=320))
+    (evaluation,) = evaluate_spec(spec)
+    rows = {r.module: i for i, r in enumerate(evaluation.rows)}
+    assert evaluation.rows[rows["6.m.0.2"]].sources == (rows["6.cv1.act"], rows["6.m.0.m.cv2.act"])
