@@ -290,25 +290,28 @@ def train_of(record: dict[str, Any]) -> Any:
 
     spec = load_path(str(DATA / record["file"]), Limits(scale=record["scale"] or None, imgsz=record["imgsz"]))
     (evaluation,) = evaluate_spec(spec._replace(batch=Arg(record["batch"], spec.position)))
-    return train_memory(evaluation)
+    return train_memory(evaluation, dtype=record.get("dtype", "float32"), mixed=record.get("mixed", False))
 
 
 def test_train_reference_covers_every_file_and_scale() -> None:
-    recorded = {(m["file"], m["scale"], m["batch"]) for m in TRAIN["models"]}
-    expected = {(m["file"], m["scale"], b) for m in REFERENCE["models"] for b in (1, 2)}
+    recorded = {(m["file"], m["scale"], m["batch"], m["dtype"], m["mixed"]) for m in TRAIN["models"]}
+    precisions = [("float32", False), ("bfloat16", True)]
+    expected = {(m["file"], m["scale"], b, *p) for m in REFERENCE["models"] for b in (1, 2) for p in precisions}
     assert recorded == expected
 
 
 @pytest.mark.parametrize("record", [m for m in TRAIN["models"] if m["file"] not in ATTENTION_FILES],
-                         ids=lambda m: f"{m['file']}-{m['scale'] or '-'}-b{m['batch']}")
+                         ids=lambda m: f"{m['file']}-{m['scale'] or '-'}-b{m['batch']}-{m['dtype']}{'-amp' if m['mixed'] else ''}")
 def test_train_saved_bytes_equal_torch(record: dict[str, Any]) -> None:
     """Train mode: the head returns its raw level outputs (no DFL, no sigmoid; Classify no
-    softmax); C2f's and SPPF's lists keep each step's own tensor: torch's saved bytes exactly."""
-    assert train_of(record).activations == record["saved_bytes"]
+    softmax); C2f's and SPPF's lists keep each step's own tensor: torch's saved bytes exactly,
+    in float32 and under autocast bfloat16 (with autocast's bfloat16 weight copies)."""
+    memory = train_of(record)
+    assert (memory.activations, memory.weight_casts) == (record["saved_bytes"], record["weight_cast_bytes"])
 
 
 @pytest.mark.parametrize("record", [m for m in TRAIN["models"] if m["file"] in ATTENTION_FILES and m["batch"] == 1],
-                         ids=lambda m: f"{m['file']}-{m['scale'] or '-'}")
+                         ids=lambda m: f"{m['file']}-{m['scale'] or '-'}-{m['dtype']}")
 def test_train_refuses_ultralytics_attention(record: dict[str, Any]) -> None:
     with pytest.raises(CnncalcError, match=r"not modelled for MatMul \(layer .*module \d+\.m\.0\.(m\.)?attn\.6\): Ultralytics' Attention multiplies q"):
         train_of(record)

@@ -2450,7 +2450,7 @@ TRAIN_MERGE_CASES = [
 TRAIN_PRECISION_CASES = {"conv_bn", "conv_relu_conv", "conv_maxpool", "conv_flatten_linear", "linear", "linear_dropout_linear", "conv_adaptive_avg_1",
                          "act_silu", "act_hardswish_inplace", "act_gelu", "act_sigmoid", "act_softmax_1", "layernorm_last", "layernorm2d",
                          "permute_layernorm_linear_gelu", "groupnorm", "convT2d", "convT2d_first", "dropout2d", "stochastic_depth_row", "avgpool2d",
-                         "upsample_bilinear", "channel_shuffle", "layerscale2d", "conv1d", "bn1d", "mul_se", "concat", "add",
+                         "upsample_bilinear", "upsample_nearest", "channel_shuffle", "layerscale2d", "conv1d", "bn1d", "mul_se", "concat", "add",
                          "linear_3d", "act_tanh", "prelu_first", "interpolate_bilinear"}
 # Models: every shipped torchvision config (ZOO) at batch 1 and 8 in float32; a few also as a
 # model cast to 16-bit and under CPU autocast; the segmentation configs below (make_train).
@@ -2772,45 +2772,50 @@ def make_yolo(path: str, acceptance: str | None = None, only: list[str] | None =
 
 YOLO_TRAIN_IMGSZ = 320
 YOLO_TRAIN_BATCHES = [1, 2]
+YOLO_TRAIN_PRECISIONS = [("float32", False), ("bfloat16", True)]
 
 
 def make_yolo_train(path: str) -> None:
     """Training memory of tests/data/yolo/*.yaml at each of their scales: the model built by the
     ultralytics package (yolo_model), train mode, the saved tensors of one forward pass at
     3 x YOLO_TRAIN_IMGSZ^2 (saved_bytes: once per storage, parameters left out, the input needs
-    no gradient), batch 1 and 2, float32. In train mode the heads return their raw outputs
-    (Detect: no DFL, no sigmoid; Classify: no softmax). Resumable: records already there are kept."""
+    no gradient), batch 1 and 2, float32 and under CPU autocast bfloat16. In train mode the heads
+    return their raw outputs (Detect: no DFL, no sigmoid; Classify: no softmax). Resumable."""
     import ultralytics
     import yaml as pyyaml
 
     out = {"meta": {"source": "torch %s, ultralytics %s, CPU, %s" % (torch.__version__, ultralytics.__version__, sys.version.split()[0]),
                     "method": "ultralytics.nn.tasks.*Model(cfg dict with 'scale', ch=3), model.train(); "
                               "torch.autograd.graph.saved_tensors_hooks over one forward pass of torch.randn(batch, 3, imgsz, imgsz) "
-                              "(no grad), bytes once per storage (untyped_storage().data_ptr()), parameter storages left out, float32",
+                              "(no grad), bytes once per storage (untyped_storage().data_ptr()), parameter storages left out; float32, "
+                              "or mixed: torch.autocast('cpu', bfloat16) with float32 parameters, the saved cast copies of parameters "
+                              "apart as weight_cast_bytes",
                     "imgsz": YOLO_TRAIN_IMGSZ},
            "models": []}
     if os.path.exists(path):
         with open(path) as f:
-            out["models"] = json.load(f)["models"]
-    done = {(m["file"], m["scale"], m["batch"]) for m in out["models"]}
+            out["models"] = [dict({"dtype": "float32", "mixed": False, "weight_cast_bytes": 0}, **m) for m in json.load(f)["models"]]
+    done = {(m["file"], m["scale"], m["batch"], m["dtype"], m["mixed"]) for m in out["models"]}
     here = os.path.join(DATA, "yolo")
-    for name in sorted(os.listdir(here)):
-        if not name.endswith(".yaml"):
-            continue
-        with open(os.path.join(here, name)) as f:
-            d = pyyaml.safe_load(f)
-        for scale in (list(d["scales"]) if "scales" in d else [""]):
-            for batch in YOLO_TRAIN_BATCHES:
-                if (name, scale, batch) in done:
-                    continue
-                torch.manual_seed(0)
-                _, model = yolo_model(dict(d, scale=scale, yaml_file=name))
-                total, count, _ = saved_bytes(model, torch.randn(batch, 3, YOLO_TRAIN_IMGSZ, YOLO_TRAIN_IMGSZ))
-                out["models"].append({"file": name, "scale": scale, "batch": batch, "imgsz": YOLO_TRAIN_IMGSZ, "saved_bytes": total, "storages": count})
-                print(name, scale, batch, total, count, flush=True)
-                with open(path, "w") as f:
-                    json.dump(out, f, indent=1)
-                    f.write("\n")
+    for dtype, mixed in YOLO_TRAIN_PRECISIONS:
+        for name in sorted(os.listdir(here)):
+            if not name.endswith(".yaml"):
+                continue
+            with open(os.path.join(here, name)) as f:
+                d = pyyaml.safe_load(f)
+            for scale in (list(d["scales"]) if "scales" in d else [""]):
+                for batch in YOLO_TRAIN_BATCHES:
+                    if (name, scale, batch, dtype, mixed) in done:
+                        continue
+                    torch.manual_seed(0)
+                    _, model = yolo_model(dict(d, scale=scale, yaml_file=name))
+                    total, count, cast = saved_bytes(model, torch.randn(batch, 3, YOLO_TRAIN_IMGSZ, YOLO_TRAIN_IMGSZ), dtype, mixed)
+                    out["models"].append({"file": name, "scale": scale, "batch": batch, "imgsz": YOLO_TRAIN_IMGSZ, "dtype": dtype, "mixed": mixed,
+                                          "saved_bytes": total, "storages": count, "weight_cast_bytes": cast})
+                    print(name, scale, batch, dtype, mixed, total, count, cast, flush=True)
+                    with open(path, "w") as f:
+                        json.dump(out, f, indent=1)
+                        f.write("\n")
 
 
 def main(argv=None):
