@@ -13,7 +13,15 @@ storage; every other layer writes a new one), their element size and whether the
 contiguous, and counts each saved storage once, at the first row that saves it. Which tensors
 need a gradient is followed too: the network's input does not (a standalone block's does: it
 sits inside a network); a layer's output does when it has parameters or an input that does
-(layers without parameters save nothing for an input that needs no gradient).
+(layers without parameters save nothing for an input that needs no gradient). Frozen parameters
+(requires_grad=False: DFL's) count in the weights, with no gradient and no optimizer state.
+
+Read from an Ultralytics model file (Evaluation.inference_only, python_lists, train_refused):
+the rows Ultralytics runs in eval mode only (Detect's DFL, sigmoid and final concatenation,
+Classify's softmax) save nothing, as in train mode, where the head returns its raw outputs; a
+Narrow that takes exactly one input of a Concat is that input's own storage (the templates'
+running concatenation stands for Ultralytics' Python list, `y[-1]`); C2PSA and C2fPSA rows are
+refused (their Attention scales q and reshapes v in ways the template does not model).
 
 Not modelled (so every figure is a lower bound on what training needs): workspace and temporary
 buffers, the allocator's rounding and caching, the gradients of activations alive during
@@ -252,7 +260,7 @@ def _total_steps(t: TrainMemory) -> tuple[Step, ...]:
         Step("gradients", "weights", "", t.gradients, " B", f"one per parameter, {t.master_dtype}")
         if t.gradients == t.weights
         else Step("gradients", f"trained params * {size}", "", t.gradients, " B", f"one per trained parameter (frozen ones have none), {t.master_dtype}"),
-        Step("optimizer state", f"{states} * weights", "", t.optimizer_state, " B", f"{t.optimizer}: {states} buffer(s) per parameter"),
+        Step("optimizer state", f"{states} * {'weights' if t.gradients == t.weights else 'gradients'}", "", t.optimizer_state, " B", f"{t.optimizer}: {states} buffer(s) per parameter"),
         Step("saved activations", "the rows' saved bytes", "", t.activations, " B", "each storage once"),
         *((Step("weight casts", "the rows' weight casts", "", t.weight_casts, " B", f"autocast's {t.dtype} copies of conv and linear weights"),) if t.mixed else ()),
         Step("total", " + ".join(parts), tuple(numbers), t.total, " B", "a lower bound: " + NOT_MODELLED),
