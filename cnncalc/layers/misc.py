@@ -197,7 +197,9 @@ _DFL = '''class DFL(nn.Module):
         self.c1 = c1
         self.conv = nn.Conv2d(c1, 1, 1, bias=False).requires_grad_(False)
         with torch.no_grad():
-            self.conv.weight.copy_(torch.arange(c1, dtype=torch.float).view(1, c1, 1, 1))
+            self.conv.weight.copy_(
+                torch.arange(c1, dtype=torch.float).view(1, c1, 1, 1)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, a = x.shape
