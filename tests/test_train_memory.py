@@ -199,7 +199,7 @@ def test_per_row_bytes_sum_to_the_total() -> None:
         (["Conv2d(3, 4, 3)", "BatchNorm2d(4, track_running_stats=False)"], True, "track_running_stats"),
         (["Conv2d(3, 4, 3)", "InstanceNorm2d(4)"], True, "InstanceNorm2d.*autocast"),
         (["Conv2d(3, 4, 3)", "ReflectionPad2d(1)"], True, "ReflectionPad2d.*autocast"),
-        (["Conv2d(3, 4, 3)", "Upsample(scale_factor=2)"], True, "mode 'nearest'"),
+        (["Conv2d(3, 4, 3)", "Upsample(scale_factor=2, mode='bicubic')"], True, "mode 'bicubic'"),
         (["Conv2d(3, 4, 3, padding=1, padding_mode='reflect')"], False, "padding_mode"),
         (["Conv2d(3, 4, 3)", "MaxPool2d(2, return_indices=True)"], False, "return_indices"),
         (["Conv2d(3, 4, 3)", "Dropout(p=1.0)"], False, "0 <= p < 1"),

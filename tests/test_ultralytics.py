@@ -274,3 +274,88 @@ def test_params_json_trainable_leaves_out_dfl(runner: Any) -> None:
     document = json.loads(result.output)
     reference = next(m for m in REFERENCE["models"] if m["file"] == "tiny-v5.yaml")
     assert (document["total"], document["trainable"]) == (reference["params"], reference["trainable"])
+
+
+# ----------------------------------------------------------------------------- training memory
+
+TRAIN = json.loads((DATA / "train_memory_torch.json").read_text())
+# C2PSA/C2fPSA rows: Ultralytics' Attention scales q (a copy autograd saves) and reshapes v (a
+# view or a copy by the head count); the template models neither, so cost --train refuses them.
+ATTENTION_FILES = {"tiny-more.yaml", "tiny11.yaml"}
+
+
+def train_of(record: dict[str, Any]) -> Any:
+    from cnncalc.analysis.train import train_memory
+    from cnncalc.spec.model import Arg
+
+    spec = load_path(str(DATA / record["file"]), Limits(scale=record["scale"] or None, imgsz=record["imgsz"]))
+    (evaluation,) = evaluate_spec(spec._replace(batch=Arg(record["batch"], spec.position)))
+    return train_memory(evaluation, dtype=record.get("dtype", "float32"), mixed=record.get("mixed", False))
+
+
+def test_train_reference_covers_every_file_and_scale() -> None:
+    recorded = {(m["file"], m["scale"], m["batch"], m["dtype"], m["mixed"]) for m in TRAIN["models"]}
+    precisions = [("float32", False), ("bfloat16", True)]
+    expected = {(m["file"], m["scale"], b, *p) for m in REFERENCE["models"] for b in (1, 2) for p in precisions}
+    assert recorded == expected
+
+
+@pytest.mark.parametrize("record", [m for m in TRAIN["models"] if m["file"] not in ATTENTION_FILES],
+                         ids=lambda m: f"{m['file']}-{m['scale'] or '-'}-b{m['batch']}-{m['dtype']}{'-amp' if m['mixed'] else ''}")
+def test_train_saved_bytes_equal_torch(record: dict[str, Any]) -> None:
+    """Train mode: the head returns its raw level outputs (no DFL, no sigmoid; Classify no
+    softmax); C2f's and SPPF's lists keep each step's own tensor: torch's saved bytes exactly,
+    in float32 and under autocast bfloat16 (with autocast's bfloat16 weight copies)."""
+    memory = train_of(record)
+    assert (memory.activations, memory.weight_casts) == (record["saved_bytes"], record["weight_cast_bytes"])
+
+
+@pytest.mark.parametrize("record", [m for m in TRAIN["models"] if m["file"] in ATTENTION_FILES and m["batch"] == 1],
+                         ids=lambda m: f"{m['file']}-{m['scale'] or '-'}-{m['dtype']}")
+def test_train_refuses_ultralytics_attention(record: dict[str, Any]) -> None:
+    with pytest.raises(CnncalcError, match=r"not modelled for MatMul \(layer .*module \d+\.m\.0\.(m\.)?attn\.6\): Ultralytics' Attention multiplies q"):
+        train_of(record)
+
+
+def test_train_decode_rows_save_nothing() -> None:
+    """DFL, the sigmoid and the final concatenation run in eval mode only: nothing saved there."""
+    memory = train_of({"file": "tiny-det.yaml", "scale": "n", "imgsz": 320, "batch": 1})
+    spec = load_path(str(DATA / "tiny-det.yaml"), Limits(scale="n", imgsz=320))
+    (evaluation,) = evaluate_spec(spec)
+    decode = {r.module: t for r, t in zip(evaluation.rows, memory.rows) if r.module in ("14.dfl", "14.sigmoid", "14")}
+    assert set(decode) == {"14.dfl", "14.sigmoid", "14"}
+    assert all(t.saved_bytes == 0 and t.saves.startswith("nothing: not run in training") for t in decode.values())
+
+
+def test_cli_train_on_a_model_file() -> None:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["cost", str(DATA / "tiny-det.yaml"), "--scale", "n", "--imgsz", "320", "--train", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    assert "saved activations 52,143,360 B" in result.output
+    result = CliRunner().invoke(main, ["cost", str(DATA / "tiny11.yaml"), "--train"])
+    assert result.exit_code == 2 and "training memory is not modelled for MatMul" in result.output
+
+
+def test_train_frozen_weights_have_no_gradient_or_state() -> None:
+    from cnncalc.analysis.train import train_memory
+
+    spec = load_path(str(DATA / "tiny-det.yaml"), Limits(scale="n", imgsz=320))
+    (evaluation,) = evaluate_spec(spec)
+    memory = train_memory(evaluation, optimizer="adam")
+    assert evaluation.frozen == 16
+    assert memory.weights == 4 * evaluation.params
+    assert memory.gradients == 4 * (evaluation.params - 16) and memory.optimizer_state == 2 * memory.gradients
+
+
+def test_a_removed_merge_keeps_the_previous_layer() -> None:
+    """`repeat: 0` removes the layer (docs/spec.md): a merge `from: a` removed leaves the previous
+    layer's output, not `a` (Ultralytics' Bottleneck without shortcut: its output is cv2's)."""
+    text = "name: t\ninput: [3, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 4, kernel_size: 1, name: a}\n" \
+           "  - Conv2d: {out_channels: 6, kernel_size: 1}\n  - Concat: {from: a, repeat: 0}\n  - ReLU\n"
+    (evaluation,) = evaluate_spec(load_text(text, "t.yaml", Limits()))
+    assert evaluation.output == (1, 6, 8, 8) and evaluation.rows[-1].sources == (1,)
+    spec = load_path(str(DATA / "tiny-det.yaml"), Limits(scale="n", imgsz=320))
+    (evaluation,) = evaluate_spec(spec)
+    rows = {r.module: i for i, r in enumerate(evaluation.rows)}
+    assert evaluation.rows[rows["6.m.0.2"]].sources == (rows["6.cv1.act"], rows["6.m.0.m.cv2.act"])

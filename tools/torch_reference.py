@@ -2464,6 +2464,10 @@ TRAIN_CASES += [
     ("channel_shuffle", S2, [C38, ["ChannelShuffle", {"groups": 2}], _c(8, 4, 1)]),
     ("narrow_conv", S2, [C38, ["Narrow", {"dim": 1, "start": 2, "length": 4}], _c(4, 4, 1)]),
     ("narrow_relu", S2, [C38, ["Narrow", {"dim": 1, "start": 0, "length": 4}], ["ReLU", {}]]),
+    # Ultralytics' DFL (its frozen 1x1 conv): after a conv, and on the input (no gradient)
+    ("dfl", [3, 20], [_c(3, 64, 1, 1), ["DFL", {"c1": 16}]]),
+    ("dfl_8", [3, 7], [_c(3, 32, 1, 1), ["DFL", {"c1": 8}]]),
+    ("dfl_first", [64, 20], [["DFL", {"c1": 16}]]),
 ]
 # Merges: [pre layers], [branch layers], merge kind: y0 = pre(x), y = branch(y0), merge(y, y0)
 # (cnncalc: the branch in a block, the merge `from: input`).
@@ -2475,11 +2479,18 @@ TRAIN_MERGE_CASES = [
     ("mul_first", S2, [], [["AdaptiveAvgPool2d", {"output_size": 1}], _c(3, 3, 1), ["Sigmoid", {}]], ["Mul", {}]),
     ("concat", S2, [C38], [_c(8, 4, 1), ["ReLU", {"inplace": True}]], ["Concat", {"dim": 1}]),
     ("concat_conv", S2, [C38], [_c(8, 4, 1)], ["Concat", {"dim": 1}], ),
+    # torch.matmul(y, y0): attention's q^T k (a transposed view of the same storage), a product
+    # of two new tensors, one input without a gradient, neither
+    ("matmul_transposed", S2, [C38], [["Transpose", {"dim0": -2, "dim1": -1}]], ["MatMul", {}]),
+    ("matmul_conv", S2, [C38], [_c(8, 8, 1)], ["MatMul", {}]),
+    ("matmul_first_grad", S2, [], [_c(3, 3, 1)], ["MatMul", {}]),
+    ("matmul_no_grad", S2, [], [["Transpose", {"dim0": -2, "dim1": -1}]], ["MatMul", {}]),
+    ("matmul_3d", S1, [_c(3, 10, 1, 1)], [["Transpose", {"dim0": -2, "dim1": -1}], ["ReLU", {}]], ["MatMul", {}]),
 ]
 TRAIN_PRECISION_CASES = {"conv_bn", "conv_relu_conv", "conv_maxpool", "conv_flatten_linear", "linear", "linear_dropout_linear", "conv_adaptive_avg_1",
                          "act_silu", "act_hardswish_inplace", "act_gelu", "act_sigmoid", "act_softmax_1", "layernorm_last", "layernorm2d",
                          "permute_layernorm_linear_gelu", "groupnorm", "convT2d", "convT2d_first", "dropout2d", "stochastic_depth_row", "avgpool2d",
-                         "upsample_bilinear", "channel_shuffle", "layerscale2d", "conv1d", "bn1d", "mul_se", "concat", "add",
+                         "upsample_bilinear", "upsample_nearest", "channel_shuffle", "layerscale2d", "conv1d", "bn1d", "mul_se", "concat", "add",
                          "linear_3d", "act_tanh", "prelu_first", "interpolate_bilinear"}
 # Models: every shipped torchvision config (ZOO) at batch 1 and 8 in float32; a few also as a
 # model cast to 16-bit and under CPU autocast; the segmentation configs below (make_train).
@@ -2517,12 +2528,26 @@ class LayerScale2d(LayerScale):
         return x.mul_(gamma) if self.inplace else x * gamma
 
 
+class DFL(nn.Module):
+    """ultralytics.nn.modules.block.DFL (8.4.190), written out (no ultralytics in this venv)."""
+
+    def __init__(self, c1=16):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, 1, 1, bias=False).requires_grad_(False)
+        self.conv.weight.data[:] = nn.Parameter(torch.arange(c1, dtype=torch.float).view(1, c1, 1, 1))
+        self.c1 = c1
+
+    def forward(self, x):
+        b, _, a = x.shape
+        return self.conv(x.view(b, 4, self.c1, a).transpose(2, 1).softmax(1)).view(b, 4, a)
+
+
 def train_layer(kind, kwargs):
     import torchvision
 
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
     local = {"Narrow": Narrow, "LayerScale": LayerScale, "LayerScale2d": LayerScale2d, "Permute": torchvision.ops.misc.Permute,
-             "StochasticDepth": torchvision.ops.StochasticDepth, "LayerNorm2d": torchvision.models.convnext.LayerNorm2d}
+             "StochasticDepth": torchvision.ops.StochasticDepth, "LayerNorm2d": torchvision.models.convnext.LayerNorm2d, "DFL": DFL}
     if kind in local:
         return local[kind](**kwargs)
     if kind in SIZE_LAYERS:
@@ -2542,6 +2567,8 @@ class Merge(nn.Module):
             return y + y0
         if self.kind == "Mul":
             return y * y0
+        if self.kind == "MatMul":
+            return torch.matmul(y, y0)
         return torch.cat((y, y0), **self.kwargs)
 
 
@@ -2783,13 +2810,61 @@ def make_yolo(path: str, acceptance: str | None = None, only: list[str] | None =
             f.write("\n")
 
 
+YOLO_TRAIN_IMGSZ = 320
+YOLO_TRAIN_BATCHES = [1, 2]
+YOLO_TRAIN_PRECISIONS = [("float32", False), ("bfloat16", True)]
+
+
+def make_yolo_train(path: str) -> None:
+    """Training memory of tests/data/yolo/*.yaml at each of their scales: the model built by the
+    ultralytics package (yolo_model), train mode, the saved tensors of one forward pass at
+    3 x YOLO_TRAIN_IMGSZ^2 (saved_bytes: once per storage, parameters left out, the input needs
+    no gradient), batch 1 and 2, float32 and under CPU autocast bfloat16. In train mode the heads
+    return their raw outputs (Detect: no DFL, no sigmoid; Classify: no softmax). Resumable."""
+    import ultralytics
+    import yaml as pyyaml
+
+    out = {"meta": {"source": "torch %s, ultralytics %s, CPU, %s" % (torch.__version__, ultralytics.__version__, sys.version.split()[0]),
+                    "method": "ultralytics.nn.tasks.*Model(cfg dict with 'scale', ch=3), model.train(); "
+                              "torch.autograd.graph.saved_tensors_hooks over one forward pass of torch.randn(batch, 3, imgsz, imgsz) "
+                              "(no grad), bytes once per storage (untyped_storage().data_ptr()), parameter storages left out; float32, "
+                              "or mixed: torch.autocast('cpu', bfloat16) with float32 parameters, the saved cast copies of parameters "
+                              "apart as weight_cast_bytes",
+                    "imgsz": YOLO_TRAIN_IMGSZ},
+           "models": []}
+    if os.path.exists(path):
+        with open(path) as f:
+            out["models"] = [dict({"dtype": "float32", "mixed": False, "weight_cast_bytes": 0}, **m) for m in json.load(f)["models"]]
+    done = {(m["file"], m["scale"], m["batch"], m["dtype"], m["mixed"]) for m in out["models"]}
+    here = os.path.join(DATA, "yolo")
+    for dtype, mixed in YOLO_TRAIN_PRECISIONS:
+        for name in sorted(os.listdir(here)):
+            if not name.endswith(".yaml"):
+                continue
+            with open(os.path.join(here, name)) as f:
+                d = pyyaml.safe_load(f)
+            for scale in (list(d["scales"]) if "scales" in d else [""]):
+                for batch in YOLO_TRAIN_BATCHES:
+                    if (name, scale, batch, dtype, mixed) in done:
+                        continue
+                    torch.manual_seed(0)
+                    _, model = yolo_model(dict(d, scale=scale, yaml_file=name))
+                    total, count, cast = saved_bytes(model, torch.randn(batch, 3, YOLO_TRAIN_IMGSZ, YOLO_TRAIN_IMGSZ), dtype, mixed)
+                    out["models"].append({"file": name, "scale": scale, "batch": batch, "imgsz": YOLO_TRAIN_IMGSZ, "dtype": dtype, "mixed": mixed,
+                                          "saved_bytes": total, "storages": count, "weight_cast_bytes": cast})
+                    print(name, scale, batch, dtype, mixed, total, count, cast, flush=True)
+                    with open(path, "w") as f:
+                        json.dump(out, f, indent=1)
+                        f.write("\n")
+
+
 def main(argv=None):
     if os.environ.get("PYTHONHASHSEED") != "0":
         # torch formats some error messages from Python sets; pin hashing so output is byte-stable
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation", "train", "export", "yolo"], help="generate just one of the files")
+    ap.add_argument("--only", choices=["shapes", "zoo", "lppool", "resolutions", "sizes", "segmentation", "train", "export", "yolo", "yolo-train"], help="generate just one of the files")
     ap.add_argument("--out-dir", default=DATA, help="output directory (default: tests/data of this repo)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--cnncalc-python", default=os.environ.get("CNNCALC_PYTHON", "python3"),
@@ -2823,6 +2898,8 @@ def main(argv=None):
         make_export(os.path.join(a.out_dir, "export_torch.json"), a.cnncalc_python, a.targets)
     if a.only == "yolo":  # needs the ultralytics package (its own venv): never part of the default run
         make_yolo(os.path.join(a.out_dir, "yolo", "ultralytics_reference.json"), a.acceptance, a.models)
+    if a.only == "yolo-train":  # the same venv
+        make_yolo_train(os.path.join(a.out_dir, "yolo", "train_memory_torch.json"))
 
 
 if __name__ == "__main__":

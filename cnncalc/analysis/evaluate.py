@@ -134,7 +134,12 @@ class Evaluator(Expander):
             from cnncalc.analysis.validity import state
 
             stated = state(tuple(self.outcomes.conditions.values()))
-        return Evaluation(name, spec_name, x, output, rows, groups, *totals(rows), x[0] if x else 1, self.spec is None, stated, spans=spans)
+        yolo = self.spec.ultralytics if self.spec else None
+        inference_only = frozenset(yolo.inference_only) if yolo is not None else frozenset()
+        return Evaluation(
+            name, spec_name, x, output, rows, groups, *totals(rows), x[0] if x else 1, self.spec is None, stated, spans=spans, inference_only=inference_only,
+            python_lists=yolo is not None, train_refused=tuple(yolo.train_refused) if yolo is not None else (),
+        )
 
     def refuse_symbolic_rows(self, rows: tuple[Row, ...]) -> None:
         """Refuse more than --max-symbolic-layers rows with symbolic sizes or counts, the copies

@@ -237,8 +237,8 @@ class Expander:
                     current = rows[-1].output
                     current_source = len(rows) - 1
                 inputs, input_sources = (current,), (current_source,)
-            if repeat == 0:
-                current, current_source = inputs[0], input_sources[0]
+            if repeat == 0 and not (not call.is_block and len(call.sources) == 1 and getattr(lookup(call.kind), "inputs", 1) > 1):
+                current, current_source = inputs[0], input_sources[0]  # (a merge `from: a` removed: the previous stays)
             step = 1 if call.repeat is None or call.name is not None else repeat if copies is None else copies
             index = index + step if type(index) is int and type(step) is int else arith.add(index, step)
             plain_index = indexed(index, len(calls))

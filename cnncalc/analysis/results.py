@@ -97,6 +97,14 @@ class Evaluation(NamedTuple):
     # axes, in shapes of the input's rank (0: as PyTorch lays them out, channels first).
     channels_last: int = 0
     spans: tuple[Span, ...] = ()  # every block call's rows, outer calls before inner ones
+    # The module names of rows that run at inference only (an Ultralytics head's decoding: in
+    # train mode the head returns its raw outputs): training memory counts nothing for them.
+    inference_only: frozenset[str] = frozenset()
+    # Read from an Ultralytics model file: a Narrow that takes exactly one input of a Concat
+    # stands for Ultralytics' Python list (`y[-1]`): that input's own tensor (training memory).
+    python_lists: bool = False
+    # (module name, layer kind, reason): a row of that kind inside that module refuses training memory
+    train_refused: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def params_no_bias(self) -> Any:

@@ -13,7 +13,15 @@ storage; every other layer writes a new one), their element size and whether the
 contiguous, and counts each saved storage once, at the first row that saves it. Which tensors
 need a gradient is followed too: the network's input does not (a standalone block's does: it
 sits inside a network); a layer's output does when it has parameters or an input that does
-(layers without parameters save nothing for an input that needs no gradient).
+(layers without parameters save nothing for an input that needs no gradient). Frozen parameters
+(requires_grad=False: DFL's) count in the weights, with no gradient and no optimizer state.
+
+Read from an Ultralytics model file (Evaluation.inference_only, python_lists, train_refused):
+the rows Ultralytics runs in eval mode only (Detect's DFL, sigmoid and final concatenation,
+Classify's softmax) save nothing, as in train mode, where the head returns its raw outputs; a
+Narrow that takes exactly one input of a Concat is that input's own storage (the templates'
+running concatenation stands for Ultralytics' Python list, `y[-1]`); C2PSA and C2fPSA rows are
+refused (their Attention scales q and reshapes v in ways the template does not model).
 
 Not modelled (so every figure is a lower bound on what training needs): workspace and temporary
 buffers, the allocator's rounding and caching, the gradients of activations alive during
@@ -57,6 +65,7 @@ OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 # The 16-bit dtypes mixed precision runs in (autocast's lower-precision dtype).
 MIXED_DTYPES = ("bfloat16", "float16")
 MASTER = "float32"  # mixed precision's weights, gradients and optimizer state
+INFERENCE_ONLY = "nothing: not run in training (the head returns its raw outputs in train mode)"
 NOT_MODELLED = "workspace, allocator overhead, activation gradients alive during backward and the loss are not modelled"
 
 
@@ -133,22 +142,44 @@ def train_memory(
     def elements_of(s: int) -> Any:
         return arith.product(evaluation.input if s == -1 else evaluation.rows[s].output)
 
+    def listed(row_index: int) -> int | None:
+        """The Concat input a Narrow takes exactly, in an Ultralytics model (see Evaluation.python_lists)."""
+        row = evaluation.rows[row_index]
+        s = source(row_index, 0)
+        if not evaluation.python_lists or row.type != "Narrow" or s < 0 or evaluation.rows[s].type != "Concat":
+            return None
+        cat, args = evaluation.rows[s], dict(row.args)
+        rank = len(cat.output)
+        dim, cat_dim = args.get("dim"), dict(cat.args).get("dim", 0)
+        if not isinstance(dim, int) or not isinstance(cat_dim, int) or dim % rank != cat_dim % rank:
+            return None
+        start = 0
+        for i, shape in enumerate(cat.inputs):
+            if start == args.get("start") and shape[dim % rank] == args.get("length"):
+                return source(s, i)
+            start = arith.add(start, shape[dim % rank])
+        return None
+
     for index, row in enumerate(evaluation.rows):
         kind = lookup(row.type)
         if kind is None or kind.saves is None:
             raise not_modelled(row.path, row.module, row.type)
+        for module, refused, reason in evaluation.train_refused:
+            if row.type == refused and row.module.startswith(module + "."):
+                raise not_modelled(row.path, row.module, row.type, reason)
         if row.copies != 1:
             raise not_modelled(row.path, row.module, row.type, "a symbolic repeat count")
         ins = [source(index, i) for i in range(len(row.inputs))]
         grads = tuple(grad[s] if s >= 0 else input_grad for s in ins)
         flow = Flow(grads, tuple(contiguous[s] if s >= 0 else True for s in ins), mixed)
         try:
-            items = kind.saves(dict(row.args), row.inputs, row.output, flow)
+            items = () if row.module in evaluation.inference_only else kind.saves(dict(row.args), row.inputs, row.output, flow)
         except SpecError as error:
             raise not_modelled(row.path, row.module, row.type, error.args[0] if error.args else "") from None
         casts = mixed and AUTOCAST in items
         in_size = max(itemsize[storage_of(s)] for s in ins)
-        own = storage_of(ins[0]) if SHARES_INPUT in items else index
+        piece = listed(index)
+        own = storage_of(piece if piece is not None else ins[0]) if SHARES_INPUT in items else index
         if own == index:
             itemsize[own] = low if casts else model if mixed and PARAM_DTYPE in items else in_size
         parts: list[tuple[str, Any, int]] = []  # what it is the first to save: (what, elements, bytes per element)
@@ -174,18 +205,22 @@ def train_memory(
                 elements, size = item
                 parts.append(("new tensor", elements, {ACTIVATION: in_size, MODEL: model}.get(size, size)))
         storage.append(own)
-        grad.append(any(grads) or row.params != 0)
+        grad.append(any(grads) or (row.params != 0 and not kind.frozen))
         keeps = SHARES_INPUT in items or LAYOUT in items  # a view or an elementwise op: the input's layout
-        contiguous.append(STRIDED not in items and (flow.contiguous[0] or not keeps))
+        contiguous.append(
+            (contiguous[piece] if piece >= 0 else True) if piece is not None else STRIDED not in items and (flow.contiguous[0] or not keeps)
+        )
         saved_bytes = arith.total([arith.mul(elements, size) for _, elements, size in parts])
         steps = _row_steps(kind.saves_doc, parts, counted, saved_bytes, weight_cast, dtype) if explain else ()
-        rows.append(TrainRow(saved_bytes, kind.saves_doc, weight_cast, steps))
+        rows.append(TrainRow(saved_bytes, INFERENCE_ONLY if row.module in evaluation.inference_only else kind.saves_doc, weight_cast, steps))
     weights = arith.mul(evaluation.params, model)
+    frozen = evaluation.frozen  # parameters with requires_grad=False (DFL's): no gradient, no state
+    trained = weights if frozen == 0 else arith.mul(arith.sub(evaluation.params, frozen), model)
     memory = TrainMemory(
         tuple(rows),
         weights,
-        weights,
-        arith.mul(weights, OPTIMIZER_STATES[optimizer]),
+        trained,
+        arith.mul(trained, OPTIMIZER_STATES[optimizer]),
         arith.total([r.saved_bytes for r in rows]),
         optimizer,
         dtype,
@@ -222,8 +257,10 @@ def _total_steps(t: TrainMemory) -> tuple[Step, ...]:
         numbers.append(value)
     return (
         Step("weights", f"params * {size}", (t.params, f"*{size}"), t.weights, " B", t.master_dtype),
-        Step("gradients", "weights", "", t.gradients, " B", f"one per parameter, {t.master_dtype}"),
-        Step("optimizer state", f"{states} * weights", "", t.optimizer_state, " B", f"{t.optimizer}: {states} buffer(s) per parameter"),
+        Step("gradients", "weights", "", t.gradients, " B", f"one per parameter, {t.master_dtype}")
+        if t.gradients == t.weights
+        else Step("gradients", f"trained params * {size}", "", t.gradients, " B", f"one per trained parameter (frozen ones have none), {t.master_dtype}"),
+        Step("optimizer state", f"{states} * {'weights' if t.gradients == t.weights else 'gradients'}", "", t.optimizer_state, " B", f"{t.optimizer}: {states} buffer(s) per parameter"),
         Step("saved activations", "the rows' saved bytes", "", t.activations, " B", "each storage once"),
         *((Step("weight casts", "the rows' weight casts", "", t.weight_casts, " B", f"autocast's {t.dtype} copies of conv and linear weights"),) if t.mixed else ()),
         Step("total", " + ".join(parts), tuple(numbers), t.total, " B", "a lower bound: " + NOT_MODELLED),

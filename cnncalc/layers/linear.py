@@ -30,9 +30,11 @@ from cnncalc.layers.base import (
     fmt,
     in_torch_nn,
     not_contiguous,
+    saves_input,
     shape_text,
     step,
     term,
+    unmeasured_mixed,
 )
 
 if TYPE_CHECKING:
@@ -148,6 +150,20 @@ def _linear_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Sh
     return (SAVES_INPUT, AUTOCAST) + ((WEIGHT_CAST,) if flow.grad else ())
 
 
+def _matmul_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the second input when the first needs a gradient, the first when the second
+    does (their storages, views or not: attention's transposed slices save the qkv storage).
+    Inputs of different ranks or broadcast batch dims are refused (PyTorch then saves expanded
+    or reshaped copies)."""
+    a, b = inputs
+    if len(a) != len(b) or any(x != y for x, y in zip(a[:-2], b[:-2])):
+        raise SpecError(
+            "its saved tensors with broadcast batch dimensions or inputs of different ranks were not measured",
+            expected="two inputs of one rank with equal batch dimensions", found=" and ".join(shape_text(s) for s in inputs),
+        )
+    return ((saves_input(1),) if flow.grads[0] else ()) + ((SAVES_INPUT,) if flow.grads[1] else ())
+
+
 # `cnncalc export`: torch.matmul as a module, written into the file.
 _MATMUL = '''class MatMul(nn.Module):
     """torch.matmul(a, b), as a module."""
@@ -166,6 +182,8 @@ def kinds() -> list[LayerKind]:
         LayerKind(
             "MatMul", (), _matmul, inputs=2, family=FAMILY, field=_matmul_field, mac_kind="linear",
             macs_doc="output elements * k (inputs [..., n, k] and [..., k, m])", origin="torch.matmul(a, b) (a @ b)", torch=_MATMUL,
+            saves=unmeasured_mixed(_matmul_saves, "MatMul"),
+            saves_doc="input 1 when input 0 needs a gradient, input 0 when input 1 does (their storages); same rank and batch dims only",
         )
     ]
 

@@ -211,13 +211,13 @@ _INTERPOLATE = '''class Interpolate(nn.Module):
 def _upsample_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
     """Training: nothing for the interpolating modes (the gradient needs only the sizes); mode
     'area' is an adaptive average pool: the input, or nothing for an output of size 1. Under
-    autocast only 'bilinear' was measured; antialias was not."""
+    autocast only 'bilinear' and 'nearest' were measured; antialias was not."""
     mode = args.get("mode", "nearest")
     if args.get("antialias"):
         raise SpecError("training memory is not modelled with antialias", expected="antialias: false", found="true")
-    if flow.mixed and mode != "bilinear":
+    if flow.mixed and mode not in ("bilinear", "nearest"):
         raise SpecError(
-            f"its saved tensors under autocast were not measured for mode {mode!r}", expected="mode 'bilinear' with --mixed", found=repr(mode),
+            f"its saved tensors under autocast were not measured for mode {mode!r}", expected="mode 'bilinear' or 'nearest' with --mixed", found=repr(mode),
         )
     if mode == "area" and flow.grad and any(d != 1 for d in output[2:]):
         return (SAVES_INPUT,)

@@ -54,6 +54,13 @@ class YoloRow(NamedTuple):
     position: Position
 
 
+# Why cost --train refuses C2PSA and C2fPSA rows (docs/ultralytics.md).
+ATTENTION_SCALE = (
+    "Ultralytics' Attention multiplies q by its scale before q^T k, a copy autograd saves, and reshapes v (a view or a "
+    "copy depending on the head count); cnncalc's Attention template models neither"
+)
+
+
 class YoloInfo(NamedTuple):
     """What an Ultralytics model file says beside its layers: the chosen scale and its multiples,
     the class count, the image size, and each row as parse_model prints it."""
@@ -66,6 +73,11 @@ class YoloInfo(NamedTuple):
     imgsz: int
     rows: tuple[YoloRow, ...]
     task: str  # detect, segment, pose or classify
+    # module names of the entries Ultralytics runs in eval mode only (Detect's DFL, sigmoid and
+    # final concatenation; Classify's softmax): in train mode the head returns its raw outputs
+    inference_only: tuple[str, ...] = ()
+    # (row module name, layer kind, reason): the rows whose training memory cnncalc refuses
+    train_refused: tuple[tuple[str, str, str], ...] = ()
 
 
 def is_model_yaml(node: yaml.Node | None) -> bool:
@@ -237,6 +249,8 @@ class ModelReader:
         self.imgsz = DEFAULT_IMGSZ if imgsz is None else imgsz
         self.entries: list[_Entry] = []
         self.rows: list[YoloRow] = []
+        self.inference_only: list[str] = []
+        self.train_refused: list[tuple[str, str, str]] = []
 
     def pos(self, node: yaml.Node) -> Position:
         return mark_position(self.source, node.start_mark)
@@ -452,8 +466,11 @@ class ModelReader:
         self.printed_args = full
         kind, call = self.template(module, full, where)
         self.add(_Entry(kind, call, str(i), (names[0],), repeat, i, path))
+        if module in ("C2PSA", "C2fPSA"):
+            self.train_refused.append((str(i), "MatMul", ATTENTION_SCALE))
         if module == "Classify":
             self.task = "classify"
+            self.inference_only.append(f"{i}.5")  # the library's Classify: its sixth layer, the softmax
         return c2
 
     def template(self, module: str, a: list[Any], where: tuple[str, yaml.Node]) -> tuple[str, dict[str, Any]]:
@@ -583,6 +600,7 @@ class ModelReader:
             self.add(_Entry("DFL", {"c1": reg_max}, f"{x}.dfl", (f"{x}.boxes",), 1, i, f"{path}.dfl"))
         self.add(_Entry("Sigmoid", {}, f"{x}.sigmoid", (f"{x}.scores",), 1, i, f"{path}.sigmoid"))
         outputs = [f"{x}.dfl" if reg_max > 1 else f"{x}.boxes", f"{x}.sigmoid"] + ([f"{x}.{parts[2][1]}"] if len(parts) > 2 else [])
+        self.inference_only += [f"{x}.dfl", f"{x}.sigmoid", x]
         if module == "Segment":
             self.add(_Entry("Proto", {"c_": extra[1], "c2": extra[0]}, f"{x}.proto", (names[0],), 1, i, f"{path}.proto"))
         self.add(_Entry("Concat", {"dim": 1}, x, tuple(outputs), 1, i, path))
@@ -626,7 +644,7 @@ class ModelReader:
                 call._replace(position=row.position, path=entry.path, args=tuple((name, Arg(a.raw, row.position)) for name, a in call.args))
             )
         variables = tuple((name, Arg(expr.parse(act), arg.position)) if name == "default_act" else (name, arg) for name, arg in spec.vars)
-        info = YoloInfo(self.scale, self.depth, self.width, self.max_channels, self.nc, self.imgsz, tuple(self.rows), self.task)
+        info = YoloInfo(self.scale, self.depth, self.width, self.max_channels, self.nc, self.imgsz, tuple(self.rows), self.task, tuple(self.inference_only), tuple(self.train_refused))
         name = default_name
         if self.scale and not guess_scale(default_name):
             name = re.sub(r"(\d+)((?:-[a-z0-9]+)*)$", rf"\g<1>{self.scale}\2", default_name, count=1)
