@@ -236,6 +236,13 @@ def _dfl_ops(kind: LayerKind, args: Mapping[str, Any], inputs: tuple[Shape, ...]
     return elements, step("activation ops", "input elements (softmax)", "", elements)
 
 
+def _dfl_saves(args: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape, flow: Flow) -> tuple[Any, ...]:
+    """Training: the softmax's output (a new tensor of the input's size, contiguous), saved by
+    the softmax and by the frozen conv (for its input's gradient) alike: one storage. Nothing
+    when the input needs no gradient (the conv's weight is frozen)."""
+    return ((product(inputs[0]), ACTIVATION),) if flow.grad else ()
+
+
 def kinds() -> list[LayerKind]:
     """The misc family's kinds."""
     dropout = (Param("p", 0.5, "number"),) + INPLACE
@@ -267,6 +274,7 @@ def kinds() -> list[LayerKind]:
             "DFL", (Param("c1", 16),), _dfl, family=FAMILY, cheap=_dfl_ops, op_kind="activation", mac_kind="conv", frozen=True,
             params_doc="c1 (requires_grad=False: not trained)", macs_doc="output elements * c1", ops_doc="input elements (softmax)",
             origin="ultralytics.nn.modules.block.DFL", torch=_DFL,
+            saves=unmeasured_mixed(_dfl_saves, "DFL"), saves_doc="the softmax's output (input elements; nothing when the input needs no gradient)",
         )
     )
     return result
