@@ -394,3 +394,31 @@ def test_channels_are_tracked_along_a_list(channels: int, layers: list[tuple[Any
         assert ast.literal_eval(call.args[0]) == seen
         if ast.unparse(call.func) == "nn.Conv2d":
             seen = ast.literal_eval(call.args[1])
+
+
+HOSTILE_NAMES = [
+    'x"""; import os; os.system("echo hacked") #',
+    'b"""\nimport os\n"""',
+    "tail\\",
+    "line\nbreak\r\x0c",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+def test_names_cannot_become_code(runner: CliRunner, tmp_path: Path, name: str) -> None:
+    """A spec or block name is text in the docstrings, never code: the file parses, imports only
+    torch, calls nothing of os, and its docstrings hold the names as written."""
+    block = HOSTILE_NAMES[1]  # a block name the reader can call
+    spec = tmp_path / "hostile.yaml"
+    spec.write_text(
+        json.dumps({"name": name, "input": [3, 8, 8], "blocks": {block: {"layers": [{"Conv2d": {"out_channels": 4, "kernel_size": 3}}]}}, "layers": [block, "ReLU"]})
+    )
+    code = export(runner, str(spec))
+    tree = ast.parse(code)
+    imports = {ast.unparse(n) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    assert imports == {"import torch", "from torch import nn"}
+    assert not any(isinstance(n, ast.Name) and n.id == "os" for n in ast.walk(tree))
+    docstring = ast.get_docstring(tree, clean=False)
+    assert docstring is not None and docstring.startswith(name + ":")
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    assert any(f"`{block}`" in (ast.get_docstring(c, clean=False) or "") for c in classes)

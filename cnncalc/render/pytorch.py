@@ -75,6 +75,12 @@ def camel(name: str) -> str:
     return text if text and not text[0].isdigit() else "Model" + text
 
 
+def doc_text(text: str) -> str:
+    """Spec text (a name, a shape formula) inside a generated docstring: quotes, backslashes and
+    control characters escaped, so that no name can end the docstring and become code."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
 def identifier(name: str) -> str:
     """A spec name as a Python identifier that clashes with nothing the code uses."""
     text = re.sub(r"[^0-9A-Za-z_]", "_", name)
@@ -334,7 +340,7 @@ class _Exporter:
         if model is not None:
             body.append(model)
         helpers = self.helpers()
-        head = [f'"""{self.spec.name}: PyTorch modules exported by cnncalc from the spec."""', ""]
+        head = [f'"""{doc_text(self.spec.name)}: PyTorch modules exported by cnncalc from the spec."""', ""]
         imports = (["import math", ""] if "math" in self.used else []) + ["import torch"]
         imports += ["import torch.nn.functional as F"] if "F" in self.used else []
         imports.append("from torch import nn")
@@ -598,7 +604,7 @@ class _Exporter:
     def model_doc(self, evaluation: Evaluation) -> list[str]:
         shown = evaluation.shown
         lines = [
-            f'"""{self.spec.name}: input {_shape(shown(evaluation.input))} -> output {_shape(shown(evaluation.output))} per sample.',
+            f'"""{doc_text(self.spec.name)}: input {doc_text(_shape(shown(evaluation.input)))} -> output {doc_text(_shape(shown(evaluation.output)))} per sample.',
             "",
             f"{count_text(evaluation.params)} parameters ({count_text(arith.sub(evaluation.params, evaluation.bias))} without bias),",
             f"{count_text(evaluation.buffers)} buffer elements (running statistics), as cnncalc counts them.",
@@ -608,7 +614,7 @@ class _Exporter:
 
     def block_doc(self, block: Block, instances: list[Instance]) -> list[str]:
         kind = "residual block" if block.residual else "block"
-        lines = [f'"""The {kind} `{block.name}` of the spec.']
+        lines = [f'"""The {kind} `{doc_text(block.name)}` of the spec.']
         if instances:
             lines += ["", "As the spec calls it (input -> output per sample, parameters):"]
             seen: list[str] = []
@@ -618,7 +624,7 @@ class _Exporter:
                 first = rows[0].inputs[0] if rows else None
                 last = rows[-1].output if rows else None
                 params = arith.total(r.params for r in rows)
-                text = f"{_shape(evaluation.shown(first)) if first else '-'} -> {_shape(evaluation.shown(last)) if last else '-'}, {count_text(params)}"
+                text = doc_text(f"{_shape(evaluation.shown(first)) if first else '-'} -> {_shape(evaluation.shown(last)) if last else '-'}, {count_text(params)}")
                 if text not in seen:
                     seen.append(text)
             for text in seen[:6]:
