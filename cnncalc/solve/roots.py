@@ -7,7 +7,7 @@ polynomial is solved by exact evaluation instead (`validity.py`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -46,27 +46,34 @@ def real_pieces(
             approx = rational_approx(r)
             if approx > d_lo and (d_hi is None or approx < d_hi):
                 points.setdefault(approx, r)
-    ordered = sorted(points.items())
+    return solution_pieces(sorted(points.items()), d_lo, lo_closed, d_hi, feasible, lambda root: True), tuple(boundaries)
+
+
+def solution_pieces(
+    ordered: list[tuple[Fraction, Any]],
+    d_lo: Fraction,
+    lo_closed: bool,
+    d_hi: Fraction | None,
+    feasible: Callable[[Fraction], bool],
+    at_root: Callable[[Fraction], bool],
+) -> tuple[Piece, ...]:
+    """The feasible pieces of the domain (d_lo, d_hi) (closed at d_lo when `lo_closed`; d_hi None:
+    unbounded), cut at the boundary roots `ordered` ((rational approximation, exact root), in
+    order): each gap between them tested at its middle, each root by `at_root`."""
     # Elements in order: domain start, gaps and roots alternately, domain end; each feasible or not.
     elements: list[tuple[str, Any, bool]] = []  # (kind, exact point (None for a gap), feasible)
     elements.append(("point", sympy.Integer(d_lo.numerator) if lo_closed else sympy.Integer(0), lo_closed and feasible(d_lo)))
     previous = d_lo
     for approx, exact in ordered:
         elements.append(("gap", None, feasible((previous + approx) / 2)))
-        elements.append(("point", exact, True))
+        elements.append(("point", exact, at_root(approx)))
         previous = approx
     if d_hi is None:
         elements.append(("gap", None, feasible(previous + 1)))
         elements.append(("point", sympy.oo, False))
     else:
         elements.append(("gap", None, feasible((previous + d_hi) / 2) if d_hi > previous else False))
-        elements.append(("point", sympy.Integer(bound.hi), feasible(d_hi)))
-    return pieces_of(elements), tuple(boundaries)
-
-
-def pieces_of(elements: list[tuple[str, Any, bool]]) -> tuple[Piece, ...]:
-    """The feasible pieces of the real line read off its elements in order: points (exact, or
-    the domain's ends) and the gaps between them (kind, exact point or None, feasible)."""
+        elements.append(("point", sympy.Integer(int(d_hi)), feasible(d_hi)))
     pieces = []
     start: tuple[Any, bool] | None = None
     last_point = elements[0][1]

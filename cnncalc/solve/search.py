@@ -38,7 +38,7 @@ from cnncalc.solve.band import Bound
 from cnncalc.solve.integers import horner, integer_runs, stepped
 from cnncalc.solve.rational import as_fraction
 from cnncalc.solve.results import Piece, Row, Run
-from cnncalc.solve.roots import pieces_of, rational_approx, real_roots
+from cnncalc.solve.roots import rational_approx, real_roots, solution_pieces
 from cnncalc.solve.validity import Checks, first_true, nondecreasing
 
 MAX_POINTS = 20_000_000  # grid points the evaluation method may visit (about 10 s)
@@ -359,20 +359,7 @@ def real_set(tree: Any, s: Any, polys: dict[int, list[Fraction]], bound: Bound) 
 
         return _truth(tree, sign)
 
-    ordered = sorted(points.items())
-    elements: list[tuple[str, Any, bool]] = [("point", sympy.Integer(d_lo.numerator) if lo_closed else sympy.Integer(0), lo_closed and feasible(d_lo))]
-    previous = d_lo
-    for approx, exact in ordered:
-        elements.append(("gap", None, feasible((previous + approx) / 2)))
-        elements.append(("point", exact, feasible(approx, True)))
-        previous = approx
-    if d_hi is None:
-        elements.append(("gap", None, feasible(previous + 1)))
-        elements.append(("point", sympy.oo, False))
-    else:
-        elements.append(("gap", None, feasible((previous + d_hi) / 2) if d_hi > previous else False))
-        elements.append(("point", sympy.Integer(int(d_hi)), feasible(d_hi)))
-    return pieces_of(elements), roots
+    return solution_pieces(sorted(points.items()), d_lo, lo_closed, d_hi, feasible, lambda root: feasible(root, True)), roots
 
 
 # ----------------------------------------------------------------------------- integer runs (one symbol, polynomial)
